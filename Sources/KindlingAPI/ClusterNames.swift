@@ -1,0 +1,44 @@
+/// Where a cluster's kernel objects and files live, all derived from its name so that `delete cluster`
+/// finds every one of them by prefix, even after a crash lost the state file.
+///
+/// Network namespaces are `kl-<cluster>.<what>`: cluster names are DNS labels (no dots), so the dot ends
+/// the prefix and cluster `a` never matches cluster `a-b`'s objects.
+public struct ClusterNames: Hashable, Sendable {
+    public let cluster: String
+
+    public init(cluster: String) { self.cluster = cluster }
+
+    public static let maxLength = 40
+
+    /// Why `name` cannot name a cluster, or nil when it can.
+    public static func problem(with name: String) -> String? {
+        if name.isEmpty { return "must not be empty" }
+        if name.count > maxLength { return "must be no more than \(maxLength) characters" }
+        return LabelValidation.dns1123LabelProblems(name).first
+    }
+
+    /// Every network namespace of this cluster starts with this.
+    public var netnsPrefix: String { "kl-\(cluster)." }
+    /// The namespace holding the bridge that joins all nodes: kind's docker network.
+    public var underlayNetns: String { netnsPrefix + "net" }
+    /// The namespace of a node named `<cluster>-<suffix>` is `kl-<cluster>.<suffix>`.
+    public func nodeNetns(node: String) -> String {
+        let own = "\(cluster)-"
+        return netnsPrefix + (node.hasPrefix(own) ? String(node.dropFirst(own.count)) : node)
+    }
+
+    /// The bridge inside the underlay namespace.
+    public static let underlayBridge = "kind"
+    /// A node's own end of its underlay link, as in a kind node container.
+    public static let nodeUplink = "eth0"
+    /// The underlay end of node `index`'s link (interface names are limited to 15 bytes).
+    public static func underlayPort(nodeIndex: Int) -> String { "node\(nodeIndex)" }
+
+    /// Persistent state: config, store. Lives on disk like kind's docker volumes.
+    public func stateDirectory(root: String = ClusterNames.stateRoot) -> String { "\(root)/\(cluster)" }
+    /// Runtime files: sockets, pid files. Gone at reboot, as the namespaces are.
+    public func runDirectory(root: String = ClusterNames.runRoot) -> String { "\(root)/\(cluster)" }
+
+    public static let stateRoot = "/var/lib/kindling"
+    public static let runRoot = "/run/kindling"
+}

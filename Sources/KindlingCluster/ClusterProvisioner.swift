@@ -1,0 +1,91 @@
+import Foundation
+import KindlingAPI
+import KindlingNet
+
+/// Creates and deletes a cluster's machines and wires: the underlay namespace with its bridge, and one
+/// namespace per node joined to it by a veth pair. What `kind` does with docker containers and a network.
+public struct ClusterProvisioner: Sendable {
+    public let stateRoot: String
+    public let runRoot: String
+    public let progress: Progress
+
+    public init(stateRoot: String = ClusterNames.stateRoot, runRoot: String = ClusterNames.runRoot,
+                progress: Progress = .silent) {
+        self.stateRoot = stateRoot
+        self.runRoot = runRoot
+        self.progress = progress
+    }
+
+    public struct AlreadyExists: Error, CustomStringConvertible {
+        public let cluster: String
+        public var description: String { "node(s) already exist for a cluster with the name \"\(cluster)\"" }
+    }
+
+    /// Builds the cluster; on any failure removes whatever it had made and rethrows.
+    public func create(_ config: ClusterConfig) throws -> ClusterTopology {
+        let topology = ClusterTopology(config)
+        let state = ClusterState(cluster: config.name, stateRoot: stateRoot)
+        if state.exists || !NetNamespace.list(prefix: topology.names.netnsPrefix).isEmpty {
+            throw AlreadyExists(cluster: config.name)
+        }
+        progress.say("Creating cluster \"\(config.name)\" ...")
+        do {
+            try progress.step("Writing configuration 📜") { try state.save(config) }
+            try progress.step("Preparing nodes " + topology.nodes.map { _ in "📦" }.joined(separator: " ")) {
+                try buildUnderlay(topology)
+                for node in topology.nodes { try buildNode(node, in: topology) }
+            }
+        } catch {
+            try? delete(cluster: config.name)
+            throw error
+        }
+        return topology
+    }
+
+    func buildUnderlay(_ topology: ClusterTopology) throws {
+        try NetNamespace.create(topology.underlay.name) { socket in
+            try socket.addBridge(ClusterNames.underlayBridge)
+            try socket.setUp(ClusterNames.underlayBridge)
+        }
+    }
+
+    func buildNode(_ node: ClusterTopology.Node, in topology: ClusterTopology) throws {
+        try NetNamespace.create(node.netns.name) { _ in
+            // A node routes for its pods and for the pod CIDRs of other nodes.
+            try Sysctl.set("net.ipv4.ip_forward", "1")
+        }
+        try topology.underlay.run { socket in
+            try socket.addVeth(node.underlayPort, peer: ClusterNames.nodeUplink, peerNamespace: node.netns)
+            try socket.setMaster(node.underlayPort, bridge: ClusterNames.underlayBridge)
+            try socket.setUp(node.underlayPort)
+        }
+        try node.netns.run { socket in
+            try socket.addAddress(node.address, device: ClusterNames.nodeUplink)
+            try socket.setUp(ClusterNames.nodeUplink)
+        }
+    }
+
+    /// What `delete` removed, for its report and for tests.
+    public struct Teardown: Sendable {
+        public var namespaces: [String] = []
+        public var directories: [String] = []
+    }
+
+    /// Removes everything of the cluster, found by its name's prefix rather than by its state file, so this
+    /// also cleans up after a crash or a half-finished create. Deleting a cluster that is not there succeeds.
+    @discardableResult
+    public func delete(cluster: String) throws -> Teardown {
+        let names = ClusterNames(cluster: cluster)
+        var teardown = Teardown()
+        for namespace in NetNamespace.list(prefix: names.netnsPrefix) {
+            try namespace.delete()
+            teardown.namespaces.append(namespace.name)
+        }
+        for directory in [names.runDirectory(root: runRoot), names.stateDirectory(root: stateRoot)]
+        where FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.removeItem(atPath: directory)
+            teardown.directories.append(directory)
+        }
+        return teardown
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what kindling needs on Debian 12, as root. Idempotent: installs only what is missing.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libnl-3-dev libnl-route-3-dev   # netlink: links, addresses, routes (CNetlink)
+  libmnl-dev libnftables-dev      # nftables datapath (CNftables)
+  libsqlite3-dev                  # the API server's store (GRDB links the system SQLite)
+  iproute2 nftables iptables conntrack
+  curl iputils-ping dnsutils procps psmisc
+  nginx-light                     # the catalog's `nginx` image
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts nginx on install; kindling runs its own instances inside pods only.
+if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then
+  systemctl disable --now nginx >/dev/null 2>&1 || true
+fi
+echo "install-deps: done"
