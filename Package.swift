@@ -10,6 +10,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (setns, unshare, gettid, mount).
@@ -22,20 +26,38 @@ let package = Package(
         ),
         // Kubernetes- and kind-shaped values, validation, address arithmetic. Pure.
         .target(name: "KindlingAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Versioned object store with watch, on SQLite.
+        .target(name: "KindlingStore", dependencies: ["KindlingAPI", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The API server: Kubernetes REST paths over a unix socket, and the controllers.
+        .target(name: "KindlingServer", dependencies: [
+            "KindlingAPI", "KindlingStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Typed client with list+watch, for agents and the CLI.
+        .target(name: "KindlingClient", dependencies: [
+            "KindlingAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         // Thin layer over the kernel: namespaces, links, addresses, routes, sysctls.
         .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAPI"]),
+        // The node agent: node registration and status, route sync (and, next, pods and the proxy).
+        .target(name: "KindlingAgent", dependencies: [
+            "KindlingAPI", "KindlingClient", "KindlingNet",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // A cluster's machines and wires (the part `kind` does with docker), its state directory and teardown.
         .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingNet"]),
         .executableTarget(
             name: "kindling",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingCluster",
+                "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Pure parts; no root needed.
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster"]),
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
-        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster"]),
+        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient"]),
     ]
 )

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include "CLinuxShim.h"
 
 int kl_unshare_netns(void) { return unshare(CLONE_NEWNET); }
@@ -15,3 +16,53 @@ int kl_bind_mount(const char *source, const char *target) {
 }
 int kl_make_shared(const char *target) { return mount("", target, "none", MS_SHARED | MS_REC, NULL); }
 int kl_umount_detach(const char *target) { return umount2(target, MNT_DETACH); }
+
+#include <fcntl.h>
+#include <signal.h>
+#include <errno.h>
+#include <linux/close_range.h>
+
+pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], int netns_fd, int log_fd, const char *dir) {
+    /* A pipe that closes on exec tells the parent whether exec worked. */
+    int status_pipe[2];
+    if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(status_pipe[0]);
+        close(status_pipe[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int err = 0;
+        sigset_t empty;
+        sigemptyset(&empty);
+        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) { err = errno; goto fail; }
+        setsid();
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) { dup2(devnull, 0); if (devnull > 2) close(devnull); }
+        if (log_fd >= 0) { dup2(log_fd, 1); dup2(log_fd, 2); }
+        if (dir != NULL && chdir(dir) != 0) { err = errno; goto fail; }
+        /* Nothing else the parent had open may reach the child: a long-lived daemon holding the write end
+           of someone's pipe keeps that reader waiting forever. Close-on-exec, so status_pipe still works. */
+        syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        execve(path, argv, envp);
+        err = errno;
+    fail:
+        (void)!write(status_pipe[1], &err, sizeof err);
+        _exit(127);
+    }
+    close(status_pipe[1]);
+    int child_err = 0;
+    ssize_t n;
+    do { n = read(status_pipe[0], &child_err, sizeof child_err); } while (n < 0 && errno == EINTR);
+    close(status_pipe[0]);
+    if (n == sizeof child_err) {
+        int st;
+        waitpid(pid, &st, 0);
+        errno = child_err;
+        return -1;
+    }
+    return pid;
+}

@@ -27,6 +27,10 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
     public static func invalid(_ field: String, _ value: String, _ detail: String) -> FieldError {
         FieldError(.invalid, field: field, value: quoted(value), detail: detail)
     }
+    /// Numbers are shown unquoted, as Kubernetes shows them: `spec.replicas: Invalid value: -1: ...`.
+    public static func invalid(_ field: String, _ value: some BinaryInteger, _ detail: String) -> FieldError {
+        FieldError(.invalid, field: field, value: String(value), detail: detail)
+    }
     public static func unsupported(_ field: String, _ value: String, supported: [String]) -> FieldError {
         FieldError(.unsupported, field: field, value: quoted(value),
                    detail: "supported values: " + supported.map(quoted).joined(separator: ", "))

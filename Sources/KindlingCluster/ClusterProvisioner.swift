@@ -7,10 +7,10 @@ import KindlingNet
 public struct ClusterProvisioner: Sendable {
     public let stateRoot: String
     public let runRoot: String
-    public let progress: Progress
+    public let progress: StepReporter
 
     public init(stateRoot: String = ClusterNames.stateRoot, runRoot: String = ClusterNames.runRoot,
-                progress: Progress = .silent) {
+                progress: StepReporter = .silent) {
         self.stateRoot = stateRoot
         self.runRoot = runRoot
         self.progress = progress
@@ -77,6 +77,8 @@ public struct ClusterProvisioner: Sendable {
     public func delete(cluster: String) throws -> Teardown {
         let names = ClusterNames(cluster: cluster)
         var teardown = Teardown()
+        // Processes first: an agent would otherwise re-create what is being removed.
+        ClusterProcesses(cluster: cluster, stateRoot: stateRoot, runRoot: runRoot).stopAll()
         for namespace in NetNamespace.list(prefix: names.netnsPrefix) {
             try namespace.delete()
             teardown.namespaces.append(namespace.name)

@@ -1,16 +1,18 @@
 import ArgumentParser
 import Foundation
 import KindlingAPI
+import KindlingClient
 import KindlingCluster
+import KindlingNet
 
-struct Create: ParsableCommand {
+struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Creates one of [cluster].", subcommands: [CreateCluster.self])
 }
 
-struct CreateCluster: ParsableCommand {
+struct CreateCluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
-        abstract: "Creates a local cluster of network namespaces.",
+        abstract: "Creates a local cluster of network namespaces and starts its control plane and node agents.",
         discussion: """
             --config takes kind's own config file (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4): nodes[].role
             and nodes[].labels, networking.podSubnet, serviceSubnet, kubeProxyMode, apiServerPort. Fields kind knows
@@ -24,109 +26,116 @@ struct CreateCluster: ParsableCommand {
     @Option(name: .long, help: "Path to a kind config file, or - for standard input.")
     var config: String?
 
-    func run() throws {
-        try reportingErrors("failed to create cluster") {
+    @Option(name: .long, help: "How long to wait for the control plane and every node to be Ready, in seconds.")
+    var wait: Int = 60
+
+    func run() async throws {
+        try await reportingErrors("ERROR: failed to create cluster") {
             let text: String
             switch config {
             case nil: text = ""
             case "-": text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             case let path?:
                 guard let data = FileManager.default.contents(atPath: path) else {
-                    throw CLIError("failed to create cluster: error reading config file \"\(path)\": no such file")
+                    throw CLIError("error reading config file \"\(path)\": no such file")
                 }
                 text = String(decoding: data, as: UTF8.self)
             }
-            let parsed: ClusterConfig
-            do {
-                parsed = try ClusterConfig.parse(yaml: text, name: name)
-            } catch {
-                throw CLIError("failed to create cluster: \(error)")
-            }
-            for warning in parsed.warnings {
-                FileHandle.standardError.write(Data("WARNING: \(warning)\n".utf8))
-            }
+            let parsed = try ClusterConfig.parse(yaml: text, name: name)
+            for warning in parsed.warnings { printError("WARNING: \(warning)") }
             try requireRoot("kindling create cluster")
-            let provisioner = ClusterProvisioner(progress: .standardError)
+            let progress = StepReporter.standardError
+            let provisioner = ClusterProvisioner(progress: progress)
             let topology = try provisioner.create(parsed)
+            do {
+                try await startAndWait(parsed, topology, progress: progress)
+            } catch {
+                let logs = ClusterProcesses(cluster: parsed.name).logDirectory
+                try? provisioner.delete(cluster: parsed.name)
+                throw CLIError("\(error) (the processes' logs were in \(logs))")
+            }
             print("""
 
-                Nodes of "\(parsed.name)" (network namespaces on bridge "\(ClusterNames.underlayBridge)" in \(topology.underlay.name)):
-                \(topology.nodes.map { "  \($0.name)  \($0.address.address)  ip netns exec \($0.netns.name) ..." }.joined(separator: "\n"))
+                Nodes of "\(parsed.name)" are network namespaces on bridge "\(ClusterNames.underlayBridge)" in \(topology.underlay.name):
+                \(topology.nodes.map { "  \($0.name)  \($0.address.address)  (ip netns exec \($0.netns.name) ...)" }.joined(separator: "\n"))
 
                 You can now use your cluster with:
 
-                kindling get nodes --name \(parsed.name)
-                kindling exec --name \(parsed.name) --node \(topology.nodes[0].name) -- ip addr
+                kindling get nodes --name \(parsed.name) -o wide
+                kindling apply --name \(parsed.name) -f manifest.yaml
+                kindling exec --name \(parsed.name) --node \(topology.nodes[0].name) -- ip route
 
                 Delete it with: kindling delete cluster --name \(parsed.name)
                 """)
         }
     }
-}
 
-struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Deletes one of [cluster].", subcommands: [DeleteCluster.self])
-}
-
-struct DeleteCluster: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cluster",
-        abstract: "Deletes a cluster: every namespace, link, mount and file it made, found by its name.",
-        discussion: "Works after a crash too, and succeeds when there is nothing to delete, as kind does."
-    )
-
-    @OptionGroup var cluster: ClusterOption
-
-    func run() throws {
-        try reportingErrors("failed to delete cluster \"\(cluster.name)\"") {
-            try requireRoot("kindling delete cluster")
-            FileHandle.standardError.write(Data("Deleting cluster \"\(cluster.name)\" ...\n".utf8))
-            let teardown = try ClusterProvisioner().delete(cluster: cluster.name)
-            for namespace in teardown.namespaces {
-                FileHandle.standardError.write(Data("Deleted network namespace: \(namespace)\n".utf8))
+    func startAndWait(_ config: ClusterConfig, _ topology: ClusterTopology, progress: StepReporter) async throws {
+        let processes = ClusterProcesses(cluster: config.name)
+        for directory in [processes.runDirectory, processes.logDirectory] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+        let client = APIClient(socketPath: processes.socketPath)
+        defer { Task { [client] in try? await client.shutdown() } }
+        let deadline = Date().addingTimeInterval(Double(wait))
+        try await progress.step("Starting control-plane 🕹️") {
+            _ = try Spawn.start([ClusterProcesses.executable, "supervise", "--name", config.name],
+                                options: .init(logPath: processes.logPath("supervisor")))
+            try await poll(until: deadline, what: "the API server to answer") {
+                (try? await client.send(.GET, "/healthz").status) == 200
+            }
+        }
+        try await progress.step("Joining nodes 🚜") {
+            try await poll(until: deadline, what: "every node to be Ready with a pod CIDR") {
+                guard let nodes = try? await client.list(Node.self).items else { return false }
+                return nodes.count == topology.nodes.count && nodes.allSatisfy { $0.isReady && $0.podCIDR != nil }
             }
         }
     }
 }
 
-struct Get: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Gets one of [clusters, nodes].", subcommands: [GetClusters.self, GetNodes.self])
-}
-
-struct GetClusters: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "clusters", abstract: "Lists existing clusters.")
-
-    func run() throws {
-        let names = ClusterState.clusterNames()
-        if names.isEmpty {
-            FileHandle.standardError.write(Data("No kindling clusters found.\n".utf8))
-        }
-        for name in names { print(name) }
+/// Polls `condition` every 20 ms until it holds, or fails saying what it waited for.
+func poll(until deadline: Date, what: String, _ condition: () async throws -> Bool) async throws {
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
     }
+    throw CLIError("timed out waiting for \(what)")
 }
 
-struct GetNodes: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "nodes", abstract: "Lists a cluster's nodes.")
-
-    @OptionGroup var cluster: ClusterOption
-
-    func run() throws {
-        try reportingErrors("failed to list nodes") {
-            let topology = try loadTopology(cluster.name)
-            for node in topology.nodes { print(node.name) }
+extension StepReporter {
+    func step<T>(_ title: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            say(" ✓ \(title)")
+            return result
+        } catch {
+            say(" ✗ \(title)")
+            throw error
         }
     }
 }
 
 /// The topology of an existing cluster, from its saved config.
-func loadTopology(_ name: String) throws -> ClusterTopology {
+func loadCluster(_ name: String) throws -> (ClusterConfig, ClusterTopology) {
     let state = ClusterState(cluster: name)
     guard state.exists else { throw CLIError("unknown cluster \"\(name)\"; `kindling get clusters` lists them") }
-    return ClusterTopology(try state.load())
+    let config = try state.load()
+    return (config, ClusterTopology(config))
 }
 
-struct Exec: ParsableCommand {
+/// A client of a running cluster's API.
+func apiClient(_ cluster: String) throws -> APIClient {
+    _ = try loadCluster(cluster)
+    let socket = ClusterProcesses(cluster: cluster).socketPath
+    guard FileManager.default.fileExists(atPath: socket) else {
+        throw CLIError("the API server of cluster \"\(cluster)\" is not running (no socket at \(socket))")
+    }
+    return APIClient(socketPath: socket)
+}
+
+struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs a command inside a node's network namespace.",
         discussion: """
@@ -143,15 +152,13 @@ struct Exec: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
     var command: [String] = []
 
-    func run() throws {
-        try reportingErrors("exec failed") {
+    func run() async throws {
+        try await reportingErrors("error") {
             try requireRoot("kindling exec")
             let args = command.first == "--" ? Array(command.dropFirst()) : command
             guard !args.isEmpty else { throw CLIError("you must specify at least one command for the node") }
-            let topology = try loadTopology(cluster.name)
-            guard let target = topology.node(named: node) else {
-                throw CLIError("nodes \"\(node)\" not found")
-            }
+            let (_, topology) = try loadCluster(cluster.name)
+            guard let target = topology.node(named: node) else { throw CLIError("nodes \"\(node)\" not found") }
             let argv = ["ip", "netns", "exec", target.netns.name] + args
             let cArgs = argv.map { strdup($0) } + [nil]
             execv("/usr/sbin/ip", cArgs)

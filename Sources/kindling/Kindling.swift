@@ -3,22 +3,26 @@ import Foundation
 import KindlingAPI
 
 @main
-struct Kindling: ParsableCommand {
+struct Kindling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kindling",
         abstract: "A kind-style Kubernetes cluster's networking, built from network namespaces on this machine.",
         discussion: """
-            Nodes and pods are network namespaces; the datapath is the kernel's own (veth, routes, nftables).
-            Run as root. A cluster named "kindling" is used unless --name says otherwise.
+            Cluster verbs work like kind's (create cluster, delete cluster, get clusters); object verbs work
+            like kubectl's (apply, get, delete, scale). Nodes and pods are network namespaces; the datapath is
+            the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise.
             """,
-        subcommands: [Create.self, Delete.self, Get.self, Exec.self]
+        subcommands: [Create.self, Delete.self, Get.self, Apply.self, ScaleCommand.self, Exec.self,
+                      ServerCommand.self, AgentCommand.self, SuperviseCommand.self]
     )
 }
 
-/// Options shared by the commands that act on one cluster, named as kind names them.
+/// The cluster a command acts on: `--name` as kind spells it (`--cluster` as kubectl does).
 struct ClusterOption: ParsableArguments {
-    @Option(name: .long, help: "The cluster's name.")
-    var name: String = "kindling"
+    @Option(name: [.customLong("name"), .customLong("cluster")], help: "The cluster's name. (default: $KINDLING_CLUSTER or \"kindling\")")
+    var explicitName: String?
+
+    var name: String { explicitName ?? ProcessInfo.processInfo.environment["KINDLING_CLUSTER"] ?? ClusterConfig.defaultName }
 
     func validate() throws {
         if let problem = ClusterNames.problem(with: name) {
@@ -34,26 +38,32 @@ func requireRoot(_ what: String) throws {
     }
 }
 
-/// An error printed as kind prints its own: `ERROR: <message>`, exit status 1.
+/// An error printed as kind and kubectl print theirs, exit status 1.
 struct CLIError: Error, CustomStringConvertible {
     let message: String
     init(_ message: String) { self.message = message }
     var description: String { message }
 }
 
-extension ParsableCommand {
-    /// Runs `body`, printing any error the way kind does and exiting 1.
-    func reportingErrors(_ prefix: String, _ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as CLIError {
-            FileHandle.standardError.write(Data("ERROR: \(error.message)\n".utf8))
-            throw ExitCode.failure
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("ERROR: \(prefix): \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Runs `body`, printing any error as `<prefix>: <message>` and exiting 1. API errors print as kubectl
+/// prints them: `Error from server (NotFound): pods "x" not found`.
+func reportingErrors(_ prefix: String, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        printError("\(prefix): \(error.message)")
+        throw ExitCode.failure
+    } catch let status as Status {
+        printError("Error from server (\(status.reason)): \(status.message)")
+        throw ExitCode.failure
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("\(prefix): \(error)")
+        throw ExitCode.failure
     }
 }

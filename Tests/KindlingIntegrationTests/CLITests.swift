@@ -1,9 +1,11 @@
 import Foundation
 import KindlingAPI
+import KindlingCluster
 import KindlingNet
 import Testing
 
-/// The `kindling` binary as a user runs it: `make cluster-up` / `make cluster-down` in miniature.
+/// The `kindling` binary as a user runs it, with its supervisor, server and agents: `make cluster-up` /
+/// `make cluster-down` in miniature. Each test makes its own cluster, so they run in parallel.
 @Suite(.enabled(if: isRoot, "needs root: creates network namespaces"))
 struct CLITests {
     /// The binary built next to this test bundle (`swift build --build-tests` builds both).
@@ -18,36 +20,134 @@ struct CLITests {
         try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n").filter { $0.contains(text) }
     }
 
-    @Test func createUseAndDeleteLeaveNothingBehind() throws {
-        let name = uniqueClusterName("cli")
-        let names = ClusterNames(cluster: name)
+    /// Creates a cluster through the CLI; `body` runs with its name; the cluster is deleted afterwards in any case.
+    func withCluster(_ tag: String, yaml: String = ClusterLifecycleTests.seed002, _ body: (String) throws -> Void) throws {
+        let name = uniqueClusterName(tag)
         defer { _ = try? kindling(["delete", "cluster", "--name", name]) }
-        let linksBefore = try rootLinks()
-
-        let created = try kindling(["create", "cluster", "--name", name, "--config", "-"], input: ClusterLifecycleTests.seed002)
-        #expect(created.status == 0, "\(created.output)")
+        let created = try kindling(["create", "cluster", "--name", name, "--config", "-"], input: yaml)
+        try #require(created.status == 0, "\(created.output)")
         #expect(created.output.contains("Creating cluster \"\(name)\" ..."))
-        #expect(created.output.contains(" ✓ Preparing nodes 📦 📦 📦"))
+        #expect(created.output.contains(" ✓ Joining nodes 🚜"))
+        try body(name)
+    }
 
-        #expect(try kindling(["get", "clusters"]).output.split(separator: "\n").contains(Substring(name)))
-        #expect(try kindling(["get", "nodes", "--name", name]).output
-            == "\(name)-control-plane\n\(name)-worker\n\(name)-worker2\n")
-        let addr = try kindling(["exec", "--name", name, "--node", "\(name)-worker", "--", "ip", "-4", "-o", "addr", "show", "eth0"])
-        #expect(addr.output.contains("inet 172.18.0.3/16"), "\(addr.output)")
-        let ping = try kindling(["exec", "--name", name, "--node", "\(name)-worker2", "--", "ping", "-c", "1", "-W", "1", "172.18.0.2"])
-        #expect(ping.status == 0, "\(ping.output)")
-        let again = try kindling(["create", "cluster", "--name", name])
-        #expect(again.status == 1)
-        #expect(again.output.contains("ERROR: failed to create cluster: node(s) already exist for a cluster with the name \"\(name)\""))
-
-        let deleted = try kindling(["delete", "cluster", "--name", name])
-        #expect(deleted.status == 0, "\(deleted.output)")
+    func assertNothingLeft(_ name: String) throws {
+        let names = ClusterNames(cluster: name)
         #expect(NetNamespace.list(prefix: names.netnsPrefix).isEmpty)
+        #expect(ClusterProcesses(cluster: name).pids().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: names.stateDirectory()))
         #expect(!FileManager.default.fileExists(atPath: names.runDirectory()))
         #expect(try mounts(containing: names.netnsPrefix).isEmpty)
-        #expect(try rootLinks() == linksBefore)
         #expect(!(try kindling(["get", "clusters"]).output.contains(name)))
+    }
+
+    @Test func nodesRegisterReadyWithRoutesAndDeleteLeavesNothing() throws {
+        let linksBefore = try rootLinks()
+        var clusterName = ""
+        try withCluster("up") { name in
+            clusterName = name
+            #expect(try kindling(["get", "clusters"]).output.split(separator: "\n").contains(Substring(name)))
+            let nodes = try kindling(["get", "nodes", "--name", name, "-o", "wide"]).output
+            let lines = nodes.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("NAME ") == true && lines.first?.contains("INTERNAL-IP") == true, "\(nodes)")
+            #expect(lines.count == 4)
+            #expect(lines.dropFirst().allSatisfy { $0.contains(" Ready ") }, "\(nodes)")
+            #expect(nodes.contains("\(name)-control-plane   Ready    control-plane"), "\(nodes)")
+            #expect(nodes.contains("172.18.0.4"))
+
+            // Every node routes the other nodes' pod CIDRs via their node IPs (10.244.0-2.0/24 in some order).
+            let routes = try kindling(["exec", "--name", name, "--node", "\(name)-worker", "--", "ip", "-4", "route", "show", "proto", "77"])
+            #expect(routes.output.split(separator: "\n").count == 2, "\(routes.output)")
+            #expect(routes.output.contains("10.244.") && routes.output.contains("via 172.18.0.2 dev eth0"), "\(routes.output)")
+
+            let again = try kindling(["create", "cluster", "--name", name])
+            #expect(again.status == 1)
+            #expect(again.output.contains("ERROR: failed to create cluster: node(s) already exist for a cluster with the name \"\(name)\""))
+        }
+        try assertNothingLeft(clusterName)
+        #expect(try rootLinks() == linksBefore)
+    }
+
+    @Test func applyGetScaleDeleteLikeKubectl() throws {
+        try withCluster("objects", yaml: "") { name in
+            let manifest = """
+                apiVersion: v1
+                kind: Namespace
+                metadata:
+                  name: dev
+                ---
+                apiVersion: apps/v1
+                kind: ReplicaSet
+                metadata:
+                  name: nginx-replicaset
+                  namespace: dev
+                spec:
+                  replicas: 6
+                  selector:
+                    matchLabels: {app: nginx}
+                  template:
+                    metadata:
+                      labels: {app: nginx}
+                    spec:
+                      containers:
+                      - name: nginx
+                        image: nginx
+                """
+            let applied = try kindling(["apply", "--name", name, "-f", "-"], input: manifest)
+            #expect(applied.output == "namespace/dev created\nreplicaset.apps/nginx-replicaset created\n", "\(applied.output)")
+            let unchanged = try kindling(["apply", "--name", name, "-f", "-"], input: manifest)
+            #expect(unchanged.output == "namespace/dev unchanged\nreplicaset.apps/nginx-replicaset unchanged\n")
+            let scaled = try kindling(["scale", "--name", name, "-n", "dev", "rs/nginx-replicaset", "--replicas=2"])
+            #expect(scaled.output == "replicaset.apps/nginx-replicaset scaled\n")
+            let wide = try kindling(["get", "rs", "--name", name, "-n", "dev", "-o", "wide"]).output
+            #expect(wide.contains("nginx-replicaset   2         "), "\(wide)")
+            #expect(wide.contains("app=nginx"))
+            let yaml = try kindling(["get", "rs", "nginx-replicaset", "--name", name, "-n", "dev", "-o", "yaml"]).output
+            #expect(yaml.hasPrefix("apiVersion: apps/v1\nkind: ReplicaSet\n"), "\(yaml)")
+            #expect(try kindling(["get", "ns", "--name", name, "-o", "name"]).output.contains("namespace/dev\n"))
+
+            let invalid = try kindling(["apply", "--name", name, "-f", "-"], input: manifest.replacingOccurrences(of: "replicas: 6", with: "replicas: -1"))
+            #expect(invalid.status == 1)
+            #expect(invalid.output.contains("spec.replicas: Invalid value: -1: must be greater than or equal to 0"), "\(invalid.output)")
+            let unknownKind = try kindling(["apply", "--name", name, "-f", "-"], input: "apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n")
+            #expect(unknownKind.output.contains("no matches for kind \"Widget\" in version \"v1\""))
+
+            #expect(try kindling(["delete", "--name", name, "-n", "dev", "rs", "nginx-replicaset"]).output == "replicaset.apps \"nginx-replicaset\" deleted\n")
+            let missing = try kindling(["get", "rs", "nginx-replicaset", "--name", name, "-n", "dev"])
+            #expect(missing.status == 1)
+            #expect(missing.output == "Error from server (NotFound): replicasets.apps \"nginx-replicaset\" not found\n")
+        }
+    }
+
+    @Test func supervisorRestartsAKilledServerAndNothingIsLost() throws {
+        try withCluster("restart", yaml: "") { name in
+            _ = try kindling(["apply", "--name", name, "-f", "-"], input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: kept}\n")
+            let processes = ClusterProcesses(cluster: name)
+            let server = try #require(processes.pids().first { pid in
+                (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0server\0") == true
+            })
+            kill(server, SIGKILL)
+            let back = eventually(10) { (try? kindling(["get", "ns", "kept", "--name", name]))?.status == 0 }
+            #expect(back, "the server did not come back with its data")
+            #expect(!processes.pids().contains(server))
+        }
+    }
+
+    @Test func deleteAfterEverythingWasKilled() throws {
+        let name = uniqueClusterName("killed")
+        defer { _ = try? kindling(["delete", "cluster", "--name", name]) }
+        let created = try kindling(["create", "cluster", "--name", name])
+        try #require(created.status == 0, "\(created.output)")
+        let processes = ClusterProcesses(cluster: name)
+        #expect(processes.pids().count == 3) // supervisor, server, one agent
+        for pid in processes.pids() { kill(pid, SIGKILL) }
+        let deleted = try kindling(["delete", "cluster", "--name", name])
+        #expect(deleted.status == 0, "\(deleted.output)")
+        try assertNothingLeft(name)
+        // A new cluster with the same name comes up.
+        #expect(try kindling(["create", "cluster", "--name", name]).status == 0)
+        #expect(try kindling(["delete", "cluster", "--name", name]).status == 0)
+        try assertNothingLeft(name)
     }
 
     @Test func badConfigIsRejectedByFieldAndCreatesNothing() throws {
@@ -62,8 +162,7 @@ struct CLITests {
             """)
         #expect(result.status == 1)
         #expect(result.output.contains("ERROR: failed to create cluster: Cluster.kind.x-k8s.io \"\(name)\" is invalid: nodes[1].role: Unsupported value: \"master\""), "\(result.output)")
-        #expect(NetNamespace.list(prefix: ClusterNames(cluster: name).netnsPrefix).isEmpty)
-        #expect(!FileManager.default.fileExists(atPath: ClusterNames(cluster: name).stateDirectory()))
+        try assertNothingLeft(name)
 
         let missing = try kindling(["exec", "--name", name, "--node", "x", "--", "true"])
         #expect(missing.status == 1)

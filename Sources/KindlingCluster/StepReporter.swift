@@ -1,13 +1,13 @@
 import Foundation
 
 /// Step-by-step output in `kind create cluster`'s shape: ` ✓ Preparing nodes 📦 📦 📦`.
-public struct Progress: Sendable {
+public struct StepReporter: Sendable {
     let write: @Sendable (String) -> Void
 
     public init(write: @escaping @Sendable (String) -> Void) { self.write = write }
 
-    public static let standardError = Progress { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
-    public static let silent = Progress { _ in }
+    public static let standardError = StepReporter { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    public static let silent = StepReporter { _ in }
 
     public func say(_ line: String) { write(line) }
 

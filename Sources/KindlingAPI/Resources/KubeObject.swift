@@ -1,0 +1,99 @@
+/// What every served kind has in common: its identity in the API and its rules.
+public protocol KubeObject: Codable, Hashable, Sendable {
+    static var apiVersion: String { get }
+    static var kind: String { get }
+    /// The plural resource name in URLs: `pods`.
+    static var resource: String { get }
+    static var namespaced: Bool { get }
+    /// Short names kubectl accepts: `po`, `rs`, `deploy`.
+    static var shortNames: [String] { get }
+
+    var apiVersion: String? { get set }
+    var kind: String? { get set }
+    var metadata: ObjectMeta { get set }
+
+    /// Kubernetes' defaulting for this kind (restartPolicy Always, replicas 1, ...). Idempotent.
+    mutating func applyDefaults()
+    /// Field errors of the object as created (metadata is checked separately).
+    func validate() -> [FieldError]
+    /// Field errors of an update from `old`; immutable fields are checked here.
+    func validateUpdate(from old: Self) -> [FieldError]
+}
+
+extension KubeObject {
+    public static var group: String {
+        let parts = apiVersion.split(separator: "/")
+        return parts.count == 2 ? String(parts[0]) : ""
+    }
+
+    public static var groupResource: GroupResource { GroupResource(group: group, resource: resource) }
+
+    public func validateUpdate(from old: Self) -> [FieldError] { validate() }
+
+    public var name: String { metadata.name ?? "" }
+    public var namespace: String { metadata.namespace ?? "" }
+
+    /// Sets apiVersion and kind, which stored and served objects always carry.
+    public mutating func stampTypeMeta() {
+        apiVersion = Self.apiVersion
+        kind = Self.kind
+    }
+}
+
+/// A list of objects, as `GET /api/v1/pods` answers: `{"kind": "PodList", "items": [...]}`.
+public struct ObjectList<Item: KubeObject>: Codable, Sendable {
+    public var apiVersion: String
+    public var kind: String
+    public var metadata: ListMeta
+    public var items: [Item]
+
+    public init(items: [Item], resourceVersion: String) {
+        self.apiVersion = Item.apiVersion
+        self.kind = Item.kind + "List"
+        self.metadata = ListMeta(resourceVersion: resourceVersion)
+        self.items = items
+    }
+}
+
+/// One event of a watch stream: `{"type": "ADDED", "object": {...}}`.
+public struct WatchEvent<Object: Codable & Sendable>: Codable, Sendable {
+    public enum EventType: String, Codable, Sendable { case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK", error = "ERROR" }
+
+    public var type: EventType
+    public var object: Object
+
+    public init(type: EventType, object: Object) {
+        self.type = type
+        self.object = object
+    }
+}
+
+/// Checks of metadata common to all kinds, as apimachinery's ValidateObjectMeta does them.
+public enum MetadataValidation {
+    public static func validate(_ meta: ObjectMeta, namespaced: Bool, nameRule: (String) -> [String] = LabelValidation.dns1123SubdomainProblems) -> [FieldError] {
+        var errors: [FieldError] = []
+        if let name = meta.name, !name.isEmpty {
+            errors += nameRule(name).map { .invalid("metadata.name", name, $0) }
+        } else if (meta.generateName ?? "").isEmpty {
+            errors.append(.required("metadata.name", "name or generateName is required"))
+        }
+        if namespaced, let ns = meta.namespace, !ns.isEmpty {
+            errors += LabelValidation.dns1123LabelProblems(ns).map { .invalid("metadata.namespace", ns, $0) }
+        }
+        if !namespaced, let ns = meta.namespace, !ns.isEmpty {
+            errors.append(.forbidden("metadata.namespace", "not allowed on this type"))
+        }
+        for (key, value) in (meta.labels ?? [:]).sorted(by: { $0.key < $1.key }) {
+            errors += LabelValidation.keyProblems(key).map { .invalid("metadata.labels", key, $0) }
+            errors += LabelValidation.valueProblems(value).map { .invalid("metadata.labels", value, $0) }
+        }
+        for key in (meta.annotations ?? [:]).keys.sorted() {
+            errors += LabelValidation.keyProblems(key.lowercased()).map { .invalid("metadata.annotations", key, $0) }
+        }
+        let annotationBytes = (meta.annotations ?? [:]).reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        if annotationBytes > 256 * 1024 {
+            errors.append(FieldError(.invalid, field: "metadata.annotations", detail: "Too long: must have at most 262144 bytes"))
+        }
+        return errors
+    }
+}

@@ -1,0 +1,116 @@
+/// `metadata` of every object (apimachinery's ObjectMeta), with the fields kindling keeps.
+public struct ObjectMeta: Codable, Hashable, Sendable {
+    public var name: String?
+    public var generateName: String?
+    public var namespace: String?
+    public var uid: String?
+    public var resourceVersion: String?
+    public var generation: Int64?
+    public var creationTimestamp: String?
+    public var deletionTimestamp: String?
+    public var deletionGracePeriodSeconds: Int64?
+    public var labels: [String: String]?
+    public var annotations: [String: String]?
+    public var ownerReferences: [OwnerReference]?
+    public var finalizers: [String]?
+
+    public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil) {
+        self.name = name
+        self.namespace = namespace
+        self.labels = labels
+    }
+}
+
+public struct OwnerReference: Codable, Hashable, Sendable {
+    public var apiVersion: String
+    public var kind: String
+    public var name: String
+    public var uid: String
+    public var controller: Bool?
+    public var blockOwnerDeletion: Bool?
+
+    public init(apiVersion: String, kind: String, name: String, uid: String, controller: Bool? = true,
+                blockOwnerDeletion: Bool? = true) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.uid = uid
+        self.controller = controller
+        self.blockOwnerDeletion = blockOwnerDeletion
+    }
+}
+
+public struct ListMeta: Codable, Hashable, Sendable {
+    public var resourceVersion: String?
+    public var `continue`: String?
+
+    public init(resourceVersion: String? = nil) { self.resourceVersion = resourceVersion }
+}
+
+/// A number or a name, as in `targetPort: 8080` / `targetPort: http`.
+public enum IntOrString: Codable, Hashable, Sendable, CustomStringConvertible {
+    case int(Int)
+    case string(String)
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let i = try? container.decode(Int.self) {
+            self = .int(i)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .int(let i): try container.encode(i)
+        case .string(let s): try container.encode(s)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .int(let i): String(i)
+        case .string(let s): s
+        }
+    }
+}
+
+/// `metav1.Condition`-like status conditions used by nodes, pods and deployments.
+public struct Condition: Codable, Hashable, Sendable {
+    public var type: String
+    public var status: String
+    public var lastHeartbeatTime: String?
+    public var lastProbeTime: String?
+    public var lastTransitionTime: String?
+    public var lastUpdateTime: String?
+    public var reason: String?
+    public var message: String?
+
+    public init(type: String, status: String, reason: String? = nil, message: String? = nil,
+                lastTransitionTime: String? = nil) {
+        self.type = type
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.lastTransitionTime = lastTransitionTime
+    }
+}
+
+extension Array where Element == Condition {
+    public subscript(type: String) -> Condition? { first { $0.type == type } }
+
+    /// Sets a condition, keeping its lastTransitionTime unless its status changes.
+    public mutating func set(_ condition: Condition, now: String) {
+        var condition = condition
+        if let index = firstIndex(where: { $0.type == condition.type }) {
+            condition.lastTransitionTime = self[index].status == condition.status
+                ? self[index].lastTransitionTime : now
+            self[index] = condition
+        } else {
+            condition.lastTransitionTime = condition.lastTransitionTime ?? now
+            append(condition)
+        }
+    }
+}

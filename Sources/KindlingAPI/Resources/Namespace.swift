@@ -1,0 +1,41 @@
+public struct Namespace: KubeObject {
+    public static let apiVersion = "v1"
+    public static let kind = "Namespace"
+    public static let resource = "namespaces"
+    public static let namespaced = false
+    public static let shortNames = ["ns"]
+
+    public struct Spec: Codable, Hashable, Sendable {
+        public var finalizers: [String]?
+        public init(finalizers: [String]? = nil) { self.finalizers = finalizers }
+    }
+
+    public struct Status: Codable, Hashable, Sendable {
+        public var phase: String?
+        public init(phase: String? = nil) { self.phase = phase }
+    }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: Spec?
+    public var status: Status?
+
+    public init(name: String) {
+        self.metadata = ObjectMeta(name: name)
+        stampTypeMeta()
+    }
+
+    public mutating func applyDefaults() {
+        if status?.phase == nil { status = Status(phase: "Active") }
+        var labels = metadata.labels ?? [:]
+        // Every namespace carries its own name as a label, as the apiserver adds it.
+        labels["kubernetes.io/metadata.name"] = metadata.name
+        metadata.labels = labels
+    }
+
+    public func validate() -> [FieldError] { [] }
+
+    /// Namespaces made at cluster creation and never deleted.
+    public static let system = ["default", "kube-system", "kube-public", "kube-node-lease"]
+}

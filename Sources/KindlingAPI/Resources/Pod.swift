@@ -1,0 +1,348 @@
+public struct Pod: KubeObject {
+    public static let apiVersion = "v1"
+    public static let kind = "Pod"
+    public static let resource = "pods"
+    public static let namespaced = true
+    public static let shortNames = ["po"]
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: PodSpec
+    public var status: PodStatus?
+
+    public init(metadata: ObjectMeta, spec: PodSpec) {
+        self.metadata = metadata
+        self.spec = spec
+        stampTypeMeta()
+    }
+
+    public mutating func applyDefaults() { spec.applyDefaults() }
+
+    public func validate() -> [FieldError] { spec.validate("spec") }
+
+    /// Like kube-apiserver, a pod's spec is immutable but for its containers' images.
+    public func validateUpdate(from old: Pod) -> [FieldError] {
+        var errors = validate()
+        var allowed = old.spec
+        if allowed.containers.count == spec.containers.count {
+            for i in allowed.containers.indices { allowed.containers[i].image = spec.containers[i].image }
+        }
+        if allowed != spec {
+            errors.append(.forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"))
+        }
+        return errors
+    }
+
+    public var isReady: Bool { status?.conditions?["Ready"]?.status == "True" }
+    public var isTerminating: Bool { metadata.deletionTimestamp != nil }
+    public var phase: String { status?.phase ?? "Pending" }
+}
+
+public struct PodSpec: Codable, Hashable, Sendable {
+    public var containers: [Container]
+    public var restartPolicy: String?
+    public var nodeName: String?
+    public var nodeSelector: [String: String]?
+    public var hostname: String?
+    public var subdomain: String?
+    public var terminationGracePeriodSeconds: Int64?
+    public var dnsPolicy: String?
+    public var enableServiceLinks: Bool?
+    public var schedulerName: String?
+    public var serviceAccountName: String?
+
+    public init(containers: [Container]) { self.containers = containers }
+
+    public mutating func applyDefaults() {
+        restartPolicy = restartPolicy ?? "Always"
+        terminationGracePeriodSeconds = terminationGracePeriodSeconds ?? 30
+        dnsPolicy = dnsPolicy ?? "ClusterFirst"
+        enableServiceLinks = enableServiceLinks ?? true
+        schedulerName = schedulerName ?? "default-scheduler"
+        for i in containers.indices { containers[i].applyDefaults() }
+    }
+
+    public func validate(_ path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        if containers.isEmpty { errors.append(.required("\(path).containers")) }
+        var names = Set<String>()
+        for (i, container) in containers.enumerated() {
+            let p = "\(path).containers[\(i)]"
+            if !names.insert(container.name).inserted { errors.append(.duplicate("\(p).name", container.name)) }
+            errors += container.validate(p)
+        }
+        if let policy = restartPolicy, !["Always", "OnFailure", "Never"].contains(policy) {
+            errors.append(.unsupported("\(path).restartPolicy", policy, supported: ["Always", "OnFailure", "Never"]))
+        }
+        if let policy = dnsPolicy, !["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"].contains(policy) {
+            errors.append(.unsupported("\(path).dnsPolicy", policy, supported: ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]))
+        }
+        for (key, value) in (nodeSelector ?? [:]).sorted(by: { $0.key < $1.key }) {
+            errors += LabelValidation.keyProblems(key).map { .invalid("\(path).nodeSelector", key, $0) }
+            errors += LabelValidation.valueProblems(value).map { .invalid("\(path).nodeSelector", value, $0) }
+        }
+        for (field, value) in [("hostname", hostname), ("subdomain", subdomain)] {
+            if let value, !value.isEmpty {
+                errors += LabelValidation.dns1123LabelProblems(value).map { .invalid("\(path).\(field)", value, $0) }
+            }
+        }
+        if let grace = terminationGracePeriodSeconds, grace < 0 {
+            errors.append(.invalid("\(path).terminationGracePeriodSeconds", grace, "must be greater than or equal to 0"))
+        }
+        return errors
+    }
+}
+
+public struct Container: Codable, Hashable, Sendable {
+    public var name: String
+    public var image: String?
+    public var command: [String]?
+    public var args: [String]?
+    public var workingDir: String?
+    public var env: [EnvVar]?
+    public var ports: [ContainerPort]?
+    public var readinessProbe: Probe?
+    public var livenessProbe: Probe?
+    public var imagePullPolicy: String?
+
+    public init(name: String, image: String) {
+        self.name = name
+        self.image = image
+    }
+
+    mutating func applyDefaults() {
+        if imagePullPolicy == nil {
+            imagePullPolicy = (image ?? "").hasSuffix(":latest") || !(image ?? "").contains(":") ? "Always" : "IfNotPresent"
+        }
+        for i in (ports ?? []).indices { ports![i].protocol = ports![i].protocol ?? "TCP" }
+        readinessProbe?.applyDefaults()
+        livenessProbe?.applyDefaults()
+    }
+
+    func validate(_ path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        if name.isEmpty {
+            errors.append(.required("\(path).name"))
+        } else {
+            errors += LabelValidation.dns1123LabelProblems(name).map { .invalid("\(path).name", name, $0) }
+        }
+        if (image ?? "").allSatisfy({ $0 == " " }) { errors.append(.required("\(path).image")) }
+        var portNames = Set<String>()
+        for (i, port) in (ports ?? []).enumerated() {
+            let p = "\(path).ports[\(i)]"
+            if !(1...65535).contains(port.containerPort) {
+                errors.append(.invalid("\(p).containerPort", port.containerPort, "must be between 1 and 65535, inclusive"))
+            }
+            if let proto = port.protocol, !["TCP", "UDP", "SCTP"].contains(proto) {
+                errors.append(.unsupported("\(p).protocol", proto, supported: ["SCTP", "TCP", "UDP"]))
+            }
+            if let portName = port.name {
+                if let problem = PortName.problem(portName) { errors.append(.invalid("\(p).name", portName, problem)) }
+                if !portNames.insert(portName).inserted { errors.append(.duplicate("\(p).name", portName)) }
+            }
+        }
+        for (i, variable) in (env ?? []).enumerated() {
+            let p = "\(path).env[\(i)]"
+            if variable.name.isEmpty { errors.append(.required("\(p).name")) }
+            if variable.value != nil && variable.valueFrom != nil {
+                errors.append(FieldError(.invalid, field: "\(p).valueFrom", value: "", detail: "may not be specified when `value` is not empty"))
+            }
+            if let path = variable.valueFrom?.fieldRef?.fieldPath, !EnvVar.supportedFieldPaths.contains(path) {
+                errors.append(.unsupported("\(p).valueFrom.fieldRef.fieldPath", path, supported: EnvVar.supportedFieldPaths))
+            }
+        }
+        if let probe = readinessProbe { errors += probe.validate("\(path).readinessProbe") }
+        if let probe = livenessProbe { errors += probe.validate("\(path).livenessProbe") }
+        return errors
+    }
+}
+
+/// IANA_SVC_NAME: at most 15 characters, lowercase letters, digits and '-', at least one letter.
+public enum PortName {
+    public static func problem(_ name: String) -> String? {
+        if name.count > 15 { return "must be no more than 15 characters" }
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
+        if !allowed || name.hasPrefix("-") || name.hasSuffix("-") || name.contains("--") {
+            return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
+        }
+        if !name.contains(where: \.isLetter) { return "must contain at least one letter (a-z)" }
+        return nil
+    }
+}
+
+public struct ContainerPort: Codable, Hashable, Sendable {
+    public var name: String?
+    public var containerPort: Int
+    public var `protocol`: String?
+
+    public init(name: String? = nil, containerPort: Int, protocol proto: String? = "TCP") {
+        self.name = name
+        self.containerPort = containerPort
+        self.protocol = proto
+    }
+}
+
+public struct EnvVar: Codable, Hashable, Sendable {
+    public struct Source: Codable, Hashable, Sendable {
+        public var fieldRef: FieldRef?
+    }
+
+    public struct FieldRef: Codable, Hashable, Sendable {
+        public var apiVersion: String?
+        public var fieldPath: String
+    }
+
+    public var name: String
+    public var value: String?
+    public var valueFrom: Source?
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    /// The downward API fields kindling fills in.
+    public static let supportedFieldPaths = ["metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
+                                             "spec.serviceAccountName", "status.hostIP", "status.podIP", "status.podIPs"]
+}
+
+public struct Probe: Codable, Hashable, Sendable {
+    public struct HTTPGet: Codable, Hashable, Sendable {
+        public var path: String?
+        public var port: IntOrString
+        public var host: String?
+        public var scheme: String?
+    }
+
+    public struct TCPSocket: Codable, Hashable, Sendable {
+        public var port: IntOrString
+        public var host: String?
+    }
+
+    public struct Exec: Codable, Hashable, Sendable {
+        public var command: [String]?
+    }
+
+    public var httpGet: HTTPGet?
+    public var tcpSocket: TCPSocket?
+    public var exec: Exec?
+    public var initialDelaySeconds: Int?
+    public var periodSeconds: Int?
+    public var timeoutSeconds: Int?
+    public var successThreshold: Int?
+    public var failureThreshold: Int?
+
+    mutating func applyDefaults() {
+        periodSeconds = periodSeconds ?? 10
+        timeoutSeconds = timeoutSeconds ?? 1
+        successThreshold = successThreshold ?? 1
+        failureThreshold = failureThreshold ?? 3
+        if var get = httpGet {
+            get.path = get.path ?? "/"
+            get.scheme = get.scheme ?? "HTTP"
+            httpGet = get
+        }
+    }
+
+    func validate(_ path: String) -> [FieldError] {
+        let handlers = [httpGet != nil, tcpSocket != nil, exec != nil].filter { $0 }.count
+        if handlers == 0 { return [.required(path, "must specify a handler type")] }
+        if handlers > 1 { return [.forbidden(path, "may not specify more than 1 handler type")] }
+        var errors: [FieldError] = []
+        for (field, value) in [("initialDelaySeconds", initialDelaySeconds), ("periodSeconds", periodSeconds),
+                               ("timeoutSeconds", timeoutSeconds), ("successThreshold", successThreshold),
+                               ("failureThreshold", failureThreshold)] {
+            if let value, value < (field == "initialDelaySeconds" ? 0 : 1) {
+                errors.append(.invalid("\(path).\(field)", value, "must be greater than or equal to \(field == "initialDelaySeconds" ? 0 : 1)"))
+            }
+        }
+        return errors
+    }
+}
+
+public struct PodStatus: Codable, Hashable, Sendable {
+    public var phase: String?
+    public var conditions: [Condition]?
+    public var message: String?
+    public var reason: String?
+    public var hostIP: String?
+    public var podIP: String?
+    public var podIPs: [PodIP]?
+    public var startTime: String?
+    public var containerStatuses: [ContainerStatus]?
+
+    public struct PodIP: Codable, Hashable, Sendable {
+        public var ip: String
+        public init(ip: String) { self.ip = ip }
+    }
+
+    public init(phase: String? = nil) { self.phase = phase }
+}
+
+public struct ContainerStatus: Codable, Hashable, Sendable {
+    public struct State: Codable, Hashable, Sendable {
+        public struct Waiting: Codable, Hashable, Sendable {
+            public var reason: String?
+            public var message: String?
+            public init(reason: String?, message: String? = nil) {
+                self.reason = reason
+                self.message = message
+            }
+        }
+        public struct Running: Codable, Hashable, Sendable {
+            public var startedAt: String?
+            public init(startedAt: String?) { self.startedAt = startedAt }
+        }
+        public struct Terminated: Codable, Hashable, Sendable {
+            public var exitCode: Int32
+            public var signal: Int32?
+            public var reason: String?
+            public var message: String?
+            public var startedAt: String?
+            public var finishedAt: String?
+            public init(exitCode: Int32, reason: String?) {
+                self.exitCode = exitCode
+                self.reason = reason
+            }
+        }
+        public var waiting: Waiting?
+        public var running: Running?
+        public var terminated: Terminated?
+        public init(waiting: Waiting? = nil, running: Running? = nil, terminated: Terminated? = nil) {
+            self.waiting = waiting
+            self.running = running
+            self.terminated = terminated
+        }
+    }
+
+    public var name: String
+    public var state: State?
+    public var lastState: State?
+    public var ready: Bool
+    public var restartCount: Int
+    public var image: String
+    public var imageID: String
+    public var containerID: String?
+    public var started: Bool?
+
+    public init(name: String, image: String, ready: Bool = false, restartCount: Int = 0, state: State? = nil) {
+        self.name = name
+        self.image = image
+        self.imageID = ""
+        self.ready = ready
+        self.restartCount = restartCount
+        self.state = state
+    }
+}
+
+/// `spec.template` of workload controllers.
+public struct PodTemplateSpec: Codable, Hashable, Sendable {
+    public var metadata: ObjectMeta?
+    public var spec: PodSpec
+
+    public init(metadata: ObjectMeta?, spec: PodSpec) {
+        self.metadata = metadata
+        self.spec = spec
+    }
+}

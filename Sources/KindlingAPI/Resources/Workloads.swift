@@ -1,0 +1,213 @@
+public struct ReplicaSet: KubeObject {
+    public static let apiVersion = "apps/v1"
+    public static let kind = "ReplicaSet"
+    public static let resource = "replicasets"
+    public static let namespaced = true
+    public static let shortNames = ["rs"]
+
+    public struct Spec: Codable, Hashable, Sendable {
+        public var replicas: Int?
+        public var minReadySeconds: Int?
+        public var selector: LabelSelector?
+        public var template: PodTemplateSpec?
+
+        public init(replicas: Int?, selector: LabelSelector, template: PodTemplateSpec) {
+            self.replicas = replicas
+            self.selector = selector
+            self.template = template
+        }
+    }
+
+    public struct Status: Codable, Hashable, Sendable {
+        public var replicas: Int = 0
+        public var fullyLabeledReplicas: Int?
+        public var readyReplicas: Int?
+        public var availableReplicas: Int?
+        public var observedGeneration: Int64?
+
+        public init() {}
+    }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: Status?
+
+    public init(metadata: ObjectMeta, spec: Spec) {
+        self.metadata = metadata
+        self.spec = spec
+        stampTypeMeta()
+    }
+
+    public mutating func applyDefaults() {
+        spec.replicas = spec.replicas ?? 1
+        spec.template?.spec.applyDefaults()
+    }
+
+    public func validate() -> [FieldError] {
+        WorkloadValidation.validate(replicas: spec.replicas, selector: spec.selector, template: spec.template)
+    }
+
+    public func validateUpdate(from old: ReplicaSet) -> [FieldError] {
+        var errors = validate()
+        if spec.selector != old.spec.selector {
+            errors.append(FieldError(.invalid, field: "spec.selector", value: spec.selector.map { "v1.LabelSelector{\($0.selector)}" },
+                                     detail: "field is immutable"))
+        }
+        return errors
+    }
+}
+
+public struct Deployment: KubeObject {
+    public static let apiVersion = "apps/v1"
+    public static let kind = "Deployment"
+    public static let resource = "deployments"
+    public static let namespaced = true
+    public static let shortNames = ["deploy"]
+
+    public struct Strategy: Codable, Hashable, Sendable {
+        public struct RollingUpdate: Codable, Hashable, Sendable {
+            public var maxUnavailable: IntOrString?
+            public var maxSurge: IntOrString?
+        }
+        public var type: String?
+        public var rollingUpdate: RollingUpdate?
+    }
+
+    public struct Spec: Codable, Hashable, Sendable {
+        public var replicas: Int?
+        public var selector: LabelSelector?
+        public var template: PodTemplateSpec?
+        public var strategy: Strategy?
+        public var minReadySeconds: Int?
+        public var revisionHistoryLimit: Int?
+        public var progressDeadlineSeconds: Int?
+        public var paused: Bool?
+
+        public init(replicas: Int?, selector: LabelSelector, template: PodTemplateSpec) {
+            self.replicas = replicas
+            self.selector = selector
+            self.template = template
+        }
+    }
+
+    public struct Status: Codable, Hashable, Sendable {
+        public var observedGeneration: Int64?
+        public var replicas: Int?
+        public var updatedReplicas: Int?
+        public var readyReplicas: Int?
+        public var availableReplicas: Int?
+        public var unavailableReplicas: Int?
+        public var conditions: [Condition]?
+
+        public init() {}
+    }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: Status?
+
+    public init(metadata: ObjectMeta, spec: Spec) {
+        self.metadata = metadata
+        self.spec = spec
+        stampTypeMeta()
+    }
+
+    public mutating func applyDefaults() {
+        spec.replicas = spec.replicas ?? 1
+        spec.revisionHistoryLimit = spec.revisionHistoryLimit ?? 10
+        spec.progressDeadlineSeconds = spec.progressDeadlineSeconds ?? 600
+        var strategy = spec.strategy ?? Strategy()
+        strategy.type = strategy.type ?? "RollingUpdate"
+        if strategy.type == "RollingUpdate" {
+            var rolling = strategy.rollingUpdate ?? Strategy.RollingUpdate()
+            rolling.maxSurge = rolling.maxSurge ?? .string("25%")
+            rolling.maxUnavailable = rolling.maxUnavailable ?? .string("25%")
+            strategy.rollingUpdate = rolling
+        }
+        spec.strategy = strategy
+        spec.template?.spec.applyDefaults()
+    }
+
+    public func validate() -> [FieldError] {
+        var errors = WorkloadValidation.validate(replicas: spec.replicas, selector: spec.selector, template: spec.template)
+        if let type = spec.strategy?.type, !["RollingUpdate", "Recreate"].contains(type) {
+            errors.append(.unsupported("spec.strategy.type", type, supported: ["Recreate", "RollingUpdate"]))
+        }
+        return errors
+    }
+
+    public func validateUpdate(from old: Deployment) -> [FieldError] {
+        var errors = validate()
+        if spec.selector != old.spec.selector {
+            errors.append(FieldError(.invalid, field: "spec.selector", value: spec.selector.map { "v1.LabelSelector{\($0.selector)}" },
+                                     detail: "field is immutable"))
+        }
+        return errors
+    }
+}
+
+/// Rules ReplicaSets and Deployments share (apps validation).
+enum WorkloadValidation {
+    static func validate(replicas: Int?, selector: LabelSelector?, template: PodTemplateSpec?) -> [FieldError] {
+        var errors: [FieldError] = []
+        if let replicas, replicas < 0 {
+            errors.append(.invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
+        }
+        guard let selector, !selector.isEmpty else {
+            errors.append(.required("spec.selector"))
+            if template == nil { errors.append(.required("spec.template")) }
+            return errors
+        }
+        errors += selector.validate("spec.selector")
+        guard let template else {
+            errors.append(.required("spec.template"))
+            return errors
+        }
+        let labels = template.metadata?.labels ?? [:]
+        if !selector.matches(labels) {
+            let shown = labels.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ", ")
+            errors.append(FieldError(.invalid, field: "spec.template.metadata.labels", value: "map[string]string{\(shown)}",
+                                     detail: "`selector` does not match template `labels`"))
+        }
+        if let meta = template.metadata {
+            for (key, value) in (meta.labels ?? [:]).sorted(by: { $0.key < $1.key }) {
+                errors += LabelValidation.keyProblems(key).map { .invalid("spec.template.metadata.labels", key, $0) }
+                errors += LabelValidation.valueProblems(value).map { .invalid("spec.template.metadata.labels", value, $0) }
+            }
+        }
+        errors += template.spec.validate("spec.template.spec")
+        if let policy = template.spec.restartPolicy, policy != "Always" {
+            errors.append(.unsupported("spec.template.spec.restartPolicy", policy, supported: ["Always"]))
+        }
+        return errors
+    }
+}
+
+/// Kinds with a `/scale` subresource.
+public protocol Scalable: KubeObject {
+    var desiredReplicas: Int { get set }
+    var currentReplicas: Int { get }
+    var podSelector: LabelSelector? { get }
+}
+
+extension ReplicaSet: Scalable {
+    public var desiredReplicas: Int {
+        get { spec.replicas ?? 1 }
+        set { spec.replicas = newValue }
+    }
+    public var currentReplicas: Int { status?.replicas ?? 0 }
+    public var podSelector: LabelSelector? { spec.selector }
+}
+
+extension Deployment: Scalable {
+    public var desiredReplicas: Int {
+        get { spec.replicas ?? 1 }
+        set { spec.replicas = newValue }
+    }
+    public var currentReplicas: Int { status?.replicas ?? 0 }
+    public var podSelector: LabelSelector? { spec.selector }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingNet
+import Logging
+
+/// `kindling agent`: one per node, running inside the node's network namespace. Registers its Node and
+/// keeps its status, and keeps routes to the other nodes' pod CIDRs. Each job is its own loop.
+public struct Agent: Sendable {
+    public let nodeName: String
+    public let labels: [String: String]
+    public let client: APIClient
+    public let logger: Logger
+
+    public init(nodeName: String, labels: [String: String], client: APIClient) {
+        self.nodeName = nodeName
+        self.labels = labels
+        self.client = client
+        var logger = Logger(label: "kindling.agent.\(nodeName)")
+        logger.logLevel = .info
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        guard let address = try NamespaceThread.shared.run(in: nil, { try RouteSocket().addresses(device: "eth0") }).first else {
+            throw AgentError("node \(nodeName) has no address on eth0")
+        }
+        let status = NodeStatusLoop(nodeName: nodeName, labels: labels, address: address.address, client: client, logger: logger)
+        let routes = RouteSyncLoop(nodeName: nodeName, client: client, logger: logger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await status.run() }
+            group.addTask { await routes.run() }
+        }
+    }
+}
+
+public struct AgentError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import KindlingAPI
+import KindlingClient
+import Logging
+
+/// Registers the Node and posts its status with a Ready heartbeat, as a kubelet does.
+struct NodeStatusLoop: Sendable {
+    let nodeName: String
+    let labels: [String: String]
+    let address: IPv4Address
+    let client: APIClient
+    let logger: Logger
+    /// kubelet's default nodeStatusUpdateFrequency.
+    static let heartbeat: Duration = .seconds(10)
+
+    func run() async {
+        while !Task.isCancelled {
+            do {
+                try await register()
+                while !Task.isCancelled {
+                    try await postStatus()
+                    try await Task.sleep(for: NodeStatusLoop.heartbeat)
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("node status: \(error); retrying")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Labels every kind node carries, plus those from the cluster config.
+    var nodeLabels: [String: String] {
+        var all = ["kubernetes.io/hostname": nodeName, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+                   "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"]
+        all.merge(labels) { _, configured in configured }
+        return all
+    }
+
+    func register() async throws {
+        do {
+            _ = try await client.get(Node.self, name: nodeName)
+        } catch let status as Status where status.code == 404 {
+            _ = try await client.create(Node(name: nodeName, labels: nodeLabels))
+            logger.info("registered node \(nodeName)")
+        }
+    }
+
+    func postStatus() async throws {
+        var node = try await client.get(Node.self, name: nodeName)
+        let now = ISO8601DateFormatter().string(from: Date())
+        var status = node.status ?? Node.Status()
+        var conditions = status.conditions ?? []
+        var ready = Condition(type: "Ready", status: "True", reason: "KubeletReady", message: "kindling agent is posting ready status")
+        ready.lastHeartbeatTime = now
+        conditions.set(ready, now: now)
+        status.conditions = conditions
+        status.addresses = [.init(type: "InternalIP", address: address.description), .init(type: "Hostname", address: nodeName)]
+        status.capacity = NodeStatusLoop.capacity
+        status.allocatable = NodeStatusLoop.capacity
+        status.nodeInfo = NodeStatusLoop.nodeInfo
+        node.status = status
+        _ = try await client.updateStatus(node)
+    }
+
+    static let capacity: [String: String] = [
+        "cpu": String(ProcessInfo.processInfo.activeProcessorCount),
+        "memory": "\(ProcessInfo.processInfo.physicalMemory / 1024)Ki",
+        "pods": "110",
+        "ephemeral-storage": "0",
+    ]
+
+    static let nodeInfo: Node.NodeInfo = {
+        var info = Node.NodeInfo()
+        var name = utsname()
+        uname(&name)
+        info.kernelVersion = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let osRelease = (try? String(contentsOfFile: "/etc/os-release", encoding: .utf8)) ?? ""
+        info.osImage = osRelease.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
+            .map { $0.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "Linux"
+        info.containerRuntimeVersion = "kindling://0.1.0"
+        info.kubeletVersion = "v1.34.0-kindling"
+        info.kubeProxyVersion = "v1.34.0-kindling"
+        info.machineID = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return info
+    }()
+}

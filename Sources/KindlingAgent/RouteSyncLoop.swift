@@ -1,0 +1,34 @@
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingNet
+import Logging
+
+/// Keeps `<other node's podCIDR> via <other node's IP> dev eth0` for every other node with both, and
+/// nothing else of its own: added and removed as nodes come and go, drift repaired at every resync.
+struct RouteSyncLoop: Sendable {
+    let nodeName: String
+    let client: APIClient
+    let logger: Logger
+
+    /// The routes this node should have: a pure function of the nodes.
+    static func desiredRoutes(nodes: [Node], this nodeName: String) -> Set<Route> {
+        Set(nodes.compactMap { node -> Route? in
+            guard node.name != nodeName, let cidr = node.podCIDR, let ip = node.internalIP.flatMap({ IPv4Address($0) }) else { return nil }
+            return Route(destination: cidr, gateway: ip, device: "eth0")
+        })
+    }
+
+    func run() async {
+        await Informer<Node>(client: client).run { nodes in
+            let desired = RouteSyncLoop.desiredRoutes(nodes: Array(nodes.values), this: nodeName)
+            do {
+                let changes = try await NamespaceThread.shared.perform(in: nil) { try RouteSocket().reconcileRoutes(desired, owner: .nodeRoutes) }
+                for route in changes.add { logger.info("route added: \(route)") }
+                for route in changes.delete { logger.info("route removed: \(route)") }
+            } catch {
+                logger.error("route sync: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import KindlingAPI
+import KindlingNet
+
+/// The files and processes of a running cluster: where its socket, pid file and logs are, and how to find
+/// and stop every process of it (by its command line, so this works without a pid file after a crash).
+public struct ClusterProcesses: Sendable {
+    public let cluster: String
+    public let stateRoot: String
+    public let runRoot: String
+
+    public init(cluster: String, stateRoot: String = ClusterNames.stateRoot, runRoot: String = ClusterNames.runRoot) {
+        self.cluster = cluster
+        self.stateRoot = stateRoot
+        self.runRoot = runRoot
+    }
+
+    var names: ClusterNames { ClusterNames(cluster: cluster) }
+    public var runDirectory: String { names.runDirectory(root: runRoot) }
+    public var stateDirectory: String { names.stateDirectory(root: stateRoot) }
+    public var socketPath: String { runDirectory + "/api.sock" }
+    public var supervisorPIDPath: String { runDirectory + "/supervisor.pid" }
+    public var storePath: String { stateDirectory + "/store.sqlite" }
+    public var logDirectory: String { stateDirectory + "/logs" }
+    public func logPath(_ process: String) -> String { "\(logDirectory)/\(process).log" }
+
+    /// The daemon subcommands; every one takes `--name <cluster>`.
+    public static let daemonVerbs: Set<String> = ["server", "agent", "supervise"]
+
+    /// Pids of this cluster's kindling daemons, read from /proc.
+    public func pids() -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), pid != getpid(),
+                  let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let argv = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard argv.count >= 4, (argv[0] as NSString).lastPathComponent == "kindling",
+                  ClusterProcesses.daemonVerbs.contains(argv[1]),
+                  let flag = argv.firstIndex(of: "--name"), flag + 1 < argv.count, argv[flag + 1] == cluster else { return nil }
+            return pid
+        }
+    }
+
+    /// Stops the supervisor (which stops its children) and then kills whatever of the cluster still runs.
+    public func stopAll(grace: TimeInterval = 3) {
+        if let text = try? String(contentsOfFile: supervisorPIDPath, encoding: .utf8),
+           let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pids().contains(pid) {
+            kill(pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(grace)
+            while Date() < deadline && !pids().isEmpty { usleep(20_000) }
+        }
+        for _ in 0..<50 {
+            let remaining = pids()
+            if remaining.isEmpty { return }
+            for pid in remaining { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
+    }
+
+    /// This executable's absolute path, to start daemons with.
+    public static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import KindlingAPI
+import KindlingNet
+
+/// `kindling supervise`: keeps the cluster's server and one agent per node running, restarting any that
+/// exits (with a backoff), and stops them all on SIGTERM. Each child logs to its own file.
+public struct Supervisor {
+    public struct Child {
+        public let name: String
+        public let arguments: [String]
+        public let namespace: NetNamespace?
+        var pid: pid_t?
+        var restarts = 0
+        var notBefore = Date.distantPast
+    }
+
+    public let processes: ClusterProcesses
+    public var children: [Child]
+
+    public init(config: ClusterConfig, processes: ClusterProcesses) {
+        self.processes = processes
+        let binary = ClusterProcesses.executable
+        let topology = ClusterTopology(config)
+        var children = [Child(name: "server", arguments: [binary, "server", "--name", config.name], namespace: nil)]
+        for node in topology.nodes {
+            children.append(Child(name: "agent-\(node.name)",
+                                  arguments: [binary, "agent", "--name", config.name, "--node", node.name],
+                                  namespace: node.netns))
+        }
+        self.children = children
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops every child.
+    public mutating func run() throws {
+        let stop = StopFlag()
+        // Ignored as plain signals, received through dispatch sources instead, so no thread can be killed
+        // by them mid-way. Children get default handlers back (kl_spawn resets them).
+        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { stop.set() }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        try FileManager.default.createDirectory(atPath: processes.logDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try "\(getpid())\n".write(toFile: processes.supervisorPIDPath, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: processes.supervisorPIDPath) }
+
+        while !stop.isSet {
+            for index in children.indices { tend(&children[index]) }
+            usleep(100_000)
+        }
+        stopChildren()
+    }
+
+    func tend(_ child: inout Child) {
+        if let pid = child.pid {
+            guard let status = Spawn.reap(pid) else { return }
+            child.pid = nil
+            child.restarts += 1
+            // 1 s, 2 s, 4 s ... up to 10 s between restarts of a child that keeps dying.
+            let backoff = min(10, pow(2, Double(min(child.restarts, 4)) - 1))
+            child.notBefore = Date().addingTimeInterval(backoff)
+            log("\(child.name) (pid \(pid)) exited with status \(status); restarting in \(Int(backoff)) s")
+            return
+        }
+        guard Date() >= child.notBefore else { return }
+        do {
+            child.pid = try Spawn.start(child.arguments, options: .init(namespace: child.namespace,
+                                                                       logPath: processes.logPath(child.name)))
+            log("started \(child.name) (pid \(child.pid!))")
+        } catch {
+            child.notBefore = Date().addingTimeInterval(2)
+            log("cannot start \(child.name): \(error)")
+        }
+    }
+
+    func stopChildren() {
+        let pids = children.compactMap(\.pid)
+        for pid in pids { kill(pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(3)
+        var running = Set(pids)
+        while !running.isEmpty && Date() < deadline {
+            running = running.filter { Spawn.reap($0) == nil }
+            usleep(20_000)
+        }
+        for pid in running {
+            kill(pid, SIGKILL)
+            _ = Spawn.reap(pid)
+        }
+        log("stopped")
+    }
+
+    func log(_ message: String) {
+        FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) supervisor: \(message)\n".utf8))
+    }
+}
+
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}

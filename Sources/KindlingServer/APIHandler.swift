@@ -1,0 +1,304 @@
+import Foundation
+import KindlingAPI
+
+/// One API request, reduced to what the handler needs; independent of the HTTP library.
+public struct APIRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: String]
+    public var body: Data
+    public var contentType: String?
+
+    public init(method: String, path: String, query: [String: String] = [:], body: Data = Data(), contentType: String? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.body = body
+        self.contentType = contentType
+    }
+}
+
+public enum APIResponse: Sendable {
+    case json(status: Int, body: Data)
+    /// A watch: one JSON event per line until the client goes away.
+    case stream(AsyncStream<Data>)
+}
+
+/// Maps Kubernetes REST paths to registry calls for every served kind, and errors to `Status` objects.
+public struct APIHandler: Sendable {
+    public let registry: Registry
+    /// kube-apiserver's limit on request bodies (3 MiB).
+    public static let maxBodySize = 3 * 1024 * 1024
+
+    public init(registry: Registry) { self.registry = registry }
+
+    public func handle(_ request: APIRequest) async -> APIResponse {
+        do {
+            return try await route(request)
+        } catch let status as Status {
+            return APIHandler.json(status.code, status)
+        } catch let error as DecodingError {
+            return APIHandler.json(400, Status.badRequest("the body of the request could not be decoded: \(APIHandler.describe(error))"))
+        } catch {
+            return APIHandler.json(500, Status.internalError("\(error)"))
+        }
+    }
+
+    static func json<T: Encodable>(_ status: Int, _ value: T) -> APIResponse {
+        .json(status: status, body: (try? Registry.encoder.encode(value)) ?? Data("{}".utf8))
+    }
+
+    /// Splits a path into group/version and the rest: `/apis/apps/v1/namespaces/dev/replicasets/x`.
+    func route(_ request: APIRequest) async throws -> APIResponse {
+        let parts = request.path.split(separator: "/").map(String.init)
+        switch parts.first {
+        case "version" where parts.count == 1:
+            return APIHandler.json(200, Discovery.Version())
+        case "healthz", "readyz", "livez":
+            return .json(status: 200, body: Data("ok".utf8))
+        case "api":
+            if parts.count == 1 { return APIHandler.json(200, Discovery.apiVersions) }
+            guard parts[1] == "v1" else { throw Status.notFound(GroupResource(group: "", resource: "versions"), parts[1]) }
+            return try await resource(request, groupVersion: "v1", parts: Array(parts.dropFirst(2)))
+        case "apis":
+            if parts.count == 1 { return APIHandler.json(200, Discovery.groups) }
+            guard parts.count >= 3 else { throw Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource") }
+            return try await resource(request, groupVersion: "\(parts[1])/\(parts[2])", parts: Array(parts.dropFirst(3)))
+        default:
+            throw Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+    }
+
+    func resource(_ request: APIRequest, groupVersion: String, parts: [String]) async throws -> APIResponse {
+        if parts.isEmpty {
+            guard let list = Discovery.resources(groupVersion: groupVersion) else {
+                throw Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+            }
+            return APIHandler.json(200, list)
+        }
+        let served = Kinds.all.filter { $0.apiVersion == groupVersion }
+        func kind(_ resource: String) -> (any KubeObject.Type)? { served.first { $0.resource == resource } }
+
+        // /namespaces/{ns}/{resource}[/{name}[/{sub}]] or /{resource}[/{name}[/{sub}]]
+        var namespace: String?
+        var rest = parts
+        if parts.count >= 3, parts[0] == "namespaces", let type = kind(parts[2]), type.namespaced {
+            namespace = parts[1]
+            rest = Array(parts.dropFirst(2))
+        }
+        guard let type = kind(rest[0]), rest.count <= 3 else {
+            throw Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+        let target = Target(namespace: namespace, name: rest.count > 1 ? rest[1] : nil, subresource: rest.count > 2 ? rest[2] : nil)
+        return try await serve(type, target, request)
+    }
+
+    struct Target {
+        var namespace: String?
+        var name: String?
+        var subresource: String?
+    }
+
+    func serve<T: KubeObject>(_ type: T.Type, _ target: Target, _ request: APIRequest) async throws -> APIResponse {
+        let selector = try request.query["labelSelector"].map { text in
+            do { return try Selector(parsing: text) } catch { throw Status.badRequest("unable to parse requirement: \(error)") }
+        } ?? .everything
+        let fields = try request.query["fieldSelector"].map { text in
+            let parsed: FieldSelector
+            do { parsed = try FieldSelector(parsing: text) } catch { throw Status.badRequest("\(error)") }
+            if let problem = parsed.validate(for: T.kind) { throw Status.badRequest("field label not supported: \(problem)") }
+            return parsed
+        } ?? .everything
+
+        guard let name = target.name else {
+            switch request.method {
+            case "GET":
+                if let watch = request.query["watch"], watch == "true" || watch == "1" {
+                    return try watchStream(T.self, namespace: target.namespace, request: request, selector: selector, fields: fields)
+                }
+                return APIHandler.json(200, try registry.list(T.self, namespace: target.namespace, selector: selector, fields: fields))
+            case "POST":
+                let object = try decodeBody(T.self, request)
+                return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil))
+            default:
+                throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
+            }
+        }
+        let namespace = target.namespace ?? ""
+        switch (request.method, target.subresource) {
+        case ("GET", nil), ("GET", "status"):
+            return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
+        case ("PUT", nil):
+            return APIHandler.json(200, try registry.update(try decodeBody(T.self, request), namespace: namespace, name: name))
+        case ("PUT", "status"):
+            return APIHandler.json(200, try registry.update(try decodeBody(T.self, request), namespace: namespace, name: name, scope: .status))
+        case ("PATCH", let sub) where sub == nil || sub == "status":
+            return APIHandler.json(200, try patch(T.self, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status))
+        case ("DELETE", nil):
+            let options = request.body.isEmpty ? DeleteOptions() : try Registry.decoder.decode(DeleteOptions.self, from: request.body)
+            let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
+            let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+                                              expectedUID: options.preconditions?.uid)
+            return APIHandler.json(200, deleted)
+        case (let method, "scale"):
+            guard let scalable = T.self as? any Scalable.Type else { break }
+            return try scale(scalable, namespace: namespace, name: name, method: method, request: request)
+        default:
+            break
+        }
+        throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
+    }
+
+    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> T {
+        guard !request.body.isEmpty else { throw Status.badRequest("the request has no body") }
+        guard request.body.count <= APIHandler.maxBodySize else {
+            throw Status(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(APIHandler.maxBodySize) bytes")
+        }
+        let object = try Registry.decoder.decode(T.self, from: request.body)
+        if let version = object.apiVersion, version != T.apiVersion {
+            throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
+        }
+        if let kind = object.kind, kind != T.kind {
+            throw Status.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(T.kind))")
+        }
+        return object
+    }
+
+    /// JSON merge patch (RFC 7386); strategic merge patch is accepted for kindling's own clients, which
+    /// send only maps and whole lists, where both mean the same.
+    func patch<T: KubeObject>(_ type: T.Type, namespace: String, name: String, request: APIRequest,
+                              scope: Registry.UpdateScope) throws -> T {
+        let contentType = request.contentType ?? ""
+        guard contentType.hasPrefix("application/merge-patch+json") || contentType.hasPrefix("application/strategic-merge-patch+json") else {
+            throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json")
+        }
+        guard let patch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any] else {
+            throw Status.badRequest("the patch must be a JSON object")
+        }
+        return try registry.modify(T.self, namespace: namespace, name: name) { current in
+            guard let tree = try JSONSerialization.jsonObject(with: Registry.encoder.encode(current)) as? [String: Any] else {
+                throw Status.internalError("cannot re-read \(name)")
+            }
+            var patched = try Registry.decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: MergePatch.apply(patch, to: tree)))
+            patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.withStatus(of: current, on: patched)
+            try validatePatched(patched, current)
+            return patched
+        }
+    }
+
+    func validatePatched<T: KubeObject>(_ patched: T, _ current: T) throws {
+        if patched.name != current.name { throw Status.badRequest("metadata.name may not be changed by a patch") }
+    }
+
+    func scale<T: Scalable>(_ type: T.Type, namespace: String, name: String, method: String, request: APIRequest) throws -> APIResponse {
+        func view(_ object: T) -> Scale {
+            var meta = ObjectMeta(name: object.metadata.name, namespace: object.metadata.namespace)
+            meta.uid = object.metadata.uid
+            meta.resourceVersion = object.metadata.resourceVersion
+            meta.creationTimestamp = object.metadata.creationTimestamp
+            return Scale(metadata: meta, spec: .init(replicas: object.desiredReplicas),
+                         status: .init(replicas: object.currentReplicas, selector: object.podSelector?.selector.description))
+        }
+        switch method {
+        case "GET":
+            return APIHandler.json(200, view(try registry.get(T.self, namespace: namespace, name: name)))
+        case "PUT", "PATCH":
+            let replicas: Int?
+            if method == "PUT" {
+                replicas = try Registry.decoder.decode(Scale.self, from: request.body).spec.replicas
+            } else {
+                let patch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+                replicas = (patch?["spec"] as? [String: Any])?["replicas"] as? Int
+            }
+            guard let replicas else { throw Status.badRequest("spec.replicas is required") }
+            if replicas < 0 {
+                throw Status.invalid(kind: "Scale", group: "autoscaling", name: name,
+                                     errors: [.invalid("spec.replicas", replicas, "must be greater than or equal to 0")])
+            }
+            let updated = try registry.modify(T.self, namespace: namespace, name: name) { current in
+                var next = current
+                next.desiredReplicas = replicas
+                return next
+            }
+            return APIHandler.json(200, view(updated))
+        default:
+            throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+    }
+
+    func watchStream<T: KubeObject>(_ type: T.Type, namespace: String?, request: APIRequest,
+                                    selector: Selector, fields: FieldSelector) throws -> APIResponse {
+        let from = try request.query["resourceVersion"].flatMap { text -> Int64? in
+            guard !text.isEmpty else { return nil }
+            guard let value = Int64(text) else { throw Status.badRequest("invalid resourceVersion \"\(text)\"") }
+            return value
+        }
+        let events = try registry.watch(T.self, namespace: namespace, resourceVersion: from, selector: selector, fields: fields)
+        let timeout = request.query["timeoutSeconds"].flatMap(Double.init)
+        return .stream(AsyncStream { continuation in
+            let task = Task {
+                for await event in events {
+                    guard var line = try? Registry.encoder.encode(event) else { continue }
+                    line.append(UInt8(ascii: "\n"))
+                    continuation.yield(line)
+                }
+                continuation.finish()
+            }
+            let timer = timeout.map { seconds in
+                Task {
+                    try? await Task.sleep(for: .seconds(seconds))
+                    continuation.finish()
+                }
+            }
+            continuation.onTermination = { _ in
+                task.cancel()
+                timer?.cancel()
+            }
+        })
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "\(APIHandler.path(context.codingPath)): expected \(type)"
+        case .keyNotFound(let key, let context):
+            return "\(APIHandler.path(context.codingPath + [key])): Required value"
+        case .dataCorrupted(let context):
+            return "\(APIHandler.path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        var text = ""
+        for key in keys {
+            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
+        }
+        return text.isEmpty ? "<root>" : text
+    }
+}
+
+/// `DeleteOptions` as DELETE bodies carry them.
+struct DeleteOptions: Codable {
+    struct Preconditions: Codable { var uid: String?; var resourceVersion: String? }
+    var gracePeriodSeconds: Int64?
+    var propagationPolicy: String?
+    var preconditions: Preconditions?
+}
+
+/// RFC 7386 JSON merge patch: maps merge recursively, null deletes, everything else replaces.
+enum MergePatch {
+    static func apply(_ patch: Any, to target: Any?) -> Any {
+        guard let patch = patch as? [String: Any] else { return patch }
+        var result = target as? [String: Any] ?? [:]
+        for (key, value) in patch {
+            if value is NSNull {
+                result[key] = nil
+            } else {
+                result[key] = apply(value, to: result[key])
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import KindlingAPI
+import KindlingStore
+import Logging
+
+/// `kindling server`: the store, the API on its unix socket, and the controllers, for one cluster.
+public struct ControlPlane: Sendable {
+    public let config: ClusterConfig
+    public let storePath: String?
+    public let socketPath: String
+
+    public init(config: ClusterConfig, storePath: String?, socketPath: String) {
+        self.config = config
+        self.storePath = storePath
+        self.socketPath = socketPath
+    }
+
+    public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+        let registry = Registry(store: try Store(path: storePath))
+        try ensureSystemNamespaces(registry)
+        let logger = Logger(label: "kindling.server")
+        let controllers: [any Controller] = [NodeIPAMController(podSubnet: config.podSubnet), NamespaceController()]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for controller in controllers {
+                group.addTask { await controller.runForever(registry, logger: logger) }
+            }
+            group.addTask {
+                try await HTTPServer(handler: APIHandler(registry: registry), socketPath: socketPath).run(onReady: onReady)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// default, kube-system, kube-public and kube-node-lease exist in every cluster.
+    func ensureSystemNamespaces(_ registry: Registry) throws {
+        for name in Namespace.system where (try? registry.get(Namespace.self, name: name)) == nil {
+            _ = try registry.create(Namespace(name: name))
+        }
+    }
+}

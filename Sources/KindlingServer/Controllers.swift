@@ -1,0 +1,83 @@
+import Foundation
+import KindlingAPI
+import Logging
+
+/// A control loop of the server: reacts to watch events of the kinds it cares about and reconciles.
+/// Every controller fails and retries the same way: log, wait a second, start over from a fresh list.
+protocol Controller: Sendable {
+    var name: String { get }
+    func run(_ registry: Registry) async throws
+}
+
+extension Controller {
+    func runForever(_ registry: Registry, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await run(registry)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.error("\(name) controller failed, restarting: \(error)")
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}
+
+/// Gives every node a pod CIDR from the cluster's pod subnet (kube-controller-manager's node IPAM).
+struct NodeIPAMController: Controller {
+    let name = "node-ipam"
+    let podSubnet: IPv4CIDR
+
+    func run(_ registry: Registry) async throws {
+        for await event in try registry.watch(Node.self, resourceVersion: nil) where event.type != .deleted {
+            guard event.object.podCIDR == nil else { continue }
+            let used = Set(try registry.list(Node.self).items.compactMap(\.podCIDR))
+            guard let cidr = PodCIDRAllocator.next(in: podSubnet, used: used) else {
+                throw Status.internalError("pod subnet \(podSubnet) has no free /\(ClusterConfig.nodePodCIDRPrefixLength) left for node \(event.object.name)")
+            }
+            try registry.modify(Node.self, name: event.object.name) { node in
+                var node = node
+                guard node.podCIDR == nil else { return node }
+                var spec = node.spec ?? Node.Spec()
+                spec.podCIDR = cidr.description
+                spec.podCIDRs = [cidr.description]
+                node.spec = spec
+                return node
+            }
+        }
+    }
+}
+
+/// Empties namespaces being deleted, then removes them (the namespace lifecycle controller).
+struct NamespaceController: Controller {
+    let name = "namespace"
+
+    func run(_ registry: Registry) async throws {
+        for await event in try registry.watch(Namespace.self, resourceVersion: nil) where event.type != .deleted {
+            guard event.object.metadata.deletionTimestamp != nil else { continue }
+            try await drain(event.object.name, registry)
+        }
+    }
+
+    func drain(_ namespace: String, _ registry: Registry) async throws {
+        while true {
+            var remaining = 0
+            for kind in Kinds.all where kind.namespaced {
+                remaining += try deleteAll(kind, in: namespace, registry)
+            }
+            if remaining == 0 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        _ = try? registry.remove(Namespace.self, name: namespace)
+    }
+
+    /// Deletes every object of `kind` in `namespace`; returns how many are still there.
+    func deleteAll<T: KubeObject>(_ kind: T.Type, in namespace: String, _ registry: Registry) throws -> Int {
+        let items = try registry.list(T.self, namespace: namespace).items
+        for item in items where item.metadata.deletionTimestamp == nil {
+            _ = try? registry.delete(T.self, namespace: namespace, name: item.name)
+        }
+        return try registry.list(T.self, namespace: namespace).items.count
+    }
+}

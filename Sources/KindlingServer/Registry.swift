@@ -1,0 +1,298 @@
+import Foundation
+import KindlingAPI
+import KindlingStore
+
+/// The API's rules for reading and writing objects of any served kind, over the store: defaulting,
+/// validation, metadata bookkeeping, optimistic concurrency, graceful deletion. The HTTP layer and the
+/// in-process controllers both write through here, so both get the same rules.
+public final class Registry: Sendable {
+    public let store: Store
+    let clock: @Sendable () -> Date
+
+    public init(store: Store, clock: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.clock = clock
+    }
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        // Sorted keys: deterministic output, and apiVersion, kind, metadata, spec, status come out in that order.
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        return encoder
+    }()
+    static let decoder = JSONDecoder()
+
+    public var now: String { Registry.timestamp(clock()) }
+
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    static func key<T: KubeObject>(_ type: T.Type, namespace: String, name: String) -> ObjectKey {
+        ObjectKey(resource: T.groupResource.description, namespace: T.namespaced ? namespace : "", name: name)
+    }
+
+    static func decode<T: KubeObject>(_ type: T.Type, _ object: StoredObject) throws -> T {
+        try decoder.decode(T.self, from: object.data)
+    }
+
+    static func encode<T: KubeObject>(_ object: T, revision: Int64) throws -> Data {
+        var object = object
+        object.metadata.resourceVersion = String(revision)
+        object.stampTypeMeta()
+        return try encoder.encode(object)
+    }
+
+    // MARK: Reads
+
+    public func get<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String) throws -> T {
+        guard let stored = store.get(Registry.key(T.self, namespace: namespace, name: name)) else {
+            throw Status.notFound(T.groupResource, name)
+        }
+        return try Registry.decode(T.self, stored)
+    }
+
+    public func list<T: KubeObject>(_ type: T.Type, namespace: String? = nil, selector: Selector = .everything,
+                                    fields: FieldSelector = .everything) throws -> ObjectList<T> {
+        let (objects, revision) = store.list(T.groupResource.description, namespace: T.namespaced ? namespace : nil)
+        let items = try objects.map { try Registry.decode(T.self, $0) }
+            .filter { selector.matches($0.metadata.labels ?? [:]) && fields.matches($0) }
+        return ObjectList(items: items, resourceVersion: String(revision))
+    }
+
+    // MARK: Writes
+
+    /// Creates an object as POST does: defaults, validation, a name from generateName, uid, timestamps.
+    public func create<T: KubeObject>(_ object: T, namespace requestNamespace: String? = nil) throws -> T {
+        var object = object
+        if T.namespaced {
+            let namespace = requestNamespace ?? object.metadata.namespace ?? "default"
+            if let own = object.metadata.namespace, !own.isEmpty, own != namespace {
+                throw Status.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            object.metadata.namespace = namespace
+        } else {
+            object.metadata.namespace = nil
+        }
+        if (object.metadata.name ?? "").isEmpty, let prefix = object.metadata.generateName, !prefix.isEmpty {
+            object.metadata.name = prefix + Registry.randomSuffix()
+        }
+        object.applyDefaults()
+        try validate(object, nil)
+        if T.namespaced { try requireActiveNamespace(object.namespace, for: T.groupResource) }
+        object.metadata.uid = UUID().uuidString.lowercased()
+        object.metadata.creationTimestamp = now
+        object.metadata.generation = 1
+        object.metadata.deletionTimestamp = nil
+        object.metadata.resourceVersion = nil
+        let key = Registry.key(T.self, namespace: object.namespace, name: object.name)
+        do {
+            let stored = try store.create(key) { try Registry.encode(object, revision: $0) }
+            return try Registry.decode(T.self, stored)
+        } catch StoreError.alreadyExists {
+            throw Status.alreadyExists(T.groupResource, object.name)
+        }
+    }
+
+    /// What an update may change: the whole object but its status, or only its status.
+    public enum UpdateScope: Sendable { case main, status }
+
+    /// Replaces an object as PUT does. A set resourceVersion must be the stored one (409 otherwise).
+    public func update<T: KubeObject>(_ object: T, namespace: String = "", name: String? = nil,
+                                      scope: UpdateScope = .main) throws -> T {
+        let name = name ?? object.name
+        if let own = object.metadata.name, !own.isEmpty, own != name {
+            throw Status.badRequest("the name of the object (\(own)) does not match the name on the URL (\(name))")
+        }
+        let expected = try object.metadata.resourceVersion.flatMap { text -> Int64? in
+            guard !text.isEmpty else { return nil }
+            guard let value = Int64(text) else { throw Status.badRequest("invalid resourceVersion \"\(text)\"") }
+            return value
+        }
+        return try modify(T.self, namespace: namespace, name: name, expected: expected) { old in
+            var new = object
+            new.metadata.name = name
+            switch scope {
+            case .main: new = Registry.withStatus(of: old, on: new)
+            case .status: new = Registry.withStatus(of: new, on: old)
+                new.metadata.labels = object.metadata.labels ?? old.metadata.labels
+                new.metadata.annotations = object.metadata.annotations ?? old.metadata.annotations
+            }
+            return new
+        }
+    }
+
+    /// Reads, changes and writes back one object, retrying on conflicting writes when `expected` is nil.
+    /// Immutable metadata is kept; generation increases when anything but metadata and status changed.
+    @discardableResult
+    public func modify<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String, expected: Int64? = nil,
+                                      _ change: (T) throws -> T) throws -> T {
+        let key = Registry.key(T.self, namespace: namespace, name: name)
+        while true {
+            guard let stored = store.get(key) else { throw Status.notFound(T.groupResource, name) }
+            let old = try Registry.decode(T.self, stored)
+            var new = try change(old)
+            new.metadata.namespace = old.metadata.namespace
+            new.metadata.uid = old.metadata.uid
+            new.metadata.creationTimestamp = old.metadata.creationTimestamp
+            new.metadata.deletionTimestamp = old.metadata.deletionTimestamp
+            new.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds
+            new.metadata.generateName = old.metadata.generateName
+            new.applyDefaults()
+            new.metadata.generation = Registry.specChanged(old, new) ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation
+            try validate(new, old)
+            if new.metadata.deletionTimestamp != nil, (new.metadata.finalizers ?? []).isEmpty,
+               old.metadata.finalizers?.isEmpty == false {
+                // The last finalizer is gone from an object being deleted: it goes now.
+                try? remove(T.self, namespace: namespace, name: name)
+                return new
+            }
+            do {
+                let written = try store.update(key, expected: expected ?? stored.revision) { revision, _ in
+                    try Registry.encode(new, revision: revision)
+                }
+                return try Registry.decode(T.self, written)
+            } catch StoreError.conflict {
+                if expected != nil {
+                    throw Status.conflict(T.groupResource, name, "the object has been modified; please apply your changes to the latest version and try again")
+                }
+            } catch StoreError.notFound {
+                throw Status.notFound(T.groupResource, name)
+            }
+        }
+    }
+
+    /// Deletes as DELETE does. Objects with finalizers, and pods bound to a node (whose agent must stop
+    /// them first, as a kubelet does), are marked with a deletionTimestamp instead; `gracePeriodSeconds: 0`
+    /// on a pod removes it at once. Returns the object's last state.
+    @discardableResult
+    public func delete<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String,
+                                      gracePeriodSeconds: Int64? = nil, expectedUID: String? = nil) throws -> T {
+        let current = try get(T.self, namespace: namespace, name: name)
+        if let expectedUID, current.metadata.uid != expectedUID {
+            throw Status.conflict(T.groupResource, name, "Precondition failed: UID in precondition: \(expectedUID), UID in object meta: \(current.metadata.uid ?? "")")
+        }
+        var graceful = !(current.metadata.finalizers ?? []).isEmpty
+        var grace: Int64 = 0
+        if let pod = current as? Pod, let node = pod.spec.nodeName, !node.isEmpty, gracePeriodSeconds != 0 {
+            graceful = true
+            grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30
+        }
+        if T.self == Namespace.self {
+            graceful = true
+        }
+        if graceful {
+            if current.metadata.deletionTimestamp != nil { return current }
+            let key = Registry.key(T.self, namespace: namespace, name: name)
+            var marked = current
+            marked.metadata.deletionTimestamp = Registry.timestamp(clock().addingTimeInterval(Double(grace)))
+            marked.metadata.deletionGracePeriodSeconds = grace
+            if var ns = marked as? Namespace {
+                ns.status = Namespace.Status(phase: "Terminating")
+                ns.spec = Namespace.Spec(finalizers: ["kubernetes"])
+                marked = ns as! T
+            }
+            let written = try store.update(key) { revision, _ in try Registry.encode(marked, revision: revision) }
+            return try Registry.decode(T.self, written)
+        }
+        return try remove(T.self, namespace: namespace, name: name)
+    }
+
+    /// Removes an object from the store now, whatever its finalizers.
+    @discardableResult
+    public func remove<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String) throws -> T {
+        let key = Registry.key(T.self, namespace: namespace, name: name)
+        do {
+            let stored = try store.delete(key) { revision, existing in
+                var object = try Registry.decode(T.self, existing)
+                if object.metadata.deletionTimestamp == nil { object.metadata.deletionTimestamp = now }
+                return try Registry.encode(object, revision: revision)
+            }
+            return try Registry.decode(T.self, stored)
+        } catch StoreError.notFound {
+            throw Status.notFound(T.groupResource, name)
+        }
+    }
+
+    // MARK: Watch
+
+    /// Changes to objects of `T` after `resourceVersion` (all current objects first when nil), filtered by
+    /// selectors. An object that stops matching is reported as DELETED, as the apiserver's watch cache does.
+    public func watch<T: KubeObject>(_ type: T.Type, namespace: String? = nil, resourceVersion: Int64?,
+                                     selector: Selector = .everything, fields: FieldSelector = .everything) throws -> AsyncStream<WatchEvent<T>> {
+        let events: AsyncStream<StoreEvent>
+        do {
+            events = try store.watch(T.groupResource.description, namespace: T.namespaced ? namespace : nil, from: resourceVersion)
+        } catch StoreError.expired(let requested, let oldest) {
+            throw Status.gone("too old resource version: \(requested) (\(oldest - 1))")
+        }
+        return AsyncStream { continuation in
+            let task = Task {
+                for await event in events {
+                    guard let object = try? Registry.decode(T.self, event.object) else { continue }
+                    guard selector.matches(object.metadata.labels ?? [:]) && fields.matches(object) else { continue }
+                    let type: WatchEvent<T>.EventType = switch event.kind {
+                    case .added: .added
+                    case .modified: .modified
+                    case .deleted: .deleted
+                    }
+                    continuation.yield(WatchEvent(type: type, object: object))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    // MARK: Rules
+
+    func validate<T: KubeObject>(_ object: T, _ old: T?) throws {
+        // Namespace names are DNS labels; other names are DNS subdomains.
+        var errors = MetadataValidation.validate(object.metadata, namespaced: T.namespaced,
+                                                 nameRule: T.self == Namespace.self
+                                                    ? LabelValidation.dns1123LabelProblems : LabelValidation.dns1123SubdomainProblems)
+        errors += old.map { object.validateUpdate(from: $0) } ?? object.validate()
+        if !errors.isEmpty {
+            throw Status.invalid(kind: T.kind, group: T.group, name: object.name, errors: errors)
+        }
+    }
+
+    func requireActiveNamespace(_ namespace: String, for resource: GroupResource) throws {
+        guard let stored = store.get(Registry.key(Namespace.self, namespace: "", name: namespace)) else {
+            throw Status.notFound(Namespace.groupResource, namespace)
+        }
+        let ns = try Registry.decode(Namespace.self, stored)
+        if ns.metadata.deletionTimestamp != nil {
+            throw Status.forbidden(resource, "", "unable to create new content in namespace \(namespace) because it is being terminated")
+        }
+    }
+
+    /// The object `onto` with `source`'s status (through a JSON round trip, so it works for every kind).
+    static func withStatus<T: KubeObject>(of source: T, on onto: T) -> T {
+        guard let sourceTree = try? JSONSerialization.jsonObject(with: encoder.encode(source)) as? [String: Any],
+              var ontoTree = try? JSONSerialization.jsonObject(with: encoder.encode(onto)) as? [String: Any] else { return onto }
+        ontoTree["status"] = sourceTree["status"]
+        guard let data = try? JSONSerialization.data(withJSONObject: ontoTree),
+              let merged = try? decoder.decode(T.self, from: data) else { return onto }
+        return merged
+    }
+
+    /// Whether anything but metadata and status differs (what bumps metadata.generation).
+    static func specChanged<T: KubeObject>(_ a: T, _ b: T) -> Bool {
+        func body(_ object: T) -> NSDictionary? {
+            guard var tree = try? JSONSerialization.jsonObject(with: encoder.encode(object)) as? [String: Any] else { return nil }
+            tree["metadata"] = nil
+            tree["status"] = nil
+            return tree as NSDictionary
+        }
+        return body(a) != body(b)
+    }
+
+    static func randomSuffix() -> String {
+        // Kubernetes' generateName alphabet: no vowels or look-alike digits.
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+}

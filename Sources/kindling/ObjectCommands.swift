@@ -1,0 +1,302 @@
+import ArgumentParser
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingCluster
+import Yams
+
+/// `-n` / `-A` as kubectl takes them.
+struct NamespaceOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "The namespace. (default \"default\")")
+    var namespace: String?
+
+    @Flag(name: [.customShort("A"), .long], help: "List across all namespaces.")
+    var allNamespaces = false
+}
+
+/// How kubectl names an object in its messages: `deployment.apps/nginx`, `pod/x`.
+func displayName(_ type: any KubeObject.Type, _ name: String) -> String {
+    let group = type.group
+    return "\(type.kind.lowercased())\(group.isEmpty ? "" : ".\(group)")/\(name)"
+}
+
+func readSource(_ file: String) throws -> String {
+    if file == "-" { return String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw CLIError("the path \"\(file)\" does not exist")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+func resolveKind(_ name: String) throws -> any KubeObject.Type {
+    guard let type = Kinds.byName(name) else {
+        throw CLIError("the server doesn't have a resource type \"\(name)\"")
+    }
+    return type
+}
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Creates or updates the objects of a manifest, like `kubectl apply -f`.",
+        discussion: "Takes multi-document YAML or JSON with Kubernetes manifests as they are. Prints created, configured or unchanged per object."
+    )
+
+    @OptionGroup var cluster: ClusterOption
+    @OptionGroup var namespaces: NamespaceOptions
+
+    @Option(name: [.short, .customLong("filename")], help: "The manifest file, or - for standard input.")
+    var file: String
+
+    func run() async throws {
+        try await reportingErrors("error") {
+            let objects = try Manifest.parse(try readSource(file), source: file)
+            let client = try apiClient(cluster.name)
+            var failed = false
+            for object in objects {
+                guard let type = object.type else {
+                    throw CLIError("resource mapping not found for name: \"\(object.name)\" namespace: \"\(object.namespace ?? "")\" from \"\(file)\": no matches for kind \"\(object.kind)\" in version \"\(object.apiVersion)\"")
+                }
+                do {
+                    print(try await apply(type, object, client))
+                } catch let status as Status {
+                    printError("Error from server (\(status.reason)): error when applying \(displayName(type, object.name)) from \"\(file)\": \(status.message)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode.failure }
+        }
+    }
+
+    func apply<T: KubeObject>(_ type: T.Type, _ manifest: ManifestObject, _ client: APIClient) async throws -> String {
+        var object: T
+        do {
+            object = try JSONDecoder().decode(T.self, from: manifest.json)
+        } catch let error as DecodingError {
+            throw CLIError("error validating \"\(file)\": error validating data: \(describe(error))")
+        }
+        var namespace: String?
+        if T.namespaced {
+            if let flag = namespaces.namespace, let own = object.metadata.namespace, own != flag {
+                throw CLIError("the namespace from the provided object \"\(own)\" does not match the namespace \"\(flag)\". You must pass '--namespace=\(own)' to perform this operation.")
+            }
+            namespace = object.metadata.namespace ?? namespaces.namespace ?? "default"
+            object.metadata.namespace = namespace
+        }
+        let name = displayName(T.self, object.name)
+        let existing: T
+        do {
+            existing = try await client.get(T.self, namespace: namespace, name: object.name)
+        } catch let status as Status where status.code == 404 {
+            _ = try await client.create(object, namespace: namespace)
+            return "\(name) created"
+        }
+        var desired = object
+        desired.applyDefaults()
+        var current = existing
+        current.applyDefaults()
+        if Apply.sameIntent(desired, current) { return "\(name) unchanged" }
+        object.metadata.resourceVersion = existing.metadata.resourceVersion
+        object.metadata.uid = existing.metadata.uid
+        _ = try await client.update(object)
+        return "\(name) configured"
+    }
+
+    /// Whether the manifest asks for nothing the object does not already have (labels, annotations, spec).
+    static func sameIntent<T: KubeObject>(_ desired: T, _ current: T) -> Bool {
+        func intent(_ object: T) -> NSDictionary? {
+            guard var tree = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(object)) as? [String: Any] else { return nil }
+            tree["status"] = nil
+            let meta = tree["metadata"] as? [String: Any] ?? [:]
+            tree["metadata"] = ["labels": meta["labels"] ?? [:], "annotations": meta["annotations"] ?? [:]]
+            return tree as NSDictionary
+        }
+        return intent(desired) == intent(current)
+    }
+}
+
+func describe(_ error: DecodingError) -> String {
+    func path(_ keys: [CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+    }
+    switch error {
+    case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(type)"
+    case .valueNotFound(_, let context): return "\(path(context.codingPath)): Required value"
+    case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): Required value"
+    case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+}
+
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lists clusters (like kind) or objects (like kubectl): get clusters | get pods|rs|deploy|nodes|ns [NAME...].",
+        discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
+    )
+
+    @Argument(help: "clusters, or a kind: pods (po), replicasets (rs), deployments (deploy), nodes (no), namespaces (ns).")
+    var type: String
+
+    @Argument(help: "Names of objects to show (default: all).")
+    var names: [String] = []
+
+    @OptionGroup var cluster: ClusterOption
+    @OptionGroup var namespaces: NamespaceOptions
+
+    @Option(name: [.short, .long], help: "Output format: wide, yaml, json or name.")
+    var output: String?
+
+    @Option(name: [.short, .customLong("selector")], help: "Label selector, e.g. app=nginx,tier!=db.")
+    var selector: String?
+
+    func validate() throws {
+        if let output, !["wide", "yaml", "json", "name"].contains(output) {
+            throw ValidationError("unable to match a printer suitable for the output format \"\(output)\", allowed formats are: json,name,wide,yaml")
+        }
+    }
+
+    func run() async throws {
+        if type == "clusters" || type == "cluster" {
+            let names = ClusterState.clusterNames()
+            if names.isEmpty { printError("No kindling clusters found.") }
+            for name in names { print(name) }
+            return
+        }
+        try await reportingErrors("error") {
+            let kind = try resolveKind(type)
+            let client = try apiClient(cluster.name)
+            try await show(kind, client)
+        }
+    }
+
+    func show<T: KubeObject>(_ type: T.Type, _ client: APIClient) async throws {
+        let namespace = T.namespaced ? (namespaces.allNamespaces ? nil : namespaces.namespace ?? "default") : nil
+        var objects: [T]
+        if names.isEmpty {
+            objects = try await client.list(T.self, namespace: namespace, labelSelector: selector).items
+        } else {
+            objects = []
+            for name in names { objects.append(try await client.get(T.self, namespace: namespace ?? "default", name: name)) }
+        }
+        switch output {
+        case "json", "yaml":
+            let data: Data = try names.count == 1 ? APIClient.encoder.encode(objects[0])
+                : JSONSerialization.data(withJSONObject: [
+                    "apiVersion": "v1", "kind": "List", "metadata": ["resourceVersion": ""],
+                    "items": try objects.map { try JSONSerialization.jsonObject(with: APIClient.encoder.encode($0)) },
+                ])
+            let tree = try JSONSerialization.jsonObject(with: data)
+            if output == "json" {
+                let pretty = try JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: pretty, as: UTF8.self))
+            } else {
+                print(try Yams.dump(object: tree, indent: 2, sortKeys: true), terminator: "")
+            }
+        case "name":
+            for object in objects { print(displayName(T.self, object.name)) }
+        default:
+            if objects.isEmpty {
+                printError(T.namespaced && namespace != nil ? "No resources found in \(namespace!) namespace." : "No resources found")
+                return
+            }
+            let formatter = ISO8601DateFormatter()
+            let table = Printing.table(objects, wide: output == "wide", withNamespace: namespace == nil, now: Date().timeIntervalSince1970,
+                                       parseTime: { formatter.date(from: $0)?.timeIntervalSince1970 })
+            print(table.text, terminator: "")
+        }
+    }
+}
+
+struct Delete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deletes a cluster (like kind) or objects (like kubectl): delete cluster | delete TYPE NAME... | delete -f FILE.",
+        discussion: "`delete cluster` removes every namespace, link, mount, process and file of the cluster, found by its name, also after a crash; deleting a cluster that is not there succeeds, as in kind."
+    )
+
+    @Argument(help: "cluster, or a kind followed by names.")
+    var arguments: [String] = []
+
+    @OptionGroup var cluster: ClusterOption
+    @OptionGroup var namespaces: NamespaceOptions
+
+    @Option(name: [.short, .customLong("filename")], help: "Delete the objects of this manifest (- for standard input).")
+    var file: String?
+
+    func run() async throws {
+        if arguments.first == "cluster" || arguments.first == "clusters" {
+            try await reportingErrors("ERROR: failed to delete cluster \"\(cluster.name)\"") {
+                try requireRoot("kindling delete cluster")
+                printError("Deleting cluster \"\(cluster.name)\" ...")
+                let teardown = try ClusterProvisioner().delete(cluster: cluster.name)
+                for namespace in teardown.namespaces { printError("Deleted network namespace: \(namespace)") }
+            }
+            return
+        }
+        try await reportingErrors("error") {
+            let client = try apiClient(cluster.name)
+            var targets: [(any KubeObject.Type, String, String?)] = []
+            if let file {
+                for object in try Manifest.parse(try readSource(file), source: file) {
+                    guard let type = object.type else { throw CLIError("no matches for kind \"\(object.kind)\" in version \"\(object.apiVersion)\"") }
+                    targets.append((type, object.name, object.namespace))
+                }
+            } else {
+                guard arguments.count >= 2 else {
+                    throw CLIError("You must provide one or more resources by argument or filename.")
+                }
+                let type = try resolveKind(arguments[0])
+                targets = arguments.dropFirst().map { (type, $0, nil) }
+            }
+            var failed = false
+            for (type, name, namespace) in targets {
+                do {
+                    try await delete(type, name: name, namespace: namespace, client)
+                } catch let status as Status {
+                    printError("Error from server (\(status.reason)): \(status.message)")
+                    failed = true
+                }
+            }
+            if failed { throw ExitCode.failure }
+        }
+    }
+
+    func delete<T: KubeObject>(_ type: T.Type, name: String, namespace: String?, _ client: APIClient) async throws {
+        let ns = T.namespaced ? (namespace ?? namespaces.namespace ?? "default") : nil
+        try await client.delete(T.self, namespace: ns, name: name)
+        print("\(T.kind.lowercased())\(T.group.isEmpty ? "" : ".\(T.group)") \"\(name)\" deleted")
+    }
+}
+
+struct ScaleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: "Sets the replicas of a Deployment or ReplicaSet, like `kubectl scale`."
+    )
+
+    @Argument(help: "deployment NAME, replicaset NAME, or deployment/NAME.")
+    var target: [String]
+
+    @Option(name: .long, help: "The new number of replicas.")
+    var replicas: Int
+
+    @OptionGroup var cluster: ClusterOption
+    @OptionGroup var namespaces: NamespaceOptions
+
+    func run() async throws {
+        try await reportingErrors("error") {
+            let parts = target.count == 1 ? target[0].split(separator: "/").map(String.init) : target
+            guard parts.count == 2 else { throw CLIError("expected TYPE NAME or TYPE/NAME, got \(target.joined(separator: " "))") }
+            let type = try resolveKind(parts[0])
+            guard let scalable = type as? any Scalable.Type else {
+                throw CLIError("cannot scale \(type.resource): only deployments and replicasets have replicas")
+            }
+            if replicas < 0 { throw CLIError("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0") }
+            let client = try apiClient(cluster.name)
+            try await scale(scalable, name: parts[1], client)
+        }
+    }
+
+    func scale<T: Scalable>(_ type: T.Type, name: String, _ client: APIClient) async throws {
+        _ = try await client.scale(T.self, namespace: namespaces.namespace ?? "default", name: name, replicas: replicas)
+        print("\(displayName(T.self, name)) scaled")
+    }
+}

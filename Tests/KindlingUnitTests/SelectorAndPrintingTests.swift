@@ -1,0 +1,85 @@
+import KindlingAPI
+import Testing
+
+@Suite struct SelectorTests {
+    @Test func parsesKubectlSelectorSyntax() throws {
+        let selector = try Selector(parsing: "app=nginx, tier!=db,env in (a, b),!legacy,zone")
+        #expect(selector.matches(["app": "nginx", "env": "a", "zone": "x"]))
+        #expect(!selector.matches(["app": "nginx", "env": "c", "zone": "x"]))
+        #expect(!selector.matches(["app": "nginx", "env": "a", "zone": "x", "legacy": "1"]))
+        #expect(!selector.matches(["app": "nginx", "env": "a", "zone": "x", "tier": "db"]))
+        #expect(!selector.matches(["app": "nginx", "env": "a"]))
+        #expect(try Selector(parsing: "").matches([:]))
+        #expect(try Selector(parsing: "a==b").matches(["a": "b"]))
+        #expect(try Selector(parsing: "a notin (b)").matches([:]))
+        for bad in ["a in (b", "=b", "a=b,", "a b", "a=b c"] {
+            #expect(throws: Selector.ParseError.self, "\(bad)") { try Selector(parsing: bad) }
+        }
+    }
+
+    @Test func labelSelectorsValidateAndMatch() {
+        let selector = LabelSelector(matchLabels: ["app": "web"], matchExpressions: [.init(key: "tier", operator: "In", values: ["a"])])
+        #expect(selector.matches(["app": "web", "tier": "a"]))
+        #expect(!selector.matches(["app": "web"]))
+        #expect(selector.selector.description == "app=web,tier in (a)")
+        let bad = LabelSelector(matchExpressions: [.init(key: "x", operator: "Near"), .init(key: "y", operator: "In")])
+        #expect(bad.validate("spec.selector").map(\.field) == ["spec.selector.matchExpressions[0].operator", "spec.selector.matchExpressions[1].values"])
+    }
+}
+
+@Suite struct PrintingTests {
+    @Test func humanDurationsMatchKubectl() {
+        let cases: [(Int, String)] = [(0, "0s"), (59, "59s"), (119, "119s"), (120, "2m"), (200, "3m20s"), (600, "10m"),
+                                      (3 * 3600, "3h"), (5 * 3600 + 600, "5h10m"), (20 * 3600, "20h"), (3 * 86400 + 3600 * 4, "3d4h"),
+                                      (90 * 86400, "90d"), (3 * 365 * 86400 + 30 * 86400, "3y30d"), (10 * 365 * 86400, "10y")]
+        for (seconds, text) in cases { #expect(Printing.humanDuration(seconds: seconds) == text) }
+    }
+
+    @Test func podColumnsAsInTheSeeds() {
+        var pod = Pod(metadata: ObjectMeta(name: "nginx-replicaset-2xmsk", namespace: "dev"), spec: PodSpec(containers: [Container(name: "nginx", image: "nginx")]))
+        pod.metadata.creationTimestamp = "T"
+        pod.spec.nodeName = "kindling-worker"
+        var status = PodStatus(phase: "Running")
+        status.podIP = "10.244.1.2"
+        status.containerStatuses = [ContainerStatus(name: "nginx", image: "nginx", ready: true, restartCount: 1)]
+        pod.status = status
+        let table = Printing.table([pod], wide: true, withNamespace: true, now: 95, parseTime: { _ in 0 })
+        #expect(table.headers == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"])
+        #expect(table.rows == [["dev", "nginx-replicaset-2xmsk", "1/1", "Running", "1", "95s", "10.244.1.2", "kindling-worker", "<none>", "<none>"]])
+        #expect(table.text.hasPrefix("NAMESPACE   NAME                     READY   STATUS"))
+    }
+}
+
+@Suite struct ManifestTests {
+    @Test func multiDocumentYAMLWithListsAndEmptyDocuments() throws {
+        let objects = try Manifest.parse("""
+            ---
+            apiVersion: v1
+            kind: Namespace
+            metadata: {name: dev}
+            ---
+            # only a comment
+            ---
+            apiVersion: v1
+            kind: List
+            items:
+            - apiVersion: apps/v1
+              kind: Deployment
+              metadata: {name: web, namespace: dev, annotations: {when: 2024-01-01}}
+            """, source: "test.yaml")
+        #expect(objects.map(\.kind) == ["Namespace", "Deployment"])
+        #expect(objects[1].namespace == "dev")
+        #expect(objects[1].type == Deployment.self)
+        #expect(String(decoding: objects[1].json, as: UTF8.self).contains("\"2024-01-01\""))
+        #expect(throws: ManifestError.self) { try Manifest.parse("kind: Pod\n", source: "x") }
+        #expect(throws: ManifestError.self) { try Manifest.parse("a: [", source: "x") }
+        #expect(try Manifest.parse("apiVersion: v9\nkind: Widget\nmetadata: {name: w}\n", source: "x").first?.type == nil)
+    }
+
+    @Test func podCIDRsAreHandedOutLowestFirst() {
+        let subnet = IPv4CIDR("10.244.0.0/16")!
+        #expect(PodCIDRAllocator.next(in: subnet, used: [])?.description == "10.244.0.0/24")
+        #expect(PodCIDRAllocator.next(in: subnet, used: [IPv4CIDR("10.244.0.0/24")!, IPv4CIDR("10.244.2.0/24")!])?.description == "10.244.1.0/24")
+        #expect(PodCIDRAllocator.next(in: IPv4CIDR("10.244.0.0/24")!, used: [IPv4CIDR("10.244.0.0/24")!]) == nil)
+    }
+}
