@@ -21,8 +21,30 @@ int kl_umount_detach(const char *target) { return umount2(target, MNT_DETACH); }
 #include <signal.h>
 #include <errno.h>
 #include <linux/close_range.h>
+#include <string.h>
 
-pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], int netns_fd, int log_fd, const char *dir) {
+static int kl_join_ns(int pid, const char *kind, int type) {
+    char path[64];
+    /* snprintf is not async-signal-safe: build "/proc/<pid>/ns/<kind>" by hand. */
+    char digits[16];
+    int n = 0;
+    do { digits[n++] = (char)('0' + pid % 10); pid /= 10; } while (pid > 0 && n < 15);
+    int i = 0;
+    const char *prefix = "/proc/";
+    while (*prefix) path[i++] = *prefix++;
+    while (n > 0) path[i++] = digits[--n];
+    const char *mid = "/ns/";
+    while (*mid) path[i++] = *mid++;
+    while (*kind && i < 62) path[i++] = *kind++;
+    path[i] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = setns(fd, type);
+    close(fd);
+    return rc;
+}
+
+pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const struct kl_spawn_opts *o) {
     /* A pipe that closes on exec tells the parent whether exec worked. */
     int status_pipe[2];
     if (pipe2(status_pipe, O_CLOEXEC) != 0) return -1;
@@ -38,12 +60,26 @@ pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], int net
         sigemptyset(&empty);
         for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
         sigprocmask(SIG_SETMASK, &empty, NULL);
-        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) { err = errno; goto fail; }
-        setsid();
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) { dup2(devnull, 0); if (devnull > 2) close(devnull); }
-        if (log_fd >= 0) { dup2(log_fd, 1); dup2(log_fd, 2); }
-        if (dir != NULL && chdir(dir) != 0) { err = errno; goto fail; }
+        if (o->netns_fd >= 0 && setns(o->netns_fd, CLONE_NEWNET) != 0) { err = errno; goto fail; }
+        if (o->join_pid > 0) {
+            if (kl_join_ns(o->join_pid, "mnt", CLONE_NEWNS) != 0) { err = errno; goto fail; }
+            if (kl_join_ns(o->join_pid, "uts", CLONE_NEWUTS) != 0) { err = errno; goto fail; }
+        }
+        if (o->new_sandbox) {
+            if (unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) { err = errno; goto fail; }
+            if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) { err = errno; goto fail; }
+            for (int i = 0; i < o->bind_count; i++) {
+                if (mount(o->bind_sources[i], o->bind_targets[i], NULL, MS_BIND, NULL) != 0) { err = errno; goto fail; }
+            }
+            if (o->hostname != NULL && sethostname(o->hostname, strlen(o->hostname)) != 0) { err = errno; goto fail; }
+        }
+        if (!o->keep_stdio) {
+            setsid();
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull >= 0) { dup2(devnull, 0); if (devnull > 2) close(devnull); }
+        }
+        if (o->log_fd >= 0) { dup2(o->log_fd, 1); dup2(o->log_fd, 2); }
+        if (o->dir != NULL && chdir(o->dir) != 0) { err = errno; goto fail; }
         /* Nothing else the parent had open may reach the child: a long-lived daemon holding the write end
            of someone's pipe keeps that reader waiting forever. Close-on-exec, so status_pipe still works. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);

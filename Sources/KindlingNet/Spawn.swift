@@ -3,24 +3,47 @@ import Foundation
 
 /// Starting processes the way kindling's daemons and pods need them started (see `kl_spawn`).
 public enum Spawn {
+    /// New mount and UTS namespaces for a pod: its hostname and the files bind-mounted into its view.
+    public struct Sandbox: Sendable {
+        public var hostname: String
+        /// (source on this machine, target path inside the pod), e.g. the pod's html directory onto
+        /// /usr/share/nginx/html.
+        public var binds: [(source: String, target: String)]
+
+        public init(hostname: String, binds: [(source: String, target: String)] = []) {
+            self.hostname = hostname
+            self.binds = binds
+        }
+    }
+
     public struct Options: Sendable {
         /// The network namespace to run in; nil: the caller's.
         public var namespace: NetNamespace?
+        /// Make a new sandbox (mount + UTS namespaces) for the process.
+        public var sandbox: Sandbox?
+        /// Join the mount and UTS namespaces of this process (a pod's sandbox process).
+        public var joinSandboxOf: pid_t?
         /// Where stdout and stderr go (appended); nil: inherited.
         public var logPath: String?
+        /// Keep the caller's stdin, stdout, stderr and session (an interactive command).
+        public var keepStdio: Bool
         public var workingDirectory: String?
         public var environment: [String: String]?
 
-        public init(namespace: NetNamespace? = nil, logPath: String? = nil, workingDirectory: String? = nil,
+        public init(namespace: NetNamespace? = nil, sandbox: Sandbox? = nil, joinSandboxOf: pid_t? = nil,
+                    logPath: String? = nil, keepStdio: Bool = false, workingDirectory: String? = nil,
                     environment: [String: String]? = nil) {
             self.namespace = namespace
+            self.sandbox = sandbox
+            self.joinSandboxOf = joinSandboxOf
             self.logPath = logPath
+            self.keepStdio = keepStdio
             self.workingDirectory = workingDirectory
             self.environment = environment
         }
     }
 
-    /// Starts `arguments[0]` (an absolute path) in a new session and returns its pid.
+    /// Starts `arguments[0]` (an absolute path) and returns its pid.
     public static func start(_ arguments: [String], options: Options = Options()) throws -> pid_t {
         precondition(!arguments.isEmpty && arguments[0].hasPrefix("/"), "spawn needs an absolute path")
         var nsFD: Int32 = -1
@@ -36,12 +59,29 @@ public enum Spawn {
         let environment = options.environment ?? ProcessInfo.processInfo.environment
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let binds = options.sandbox?.binds ?? []
+        let sources = binds.map { UnsafePointer(strdup($0.source)) } + [nil]
+        let targets = binds.map { UnsafePointer(strdup($0.target)) } + [nil]
+        let hostname = options.sandbox.map { strdup($0.hostname) } ?? nil
+        let directory = options.workingDirectory.map { strdup($0) } ?? nil
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
+            sources.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            targets.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            free(hostname)
+            free(directory)
         }
-        let pid = options.workingDirectory.map { dir in dir.withCString { kl_spawn(arguments[0], argv, envp, nsFD, logFD, $0) } }
-            ?? kl_spawn(arguments[0], argv, envp, nsFD, logFD, nil)
+        let pid = sources.withUnsafeBufferPointer { sourceBuffer in
+            targets.withUnsafeBufferPointer { targetBuffer in
+                var opts = kl_spawn_opts(
+                    netns_fd: nsFD, join_pid: options.joinSandboxOf ?? 0, new_sandbox: options.sandbox == nil ? 0 : 1,
+                    hostname: UnsafePointer(hostname), bind_sources: sourceBuffer.baseAddress, bind_targets: targetBuffer.baseAddress,
+                    bind_count: Int32(binds.count), log_fd: logFD, keep_stdio: options.keepStdio ? 1 : 0,
+                    dir: UnsafePointer(directory))
+                return kl_spawn(arguments[0], argv, envp, &opts)
+            }
+        }
         if pid < 0 { throw SystemError("start \(arguments[0])") }
         return pid
     }
@@ -51,5 +91,27 @@ public enum Spawn {
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
         return result == pid ? status : nil
+    }
+
+    /// Waits for a child to exit and returns its exit status (128+signal when killed), as a shell reports it.
+    public static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return exitCode(status)
+    }
+
+    public static func exitCode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    /// Resolves a command name through PATH as a shell does; an absolute or relative path is kept.
+    public static func resolve(_ command: String, path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") -> String? {
+        if command.contains("/") { return command }
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(command)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }

@@ -19,7 +19,10 @@ public struct ControlPlane: Sendable {
         let registry = Registry(store: try Store(path: storePath))
         try ensureSystemNamespaces(registry)
         let logger = Logger(label: "kindling.server")
-        let controllers: [any Controller] = [NodeIPAMController(podSubnet: config.podSubnet), NamespaceController()]
+        let controllers: [any Controller] = [
+            NodeIPAMController(podSubnet: config.podSubnet), NamespaceController(), Scheduler(),
+            ReplicaSetController(), DeploymentController(), GarbageCollector(),
+        ]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {
                 group.addTask { await controller.runForever(registry, logger: logger) }

@@ -19,9 +19,29 @@ int kl_umount_detach(const char *target);
 
 #endif
 
-/// fork + exec with what a supervised daemon or a pod process needs, done in the child between fork and
-/// exec with async-signal-safe calls only: enter the network namespace `netns_fd` (-1: stay), start a new
-/// session, empty the signal mask and reset handlers (Swift threads block signals, and children inherit
-/// that), send stdin to /dev/null and stdout/stderr to `log_fd` (-1: keep), chdir to `dir` (NULL: stay).
-/// Returns the child's pid, or -1 with errno set.
-pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], int netns_fd, int log_fd, const char *dir);
+/// What a started process gets, done in the child between fork and exec with async-signal-safe calls only.
+struct kl_spawn_opts {
+    /// Network namespace to enter (-1: stay).
+    int netns_fd;
+    /// >0: join the mount and UTS namespaces of this process (a pod's sandbox), as `nsenter -t PID -m -u`.
+    int join_pid;
+    /// 1: make new mount and UTS namespaces (a pod's sandbox): mounts become slaves of the host's, then
+    /// `bind_sources[i]` is bind-mounted on `bind_targets[i]`, and the hostname is set.
+    int new_sandbox;
+    const char *hostname;
+    const char *const *bind_sources;
+    const char *const *bind_targets;
+    int bind_count;
+    /// stdout/stderr go here (-1: inherited). stdin is /dev/null unless keep_stdio is set.
+    int log_fd;
+    /// 1: keep stdin/stdout/stderr as they are (an interactive exec) and stay in the caller's session.
+    int keep_stdio;
+    /// Working directory (NULL: stay).
+    const char *dir;
+};
+
+/// fork + exec with everything a daemon or a pod process needs: the namespaces above, a new session
+/// (unless keep_stdio), an empty signal mask and default handlers (Swift threads block signals, and
+/// children inherit that), and every other inherited descriptor closed on exec.
+/// Returns the child's pid, or -1 with errno set (also when exec itself failed).
+pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const struct kl_spawn_opts *opts);

@@ -70,9 +70,17 @@ public struct Deployment: KubeObject {
         public struct RollingUpdate: Codable, Hashable, Sendable {
             public var maxUnavailable: IntOrString?
             public var maxSurge: IntOrString?
+            public init(maxUnavailable: IntOrString? = nil, maxSurge: IntOrString? = nil) {
+                self.maxUnavailable = maxUnavailable
+                self.maxSurge = maxSurge
+            }
         }
         public var type: String?
         public var rollingUpdate: RollingUpdate?
+        public init(type: String? = nil, rollingUpdate: RollingUpdate? = nil) {
+            self.type = type
+            self.rollingUpdate = rollingUpdate
+        }
     }
 
     public struct Spec: Codable, Hashable, Sendable {

@@ -1,0 +1,200 @@
+import Foundation
+import KindlingAPI
+
+/// Rolls Deployments out through ReplicaSets, as kube-controller-manager does: one ReplicaSet per pod
+/// template (named and labelled with the template's hash), scaled up and the old ones down within
+/// maxSurge / maxUnavailable (RollingUpdate), or all old ones first (Recreate); status and revisions kept.
+struct DeploymentController: Controller {
+    let name = "deployment"
+    static let hashLabel = "pod-template-hash"
+    static let revisionAnnotation = "deployment.kubernetes.io/revision"
+
+    func run(_ registry: Registry) async throws {
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self]) {
+            let sets = try registry.list(ReplicaSet.self).items
+            for deployment in try registry.list(Deployment.self).items where deployment.metadata.deletionTimestamp == nil {
+                try sync(deployment, sets: sets.filter { $0.namespace == deployment.namespace }, registry)
+            }
+        }
+    }
+
+    func sync(_ deployment: Deployment, sets allSets: [ReplicaSet], _ registry: Registry) throws {
+        guard let uid = deployment.metadata.uid, let template = deployment.spec.template,
+              let selector = deployment.spec.selector else { return }
+        let sets = allSets.filter { $0.metadata.ownerReferences?.contains { $0.uid == uid && $0.controller == true } == true }
+        let hash = DeploymentController.templateHash(template)
+        let revisions = sets.compactMap { Int($0.metadata.annotations?[DeploymentController.revisionAnnotation] ?? "") }
+        var newSet = sets.first { $0.spec.template?.metadata?.labels?[DeploymentController.hashLabel] == hash }
+        if newSet == nil {
+            newSet = try registry.create(DeploymentController.replicaSet(for: deployment, template: template, selector: selector,
+                                                                         hash: hash, revision: (revisions.max() ?? 0) + 1))
+        }
+        guard let current = newSet else { return }
+        let olds = sets.filter { $0.metadata.uid != current.metadata.uid }
+            .sorted { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }
+        let plan = DeploymentController.plan(replicas: deployment.desiredReplicas, strategy: deployment.spec.strategy,
+                                             new: (current.desiredReplicas, current.status?.availableReplicas ?? 0),
+                                             olds: olds.map { ($0.desiredReplicas, $0.status?.availableReplicas ?? 0, $0.status?.replicas ?? 0) })
+        if plan.new != current.desiredReplicas { try scale(current, to: plan.new, registry) }
+        for (set, replicas) in zip(olds, plan.olds) where replicas != set.desiredReplicas { try scale(set, to: replicas, registry) }
+
+        // Old ReplicaSets scaled to zero beyond revisionHistoryLimit go, oldest first.
+        let idle = olds.filter { $0.desiredReplicas == 0 && ($0.status?.replicas ?? 0) == 0 }
+        for set in idle.dropLast(deployment.spec.revisionHistoryLimit ?? 10) {
+            _ = try? registry.delete(ReplicaSet.self, namespace: set.namespace, name: set.name)
+        }
+        try updateStatus(deployment, new: current, all: [current] + olds, registry)
+    }
+
+    func scale(_ set: ReplicaSet, to replicas: Int, _ registry: Registry) throws {
+        try registry.modify(ReplicaSet.self, namespace: set.namespace, name: set.name) { current in
+            var updated = current
+            updated.desiredReplicas = replicas
+            return updated
+        }
+    }
+
+    func updateStatus(_ deployment: Deployment, new: ReplicaSet, all: [ReplicaSet], _ registry: Registry) throws {
+        let replicas = deployment.desiredReplicas
+        var status = Deployment.Status()
+        status.observedGeneration = deployment.metadata.generation
+        status.replicas = all.reduce(0) { $0 + ($1.status?.replicas ?? 0) }
+        status.updatedReplicas = new.status?.replicas ?? 0
+        status.readyReplicas = all.reduce(0) { $0 + ($1.status?.readyReplicas ?? 0) }
+        let available = all.reduce(0) { $0 + ($1.status?.availableReplicas ?? 0) }
+        status.availableReplicas = available
+        status.unavailableReplicas = max(0, (status.replicas ?? 0) - available)
+        let maxUnavailable = DeploymentController.limits(replicas: replicas, strategy: deployment.spec.strategy).maxUnavailable
+        let complete = status.updatedReplicas == replicas && status.replicas == replicas && available == replicas
+        var conditions = deployment.status?.conditions ?? []
+        let now = registry.now
+        conditions.set(available >= replicas - maxUnavailable
+            ? Condition(type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "Deployment has minimum availability.")
+            : Condition(type: "Available", status: "False", reason: "MinimumReplicasUnavailable", message: "Deployment does not have minimum availability."), now: now)
+        conditions.set(complete
+            ? Condition(type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: "ReplicaSet \"\(new.name)\" has successfully progressed.")
+            : Condition(type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: "ReplicaSet \"\(new.name)\" is progressing."), now: now)
+        status.conditions = conditions
+        let revision = new.metadata.annotations?[DeploymentController.revisionAnnotation]
+        let unchanged = Self.sameIgnoringTimes(deployment.status, status)
+            && deployment.metadata.annotations?[DeploymentController.revisionAnnotation] == revision
+        if unchanged { return }
+        try registry.modifyUnchecked(Deployment.self, namespace: deployment.namespace, name: deployment.name) { current in
+            var updated = current
+            updated.status = status
+            var annotations = updated.metadata.annotations ?? [:]
+            annotations[DeploymentController.revisionAnnotation] = revision
+            updated.metadata.annotations = annotations
+            return updated
+        }
+    }
+
+    static func sameIgnoringTimes(_ a: Deployment.Status?, _ b: Deployment.Status) -> Bool {
+        func strip(_ s: Deployment.Status?) -> Deployment.Status? {
+            guard var s else { return nil }
+            s.conditions = s.conditions?.map { c in
+                var c = c
+                c.lastTransitionTime = nil
+                c.lastUpdateTime = nil
+                return c
+            }
+            return s
+        }
+        return strip(a) == strip(b)
+    }
+
+    static func replicaSet(for deployment: Deployment, template: PodTemplateSpec, selector: LabelSelector,
+                           hash: String, revision: Int) -> ReplicaSet {
+        var podTemplate = template
+        var templateMeta = podTemplate.metadata ?? ObjectMeta()
+        templateMeta.labels = (templateMeta.labels ?? [:]).merging([hashLabel: hash]) { _, new in new }
+        podTemplate.metadata = templateMeta
+        var setSelector = selector
+        setSelector.matchLabels = (selector.matchLabels ?? [:]).merging([hashLabel: hash]) { _, new in new }
+        var meta = ObjectMeta(name: "\(deployment.name)-\(hash)", namespace: deployment.namespace, labels: templateMeta.labels)
+        meta.annotations = [revisionAnnotation: String(revision)]
+        meta.ownerReferences = [OwnerReference(apiVersion: Deployment.apiVersion, kind: Deployment.kind,
+                                               name: deployment.name, uid: deployment.metadata.uid ?? "")]
+        var set = ReplicaSet(metadata: meta, spec: .init(replicas: 0, selector: setSelector, template: podTemplate))
+        set.spec.minReadySeconds = deployment.spec.minReadySeconds
+        return set
+    }
+
+    /// The template's hash as Kubernetes spells it (FNV-1a, digits mapped to a vowel-free alphabet).
+    static func templateHash(_ template: PodTemplateSpec) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes = (try? encoder.encode(template)) ?? Data()
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
+    }
+
+    struct Limits: Equatable { let maxSurge: Int; let maxUnavailable: Int }
+
+    /// maxSurge rounds up and maxUnavailable down, as in Kubernetes; both zero would never progress, so
+    /// maxUnavailable becomes 1 then.
+    static func limits(replicas: Int, strategy: Deployment.Strategy?) -> Limits {
+        guard strategy?.type != "Recreate" else { return Limits(maxSurge: 0, maxUnavailable: replicas) }
+        func resolve(_ value: IntOrString?, roundUp: Bool) -> Int {
+            switch value ?? .string("25%") {
+            case .int(let n): return n
+            case .string(let text):
+                let percent = Double(text.dropLast()) ?? 25
+                let exact = Double(replicas) * percent / 100
+                return Int(roundUp ? exact.rounded(.up) : exact.rounded(.down))
+            }
+        }
+        let surge = resolve(strategy?.rollingUpdate?.maxSurge, roundUp: true)
+        let unavailable = resolve(strategy?.rollingUpdate?.maxUnavailable, roundUp: false)
+        return Limits(maxSurge: surge, maxUnavailable: surge == 0 && unavailable == 0 ? 1 : unavailable)
+    }
+
+    struct Plan: Equatable { var new: Int; var olds: [Int] }
+
+    /// One step of a rollout, pure: the replicas the new and each old ReplicaSet (oldest first) should have.
+    /// `new` is (desired, available); each old is (desired, available, existing pods).
+    static func plan(replicas: Int, strategy: Deployment.Strategy?, new: (Int, Int), olds: [(Int, Int, Int)]) -> Plan {
+        var plan = Plan(new: new.0, olds: olds.map(\.0))
+        if strategy?.type == "Recreate" {
+            plan.olds = olds.map { _ in 0 }
+            let oldPodsLeft = olds.reduce(0) { $0 + $1.2 }
+            plan.new = oldPodsLeft == 0 ? replicas : new.0
+            return plan
+        }
+        let limits = limits(replicas: replicas, strategy: strategy)
+        if olds.allSatisfy({ $0.0 == 0 }) {
+            plan.new = replicas
+            return plan
+        }
+        if plan.new > replicas {
+            plan.new = replicas
+        } else if plan.new < replicas {
+            let total = plan.new + plan.olds.reduce(0, +)
+            let room = replicas + limits.maxSurge - total
+            if room > 0 { plan.new = min(plan.new + room, replicas) }
+        }
+        let minAvailable = replicas - limits.maxUnavailable
+        let newUnavailable = max(0, plan.new - new.1)
+        let total = plan.new + plan.olds.reduce(0, +)
+        // Unavailable old pods go first: removing them costs no availability.
+        var budget = total - minAvailable - newUnavailable
+        for index in plan.olds.indices where budget > 0 {
+            let unhealthy = max(0, plan.olds[index] - olds[index].1)
+            let down = min(unhealthy, budget, plan.olds[index])
+            plan.olds[index] -= down
+            budget -= down
+        }
+        budget = plan.new + plan.olds.reduce(0, +) - minAvailable - newUnavailable
+        for index in plan.olds.indices where budget > 0 {
+            let down = min(plan.olds[index], budget)
+            plan.olds[index] -= down
+            budget -= down
+        }
+        return plan
+    }
+}

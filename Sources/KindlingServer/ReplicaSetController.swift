@@ -1,0 +1,113 @@
+import Foundation
+import KindlingAPI
+
+/// Keeps as many running pods as each ReplicaSet asks for: creates them from its template, deletes the
+/// most expendable when there are too many, adopts orphans its selector matches, and reports status.
+struct ReplicaSetController: Controller {
+    let name = "replicaset"
+
+    func run(_ registry: Registry) async throws {
+        try await reconcileOnChange(registry, watching: [ReplicaSet.self, Pod.self]) {
+            let pods = try registry.list(Pod.self).items
+            for set in try registry.list(ReplicaSet.self).items where set.metadata.deletionTimestamp == nil {
+                try sync(set, pods: pods.filter { $0.namespace == set.namespace }, registry)
+            }
+        }
+    }
+
+    func sync(_ set: ReplicaSet, pods: [Pod], _ registry: Registry) throws {
+        guard let selector = set.spec.selector, !selector.isEmpty, let uid = set.metadata.uid else { return }
+        var owned: [Pod] = []
+        for pod in pods where selector.matches(pod.metadata.labels) && !Scheduler.isFinished(pod) {
+            let controller = pod.metadata.ownerReferences?.first { $0.controller == true }
+            if controller?.uid == uid {
+                owned.append(pod)
+            } else if controller == nil, pod.metadata.deletionTimestamp == nil,
+                      let adopted = try registry.modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name, { current in
+                          guard current.metadata.ownerReferences?.contains(where: { $0.controller == true }) != true else { return nil }
+                          var pod = current
+                          pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []) + [ReplicaSetController.reference(to: set)]
+                          return pod
+                      }), adopted.metadata.ownerReferences?.contains(where: { $0.uid == uid }) == true {
+                owned.append(adopted)
+            }
+        }
+        let active = owned.filter { $0.metadata.deletionTimestamp == nil }
+        let diff = set.desiredReplicas - active.count
+        if diff > 0, let template = set.spec.template {
+            for _ in 0..<diff { _ = try registry.create(ReplicaSetController.pod(from: template, owner: set)) }
+        } else if diff < 0 {
+            for pod in ReplicaSetController.deletionOrder(active).prefix(-diff) {
+                _ = try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)
+            }
+        }
+        let ready = active.filter(\.isReady).count
+        var status = ReplicaSet.Status()
+        status.replicas = active.count
+        status.fullyLabeledReplicas = active.filter { pod in
+            (set.spec.template?.metadata?.labels ?? [:]).allSatisfy { pod.metadata.labels?[$0.key] == $0.value }
+        }.count
+        status.readyReplicas = ready
+        status.availableReplicas = ready
+        status.observedGeneration = set.metadata.generation
+        if set.status != status {
+            try registry.modifyUnchecked(ReplicaSet.self, namespace: set.namespace, name: set.name) { current in
+                var updated = current
+                updated.status = status
+                return updated
+            }
+        }
+    }
+
+    static func reference(to set: ReplicaSet) -> OwnerReference {
+        OwnerReference(apiVersion: ReplicaSet.apiVersion, kind: ReplicaSet.kind, name: set.name, uid: set.metadata.uid ?? "")
+    }
+
+    /// A pod as the ReplicaSet's template describes it, named `<replicaset>-<5 random>`.
+    static func pod(from template: PodTemplateSpec, owner set: ReplicaSet) -> Pod {
+        var meta = ObjectMeta(namespace: set.namespace, labels: template.metadata?.labels)
+        meta.generateName = set.name + "-"
+        meta.annotations = template.metadata?.annotations
+        meta.ownerReferences = [reference(to: set)]
+        return Pod(metadata: meta, spec: template.spec)
+    }
+
+    /// Pods in the order a ReplicaSet gives them up (kube's ActivePods ranking): unscheduled before
+    /// scheduled, pending before running, not ready before ready, more restarts first, newest first.
+    static func deletionOrder(_ pods: [Pod]) -> [Pod] {
+        func rank(_ pod: Pod) -> (Int, Int, Int, Int) {
+            let scheduled = (pod.spec.nodeName ?? "").isEmpty ? 0 : 1
+            let phase = pod.phase == "Pending" ? 0 : pod.phase == "Running" ? 2 : 1
+            let restarts = pod.status?.containerStatuses?.reduce(0) { $0 + $1.restartCount } ?? 0
+            return (scheduled, phase, pod.isReady ? 1 : 0, -restarts)
+        }
+        return pods.sorted { a, b in
+            let (ra, rb) = (rank(a), rank(b))
+            if ra != rb { return ra < rb }
+            return (a.metadata.creationTimestamp ?? "", a.name) > (b.metadata.creationTimestamp ?? "", b.name)
+        }
+    }
+}
+
+/// Deletes objects whose controlling owner is gone (background cascading deletion through ownerReferences).
+struct GarbageCollector: Controller {
+    let name = "garbage-collector"
+
+    func run(_ registry: Registry) async throws {
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, Pod.self]) {
+            let owners = Set(try registry.list(Deployment.self).items.compactMap(\.metadata.uid)
+                + registry.list(ReplicaSet.self).items.compactMap(\.metadata.uid))
+            try collect(ReplicaSet.self, owners: owners, registry)
+            try collect(Pod.self, owners: owners, registry)
+        }
+    }
+
+    func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, _ registry: Registry) throws {
+        for object in try registry.list(T.self).items where object.metadata.deletionTimestamp == nil {
+            let references = (object.metadata.ownerReferences ?? []).filter { ["ReplicaSet", "Deployment"].contains($0.kind) }
+            if !references.isEmpty && references.allSatisfy({ !owners.contains($0.uid) }) {
+                _ = try? registry.delete(T.self, namespace: object.namespace, name: object.name)
+            }
+        }
+    }
+}

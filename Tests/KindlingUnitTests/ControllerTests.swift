@@ -1,0 +1,176 @@
+import Foundation
+import KindlingAPI
+@testable import KindlingServer
+import KindlingStore
+import Testing
+
+@Suite struct SchedulerTests {
+    func node(_ name: String, ready: Bool = true, labels: [String: String] = [:], pods: String = "110") -> Node {
+        var node = Node(name: name, labels: labels)
+        var status = Node.Status()
+        status.conditions = [Condition(type: "Ready", status: ready ? "True" : "False")]
+        status.allocatable = ["pods": pods]
+        node.status = status
+        return node
+    }
+
+    let pod = Pod(metadata: ObjectMeta(name: "p", namespace: "dev"), spec: PodSpec(containers: [Container(name: "c", image: "nginx")]))
+
+    @Test func picksTheLeastLoadedReadyNode() throws {
+        let nodes = [node("a"), node("b"), node("c", ready: false)]
+        #expect(try Scheduler.choose(for: pod, nodes: nodes, load: ["a": 2, "b": 1]).get() == "b")
+        #expect(try Scheduler.choose(for: pod, nodes: nodes, load: [:]).get() == "a")
+    }
+
+    @Test func honoursNodeSelectorAndCapacity() throws {
+        var selective = pod
+        selective.spec.nodeSelector = ["disk": "ssd"]
+        let nodes = [node("a"), node("b", labels: ["disk": "ssd"], pods: "1")]
+        #expect(try Scheduler.choose(for: selective, nodes: nodes, load: [:]).get() == "b")
+        switch Scheduler.choose(for: selective, nodes: nodes + [node("c", ready: false)], load: ["b": 1]) {
+        case .success(let name): Issue.record("scheduled on \(name)")
+        case .failure(let reason):
+            #expect(reason.message == "0/3 nodes are available: 1 Too many pods, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were not ready.")
+        }
+    }
+}
+
+@Suite struct DeploymentPlanTests {
+    let rolling = Deployment.Strategy(type: "RollingUpdate", rollingUpdate: nil)
+
+    @Test func limitsRoundAsKubernetesDoes() {
+        #expect(DeploymentController.limits(replicas: 10, strategy: rolling) == .init(maxSurge: 3, maxUnavailable: 2))
+        #expect(DeploymentController.limits(replicas: 1, strategy: rolling) == .init(maxSurge: 1, maxUnavailable: 0))
+        let zero = Deployment.Strategy(type: "RollingUpdate", rollingUpdate: .init(maxUnavailable: .int(0), maxSurge: .int(0)))
+        #expect(DeploymentController.limits(replicas: 4, strategy: zero) == .init(maxSurge: 0, maxUnavailable: 1))
+    }
+
+    @Test func firstRolloutGoesStraightToReplicas() {
+        #expect(DeploymentController.plan(replicas: 6, strategy: rolling, new: (0, 0), olds: []) == .init(new: 6, olds: []))
+    }
+
+    @Test func rollingUpdateStaysWithinSurgeAndUnavailability() {
+        // 4 replicas: surge 1, unavailable 1. Old RS has 4 available; new one has none yet.
+        let first = DeploymentController.plan(replicas: 4, strategy: rolling, new: (0, 0), olds: [(4, 4, 4)])
+        #expect(first == .init(new: 1, olds: [3]))
+        // New pod became available: one more up, one more down.
+        let second = DeploymentController.plan(replicas: 4, strategy: rolling, new: (1, 1), olds: [(3, 3, 3)])
+        #expect(second == .init(new: 2, olds: [2]))
+        // Done when the new RS has everything available.
+        let last = DeploymentController.plan(replicas: 4, strategy: rolling, new: (4, 4), olds: [(0, 0, 0)])
+        #expect(last == .init(new: 4, olds: [0]))
+    }
+
+    @Test func recreateWaitsForOldPodsToGo() {
+        let recreate = Deployment.Strategy(type: "Recreate", rollingUpdate: nil)
+        #expect(DeploymentController.plan(replicas: 3, strategy: recreate, new: (0, 0), olds: [(3, 3, 3)]) == .init(new: 0, olds: [0]))
+        #expect(DeploymentController.plan(replicas: 3, strategy: recreate, new: (0, 0), olds: [(0, 0, 0)]) == .init(new: 3, olds: [0]))
+    }
+
+    @Test func templateHashIsStableAndSpelledLikeKubernetes() {
+        let template = PodTemplateSpec(metadata: ObjectMeta(labels: ["app": "web"]), spec: PodSpec(containers: [Container(name: "c", image: "nginx")]))
+        let hash = DeploymentController.templateHash(template)
+        #expect(hash == DeploymentController.templateHash(template))
+        #expect(hash.allSatisfy { "bcdfghjklmnpqrstvwxz2456789".contains($0) } && (1...10).contains(hash.count))
+        var other = template
+        other.spec.containers[0].image = "nginx:1.27"
+        #expect(DeploymentController.templateHash(other) != hash)
+    }
+}
+
+/// The controllers running together on an in-memory store, as in the server: pods from templates,
+/// spread over nodes, rollouts, scaling, cascading deletion.
+@Suite struct ControlLoopTests {
+    let registry: Registry
+
+    init() throws {
+        registry = Registry(store: try Store(path: nil))
+        for name in ["default", "dev"] { _ = try registry.create(Namespace(name: name)) }
+        for name in ["n1", "n2", "n3"] {
+            var node = Node(name: name)
+            var status = Node.Status()
+            status.conditions = [Condition(type: "Ready", status: "True")]
+            node.status = status
+            _ = try registry.create(node)
+        }
+    }
+
+    func running<T>(_ body: () async throws -> T) async throws -> T {
+        let controllers: [any Controller] = [Scheduler(), ReplicaSetController(), DeploymentController(), GarbageCollector()]
+        let tasks = controllers.map { controller in
+            Task { [registry] in await controller.runForever(registry, logger: .init(label: "test")) }
+        }
+        defer { tasks.forEach { $0.cancel() } }
+        return try await body()
+    }
+
+    func eventually(_ condition: () throws -> Bool) async throws -> Bool {
+        for _ in 0..<250 {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+
+    static let template = PodTemplateSpec(metadata: ObjectMeta(labels: ["app": "nginx"]),
+                                          spec: PodSpec(containers: [Container(name: "nginx", image: "nginx")]))
+
+    @Test func replicaSetPodsSpreadOverEveryNodeAndGoWithIt() async throws {
+        try await running {
+            let set = ReplicaSet(metadata: ObjectMeta(name: "nginx-replicaset", namespace: "dev"),
+                                 spec: .init(replicas: 6, selector: LabelSelector(matchLabels: ["app": "nginx"]), template: Self.template))
+            _ = try registry.create(set)
+            let spread = try await eventually {
+                let pods = try registry.list(Pod.self, namespace: "dev").items
+                let perNode = Dictionary(grouping: pods, by: { $0.spec.nodeName ?? "" }).mapValues(\.count)
+                return pods.count == 6 && perNode == ["n1": 2, "n2": 2, "n3": 2]
+            }
+            #expect(spread)
+            let pods = try registry.list(Pod.self, namespace: "dev").items
+            #expect(pods.allSatisfy { $0.name.hasPrefix("nginx-replicaset-") && $0.metadata.ownerReferences?.first?.kind == "ReplicaSet" })
+
+            _ = try registry.modify(ReplicaSet.self, namespace: "dev", name: "nginx-replicaset") { current in
+                var s = current
+                s.desiredReplicas = 2
+                return s
+            }
+            #expect(try await eventually { try registry.list(Pod.self, namespace: "dev").items.filter { $0.metadata.deletionTimestamp == nil }.count == 2 })
+            #expect(try await eventually { try registry.get(ReplicaSet.self, namespace: "dev", name: "nginx-replicaset").status?.replicas == 2 })
+
+            _ = try registry.delete(ReplicaSet.self, namespace: "dev", name: "nginx-replicaset")
+            #expect(try await eventually { try registry.list(Pod.self, namespace: "dev").items.allSatisfy { $0.metadata.deletionTimestamp != nil } })
+        }
+    }
+
+    @Test func deploymentCreatesAHashedReplicaSetAndRollsToANewOne() async throws {
+        try await running {
+            let deployment = Deployment(metadata: ObjectMeta(name: "web", namespace: "dev"),
+                                        spec: .init(replicas: 3, selector: LabelSelector(matchLabels: ["app": "nginx"]), template: Self.template))
+            _ = try registry.create(deployment)
+            #expect(try await eventually {
+                let sets = try registry.list(ReplicaSet.self, namespace: "dev").items
+                return sets.count == 1 && sets[0].desiredReplicas == 3 && sets[0].name.hasPrefix("web-")
+                    && sets[0].metadata.annotations?["deployment.kubernetes.io/revision"] == "1"
+            })
+            #expect(try await eventually { try registry.list(Pod.self, namespace: "dev").items.count == 3 })
+            let first = try registry.list(ReplicaSet.self, namespace: "dev").items[0]
+            #expect(first.spec.selector?.matchLabels?["pod-template-hash"] != nil)
+
+            _ = try registry.modify(Deployment.self, namespace: "dev", name: "web") { current in
+                var d = current
+                d.spec.template?.spec.containers[0].image = "nginx:1.27"
+                return d
+            }
+            // Pods never become available here (no agents), so the rollout surges by one and waits, as Kubernetes would.
+            #expect(try await eventually {
+                let sets = try registry.list(ReplicaSet.self, namespace: "dev").items
+                let new = sets.first { $0.name != first.name }
+                return sets.count == 2 && new?.desiredReplicas == 1
+                    && new?.metadata.annotations?["deployment.kubernetes.io/revision"] == "2"
+            })
+            #expect(try await eventually {
+                try registry.get(Deployment.self, namespace: "dev", name: "web").status?.updatedReplicas == 1
+            })
+        }
+    }
+}
