@@ -45,19 +45,21 @@ let package = Package(
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // A cluster's machines and wires (the part `kind` does with docker), its state directory and teardown.
-        .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingNet"]),
+        .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingNet", "CLinuxShim"]),
         .executableTarget(
             name: "kindling",
             dependencies: [
                 "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // Pure parts; no root needed.
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer"]),
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
-        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient"]),
+        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent"]),
     ]
 )

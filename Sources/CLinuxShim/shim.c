@@ -102,3 +102,6 @@ pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const s
     }
     return pid;
 }
+
+#include <sys/prctl.h>
+int kl_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

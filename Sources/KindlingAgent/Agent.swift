@@ -5,14 +5,19 @@ import KindlingNet
 import Logging
 
 /// `kindling agent`: one per node, running inside the node's network namespace. Registers its Node and
-/// keeps its status, and keeps routes to the other nodes' pod CIDRs. Each job is its own loop.
+/// keeps its status, and keeps routes to the other nodes' pod CIDRs, and runs the pods bound to the node. Each job is its own loop.
 public struct Agent: Sendable {
+    public let cluster: String
     public let nodeName: String
     public let labels: [String: String]
     public let client: APIClient
     public let logger: Logger
+    /// The command line that runs kindling's agnhost (for pods with the agnhost image).
+    public let agnhost: [String]
 
-    public init(nodeName: String, labels: [String: String], client: APIClient) {
+    public init(cluster: String, nodeName: String, labels: [String: String], client: APIClient, agnhost: [String]) {
+        self.cluster = cluster
+        self.agnhost = agnhost
         self.nodeName = nodeName
         self.labels = labels
         self.client = client
@@ -27,9 +32,11 @@ public struct Agent: Sendable {
         }
         let status = NodeStatusLoop(nodeName: nodeName, labels: labels, address: address.address, client: client, logger: logger)
         let routes = RouteSyncLoop(nodeName: nodeName, client: client, logger: logger)
+        let pods = PodRuntime(cluster: cluster, nodeName: nodeName, nodeIP: address.address, client: client, logger: logger, agnhost: agnhost)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await status.run() }
             group.addTask { await routes.run() }
+            group.addTask { await pods.run() }
         }
     }
 }

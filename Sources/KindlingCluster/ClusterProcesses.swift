@@ -41,7 +41,14 @@ public struct ClusterProcesses: Sendable {
         }
     }
 
-    /// Stops the supervisor (which stops its children) and then kills whatever of the cluster still runs.
+    /// Pids of every process inside one of the cluster's network namespaces: pod containers and sandboxes
+    /// (which outlive their agent by design), agents, and anything a user started with `exec`.
+    public func pidsInNamespaces() -> [pid_t] {
+        NetNamespace.processes(in: NetNamespace.list(prefix: names.netnsPrefix))
+    }
+
+    /// Stops the supervisor (which stops its children), then kills whatever of the cluster still runs:
+    /// daemons found by command line, and every process inside the cluster's namespaces.
     public func stopAll(grace: TimeInterval = 3) {
         if let text = try? String(contentsOfFile: supervisorPIDPath, encoding: .utf8),
            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pids().contains(pid) {
@@ -50,7 +57,7 @@ public struct ClusterProcesses: Sendable {
             while Date() < deadline && !pids().isEmpty { usleep(20_000) }
         }
         for _ in 0..<50 {
-            let remaining = pids()
+            let remaining = pids() + pidsInNamespaces()
             if remaining.isEmpty { return }
             for pid in remaining { kill(pid, SIGKILL) }
             usleep(20_000)

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import CLinuxShim
 import KindlingNet
 
 /// `kindling supervise`: keeps the cluster's server and one agent per node running, restarting any that
@@ -48,16 +49,31 @@ public struct Supervisor {
         try "\(getpid())\n".write(toFile: processes.supervisorPIDPath, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: processes.supervisorPIDPath) }
 
+        // Pod processes outlive a restarted agent (as containers outlive a kubelet); when their agent dies
+        // they become ours, and we reap them with everything else.
+        _ = kl_set_child_subreaper()
         while !stop.isSet {
-            for index in children.indices { tend(&children[index]) }
+            let exited = Supervisor.reapAll()
+            for index in children.indices { tend(&children[index], exited: exited) }
             usleep(100_000)
         }
         stopChildren()
     }
 
-    func tend(_ child: inout Child) {
+    /// Reaps every exited child (own daemons and adopted orphans alike) and returns their statuses.
+    static func reapAll() -> [pid_t: Int32] {
+        var exited: [pid_t: Int32] = [:]
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid <= 0 { return exited }
+            exited[pid] = status
+        }
+    }
+
+    func tend(_ child: inout Child, exited: [pid_t: Int32]) {
         if let pid = child.pid {
-            guard let status = Spawn.reap(pid) else { return }
+            guard let status = exited[pid] else { return }
             child.pid = nil
             child.restarts += 1
             // 1 s, 2 s, 4 s ... up to 10 s between restarts of a child that keeps dying.
@@ -83,13 +99,12 @@ public struct Supervisor {
         let deadline = Date().addingTimeInterval(3)
         var running = Set(pids)
         while !running.isEmpty && Date() < deadline {
-            running = running.filter { Spawn.reap($0) == nil }
+            running.subtract(Supervisor.reapAll().keys)
             usleep(20_000)
         }
-        for pid in running {
-            kill(pid, SIGKILL)
-            _ = Spawn.reap(pid)
-        }
+        for pid in running { kill(pid, SIGKILL) }
+        usleep(50_000)
+        _ = Supervisor.reapAll()
         log("stopped")
     }
 

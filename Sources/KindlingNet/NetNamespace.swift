@@ -40,6 +40,28 @@ public struct NetNamespace: Hashable, Sendable, CustomStringConvertible {
         return names.filter { $0.hasPrefix(prefix) }.sorted().map(NetNamespace.init)
     }
 
+    /// Pids of every process whose network namespace is this one (what must stop before it goes).
+    public func processes() -> [pid_t] {
+        NetNamespace.processes(in: [self])
+    }
+
+    /// Pids of every process inside any of `namespaces`, found by the namespaces' inodes in /proc.
+    public static func processes(in namespaces: [NetNamespace]) -> [pid_t] {
+        var inodes = Set<UInt64>()
+        for namespace in namespaces {
+            var info = stat()
+            if stat(namespace.path, &info) == 0 { inodes.insert(UInt64(info.st_ino)) }
+        }
+        guard !inodes.isEmpty else { return [] }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), pid != getpid() else { return nil }
+            var info = stat()
+            guard stat("/proc/\(entry)/ns/net", &info) == 0, inodes.contains(UInt64(info.st_ino)) else { return nil }
+            return pid
+        }
+    }
+
     /// Runs `body` inside this namespace on the namespace thread, with a netlink socket bound to it.
     public func run<T>(_ body: (RouteSocket) throws -> T) throws -> T {
         try NamespaceThread.shared.run(in: self) { try body(try RouteSocket()) }

@@ -135,34 +135,3 @@ func apiClient(_ cluster: String) throws -> APIClient {
     return APIClient(socketPath: socket)
 }
 
-struct Exec: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Runs a command inside a node's network namespace.",
-        discussion: """
-            The command sees the node's view: `ip addr`, `ip route`, `ping` and `curl` from the node.
-            It runs under `ip netns exec`, so /etc/netns/<namespace>/ files apply.
-            """
-    )
-
-    @OptionGroup var cluster: ClusterOption
-
-    @Option(name: .long, help: "The node to run in, e.g. kindling-worker.")
-    var node: String
-
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.")
-    var command: [String] = []
-
-    func run() async throws {
-        try await reportingErrors("error") {
-            try requireRoot("kindling exec")
-            let args = command.first == "--" ? Array(command.dropFirst()) : command
-            guard !args.isEmpty else { throw CLIError("you must specify at least one command for the node") }
-            let (_, topology) = try loadCluster(cluster.name)
-            guard let target = topology.node(named: node) else { throw CLIError("nodes \"\(node)\" not found") }
-            let argv = ["ip", "netns", "exec", target.netns.name] + args
-            let cArgs = argv.map { strdup($0) } + [nil]
-            execv("/usr/sbin/ip", cArgs)
-            throw CLIError("exec ip netns exec: \(String(cString: strerror(errno)))")
-        }
-    }
-}

@@ -48,7 +48,8 @@ struct AgentCommand: AsyncParsableCommand {
                 labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
             }
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
-            try await Agent(nodeName: node, labels: labels, client: client).run()
+            try await Agent(cluster: cluster.name, nodeName: node, labels: labels, client: client,
+                            agnhost: [ClusterProcesses.executable, "agnhost"]).run()
         }
     }
 }

@@ -12,8 +12,8 @@ struct Kindling: AsyncParsableCommand {
             like kubectl's (apply, get, delete, scale). Nodes and pods are network namespaces; the datapath is
             the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise.
             """,
-        subcommands: [Create.self, Delete.self, Get.self, Apply.self, ScaleCommand.self, Exec.self,
-                      ServerCommand.self, AgentCommand.self, SuperviseCommand.self]
+        subcommands: [Create.self, Delete.self, Get.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
+                      ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self]
     )
 }
 

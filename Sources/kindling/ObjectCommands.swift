@@ -83,25 +83,73 @@ struct Apply: AsyncParsableCommand {
             object.metadata.namespace = namespace
         }
         let name = displayName(T.self, object.name)
+        let manifestTree = try JSONSerialization.jsonObject(with: APIClient.encoder.encode(object)) as? [String: Any] ?? [:]
+        let lastApplied = String(decoding: try JSONSerialization.data(withJSONObject: manifestTree, options: [.sortedKeys]), as: UTF8.self)
         let existing: T
         do {
             existing = try await client.get(T.self, namespace: namespace, name: object.name)
         } catch let status as Status where status.code == 404 {
+            var annotations = object.metadata.annotations ?? [:]
+            annotations[Apply.lastAppliedAnnotation] = lastApplied
+            object.metadata.annotations = annotations
             _ = try await client.create(object, namespace: namespace)
             return "\(name) created"
         }
-        var desired = object
-        desired.applyDefaults()
+        // kubectl's three-way apply: the manifest is merged onto the live object (so fields others set, such as
+        // a pod's nodeName or a scale, stay), and fields the last applied manifest had but this one dropped go.
+        let previous = existing.metadata.annotations?[Apply.lastAppliedAnnotation]
+            .flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:]
+        var patch = Apply.withRemovals(manifestTree, previous: previous)
+        var meta = patch["metadata"] as? [String: Any] ?? [:]
+        var annotations = meta["annotations"] as? [String: Any] ?? [:]
+        annotations[Apply.lastAppliedAnnotation] = lastApplied
+        meta["annotations"] = annotations
+        patch["metadata"] = meta
+        let liveTree = try JSONSerialization.jsonObject(with: APIClient.encoder.encode(existing)) as? [String: Any] ?? [:]
+        let mergedTree = Apply.merge(patch, onto: liveTree)
+        var merged = try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: mergedTree))
+        merged.applyDefaults()
         var current = existing
         current.applyDefaults()
-        if Apply.sameIntent(desired, current) { return "\(name) unchanged" }
-        object.metadata.resourceVersion = existing.metadata.resourceVersion
-        object.metadata.uid = existing.metadata.uid
-        _ = try await client.update(object)
+        if Apply.sameIntent(merged, current) { return "\(name) unchanged" }
+        merged.metadata.resourceVersion = existing.metadata.resourceVersion
+        _ = try await client.update(merged)
         return "\(name) configured"
     }
 
-    /// Whether the manifest asks for nothing the object does not already have (labels, annotations, spec).
+    static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+    /// JSON merge patch semantics: maps merge, NSNull deletes, anything else replaces.
+    static func merge(_ patch: [String: Any], onto target: [String: Any]) -> [String: Any] {
+        var result = target
+        for (key, value) in patch {
+            if value is NSNull {
+                result[key] = nil
+            } else if let map = value as? [String: Any], let existing = result[key] as? [String: Any] {
+                result[key] = merge(map, onto: existing)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
+    }
+
+    /// The manifest plus a null for every key the previous manifest had and this one has not.
+    static func withRemovals(_ manifest: [String: Any], previous: [String: Any]) -> [String: Any] {
+        var patch = manifest
+        for (key, old) in previous {
+            if let new = manifest[key] {
+                if let newMap = new as? [String: Any], let oldMap = old as? [String: Any] {
+                    patch[key] = withRemovals(newMap, previous: oldMap)
+                }
+            } else {
+                patch[key] = NSNull()
+            }
+        }
+        return patch
+    }
+
+    /// Whether the object already is what the manifest asks for (labels, annotations, spec).
     static func sameIntent<T: KubeObject>(_ desired: T, _ current: T) -> Bool {
         func intent(_ object: T) -> NSDictionary? {
             guard var tree = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(object)) as? [String: Any] else { return nil }
@@ -145,7 +193,7 @@ struct Get: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Output format: wide, yaml, json or name.")
     var output: String?
 
-    @Option(name: [.short, .customLong("selector")], help: "Label selector, e.g. app=nginx,tier!=db.")
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "Label selector, e.g. app=nginx,tier!=db.")
     var selector: String?
 
     func validate() throws {

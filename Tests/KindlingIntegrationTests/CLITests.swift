@@ -7,7 +7,7 @@ import Testing
 /// The `kindling` binary as a user runs it, with its supervisor, server and agents: `make cluster-up` /
 /// `make cluster-down` in miniature. Each test makes its own cluster, so they run in parallel.
 @Suite(.enabled(if: isRoot, "needs root: creates network namespaces"))
-struct CLITests {
+struct CLITests: Sendable {
     /// The binary built next to this test bundle (`swift build --build-tests` builds both).
     static let binary: String = ProcessInfo.processInfo.environment["KINDLING_BIN"]
         ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kindling").path

@@ -45,3 +45,7 @@ struct kl_spawn_opts {
 /// children inherit that), and every other inherited descriptor closed on exec.
 /// Returns the child's pid, or -1 with errno set (also when exec itself failed).
 pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const struct kl_spawn_opts *opts);
+
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants (pod processes of a restarted agent) become our
+/// children, so we reap them instead of leaving zombies.
+int kl_set_child_subreaper(void);

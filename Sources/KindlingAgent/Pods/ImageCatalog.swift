@@ -1,0 +1,68 @@
+/// Pods name images as real manifests do; kindling runs no images, so the catalog maps each to a program on
+/// this machine with the same behaviour: Debian's nginx for `nginx`, kindling's own agnhost for
+/// `registry.k8s.io/e2e-test-images/agnhost`, and the machine's tools for busybox-, curl- and distro images.
+public enum ImageCatalog {
+    public enum Family: Equatable, Sendable {
+        /// Debian's nginx serving the pod's /usr/share/nginx/html on port 80.
+        case nginx
+        /// agnhost's subcommands (netexec, ...) served by `kindling agnhost`.
+        case agnhost
+        /// The container's command and args with the machine's tools; `entrypoint` is the image's default.
+        case tools(entrypoint: [String])
+    }
+
+    public struct NotInCatalog: Error, Equatable, CustomStringConvertible {
+        public let image: String
+        public var description: String {
+            "image \"\(image)\" is not in kindling's catalog; pods can use nginx, registry.k8s.io/e2e-test-images/agnhost, busybox, curlimages/curl, alpine, debian, ubuntu, nicolaka/netshoot"
+        }
+    }
+
+    /// `docker.io/library/nginx:1.25@sha256:...` -> `nginx`; `registry.k8s.io/e2e-test-images/agnhost:2.39` ->
+    /// `registry.k8s.io/e2e-test-images/agnhost`.
+    public static func repository(_ image: String) -> String {
+        var name = Substring(image)
+        if let at = name.firstIndex(of: "@") { name = name[..<at] }
+        if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { name = name[..<colon] }
+        for prefix in ["docker.io/library/", "index.docker.io/library/", "docker.io/", "library/"] where name.hasPrefix(prefix) {
+            name = name.dropFirst(prefix.count)
+            break
+        }
+        return String(name)
+    }
+
+    public static func family(of image: String) -> Family? {
+        let repo = repository(image)
+        let base = repo.split(separator: "/").last.map(String.init) ?? repo
+        switch base {
+        case "nginx", "nginx-unprivileged": return .nginx
+        case "agnhost": return .agnhost
+        case "busybox", "busyboxplus", "alpine": return .tools(entrypoint: ["sh"])
+        case "debian", "ubuntu", "netshoot", "network-multitool", "dnsutils", "jessie-dnsutils": return .tools(entrypoint: ["bash"])
+        case "curl": return .tools(entrypoint: ["curl"])
+        default: return nil
+        }
+    }
+
+    /// What a container runs, before its first word is resolved through PATH. kubectl semantics:
+    /// `command` replaces the image's entrypoint, `args` its default arguments.
+    public static func commandLine(image: String, command: [String]?, args: [String]?, agnhost: [String]) -> Result<[String], NotInCatalog> {
+        guard let family = family(of: image) else { return .failure(NotInCatalog(image: image)) }
+        let command = command ?? []
+        let args = args ?? []
+        switch family {
+        case .nginx:
+            // A command of its own (`sh -c ...`) runs as given; otherwise nginx itself.
+            return .success(command.isEmpty ? [] : command + args)
+        case .agnhost:
+            var words = command + args
+            if let first = words.first, first.hasSuffix("agnhost") { words.removeFirst() }
+            return .success(agnhost + words)
+        case .tools(let entrypoint):
+            if !command.isEmpty { return .success(command + args) }
+            // curl's image has curl as its entrypoint: args are curl's arguments.
+            if entrypoint == ["curl"] { return .success(["curl"] + args) }
+            return .success(args.isEmpty ? entrypoint : args)
+        }
+    }
+}

@@ -1,0 +1,513 @@
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingNet
+import Logging
+
+/// Makes the pods bound to this node real, as a kubelet does: a sandbox per pod (network namespace wired
+/// to the node, mount and UTS namespaces held by a sleeping process), its containers' processes started
+/// inside it and restarted per restartPolicy with kubelet's backoff, readiness probes, and the pod's status.
+/// A pod being deleted is stopped (SIGTERM, then SIGKILL after its grace period) and removed.
+/// State is on disk (`PodRecord`), so a restarted agent re-adopts running pods without restarting them.
+public actor PodRuntime {
+    let cluster: String
+    let nodeName: String
+    let nodeNetns: NetNamespace
+    let nodeIP: IPv4Address
+    let client: APIClient
+    let files: PodFiles
+    let logger: Logger
+    /// Argument vector that runs kindling's agnhost (this binary).
+    let agnhost: [String]
+
+    var podCIDR: IPv4CIDR?
+    var desired: [String: Pod] = [:]
+    var synced = false
+    var records: [String: PodRecord] = [:]
+    var posted: [String: PodStatus] = [:]
+    var probing: Set<String> = []
+
+    public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, agnhost: [String]) {
+        self.cluster = cluster
+        self.nodeName = nodeName
+        self.nodeNetns = NetNamespace(ClusterNames(cluster: cluster).nodeNetns(node: nodeName))
+        self.nodeIP = nodeIP
+        self.client = client
+        self.files = PodFiles(cluster: cluster)
+        self.logger = logger
+        self.agnhost = agnhost
+    }
+
+    public func run() async {
+        try? FileManager.default.createDirectory(atPath: files.root, withIntermediateDirectories: true)
+        for record in files.loadAll() { records[record.uid] = record }
+        if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
+        while podCIDR == nil && !Task.isCancelled {
+            podCIDR = try? await client.get(Node.self, name: nodeName).podCIDR
+            if podCIDR == nil { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        let informer = Informer<Pod>(client: client, fieldSelector: "spec.nodeName=\(nodeName)")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await informer.run { pods in await self.update(pods) } }
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.tick()
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+    }
+
+    func update(_ pods: [String: Pod]) async {
+        desired = Dictionary(pods.values.compactMap { pod in pod.metadata.uid.map { ($0, pod) } }, uniquingKeysWith: { _, b in b })
+        synced = true
+        await tick()
+    }
+
+    /// One pass over every pod: start, supervise, stop, report.
+    func tick() async {
+        guard synced, let podCIDR else { return }
+        for (uid, record) in records where desired[uid] == nil || desired[uid]?.metadata.deletionTimestamp != nil {
+            await stop(record, pod: desired[uid])
+        }
+        for (uid, pod) in desired where records[uid] == nil && pod.metadata.deletionTimestamp == nil {
+            do {
+                try await createSandbox(pod, podCIDR: podCIDR)
+            } catch {
+                logger.error("pod \(pod.namespace)/\(pod.name): cannot create sandbox: \(error)")
+            }
+        }
+        for (uid, pod) in desired where pod.metadata.deletionTimestamp == nil {
+            guard var record = records[uid] else { continue }
+            superviseContainers(pod, &record)
+            records[uid] = record
+            try? files.save(record)
+            startProbes(pod, record)
+            await report(pod, record)
+        }
+    }
+
+    // MARK: Sandbox
+
+    func createSandbox(_ pod: Pod, podCIDR: IPv4CIDR) async throws {
+        guard let uid = pod.metadata.uid,
+              let ip = PodIPAM.next(in: podCIDR, used: Set(records.values.map(\.ip))) else {
+            throw AgentError("no free address in \(podCIDR)")
+        }
+        let netns = PodRuntime.netnsName(cluster: cluster, pod: pod)
+        let directory = files.directory(uid)
+        for sub in ["", "/logs", "/html", "/etc"] {
+            try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
+        }
+        try PodRuntime.writePodFiles(pod, ip: ip, directory: directory)
+        if NetNamespace(netns).exists { try NetNamespace(netns).delete() }
+        let namespace = try NetNamespace.create(netns)
+        var record = PodRecord(uid: uid, namespace: pod.namespace, name: pod.name, netns: netns,
+                               hostDevice: PodRuntime.hostDevice(uid: uid), ip: ip, podCIDR: podCIDR,
+                               startTime: ISO8601DateFormatter().string(from: Date()))
+        records[uid] = record
+        try record.link.attach(node: nodeNetns)
+        var binds = [(source: directory + "/etc/hosts", target: "/etc/hosts"), (source: directory + "/etc/hostname", target: "/etc/hostname")]
+        if FileManager.default.fileExists(atPath: "/usr/share/nginx/html") {
+            binds.append((source: directory + "/html", target: "/usr/share/nginx/html"))
+        }
+        let sandbox = try Spawn.start(["/usr/bin/sleep", "infinity"], options: .init(
+            namespace: namespace, sandbox: .init(hostname: PodRuntime.hostname(pod), binds: binds)))
+        record.sandbox = ProcessRef(pid: sandbox)
+        records[uid] = record
+        try files.save(record)
+        logger.info("pod \(pod.namespace)/\(pod.name): sandbox \(netns) at \(ip)")
+    }
+
+    /// `kl-<cluster>.pod.<namespace>.<name>`, so `ip netns list` shows which pod is which.
+    public static func netnsName(cluster: String, pod: Pod) -> String {
+        let name = "\(ClusterNames(cluster: cluster).netnsPrefix)pod.\(pod.namespace).\(pod.name)"
+        return name.utf8.count <= 200 ? name : String(name.prefix(180)) + "." + String(pod.metadata.uid?.prefix(8) ?? "")
+    }
+
+    /// `veth` and 8 hex digits of the pod's uid: unique, stable across agent restarts, within 15 bytes.
+    static func hostDevice(uid: String) -> String {
+        var hash: UInt32 = 2_166_136_261
+        for byte in uid.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return "veth" + String(format: "%08x", hash)
+    }
+
+    static func hostname(_ pod: Pod) -> String {
+        String((pod.spec.hostname ?? pod.name).prefix(63))
+    }
+
+    /// The pod's own /etc/hosts and /etc/hostname (kubelet-managed), and nginx's default page.
+    static func writePodFiles(_ pod: Pod, ip: IPv4Address, directory: String) throws {
+        let hostname = hostname(pod)
+        var fqdn = hostname
+        if let subdomain = pod.spec.subdomain, !subdomain.isEmpty { fqdn = "\(hostname).\(subdomain).\(pod.namespace).svc.cluster.local \(hostname)" }
+        let hosts = """
+            # Kubernetes-managed hosts file.
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            fe00::0\tip6-localnet
+            fe00::0\tip6-mcastprefix
+            fe00::1\tip6-allnodes
+            fe00::2\tip6-allrouters
+            \(ip)\t\(fqdn)
+
+            """
+        try hosts.write(toFile: directory + "/etc/hosts", atomically: true, encoding: .utf8)
+        try (hostname + "\n").write(toFile: directory + "/etc/hostname", atomically: true, encoding: .utf8)
+        let index = directory + "/html/index.html"
+        if !FileManager.default.fileExists(atPath: index) {
+            let page = FileManager.default.contents(atPath: "/usr/share/nginx/html/index.html")
+                ?? Data("<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n".utf8)
+            FileManager.default.createFile(atPath: index, contents: page, attributes: [.posixPermissions: 0o644])
+        }
+    }
+
+    // MARK: Containers
+
+    func superviseContainers(_ pod: Pod, _ record: inout PodRecord) {
+        let now = Date()
+        let stamp = ISO8601DateFormatter().string(from: now)
+        for container in pod.spec.containers {
+            var state = record.containers[container.name] ?? ContainerRecord()
+            defer { record.containers[container.name] = state }
+            if let process = state.process {
+                let exit = Spawn.reap(process.pid).map(Spawn.exitCode)
+                if exit == nil && process.isAlive { continue }
+                // It ended: keep how, and decide on a restart.
+                let code = exit ?? 255
+                // Like a runtime killing the container's cgroup: what the process left behind (nginx's
+                // workers) goes with it. Each container is its own process group (kl_spawn's setsid).
+                kill(-process.pid, SIGKILL)
+                state.process = nil
+                state.ready = false
+                state.lastExitCode = code
+                state.lastReason = code == 0 ? "Completed" : "Error"
+                state.lastStartedAt = state.startedAt
+                state.lastFinishedAt = stamp
+                let ranLong = state.startedAt.flatMap { ISO8601DateFormatter().date(from: $0) }.map { now.timeIntervalSince($0) > 600 } ?? false
+                if ranLong { state.backoffSeconds = 0 }
+                // kubelet: the first restart at once, then 10 s doubling up to 5 minutes.
+                state.notBefore = now.addingTimeInterval(Double(state.backoffSeconds))
+                state.backoffSeconds = state.backoffSeconds == 0 ? 10 : min(300, state.backoffSeconds * 2)
+                logger.info("pod \(pod.namespace)/\(pod.name): container \(container.name) exited with \(code)")
+            }
+            guard PodRuntime.shouldRun(pod, state) else { continue }
+            if let notBefore = state.notBefore, notBefore > now { continue }
+            start(container, of: pod, record: record, state: &state, stamp: stamp)
+        }
+    }
+
+    /// Whether a container that is not running should be (again), per restartPolicy.
+    static func shouldRun(_ pod: Pod, _ state: ContainerRecord) -> Bool {
+        guard let lastExit = state.lastExitCode else { return true }
+        switch pod.spec.restartPolicy ?? "Always" {
+        case "Never": return false
+        case "OnFailure": return lastExit != 0
+        default: return true
+        }
+    }
+
+    func start(_ container: Container, of pod: Pod, record: PodRecord, state: inout ContainerRecord, stamp: String) {
+        guard let sandbox = record.sandbox, sandbox.isAlive else {
+            state.waitingReason = "ContainerCreating"
+            return
+        }
+        let argv: [String]
+        switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command, args: container.args, agnhost: agnhost) {
+        case .failure(let error):
+            state.waitingReason = "ErrImagePull"
+            state.waitingMessage = error.description
+            return
+        case .success(let words) where words.isEmpty:
+            argv = ["/usr/sbin/nginx", "-c", writeNginxConfig(record, container: container)]
+        case .success(let words):
+            guard let path = Spawn.resolve(words[0], path: PodRuntime.containerPath) else {
+                state.waitingReason = "RunContainerError"
+                state.waitingMessage = "exec: \"\(words[0])\": executable file not found in $PATH"
+                state.lastExitCode = 128
+                state.notBefore = Date().addingTimeInterval(Double(max(state.backoffSeconds, 10)))
+                return
+            }
+            argv = [path] + words.dropFirst()
+        }
+        do {
+            let env = environment(container, pod, record)
+            let pid = try Spawn.start(argv, options: .init(
+                namespace: NetNamespace(record.netns), joinSandboxOf: sandbox.pid,
+                logPath: files.logPath(record.uid, container: container.name),
+                workingDirectory: container.workingDir, environment: env))
+            state.process = ProcessRef(pid: pid)
+            state.environment = env
+            if state.startedAt != nil { state.restartCount += 1 }
+            state.startedAt = stamp
+            state.waitingReason = nil
+            state.waitingMessage = nil
+            state.probeSuccesses = 0
+            state.probeFailures = 0
+            state.nextProbe = Date().addingTimeInterval(Double(container.readinessProbe?.initialDelaySeconds ?? 0))
+            state.ready = container.readinessProbe == nil
+        } catch {
+            state.waitingReason = "RunContainerError"
+            state.waitingMessage = "\(error)"
+        }
+    }
+
+    static let containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// The container's environment: its own variables with downward-API references resolved.
+    func environment(_ container: Container, _ pod: Pod, _ record: PodRecord) -> [String: String] {
+        var env = ["PATH": PodRuntime.containerPath, "HOSTNAME": PodRuntime.hostname(pod), "HOME": "/root"]
+        for variable in container.env ?? [] {
+            if let value = variable.value {
+                env[variable.name] = PodRuntime.expand(value, env)
+            } else if let path = variable.valueFrom?.fieldRef?.fieldPath {
+                env[variable.name] = switch path {
+                case "metadata.name": pod.name
+                case "metadata.namespace": pod.namespace
+                case "metadata.uid": pod.metadata.uid ?? ""
+                case "spec.nodeName": nodeName
+                case "spec.serviceAccountName": pod.spec.serviceAccountName ?? "default"
+                case "status.hostIP": nodeIP.description
+                case "status.podIP", "status.podIPs": record.ip.description
+                default: ""
+                }
+            }
+        }
+        return env
+    }
+
+    /// `$(VAR)` references to earlier variables, as Kubernetes expands them; `$$` escapes.
+    static func expand(_ value: String, _ env: [String: String]) -> String {
+        guard value.contains("$(") else { return value }
+        var result = ""
+        var rest = Substring(value)
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            if after.hasPrefix("$") {
+                result += "$"
+                rest = after.dropFirst()
+            } else if after.hasPrefix("("), let close = after.firstIndex(of: ")"), let resolved = env[String(after[after.index(after: after.startIndex)..<close])] {
+                result += resolved
+                rest = after[after.index(after: close)...]
+            } else {
+                result += "$"
+                rest = after
+            }
+        }
+        return result + rest
+    }
+
+    func writeNginxConfig(_ record: PodRecord, container: Container) -> String {
+        let directory = files.directory(record.uid)
+        let path = "\(directory)/nginx-\(container.name).conf"
+        let port = container.ports?.first?.containerPort ?? 80
+        let config = """
+            # nginx for pod \(record.namespace)/\(record.name); /usr/share/nginx/html is the pod's own.
+            daemon off;
+            worker_processes 1;
+            pid \(directory)/nginx-\(container.name).pid;
+            error_log /dev/stderr notice;
+            events { worker_connections 512; }
+            http {
+                include /etc/nginx/mime.types;
+                default_type application/octet-stream;
+                access_log /dev/stdout;
+                sendfile on;
+                keepalive_timeout 65;
+                server {
+                    listen \(port) default_server;
+                    server_name localhost;
+                    root /usr/share/nginx/html;
+                    index index.html index.htm;
+                }
+            }
+
+            """
+        try? config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    // MARK: Probes
+
+    func startProbes(_ pod: Pod, _ record: PodRecord) {
+        let now = Date()
+        for container in pod.spec.containers {
+            guard let probe = container.readinessProbe, let state = record.containers[container.name],
+                  let process = state.process, let due = state.nextProbe, due <= now else { continue }
+            let key = "\(record.uid)/\(container.name)"
+            guard !probing.contains(key) else { continue }
+            probing.insert(key)
+            let target = Probes.Target(ip: record.ip, container: container, netns: NetNamespace(record.netns), sandboxPID: record.sandbox?.pid)
+            Task {
+                let ok = await Probes.run(probe, target: target)
+                await self.probed(uid: record.uid, container: container.name, process: process, probe: probe, ok: ok)
+            }
+        }
+    }
+
+    func probed(uid: String, container: String, process: ProcessRef, probe: Probe, ok: Bool) {
+        probing.remove("\(uid)/\(container)")
+        guard var state = records[uid]?.containers[container], state.process == process else { return }
+        if ok {
+            state.probeSuccesses += 1
+            state.probeFailures = 0
+            if state.probeSuccesses >= (probe.successThreshold ?? 1) { state.ready = true }
+        } else {
+            state.probeFailures += 1
+            state.probeSuccesses = 0
+            if state.probeFailures >= (probe.failureThreshold ?? 3) { state.ready = false }
+        }
+        state.nextProbe = Date().addingTimeInterval(Double(probe.periodSeconds ?? 10))
+        records[uid]?.containers[container] = state
+    }
+
+    // MARK: Status
+
+    func report(_ pod: Pod, _ record: PodRecord) async {
+        let status = PodRuntime.status(pod, record, hostIP: nodeIP)
+        guard posted[record.uid] != status, pod.status.map({ PodRuntime.sameIgnoringTimes($0, status) }) != true else {
+            posted[record.uid] = status
+            return
+        }
+        var update = pod
+        update.metadata.resourceVersion = nil
+        update.status = status
+        do {
+            _ = try await client.updateStatus(update)
+            posted[record.uid] = status
+        } catch {
+            logger.warning("pod \(pod.namespace)/\(pod.name): cannot post status: \(error)")
+        }
+    }
+
+    static func sameIgnoringTimes(_ a: PodStatus, _ b: PodStatus) -> Bool {
+        func strip(_ s: PodStatus) -> PodStatus {
+            var s = s
+            s.conditions = s.conditions?.map { c in
+                var c = c
+                c.lastTransitionTime = nil
+                c.lastProbeTime = nil
+                return c
+            }
+            return s
+        }
+        return strip(a) == strip(b)
+    }
+
+    /// The pod's status as the API shows it: a pure function of the spec and what the runtime knows.
+    static func status(_ pod: Pod, _ record: PodRecord, hostIP: IPv4Address) -> PodStatus {
+        var containers: [ContainerStatus] = []
+        for container in pod.spec.containers {
+            let state = record.containers[container.name] ?? ContainerRecord()
+            var status = ContainerStatus(name: container.name, image: container.image ?? "", ready: state.ready, restartCount: state.restartCount)
+            status.imageID = "kindling://" + ImageCatalog.repository(container.image ?? "")
+            let lastTerminated = state.lastExitCode.map { code -> ContainerStatus.State in
+                var terminated = ContainerStatus.State.Terminated(exitCode: code, reason: state.lastReason)
+                terminated.startedAt = state.lastStartedAt
+                terminated.finishedAt = state.lastFinishedAt
+                return ContainerStatus.State(terminated: terminated)
+            }
+            if let process = state.process {
+                status.containerID = "kindling://\(process.pid)"
+                status.started = true
+                status.state = .init(running: .init(startedAt: state.startedAt))
+                status.lastState = lastTerminated
+            } else if let reason = state.waitingReason {
+                status.state = .init(waiting: .init(reason: reason, message: state.waitingMessage))
+                status.started = false
+            } else if state.lastExitCode != nil && shouldRun(pod, state) {
+                status.state = .init(waiting: .init(reason: "CrashLoopBackOff",
+                    message: "back-off \(max(state.backoffSeconds / 2, 10))s restarting failed container=\(container.name) pod=\(pod.name)_\(pod.namespace)(\(pod.metadata.uid ?? ""))"))
+                status.lastState = lastTerminated
+                status.started = false
+            } else if let terminated = lastTerminated {
+                status.state = terminated
+                status.started = false
+            } else {
+                status.state = .init(waiting: .init(reason: "ContainerCreating"))
+                status.started = false
+            }
+            containers.append(status)
+        }
+        var status = PodStatus()
+        let allReady = !containers.isEmpty && containers.allSatisfy(\.ready)
+        let terminated = containers.compactMap { $0.state?.terminated }
+        if terminated.count == containers.count && !containers.isEmpty {
+            status.phase = terminated.allSatisfy { $0.exitCode == 0 } ? "Succeeded" : "Failed"
+        } else if containers.allSatisfy({ $0.state?.running != nil || $0.lastState?.terminated != nil || $0.state?.terminated != nil }) {
+            status.phase = "Running"
+        } else {
+            status.phase = "Pending"
+        }
+        let now = ISO8601DateFormatter().string(from: Date())
+        var conditions = pod.status?.conditions ?? []
+        conditions.set(Condition(type: "PodScheduled", status: "True"), now: now)
+        conditions.set(Condition(type: "Initialized", status: "True"), now: now)
+        conditions.set(allReady ? Condition(type: "ContainersReady", status: "True")
+                       : Condition(type: "ContainersReady", status: "False", reason: "ContainersNotReady",
+                                   message: "containers with unready status: [\(containers.filter { !$0.ready }.map(\.name).joined(separator: " "))]"), now: now)
+        conditions.set(allReady ? Condition(type: "Ready", status: "True")
+                       : Condition(type: "Ready", status: "False", reason: "ContainersNotReady",
+                                   message: "containers with unready status: [\(containers.filter { !$0.ready }.map(\.name).joined(separator: " "))]"), now: now)
+        status.conditions = conditions
+        status.hostIP = hostIP.description
+        status.podIP = record.ip.description
+        status.podIPs = [.init(ip: record.ip.description)]
+        status.startTime = record.startTime
+        status.containerStatuses = containers
+        return status
+    }
+
+    // MARK: Stopping
+
+    /// Stops a pod: SIGTERM to its containers first, SIGKILL at the deadline (or at once when the pod is
+    /// gone from the API), then the sandbox, link, namespace and files go, and the API object is removed.
+    func stop(_ record: PodRecord, pod: Pod?) async {
+        var record = record
+        let containers = record.containers.values.compactMap(\.process)
+        if record.stopDeadline == nil {
+            let grace = pod == nil ? 0 : Double(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30)
+            record.stopDeadline = Date().addingTimeInterval(grace)
+            for process in containers where process.isAlive { kill(process.pid, SIGTERM) }
+            records[record.uid] = record
+            try? files.save(record)
+        }
+        for process in containers { _ = Spawn.reap(process.pid) }
+        if containers.contains(where: \.isAlive) {
+            guard let deadline = record.stopDeadline, deadline <= Date() else { return }
+        }
+        // Everything still inside the pod's network namespace goes: containers, what they started, the
+        // sandbox, and commands someone ran there with exec.
+        let namespace = NetNamespace(record.netns)
+        for _ in 0..<50 {
+            let remaining = namespace.processes()
+            if remaining.isEmpty { break }
+            for pid in remaining { kill(pid, SIGKILL) }
+            for pid in remaining { _ = Spawn.reap(pid) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        do {
+            try await NamespaceThread.shared.perform(in: nil) { [link = record.link] in
+                try RouteSocket().deleteLink(link.hostDevice)
+                try RouteSocket().deleteRoute(link.hostRoute, owner: .podLinks)
+            }
+            try NetNamespace(record.netns).delete()
+            try? FileManager.default.removeItem(atPath: files.directory(record.uid))
+        } catch {
+            logger.error("pod \(record.namespace)/\(record.name): teardown: \(error)")
+            return
+        }
+        records[record.uid] = nil
+        posted[record.uid] = nil
+        logger.info("pod \(record.namespace)/\(record.name): stopped and removed")
+        if let pod {
+            do {
+                _ = try await client.delete(Pod.self, namespace: pod.namespace, name: pod.name, gracePeriodSeconds: 0)
+            } catch let status as Status where status.code == 404 {
+            } catch {
+                logger.warning("pod \(pod.namespace)/\(pod.name): cannot remove from the API: \(error)")
+            }
+        }
+    }
+}

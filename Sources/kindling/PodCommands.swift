@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import KindlingAgent
+import KindlingAPI
+import KindlingClient
+import KindlingCluster
+import KindlingNet
+
+/// A running pod's sandbox on this machine, from its agent's record.
+func podSandbox(_ cluster: String, namespace: String, name: String) async throws -> (Pod, PodRecord) {
+    let client = try apiClient(cluster)
+    defer { Task { [client] in try? await client.shutdown() } }
+    let pod = try await client.get(Pod.self, namespace: namespace, name: name)
+    guard let uid = pod.metadata.uid, let record = PodFiles(cluster: cluster).load(uid), record.sandbox?.isAlive == true else {
+        throw CLIError("unable to upgrade connection: pod \(name) is not running (phase \(pod.phase))")
+    }
+    return (pod, record)
+}
+
+struct Exec: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs a command in a pod (like kubectl exec) or, with --node, in a node's network namespace.",
+        discussion: """
+            In a pod the command sees the pod's network (its eth0 and IP), hostname and files (/etc/hosts,
+            nginx's /usr/share/nginx/html), with the container's environment: `kindling exec -n dev POD -- curl ...`.
+            With --node it sees the node's view (`ip route`, `curl localhost:30000`), under `ip netns exec`.
+            The exit status is the command's.
+            """
+    )
+
+    @OptionGroup var cluster: ClusterOption
+
+    @Option(name: [.short, .long], help: "The pod's namespace. (default \"default\")")
+    var namespace: String?
+
+    @Option(name: [.short, .long], help: "The container whose environment the command gets (default: the first).")
+    var container: String?
+
+    @Option(name: .long, help: "Run in this node's network namespace instead of a pod, e.g. kindling-worker.")
+    var node: String?
+
+    @Flag(name: [.customShort("i"), .customLong("stdin")], help: "Accepted as kubectl takes it; standard input always reaches the command.")
+    var stdin = false
+
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Accepted as kubectl takes it; the command uses this terminal.")
+    var tty = false
+
+    @Argument(parsing: .captureForPassthrough, help: "POD (unless --node), then -- and the command with its arguments.")
+    var words: [String] = []
+
+    func run() async throws {
+        try await reportingErrors("error") {
+            try requireRoot("kindling exec")
+            var words = self.words
+            var pod: String?
+            if node == nil, let first = words.first, first != "--" {
+                pod = first
+                words.removeFirst()
+            }
+            let command = words.first == "--" ? Array(words.dropFirst()) : words
+            guard !command.isEmpty else { throw CLIError("you must specify at least one command for the container") }
+            if let node {
+                let (_, topology) = try loadCluster(cluster.name)
+                guard let target = topology.node(named: node) else { throw CLIError("nodes \"\(node)\" not found") }
+                let cArgs = (["ip", "netns", "exec", target.netns.name] + command).map { strdup($0) } + [nil]
+                execv("/usr/sbin/ip", cArgs)
+                throw CLIError("exec ip netns exec: \(String(cString: strerror(errno)))")
+            }
+            guard let pod else { throw CLIError("expected POD -- COMMAND, or --node NODE -- COMMAND") }
+            let (object, record) = try await podSandbox(cluster.name, namespace: namespace ?? "default", name: pod)
+            let containerName = container ?? object.spec.containers.first?.name ?? ""
+            guard object.spec.containers.contains(where: { $0.name == containerName }) else {
+                throw CLIError("container \(containerName) not found in pod \(pod)")
+            }
+            var environment = record.containers[containerName]?.environment
+                ?? ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": object.name]
+            if let term = ProcessInfo.processInfo.environment["TERM"] { environment["TERM"] = term }
+            guard let path = Spawn.resolve(command[0], path: environment["PATH"] ?? "/usr/bin:/bin") else {
+                printError("error: exec: \"\(command[0])\": executable file not found in $PATH")
+                throw ExitCode(127)
+            }
+            let pid = try Spawn.start([path] + command.dropFirst(), options: .init(
+                namespace: NetNamespace(record.netns), joinSandboxOf: record.sandbox?.pid, keepStdio: true, environment: environment))
+            let status = Spawn.wait(pid)
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Prints a container's output, like kubectl logs.")
+
+    @OptionGroup var cluster: ClusterOption
+
+    @Option(name: [.short, .long], help: "The pod's namespace. (default \"default\")")
+    var namespace: String?
+
+    @Option(name: [.short, .long], help: "The container (default: the first).")
+    var container: String?
+
+    @Option(name: .long, help: "Only the last N lines.")
+    var tail: Int?
+
+    @Flag(name: [.short, .long], help: "Keep printing what the container writes.")
+    var follow = false
+
+    @Argument(help: "The pod.")
+    var pod: String
+
+    func run() async throws {
+        try await reportingErrors("error") {
+            let client = try apiClient(cluster.name)
+            let object = try await client.get(Pod.self, namespace: namespace ?? "default", name: pod)
+            try? await client.shutdown()
+            let name = container ?? object.spec.containers.first?.name ?? ""
+            guard let uid = object.metadata.uid else { return }
+            let path = PodFiles(cluster: cluster.name).logPath(uid, container: name)
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw CLIError("container \"\(name)\" in pod \"\(pod)\" is waiting to start")
+            }
+            var text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+            if let tail {
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+                let kept = lines.last == "" ? lines.dropLast() : lines[...]
+                text = kept.suffix(tail).joined(separator: "\n") + (kept.isEmpty ? "" : "\n")
+            }
+            FileHandle.standardOutput.write(Data(text.utf8))
+            while follow {
+                let more = handle.availableData
+                if more.isEmpty { try await Task.sleep(for: .milliseconds(200)) } else { FileHandle.standardOutput.write(more) }
+            }
+        }
+    }
+}
