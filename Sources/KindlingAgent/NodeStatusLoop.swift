@@ -49,7 +49,7 @@ struct NodeStatusLoop: Sendable {
 
     func postStatus() async throws {
         var node = try await client.get(Node.self, name: nodeName)
-        let now = ISO8601DateFormatter().string(from: Date())
+        let now = Timestamp.string()
         var status = node.status ?? Node.Status()
         var conditions = status.conditions ?? []
         var ready = Condition(type: "Ready", status: "True", reason: "KubeletReady", message: "kindling agent is posting ready status")

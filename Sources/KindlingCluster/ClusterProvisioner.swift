@@ -18,6 +18,7 @@ public struct ClusterProvisioner: Sendable {
 
     public struct AlreadyExists: Error, CustomStringConvertible {
         public let cluster: String
+        public init(cluster: String) { self.cluster = cluster }
         public var description: String { "node(s) already exist for a cluster with the name \"\(cluster)\"" }
     }
 

@@ -109,7 +109,7 @@ public struct Supervisor {
     }
 
     func log(_ message: String) {
-        FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) supervisor: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(Timestamp.string()) supervisor: \(message)\n".utf8))
     }
 }
 

@@ -8,11 +8,14 @@ public struct ControlPlane: Sendable {
     public let config: ClusterConfig
     public let storePath: String?
     public let socketPath: String
+    /// The TLS endpoint on 127.0.0.1 for remote clients; nil serves the unix socket only.
+    public let tls: HTTPServer.TLSListener?
 
-    public init(config: ClusterConfig, storePath: String?, socketPath: String) {
+    public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil) {
         self.config = config
         self.storePath = storePath
         self.socketPath = socketPath
+        self.tls = tls
     }
 
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
@@ -28,7 +31,7 @@ public struct ControlPlane: Sendable {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                try await HTTPServer(handler: APIHandler(registry: registry), socketPath: socketPath).run(onReady: onReady)
+                try await HTTPServer(handler: APIHandler(registry: registry), socketPath: socketPath, tls: tls).run(onReady: onReady)
             }
             try await group.next()
             group.cancelAll()

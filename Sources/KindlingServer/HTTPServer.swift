@@ -1,24 +1,77 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import KindlingAPI
 import Logging
 import NIOCore
 
-/// Serves the API over HTTP/1.1 on a unix socket (mode 0600: root only), as agents and the CLI reach it.
+/// Serves the API over HTTP/1.1: on a unix socket (mode 0600, so root only) for agents and the CLI, and with
+/// TLS on 127.0.0.1 for remote clients, which must present the cluster's bearer token.
 public struct HTTPServer: Sendable {
+    public struct TLSListener: Sendable {
+        public let port: Int
+        public let credentials: ServerCredentials
+
+        public init(port: Int, credentials: ServerCredentials) {
+            self.port = port
+            self.credentials = credentials
+        }
+    }
+
     public let handler: APIHandler
     public let socketPath: String
+    public let tls: TLSListener?
 
-    public init(handler: APIHandler, socketPath: String) {
+    public init(handler: APIHandler, socketPath: String, tls: TLSListener? = nil) {
         self.handler = handler
         self.socketPath = socketPath
+        self.tls = tls
     }
 
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         unlink(socketPath)
+        var logger = Logger(label: "kindling.api")
+        logger.logLevel = .warning
+        let socketPath = self.socketPath
+        let local = Application(
+            responder: responder(token: nil),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "kindling"),
+            onServerRunning: { _ in
+                chmod(socketPath, 0o600)
+                onReady()
+            },
+            logger: logger)
+        guard let tls else {
+            try await local.runService()
+            return
+        }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.credentials.certificatePEM.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.credentials.privateKeyPEM.utf8), format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        let remote = Application(
+            responder: responder(token: tls.credentials.token),
+            server: try .tls(.http1(), tlsConfiguration: configuration),
+            configuration: .init(address: .hostname("127.0.0.1", port: tls.port), serverName: "kindling"),
+            logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await local.runService() }
+            group.addTask { try await remote.runService() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Answers every request through the handler; with a token, only requests bearing it (401 otherwise).
+    func responder(token: String?) -> CallbackResponder<BasicRequestContext> {
         let handler = self.handler
-        let responder = CallbackResponder<BasicRequestContext> { request, context in
+        return CallbackResponder { request, context in
             var request = request
+            if let token, !HTTPServer.bears(token, request.headers[.authorization]) {
+                let status = Status(code: 401, reason: "Unauthorized", message: "Unauthorized")
+                return Response(status: .unauthorized, headers: [.contentType: "application/json"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? Registry.encoder.encode(status)) ?? Data())))
+            }
             let body = try await request.collectBody(upTo: APIHandler.maxBodySize + 1)
             let apiRequest = APIRequest(
                 method: request.method.rawValue,
@@ -36,18 +89,13 @@ public struct HTTPServer: Sendable {
                                 body: ResponseBody(asyncSequence: lines.map { ByteBuffer(bytes: $0) }))
             }
         }
-        var logger = Logger(label: "kindling.api")
-        logger.logLevel = .warning
-        let socketPath = self.socketPath
-        let app = Application(
-            responder: responder,
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "kindling"),
-            onServerRunning: { _ in
-                chmod(socketPath, 0o600)
-                onReady()
-            },
-            logger: logger
-        )
-        try await app.runService()
+    }
+
+    /// Whether an Authorization header carries `Bearer <token>`, compared in constant time.
+    static func bears(_ token: String, _ header: String?) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.dropFirst("Bearer ".count).utf8), expected = Array(token.utf8)
+        guard given.count == expected.count else { return false }
+        return zip(given, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

@@ -24,11 +24,7 @@ public final class Registry: Sendable {
 
     public var now: String { Registry.timestamp(clock()) }
 
-    public static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    public static func timestamp(_ date: Date) -> String { Timestamp.string(date) }
 
     static func key<T: KubeObject>(_ type: T.Type, namespace: String, name: String) -> ObjectKey {
         ObjectKey(resource: T.groupResource.description, namespace: T.namespaced ? namespace : "", name: name)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import KindlingAPI
 import NIOCore
 
 /// Kindling's stand-in for Kubernetes' e2e test image `registry.k8s.io/e2e-test-images/agnhost`: pods with
@@ -41,7 +42,7 @@ struct NetExec: AsyncParsableCommand {
 
     func run() async throws {
         let router = Router(context: PeerRequestContext.self)
-        router.get("/") { _, _ in "NOW: \(ISO8601DateFormatter().string(from: Date()))" }
+        router.get("/") { _, _ in "NOW: \(Timestamp.string())" }
         router.get("/hostname") { _, _ in ProcessInfo.processInfo.hostName }
         router.get("/clientip") { _, context -> String in
             guard let peer = context.remoteAddress, let ip = peer.ipAddress else { return "" }

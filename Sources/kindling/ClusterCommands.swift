@@ -4,6 +4,7 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingNet
+import KindlingServer
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Creates one of [cluster].", subcommands: [CreateCluster.self])
@@ -41,13 +42,21 @@ struct CreateCluster: AsyncParsableCommand {
                 }
                 text = String(decoding: data, as: UTF8.self)
             }
-            let parsed = try ClusterConfig.parse(yaml: text, name: name)
+            var parsed = try ClusterConfig.parse(yaml: text, name: name)
             for warning in parsed.warnings { printError("WARNING: \(warning)") }
             try requireRoot("kindling create cluster")
+            if ClusterState(cluster: parsed.name).exists {
+                throw ClusterProvisioner.AlreadyExists(cluster: parsed.name)
+            }
+            // The TLS port is fixed at creation, as kind fixes its port mapping: a free one unless the config names one.
+            parsed.apiServerPort = try LoopbackPort.reserve(parsed.apiServerPort)
             let progress = StepReporter.standardError
             let provisioner = ClusterProvisioner(progress: progress)
             let topology = try provisioner.create(parsed)
             do {
+                let processes = ClusterProcesses(cluster: parsed.name)
+                let credentials = try ServerCredentials.generate(cluster: parsed.name)
+                try credentials.save(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
                 try await startAndWait(parsed, topology, progress: progress)
             } catch {
                 let logs = ClusterProcesses(cluster: parsed.name).logDirectory
@@ -64,6 +73,9 @@ struct CreateCluster: AsyncParsableCommand {
                 kindling get nodes --name \(parsed.name) -o wide
                 kindling apply --name \(parsed.name) -f manifest.yaml
                 kindling exec --name \(parsed.name) --node \(topology.nodes[0].name) -- ip route
+
+                The API also answers on https://127.0.0.1:\(parsed.apiServerPort ?? 0) for clients with the cluster's token:
+                kindling get kubeconfig --name \(parsed.name) > kubeconfig
 
                 Delete it with: kindling delete cluster --name \(parsed.name)
                 """)
@@ -135,3 +147,28 @@ func apiClient(_ cluster: String) throws -> APIClient {
     return APIClient(socketPath: socket)
 }
 
+
+/// A TCP port on 127.0.0.1 for the API's TLS endpoint.
+enum LoopbackPort {
+    /// Checks that `port` is free (or finds a free one when nil) by binding to it.
+    static func reserve(_ port: Int?) throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw CLIError("cannot open a socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port ?? 0).bigEndian)
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw -> Int32 in
+                guard bind(fd, raw, length) == 0 else { return -1 }
+                return getsockname(fd, raw, &length)
+            }
+        }
+        guard bound == 0 else {
+            throw CLIError("networking.apiServerPort: 127.0.0.1:\(port ?? 0) is already in use (by another cluster or program)")
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}

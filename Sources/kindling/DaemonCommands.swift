@@ -10,7 +10,7 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Runs a cluster's control plane: API server, store and controllers (started by the supervisor).",
-        discussion: "Serves the Kubernetes REST API on /run/kindling/<cluster>/api.sock; the store is /var/lib/kindling/<cluster>/store.sqlite."
+        discussion: "Serves the Kubernetes REST API on /run/kindling/<cluster>/api.sock and, with TLS and the cluster's bearer token, on 127.0.0.1:<apiServerPort>; the store is /var/lib/kindling/<cluster>/store.sqlite."
     )
 
     @OptionGroup var cluster: ClusterOption
@@ -21,7 +21,9 @@ struct ServerCommand: AsyncParsableCommand {
             let processes = ClusterProcesses(cluster: cluster.name)
             try FileManager.default.createDirectory(atPath: processes.runDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-            let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath)
+            let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
+            let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials) }
+            let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls)
             try await controlPlane.run { printError("serving on \(processes.socketPath)") }
         }
     }

@@ -3,6 +3,7 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingCluster
+import KindlingServer
 import Yams
 
 /// `-n` / `-A` as kubectl takes them.
@@ -177,7 +178,7 @@ func describe(_ error: DecodingError) -> String {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Lists clusters (like kind) or objects (like kubectl): get clusters | get pods|rs|deploy|nodes|ns [NAME...].",
+        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get pods|rs|deploy|nodes|ns [NAME...].",
         discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
     )
 
@@ -203,6 +204,15 @@ struct Get: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if type == "kubeconfig" {
+            try await reportingErrors("ERROR") {
+                let (config, _) = try loadCluster(cluster.name)
+                let processes = ClusterProcesses(cluster: cluster.name)
+                let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
+                print(credentials.kubeconfig(cluster: cluster.name, port: config.apiServerPort ?? 0), terminator: "")
+            }
+            return
+        }
         if type == "clusters" || type == "cluster" {
             let names = ClusterState.clusterNames()
             if names.isEmpty { printError("No kindling clusters found.") }
@@ -246,9 +256,8 @@ struct Get: AsyncParsableCommand {
                 printError(T.namespaced && namespace != nil ? "No resources found in \(namespace!) namespace." : "No resources found")
                 return
             }
-            let formatter = ISO8601DateFormatter()
             let table = Printing.table(objects, wide: output == "wide", withNamespace: namespace == nil, now: Date().timeIntervalSince1970,
-                                       parseTime: { formatter.date(from: $0)?.timeIntervalSince1970 })
+                                       parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
             print(table.text, terminator: "")
         }
     }

@@ -60,6 +60,22 @@ struct CLITests: Sendable {
             #expect(routes.output.split(separator: "\n").count == 2, "\(routes.output)")
             #expect(routes.output.contains("10.244.") && routes.output.contains("via 172.18.0.2 dev eth0"), "\(routes.output)")
 
+            // The TLS endpoint on loopback: the kubeconfig's CA verifies it, and only the cluster's token gets in.
+            let kubeconfig = try kindling(["get", "kubeconfig", "--name", name]).output
+            let server = try #require(kubeconfig.split(separator: "\n").first { $0.contains("server: https://127.0.0.1:") })
+                .split(separator: " ").last.map(String.init) ?? ""
+            let token = try #require(kubeconfig.split(separator: "\n").first { $0.contains("token: ") }?.split(separator: " ").last.map(String.init))
+            let caData = try #require(kubeconfig.split(separator: "\n").first { $0.contains("certificate-authority-data: ") }?.split(separator: " ").last)
+            let caPath = NSTemporaryDirectory() + "kindling-ca-\(name).crt"
+            defer { try? FileManager.default.removeItem(atPath: caPath) }
+            try #require(Data(base64Encoded: String(caData))).write(to: URL(fileURLWithPath: caPath))
+            let authorized = try sh(["curl", "-s", "--cacert", caPath, "-H", "Authorization: Bearer \(token)", "\(server)/api/v1/namespaces/kube-system"])
+            #expect(authorized.output.contains("\"name\":\"kube-system\""), "\(authorized.output)")
+            let anonymous = try sh(["curl", "-s", "-w", " %{http_code}", "--cacert", caPath, "\(server)/api/v1/namespaces"])
+            #expect(anonymous.output.hasSuffix(" 401") && anonymous.output.contains("\"reason\":\"Unauthorized\""), "\(anonymous.output)")
+            let wrong = try sh(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", caPath, "-H", "Authorization: Bearer x\(token)", "\(server)/version"])
+            #expect(wrong.output == "401")
+
             let again = try kindling(["create", "cluster", "--name", name])
             #expect(again.status == 1)
             #expect(again.output.contains("ERROR: failed to create cluster: node(s) already exist for a cluster with the name \"\(name)\""))

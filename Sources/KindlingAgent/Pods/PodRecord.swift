@@ -4,7 +4,7 @@ import KindlingNet
 
 /// What the agent made for one pod, kept on disk so a restarted agent re-adopts the pod instead of
 /// restarting it, and so `kindling exec` finds its sandbox.
-public struct PodRecord: Codable, Sendable {
+public struct PodRecord: Codable, Sendable, Equatable {
     public var uid: String
     public var namespace: String
     public var name: String
@@ -46,7 +46,7 @@ public struct ProcessRef: Codable, Sendable, Equatable {
     public var isAlive: Bool { ProcessRef.startTicks(of: pid) == startTicks }
 }
 
-public struct ContainerRecord: Codable, Sendable {
+public struct ContainerRecord: Codable, Sendable, Equatable {
     public var process: ProcessRef?
     /// The environment it was started with, which `kindling exec` gives its commands too.
     public var environment: [String: String]?

@@ -79,9 +79,10 @@ public actor PodRuntime {
         }
         for (uid, pod) in desired where pod.metadata.deletionTimestamp == nil {
             guard var record = records[uid] else { continue }
+            let before = record
             superviseContainers(pod, &record)
             records[uid] = record
-            try? files.save(record)
+            if record != before { try? files.save(record) }
             startProbes(pod, record)
             await report(pod, record)
         }
@@ -104,7 +105,7 @@ public actor PodRuntime {
         let namespace = try NetNamespace.create(netns)
         var record = PodRecord(uid: uid, namespace: pod.namespace, name: pod.name, netns: netns,
                                hostDevice: PodRuntime.hostDevice(uid: uid), ip: ip, podCIDR: podCIDR,
-                               startTime: ISO8601DateFormatter().string(from: Date()))
+                               startTime: Timestamp.string())
         records[uid] = record
         try record.link.attach(node: nodeNetns)
         var binds = [(source: directory + "/etc/hosts", target: "/etc/hosts"), (source: directory + "/etc/hostname", target: "/etc/hostname")]
@@ -166,7 +167,7 @@ public actor PodRuntime {
 
     func superviseContainers(_ pod: Pod, _ record: inout PodRecord) {
         let now = Date()
-        let stamp = ISO8601DateFormatter().string(from: now)
+        let stamp = Timestamp.string(now)
         for container in pod.spec.containers {
             var state = record.containers[container.name] ?? ContainerRecord()
             defer { record.containers[container.name] = state }
@@ -184,7 +185,7 @@ public actor PodRuntime {
                 state.lastReason = code == 0 ? "Completed" : "Error"
                 state.lastStartedAt = state.startedAt
                 state.lastFinishedAt = stamp
-                let ranLong = state.startedAt.flatMap { ISO8601DateFormatter().date(from: $0) }.map { now.timeIntervalSince($0) > 600 } ?? false
+                let ranLong = state.startedAt.flatMap(Timestamp.date).map { now.timeIntervalSince($0) > 600 } ?? false
                 if ranLong { state.backoffSeconds = 0 }
                 // kubelet: the first restart at once, then 10 s doubling up to 5 minutes.
                 state.notBefore = now.addingTimeInterval(Double(state.backoffSeconds))
@@ -440,7 +441,7 @@ public actor PodRuntime {
         } else {
             status.phase = "Pending"
         }
-        let now = ISO8601DateFormatter().string(from: Date())
+        let now = Timestamp.string()
         var conditions = pod.status?.conditions ?? []
         conditions.set(Condition(type: "PodScheduled", status: "True"), now: now)
         conditions.set(Condition(type: "Initialized", status: "True"), now: now)
