@@ -50,12 +50,11 @@ for n in 3 10; do
     printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: echo-%s, labels: {app: echo}}\nspec:\n  nodeName: %s\n  containers:\n  - {name: agnhost, image: registry.k8s.io/e2e-test-images/agnhost:2.39, args: [netexec, --http-port=8080]}\n---\n' "${node#$name-}" "$node"
   done | "$BIN" apply --name "$name" -f - >/dev/null
   until [ "$(ready_count "$name" app=echo)" -eq "$n" ]; do sleep 0.02; done
-  ips=$("$BIN" get pods --name "$name" -o wide | awk 'NR>1 {print $6}')
+  ips=$("$BIN" get pods --name "$name" -o wide | awk 'NR>1 {print $6}' | tr '\n' ' ')
   pods=$("$BIN" get pods --name "$name" -o name | cut -d/ -f2)
+  # One exec per pod, which curls every pod (retrying until each answers).
   for pod in $pods; do
-    for ip in $ips; do
-      until "$BIN" exec --name "$name" "$pod" -- curl -s --max-time 1 -o /dev/null "http://$ip:8080/hostname"; do sleep 0.01; done
-    done
+    "$BIN" exec --name "$name" "$pod" -- sh -c "for ip in $ips; do until curl -s --max-time 1 -o /dev/null http://\$ip:8080/hostname; do sleep 0.01; done; done"
   done
   t2=$(now)
   printf '%-8s %12s %14s\n' "$n" "$(ms "$t0" "$t1")" "$(ms "$t0" "$t2")"

@@ -14,18 +14,20 @@ struct NodeStatusLoop: Sendable {
     static let heartbeat: Duration = .seconds(10)
 
     func run() async {
+        var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 try await register()
                 while !Task.isCancelled {
                     try await postStatus()
+                    backoff.succeeded()
                     try await Task.sleep(for: NodeStatusLoop.heartbeat)
                 }
             } catch is CancellationError {
                 return
             } catch {
                 logger.warning("node status: \(error); retrying")
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: backoff.failed())
             }
         }
     }

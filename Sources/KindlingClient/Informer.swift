@@ -17,11 +17,13 @@ public struct Informer<T: KubeObject>: Sendable {
         self.resyncSeconds = resyncSeconds
     }
 
-    /// Runs until cancelled; errors are retried after a second.
+    /// Runs until cancelled; errors are retried with `Backoff`.
     public func run(onChange: @Sendable ([String: T]) async -> Void) async {
+        var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 let list = try await client.list(T.self, namespace: namespace, fieldSelector: fieldSelector)
+                backoff.succeeded()
                 var cache = Dictionary(list.items.map { (Informer.key($0), $0) }, uniquingKeysWith: { _, b in b })
                 await onChange(cache)
                 let events = client.watch(T.self, namespace: namespace, resourceVersion: list.metadata.resourceVersion,
@@ -35,7 +37,7 @@ public struct Informer<T: KubeObject>: Sendable {
                     await onChange(cache)
                 }
             } catch {
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: backoff.failed())
             }
         }
     }

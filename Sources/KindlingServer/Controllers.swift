@@ -3,7 +3,7 @@ import KindlingAPI
 import Logging
 
 /// A control loop of the server: reacts to watch events of the kinds it cares about and reconciles.
-/// Every controller fails and retries the same way: log, wait a second, start over from a fresh list.
+/// Every controller fails and retries the same way: log, back off, start over from a fresh list.
 protocol Controller: Sendable {
     var name: String { get }
     func run(_ registry: Registry) async throws
@@ -11,15 +11,17 @@ protocol Controller: Sendable {
 
 extension Controller {
     func runForever(_ registry: Registry, logger: Logger) async {
+        var backoff = Backoff()
         while !Task.isCancelled {
             do {
                 try await run(registry)
+                backoff.succeeded()
             } catch is CancellationError {
                 return
             } catch {
                 logger.error("\(name) controller failed, restarting: \(error)")
             }
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: backoff.failed())
         }
     }
 }

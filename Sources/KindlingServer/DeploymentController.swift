@@ -90,17 +90,11 @@ struct DeploymentController: Controller {
     }
 
     static func sameIgnoringTimes(_ a: Deployment.Status?, _ b: Deployment.Status) -> Bool {
-        func strip(_ s: Deployment.Status?) -> Deployment.Status? {
-            guard var s else { return nil }
-            s.conditions = s.conditions?.map { c in
-                var c = c
-                c.lastTransitionTime = nil
-                c.lastUpdateTime = nil
-                return c
-            }
-            return s
-        }
-        return strip(a) == strip(b)
+        guard var a else { return false }
+        var b = b
+        a.conditions = a.conditions?.withoutTimes
+        b.conditions = b.conditions?.withoutTimes
+        return a == b
     }
 
     static func replicaSet(for deployment: Deployment, template: PodTemplateSpec, selector: LabelSelector,

@@ -86,29 +86,7 @@ struct CLITests: Sendable {
 
     @Test func applyGetScaleDeleteLikeKubectl() throws {
         try withCluster("objects", yaml: "") { name in
-            let manifest = """
-                apiVersion: v1
-                kind: Namespace
-                metadata:
-                  name: dev
-                ---
-                apiVersion: apps/v1
-                kind: ReplicaSet
-                metadata:
-                  name: nginx-replicaset
-                  namespace: dev
-                spec:
-                  replicas: 6
-                  selector:
-                    matchLabels: {app: nginx}
-                  template:
-                    metadata:
-                      labels: {app: nginx}
-                    spec:
-                      containers:
-                      - name: nginx
-                        image: nginx
-                """
+            let manifest = PodTests.seed002
             let applied = try kindling(["apply", "--name", name, "-f", "-"], input: manifest)
             #expect(applied.output == "namespace/dev created\nreplicaset.apps/nginx-replicaset created\n", "\(applied.output)")
             let unchanged = try kindling(["apply", "--name", name, "-f", "-"], input: manifest)
@@ -117,7 +95,7 @@ struct CLITests: Sendable {
             #expect(scaled.output == "replicaset.apps/nginx-replicaset scaled\n")
             let wide = try kindling(["get", "rs", "--name", name, "-n", "dev", "-o", "wide"]).output
             #expect(wide.contains("nginx-replicaset   2         "), "\(wide)")
-            #expect(wide.contains("app=nginx"))
+            #expect(wide.contains("app=nginx") && wide.contains("nginx:1.25"))
             let yaml = try kindling(["get", "rs", "nginx-replicaset", "--name", name, "-n", "dev", "-o", "yaml"]).output
             #expect(yaml.hasPrefix("apiVersion: apps/v1\nkind: ReplicaSet\n"), "\(yaml)")
             #expect(try kindling(["get", "ns", "--name", name, "-o", "name"]).output.contains("namespace/dev\n"))

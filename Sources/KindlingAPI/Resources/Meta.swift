@@ -101,6 +101,18 @@ public struct Condition: Codable, Hashable, Sendable {
 extension Array where Element == Condition {
     public subscript(type: String) -> Condition? { first { $0.type == type } }
 
+    /// The conditions without their times, to tell a real change from a heartbeat.
+    public var withoutTimes: [Condition] {
+        map { condition in
+            var condition = condition
+            condition.lastTransitionTime = nil
+            condition.lastProbeTime = nil
+            condition.lastUpdateTime = nil
+            condition.lastHeartbeatTime = nil
+            return condition
+        }
+    }
+
     /// Sets a condition, keeping its lastTransitionTime unless its status changes.
     public mutating func set(_ condition: Condition, now: String) {
         var condition = condition

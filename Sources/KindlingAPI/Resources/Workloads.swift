@@ -50,12 +50,7 @@ public struct ReplicaSet: KubeObject {
     }
 
     public func validateUpdate(from old: ReplicaSet) -> [FieldError] {
-        var errors = validate()
-        if spec.selector != old.spec.selector {
-            errors.append(FieldError(.invalid, field: "spec.selector", value: spec.selector.map { "v1.LabelSelector{\($0.selector)}" },
-                                     detail: "field is immutable"))
-        }
-        return errors
+        validate() + WorkloadValidation.immutableSelector(spec.selector, old.spec.selector)
     }
 }
 
@@ -149,17 +144,19 @@ public struct Deployment: KubeObject {
     }
 
     public func validateUpdate(from old: Deployment) -> [FieldError] {
-        var errors = validate()
-        if spec.selector != old.spec.selector {
-            errors.append(FieldError(.invalid, field: "spec.selector", value: spec.selector.map { "v1.LabelSelector{\($0.selector)}" },
-                                     detail: "field is immutable"))
-        }
-        return errors
+        validate() + WorkloadValidation.immutableSelector(spec.selector, old.spec.selector)
     }
 }
 
 /// Rules ReplicaSets and Deployments share (apps validation).
 enum WorkloadValidation {
+    /// A workload's selector cannot change once it exists.
+    static func immutableSelector(_ new: LabelSelector?, _ old: LabelSelector?) -> [FieldError] {
+        guard new != old else { return [] }
+        return [FieldError(.invalid, field: "spec.selector", value: new.map { "v1.LabelSelector{\($0.selector)}" },
+                           detail: "field is immutable")]
+    }
+
     static func validate(replicas: Int?, selector: LabelSelector?, template: PodTemplateSpec?) -> [FieldError] {
         var errors: [FieldError] = []
         if let replicas, replicas < 0 {

@@ -383,17 +383,10 @@ public actor PodRuntime {
     }
 
     static func sameIgnoringTimes(_ a: PodStatus, _ b: PodStatus) -> Bool {
-        func strip(_ s: PodStatus) -> PodStatus {
-            var s = s
-            s.conditions = s.conditions?.map { c in
-                var c = c
-                c.lastTransitionTime = nil
-                c.lastProbeTime = nil
-                return c
-            }
-            return s
-        }
-        return strip(a) == strip(b)
+        var (a, b) = (a, b)
+        a.conditions = a.conditions?.withoutTimes
+        b.conditions = b.conditions?.withoutTimes
+        return a == b
     }
 
     /// The pod's status as the API shows it: a pure function of the spec and what the runtime knows.
