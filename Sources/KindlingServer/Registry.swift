@@ -8,6 +8,7 @@ import KindlingStore
 public final class Registry: Sendable {
     public let store: Store
     let clock: @Sendable () -> Date
+    let decoded = DecodedObjects()
 
     public init(store: Store, clock: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
@@ -34,6 +35,15 @@ public final class Registry: Sendable {
         try decoder.decode(T.self, from: object.data)
     }
 
+    /// Like `decode`, but each stored revision is decoded once: controllers list every pod on every change,
+    /// and decoding JSON was most of what that cost.
+    func typed<T: KubeObject>(_ type: T.Type, _ object: StoredObject) throws -> T {
+        if let hit = decoded.get(object.key, revision: object.revision) as? T { return hit }
+        let value = try Registry.decode(T.self, object)
+        decoded.put(object.key, revision: object.revision, value)
+        return value
+    }
+
     static func encode<T: KubeObject>(_ object: T, revision: Int64) throws -> Data {
         var object = object
         object.metadata.resourceVersion = String(revision)
@@ -47,13 +57,13 @@ public final class Registry: Sendable {
         guard let stored = store.get(Registry.key(T.self, namespace: namespace, name: name)) else {
             throw Status.notFound(T.groupResource, name)
         }
-        return try Registry.decode(T.self, stored)
+        return try typed(T.self, stored)
     }
 
     public func list<T: KubeObject>(_ type: T.Type, namespace: String? = nil, selector: Selector = .everything,
                                     fields: FieldSelector = .everything) throws -> ObjectList<T> {
         let (objects, revision) = store.list(T.groupResource.description, namespace: T.namespaced ? namespace : nil)
-        let items = try objects.map { try Registry.decode(T.self, $0) }
+        let items = try objects.map { try typed(T.self, $0) }
             .filter { selector.matches($0.metadata.labels ?? [:]) && fields.matches($0) }
         return ObjectList(items: items, resourceVersion: String(revision))
     }
@@ -290,5 +300,23 @@ public final class Registry: Sendable {
         // Kubernetes' generateName alphabet: no vowels or look-alike digits.
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+}
+
+/// Decoded objects by key, each valid for one revision.
+final class DecodedObjects: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [ObjectKey: (revision: Int64, value: any Sendable)] = [:]
+
+    func get(_ key: ObjectKey, revision: Int64) -> (any Sendable)? {
+        lock.withLock { entries[key].flatMap { $0.revision == revision ? $0.value : nil } }
+    }
+
+    func put(_ key: ObjectKey, revision: Int64, _ value: any Sendable) {
+        lock.withLock {
+            entries[key] = (revision, value)
+            // Keys of deleted objects would otherwise stay forever; it is only a cache, so start over when large.
+            if entries.count > 50_000 { entries.removeAll() }
+        }
     }
 }

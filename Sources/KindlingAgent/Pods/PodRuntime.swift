@@ -47,21 +47,31 @@ public actor PodRuntime {
             if podCIDR == nil { try? await Task.sleep(for: .milliseconds(100)) }
         }
         let informer = Informer<Pod>(client: client, fieldSelector: "spec.nodeName=\(nodeName)")
+        // A pass runs when the pods change (changes arriving together share one pass) and at least every
+        // 100 ms, which is how fast an exited container is noticed.
+        let (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await informer.run { pods in await self.update(pods) } }
+            group.addTask {
+                await informer.run { pods in
+                    await self.update(pods)
+                    kick.yield()
+                }
+            }
             group.addTask {
                 while !Task.isCancelled {
-                    await self.tick()
                     try? await Task.sleep(for: .milliseconds(100))
+                    kick.yield()
                 }
+            }
+            group.addTask {
+                for await _ in kicks { await self.tick() }
             }
         }
     }
 
-    func update(_ pods: [String: Pod]) async {
+    func update(_ pods: [String: Pod]) {
         desired = Dictionary(pods.values.compactMap { pod in pod.metadata.uid.map { ($0, pod) } }, uniquingKeysWith: { _, b in b })
         synced = true
-        await tick()
     }
 
     /// One pass over every pod: start, supervise, stop, report.
@@ -77,6 +87,7 @@ public actor PodRuntime {
                 logger.error("pod \(pod.namespace)/\(pod.name): cannot create sandbox: \(error)")
             }
         }
+        var reports: [(Pod, PodStatus)] = []
         for (uid, pod) in desired where pod.metadata.deletionTimestamp == nil {
             guard var record = records[uid] else { continue }
             let before = record
@@ -84,8 +95,14 @@ public actor PodRuntime {
             records[uid] = record
             if record != before { try? files.save(record) }
             startProbes(pod, record)
-            await report(pod, record)
+            let status = PodRuntime.status(pod, record, hostIP: nodeIP)
+            if posted[uid] != status, pod.status.map({ PodRuntime.sameIgnoringTimes($0, status) }) != true {
+                reports.append((pod, status))
+            } else {
+                posted[uid] = status
+            }
         }
+        await post(reports)
     }
 
     // MARK: Sandbox
@@ -365,20 +382,35 @@ public actor PodRuntime {
 
     // MARK: Status
 
-    func report(_ pod: Pod, _ record: PodRecord) async {
-        let status = PodRuntime.status(pod, record, hostIP: nodeIP)
-        guard posted[record.uid] != status, pod.status.map({ PodRuntime.sameIgnoringTimes($0, status) }) != true else {
-            posted[record.uid] = status
-            return
+    /// Posts changed pod statuses, several at a time: a node starting many pods should not wait for each
+    /// round trip in turn.
+    func post(_ reports: [(Pod, PodStatus)]) async {
+        let client = self.client
+        let results = await withTaskGroup(of: (String, PodStatus, Error?).self) { group in
+            var results: [(String, PodStatus, Error?)] = []
+            for (index, (pod, status)) in reports.enumerated() {
+                if index >= 8, let done = await group.next() { results.append(done) }
+                group.addTask {
+                    var update = pod
+                    update.metadata.resourceVersion = nil
+                    update.status = status
+                    do {
+                        _ = try await client.updateStatus(update)
+                        return (pod.metadata.uid ?? "", status, nil)
+                    } catch {
+                        return (pod.metadata.uid ?? "", status, error)
+                    }
+                }
+            }
+            for await result in group { results.append(result) }
+            return results
         }
-        var update = pod
-        update.metadata.resourceVersion = nil
-        update.status = status
-        do {
-            _ = try await client.updateStatus(update)
-            posted[record.uid] = status
-        } catch {
-            logger.warning("pod \(pod.namespace)/\(pod.name): cannot post status: \(error)")
+        for (uid, status, error) in results {
+            if let error {
+                logger.warning("pod \(uid): cannot post status: \(error)")
+            } else {
+                posted[uid] = status
+            }
         }
     }
 
