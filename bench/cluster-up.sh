@@ -4,7 +4,8 @@
 #   1. create cluster with 3 and with 10 nodes: wall time until every node is Ready, and until one pod on
 #      each node answers HTTP from a pod on every other node (by pod IP);
 #   2. 100 pods of one Deployment over 3 nodes: wall time from apply until all 100 are Ready;
-#   3. peak resident memory (VmHWM) of the server and of each agent after that;
+#   3. memory of the server and of each agent after that: peak resident (VmHWM, which counts the shared
+#      binary and libraries in full for every process) and proportional (Pss, shared pages split);
 #   4. kernel baseline, measured here the same run: 100 network namespaces with a veth pair, addresses and
 #      routes each, made with one `ip -batch` (KERNEL-NOTES.md: 358 ms; 125 ms in-process with libnl).
 #
@@ -73,14 +74,18 @@ t1=$(now)
 echo "100 pods Ready: $(ms "$t0" "$t1") ms"
 
 echo
-echo "== peak resident memory (VmHWM) with 100 pods running =="
-total=0
+echo "== memory with 100 pods running: peak resident (VmHWM) and proportional share now (Pss, shared pages split) =="
+total_hwm=0
+total_pss=0
+printf '%-58s %8s %8s\n' process "peak RSS" "Pss"
 for pid in $(pgrep -f "kindling (server|agent) --name kb-pods"); do
-  kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  total=$((total + kb))
-  printf '%-60s %6d MB\n' "$(tr '\0' ' ' < "/proc/$pid/cmdline" | sed 's|.*kindling ||' | cut -c1-58)" $((kb / 1024))
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  pss=$(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup")
+  total_hwm=$((total_hwm + hwm))
+  total_pss=$((total_pss + pss))
+  printf '%-58s %5d MB %5d MB\n' "$(tr '\0' ' ' < "/proc/$pid/cmdline" | sed 's|.*kindling ||' | cut -c1-56)" $((hwm / 1024)) $((pss / 1024))
 done
-printf '%-60s %6d MB\n' "server + 3 agents" $((total / 1024))
+printf '%-58s %5d MB %5d MB\n' "server + 3 agents" $((total_hwm / 1024)) $((total_pss / 1024))
 "$BIN" delete cluster --name kb-pods >/dev/null 2>&1
 
 echo
