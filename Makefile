@@ -4,7 +4,7 @@ CLUSTER ?= kindling
 CONFIG ?= config/kindling.yaml
 RELEASE_BIN := .build/release/kindling
 
-.PHONY: all deps build release test unit integration cluster-up cluster-down clean
+.PHONY: all deps build release install test unit integration cluster-up cluster-down clean
 
 all: build
 
@@ -16,6 +16,10 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product kindling
+
+# Puts kindling on PATH, so `kindling get pods` works as the README shows it.
+install: release
+	install -m 0755 $(RELEASE_BIN) /usr/local/bin/kindling
 
 # Unit tests (pure parts) and root integration tests (real namespaces) in one run; the sweep afterwards
 # removes what a killed test process could not, and the run still fails if any test failed.

@@ -63,6 +63,9 @@ struct CreateCluster: AsyncParsableCommand {
                 try? provisioner.delete(cluster: parsed.name)
                 throw CLIError("\(error) (the processes' logs were in \(logs))")
             }
+            // Tell users how to call this very binary (after `make cluster-up` it is not on PATH).
+            let onPath = Spawn.resolve("kindling").map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+            let me = onPath == ClusterProcesses.executable ? "kindling" : ClusterProcesses.executable
             print("""
 
                 Nodes of "\(parsed.name)" are network namespaces on bridge "\(ClusterNames.underlayBridge)" in \(topology.underlay.name):
@@ -70,14 +73,14 @@ struct CreateCluster: AsyncParsableCommand {
 
                 You can now use your cluster with:
 
-                kindling get nodes --name \(parsed.name) -o wide
-                kindling apply --name \(parsed.name) -f manifest.yaml
-                kindling exec --name \(parsed.name) --node \(topology.nodes[0].name) -- ip route
+                \(me) get nodes --name \(parsed.name) -o wide
+                \(me) apply --name \(parsed.name) -f manifest.yaml
+                \(me) exec --name \(parsed.name) --node \(topology.nodes[0].name) -- ip route
 
                 The API also answers on https://127.0.0.1:\(parsed.apiServerPort ?? 0) for clients with the cluster's token:
-                kindling get kubeconfig --name \(parsed.name) > kubeconfig
+                \(me) get kubeconfig --name \(parsed.name) > kubeconfig
 
-                Delete it with: kindling delete cluster --name \(parsed.name)
+                Delete it with: \(me) delete cluster --name \(parsed.name)
                 """)
         }
     }

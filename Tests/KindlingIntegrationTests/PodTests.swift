@@ -197,6 +197,9 @@ struct PodTests {
 
             let prefix = ClusterNames(cluster: name).netnsPrefix + "pod."
             #expect(NetNamespace.list(prefix: prefix).count == 6)
+            #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs", "nginx-replicaset", "--replicas=8"]).status == 0)
+            #expect(eventually(10) { NetNamespace.list(prefix: prefix).count == 8 })
+            #expect(allReady(name, namespace: "dev", count: 8))
             #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs", "nginx-replicaset", "--replicas=2"]).status == 0)
             #expect(eventually(10) { NetNamespace.list(prefix: prefix).count == 2 })
             #expect(eventually(10) { ((try? pods(name, namespace: "dev")) ?? []).count == 2 })
@@ -212,6 +215,76 @@ struct PodTests {
             #expect(try cli.kindling(["delete", "--name", name, "-n", "dev", "rs", "nginx-replicaset"]).status == 0)
             #expect(eventually(10) { NetNamespace.list(prefix: prefix).isEmpty })
             #expect(eventually(10) { ((try? pods(name, namespace: "dev")) ?? [PodView(name: "", node: "", ip: "", phase: "", ready: false, restarts: 0, uid: "")]).isEmpty })
+        }
+    }
+
+    /// tcpSocket and exec readiness probes, and the phases restartPolicy gives pods whose containers end.
+    @Test func probesAndRestartPolicies() throws {
+        try cli.withCluster("probes", yaml: "") { name in
+            let manifest = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: tcp}
+                spec:
+                  containers:
+                  - name: web
+                    image: nginx
+                    readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 1}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: closed}
+                spec:
+                  containers:
+                  - name: web
+                    image: nginx
+                    readinessProbe: {tcpSocket: {port: 81}, periodSeconds: 1, failureThreshold: 1}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: file}
+                spec:
+                  containers:
+                  - name: sh
+                    image: busybox
+                    command: ["sh", "-c", "sleep 0.5; touch /tmp/ready-$(hostname); sleep 3600"]
+                    readinessProbe: {exec: {command: ["sh", "-c", "test -e /tmp/ready-$(hostname)"]}, periodSeconds: 1}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: done}
+                spec:
+                  restartPolicy: Never
+                  containers:
+                  - {name: ok, image: busybox, command: ["true"]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: failed}
+                spec:
+                  restartPolicy: Never
+                  containers:
+                  - {name: bad, image: busybox, command: ["sh", "-c", "exit 3"]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: crashing}
+                spec:
+                  containers:
+                  - {name: bad, image: busybox, command: ["sh", "-c", "exit 1"]}
+                """
+            defer { _ = try? sh(["sh", "-c", "rm -f /tmp/ready-file"]) }
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: manifest).status == 0)
+            func view(_ pod: String) -> PodView? { (try? pods(name))?.first { $0.name == pod } }
+            #expect(eventually(10) { view("tcp")?.ready == true }, "tcpSocket probe on an open port")
+            #expect(eventually(10) { view("file")?.ready == true }, "exec probe")
+            #expect(eventually(10) { view("done")?.phase == "Succeeded" })
+            #expect(eventually(10) { view("failed")?.phase == "Failed" })
+            #expect(eventually(10) { (view("crashing")?.restarts ?? 0) >= 1 })
+            let table = try cli.kindling(["get", "pods", "--name", name]).output
+            #expect(table.contains("CrashLoopBackOff") || table.contains("Error"), "\(table)")
+            #expect(table.contains("Completed") && table.contains("Error"), "\(table)")
+            #expect(view("closed")?.ready == false && view("closed")?.phase == "Running")
         }
     }
 
