@@ -3,13 +3,16 @@
 # Tests clean up after themselves, also when they fail; this only catches a killed test process.
 set -u
 found=0
+pkill -9 -f 'kindling (server|agent|supervise) .*--name kt-' 2>/dev/null && found=$((found + 1))
 for ns in $(ip netns list 2>/dev/null | awk '/^kl-kt-/{print $1}'); do
+  # Pod processes live on after their agent; they go before their namespace does.
+  pids=$(ip netns pids "$ns" 2>/dev/null)
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null
   ip netns delete "$ns" 2>/dev/null && found=$((found + 1))
 done
 for dir in /var/lib/kindling/kt-* /run/kindling/kt-*; do
   [ -e "$dir" ] && rm -rf "$dir" && found=$((found + 1))
 done
-pkill -9 -f 'kindling (server|agent|supervise) .*--name kt-' 2>/dev/null && found=$((found + 1))
 if [ "$found" -gt 0 ]; then
   echo "sweep: removed $found leftovers of test clusters (a test process was killed?)" >&2
 fi

@@ -23,7 +23,7 @@ public struct ControlPlane: Sendable {
         try ensureSystemNamespaces(registry)
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
-            NodeIPAMController(podSubnet: config.podSubnet), NamespaceController(), Scheduler(),
+            NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaSetController(), DeploymentController(), GarbageCollector(),
         ]
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -26,17 +26,19 @@ extension Controller {
     }
 }
 
-/// Gives every node a pod CIDR from the cluster's pod subnet (kube-controller-manager's node IPAM).
+/// Gives every node a pod CIDR from the cluster's pod subnet (kube-controller-manager's node IPAM); the nodes of
+/// the cluster config get theirs by position, as in kind.
 struct NodeIPAMController: Controller {
     let name = "node-ipam"
-    let podSubnet: IPv4CIDR
+    let config: ClusterConfig
 
     func run(_ registry: Registry) async throws {
         for await event in try registry.watch(Node.self, resourceVersion: nil) where event.type != .deleted {
             guard event.object.podCIDR == nil else { continue }
             let used = Set(try registry.list(Node.self).items.compactMap(\.podCIDR))
-            guard let cidr = PodCIDRAllocator.next(in: podSubnet, used: used) else {
-                throw Status.internalError("pod subnet \(podSubnet) has no free /\(ClusterConfig.nodePodCIDRPrefixLength) left for node \(event.object.name)")
+            let preferred = PodCIDRAllocator.preferred(for: event.object.name, in: config).flatMap { used.contains($0) ? nil : $0 }
+            guard let cidr = preferred ?? PodCIDRAllocator.next(in: config.podSubnet, used: used) else {
+                throw Status.internalError("pod subnet \(config.podSubnet) has no free /\(ClusterConfig.nodePodCIDRPrefixLength) left for node \(event.object.name)")
             }
             try registry.modify(Node.self, name: event.object.name) { node in
                 var node = node

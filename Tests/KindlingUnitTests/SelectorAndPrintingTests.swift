@@ -81,5 +81,9 @@ import Testing
         #expect(PodCIDRAllocator.next(in: subnet, used: [])?.description == "10.244.0.0/24")
         #expect(PodCIDRAllocator.next(in: subnet, used: [IPv4CIDR("10.244.0.0/24")!, IPv4CIDR("10.244.2.0/24")!])?.description == "10.244.1.0/24")
         #expect(PodCIDRAllocator.next(in: IPv4CIDR("10.244.0.0/24")!, used: [IPv4CIDR("10.244.0.0/24")!]) == nil)
+        let config = try! ClusterConfig.parse(yaml: ClusterConfigTests.seed002)
+        #expect(PodCIDRAllocator.preferred(for: "kindling-control-plane", in: config)?.description == "10.244.0.0/24")
+        #expect(PodCIDRAllocator.preferred(for: "kindling-worker2", in: config)?.description == "10.244.2.0/24")
+        #expect(PodCIDRAllocator.preferred(for: "someone-else", in: config) == nil)
     }
 }
