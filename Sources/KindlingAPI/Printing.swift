@@ -18,6 +18,7 @@ public struct ObjectTable: Equatable, Sendable {
 
 extension String {
     func padding(toLength length: Int) -> String { self + String(repeating: " ", count: max(0, length - count)) }
+    var nonEmpty: String? { isEmpty ? nil : self }
 }
 
 public enum Printing {
@@ -71,6 +72,20 @@ public enum Printing {
                 if wide {
                     row += [node.internalIP ?? "<none>", node.status?.addresses?.first { $0.type == "ExternalIP" }?.address ?? "<none>",
                             info?.osImage ?? "", info?.kernelVersion ?? "", info?.containerRuntimeVersion ?? ""]
+                }
+                return row
+            }
+        case let services as [Service]:
+            headers = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"] + (wide ? ["SELECTOR"] : [])
+            rows = services.map { service in
+                let external: String = switch service.type {
+                case "ExternalName": service.spec.externalName ?? "<none>"
+                case "LoadBalancer": service.status?.loadBalancer?.ingress?.compactMap(\.ip).joined(separator: ",").nonEmpty ?? "<pending>"
+                default: service.spec.externalIPs?.joined(separator: ",").nonEmpty ?? "<none>"
+                }
+                var row = [service.name, service.type, service.spec.clusterIP ?? "<none>", external, service.portsText, age(service as! T)]
+                if wide {
+                    row.append((service.spec.selector ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",").nonEmpty ?? "<none>")
                 }
                 return row
             }

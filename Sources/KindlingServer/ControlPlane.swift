@@ -19,8 +19,9 @@ public struct ControlPlane: Sendable {
     }
 
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
-        let registry = Registry(store: try Store(path: storePath))
+        let registry = Registry(store: try Store(path: storePath), admission: ServiceAdmission(serviceSubnet: config.serviceSubnet))
         try ensureSystemNamespaces(registry)
+        try ensureKubernetesService(registry)
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
@@ -36,6 +37,16 @@ public struct ControlPlane: Sendable {
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// `default/kubernetes`, the API's own service, holds the service subnet's first address.
+    func ensureKubernetesService(_ registry: Registry) throws {
+        guard (try? registry.get(Service.self, namespace: "default", name: "kubernetes")) == nil else { return }
+        var meta = ObjectMeta(name: "kubernetes", namespace: "default", labels: ["component": "apiserver", "provider": "kubernetes"])
+        meta.annotations = nil
+        var service = Service(metadata: meta, spec: .init(type: "ClusterIP", ports: [.init(name: "https", port: 443, targetPort: .int(config.apiServerPort ?? 6443))]))
+        service.spec.clusterIP = ServiceAllocation(serviceSubnet: config.serviceSubnet).kubernetesIP.description
+        _ = try registry.create(service)
     }
 
     /// default, kube-system, kube-public and kube-node-lease exist in every cluster.

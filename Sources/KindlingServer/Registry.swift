@@ -9,9 +9,14 @@ public final class Registry: Sendable {
     public let store: Store
     let clock: @Sendable () -> Date
     let decoded = DecodedObjects()
+    let admission: any Admission
+    /// Admission decisions that depend on other objects (a free cluster IP) and the write that follows them
+    /// happen as one step.
+    let admissionLock = NSLock()
 
-    public init(store: Store, clock: @escaping @Sendable () -> Date = Date.init) {
+    public init(store: Store, admission: any Admission = NoAdmission(), clock: @escaping @Sendable () -> Date = Date.init) {
         self.store = store
+        self.admission = admission
         self.clock = clock
     }
 
@@ -94,9 +99,13 @@ public final class Registry: Sendable {
         object.metadata.deletionTimestamp = nil
         object.metadata.resourceVersion = nil
         let key = Registry.key(T.self, namespace: object.namespace, name: object.name)
+        if store.get(key) != nil { throw Status.alreadyExists(T.groupResource, object.name) }
         do {
-            let stored = try store.create(key) { try Registry.encode(object, revision: $0) }
-            return try Registry.decode(T.self, stored)
+            return try admissionLock.withLock {
+                object = try admission.admit(object, old: nil, registry: self)
+                let stored = try store.create(key) { try Registry.encode(object, revision: $0) }
+                return try Registry.decode(T.self, stored)
+            }
         } catch StoreError.alreadyExists {
             throw Status.alreadyExists(T.groupResource, object.name)
         }
@@ -156,8 +165,11 @@ public final class Registry: Sendable {
                 return new
             }
             do {
-                let written = try store.update(key, expected: expected ?? stored.revision) { revision, _ in
-                    try Registry.encode(new, revision: revision)
+                let written = try admissionLock.withLock {
+                    let admitted = try admission.admit(new, old: old, registry: self)
+                    return try store.update(key, expected: expected ?? stored.revision) { revision, _ in
+                        try Registry.encode(admitted, revision: revision)
+                    }
                 }
                 return try Registry.decode(T.self, written)
             } catch StoreError.conflict {
@@ -317,6 +329,34 @@ final class DecodedObjects: @unchecked Sendable {
             entries[key] = (revision, value)
             // Keys of deleted objects would otherwise stay forever; it is only a cache, so start over when large.
             if entries.count > 50_000 { entries.removeAll() }
+        }
+    }
+}
+
+/// A last step before an object is written, for rules that need the rest of the cluster (kube-apiserver's
+/// admission and allocators). Runs under the registry's admission lock.
+public protocol Admission: Sendable {
+    func admit<T: KubeObject>(_ object: T, old: T?, registry: Registry) throws -> T
+}
+
+public struct NoAdmission: Admission {
+    public init() {}
+    public func admit<T: KubeObject>(_ object: T, old: T?, registry: Registry) throws -> T { object }
+}
+
+/// Gives Services their cluster IP and node ports.
+public struct ServiceAdmission: Admission {
+    public let allocation: ServiceAllocation
+
+    public init(serviceSubnet: IPv4CIDR) { allocation = ServiceAllocation(serviceSubnet: serviceSubnet) }
+
+    public func admit<T: KubeObject>(_ object: T, old: T?, registry: Registry) throws -> T {
+        guard let service = object as? Service else { return object }
+        let others = try registry.list(Service.self).items.filter { $0.namespace != service.namespace || $0.name != service.name }
+        var random = SystemRandomNumberGenerator()
+        switch allocation.allocate(service, old: old as? Service, others: others, using: &random) {
+        case .success(let allocated): return allocated as! T
+        case .failure(let error): throw Status.invalid(kind: Service.kind, group: "", name: service.name, errors: error.errors)
         }
     }
 }

@@ -178,11 +178,11 @@ func describe(_ error: DecodingError) -> String {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get pods|rs|deploy|nodes|ns [NAME...].",
+        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get pods|svc|rs|deploy|nodes|ns [NAME...].",
         discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
     )
 
-    @Argument(help: "clusters, or a kind: pods (po), replicasets (rs), deployments (deploy), nodes (no), namespaces (ns).")
+    @Argument(help: "clusters, kubeconfig, or a kind: pods (po), services (svc), replicasets (rs), deployments (deploy), nodes (no), namespaces (ns).")
     var type: String
 
     @Argument(help: "Names of objects to show (default: all).")

@@ -105,6 +105,22 @@ struct CLITests: Sendable {
             let unknownKind = try kindling(["apply", "--name", name, "-f", "-"], input: "apiVersion: v1\nkind: Widget\nmetadata: {name: w}\n")
             #expect(unknownKind.output.contains("no matches for kind \"Widget\" in version \"v1\""))
 
+            // Services get their cluster IP and node port from the API (the datapath is the services issue).
+            let service = """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: nginx-service, namespace: dev}
+                spec:
+                  type: NodePort
+                  selector: {app: nginx}
+                  ports:
+                  - {port: 80, targetPort: 80, nodePort: 30000}
+                """
+            #expect(try kindling(["apply", "--name", name, "-f", "-"], input: service).output == "service/nginx-service created\n")
+            let services = try kindling(["get", "svc", "--name", name, "-A"]).output
+            #expect(services.contains("default     kubernetes      ClusterIP   10.96.0.1 "), "\(services)")
+            #expect(services.contains("NodePort") && services.contains("80:30000/TCP"), "\(services)")
+
             #expect(try kindling(["delete", "--name", name, "-n", "dev", "rs", "nginx-replicaset"]).output == "replicaset.apps \"nginx-replicaset\" deleted\n")
             let missing = try kindling(["get", "rs", "nginx-replicaset", "--name", name, "-n", "dev"])
             #expect(missing.status == 1)

@@ -1,0 +1,118 @@
+import Foundation
+import KindlingAPI
+@testable import KindlingServer
+import KindlingStore
+import Testing
+
+/// A deterministic generator, so allocation tests do not depend on chance.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return state
+    }
+}
+
+@Suite struct ServiceTests {
+    let allocation = ServiceAllocation(serviceSubnet: IPv4CIDR("10.96.0.0/16")!)
+
+    func service(_ name: String, type: String = "ClusterIP", clusterIP: String? = nil, ports: [Service.Port] = [.init(port: 80)]) -> Service {
+        var service = Service(metadata: ObjectMeta(name: name, namespace: "dev"),
+                              spec: .init(type: type, selector: ["app": name], ports: ports))
+        service.spec.clusterIP = clusterIP
+        service.applyDefaults()
+        return service
+    }
+
+    func allocate(_ service: Service, old: Service? = nil, others: [Service] = []) -> Result<Service, InvalidObjectError> {
+        var random = SeededRandom(state: 42)
+        return allocation.allocate(service, old: old, others: others, using: &random)
+    }
+
+    @Test func defaultsAsKubernetes() {
+        let svc = service("web")
+        #expect(svc.spec.sessionAffinity == "None")
+        #expect(svc.spec.ports?[0].protocol == "TCP")
+        #expect(svc.spec.ports?[0].targetPort == .int(80))
+        #expect(svc.spec.externalTrafficPolicy == nil)
+        #expect(service("web", type: "NodePort").spec.externalTrafficPolicy == "Cluster")
+    }
+
+    @Test func clusterIPsComeFromTheRangeAndAreUnique() throws {
+        let first = try allocate(service("a")).get()
+        let ip = try #require(first.spec.clusterIP.flatMap { IPv4Address($0) })
+        #expect(IPv4CIDR("10.96.0.0/16")!.contains(ip))
+        #expect(ip != allocation.kubernetesIP && ip != allocation.dnsIP)
+        #expect(first.spec.clusterIPs == [ip.description])
+        let explicit = try allocate(service("dns", clusterIP: "10.96.0.10"), others: [first]).get()
+        #expect(explicit.spec.clusterIP == "10.96.0.10")
+        #expect(try allocate(service("none", clusterIP: "None")).get().spec.clusterIPs == ["None"])
+    }
+
+    @Test func clashingOrOutOfRangeClusterIPsAreRejectedInKubernetesWords() {
+        let taken = service("a", clusterIP: "10.96.0.5")
+        guard case .failure(let clash) = allocate(service("b", clusterIP: "10.96.0.5"), others: [taken]) else { Issue.record("allocated"); return }
+        #expect(clash.description == "Service \"b\" is invalid: spec.clusterIPs: Invalid value: []string{\"10.96.0.5\"}: failed to allocate IP 10.96.0.5: provided IP is already allocated")
+        guard case .failure(let outside) = allocate(service("c", clusterIP: "10.0.0.1")) else { Issue.record("allocated"); return }
+        #expect(outside.description.contains("the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/16"))
+    }
+
+    @Test func nodePortsAreAllocatedHonouredAndReleased() throws {
+        let nodePort = try allocate(service("np", type: "NodePort", ports: [.init(name: "http", port: 80), .init(name: "https", port: 443, nodePort: 30000)])).get()
+        let ports = nodePort.spec.ports ?? []
+        #expect(ports[1].nodePort == 30000)
+        #expect(ServiceAllocation.nodePortRange.contains(ports[0].nodePort ?? 0) && ports[0].nodePort != 30000)
+        guard case .failure(let clash) = allocate(service("other", type: "NodePort", ports: [.init(port: 80, nodePort: 30000)]), others: [nodePort]) else { Issue.record("allocated"); return }
+        #expect(clash.description.hasSuffix("spec.ports[0].nodePort: Invalid value: 30000: provided port is already allocated"))
+        guard case .failure(let range) = allocate(service("low", type: "NodePort", ports: [.init(port: 80, nodePort: 29999)])) else { Issue.record("allocated"); return }
+        #expect(range.description.hasSuffix("spec.ports[0].nodePort: Invalid value: 29999: provided port is not in the valid range. The range of valid ports is 30000-32767"))
+
+        // Back to ClusterIP: same cluster IP, node ports released. Up to LoadBalancer: the node ports come back.
+        var downgraded = service("np", ports: [.init(name: "http", port: 80), .init(name: "https", port: 443)])
+        downgraded.spec.clusterIP = nil
+        let clusterIP = try allocate(downgraded, old: nodePort).get()
+        #expect(clusterIP.spec.clusterIP == nodePort.spec.clusterIP)
+        #expect(clusterIP.spec.ports?.allSatisfy { $0.nodePort == nil } == true)
+        var upgraded = service("np", type: "LoadBalancer", ports: [.init(name: "http", port: 80), .init(name: "https", port: 443)])
+        upgraded.spec.clusterIP = nil
+        let balanced = try allocate(upgraded, old: nodePort).get()
+        #expect(balanced.spec.ports?.map(\.nodePort) == nodePort.spec.ports?.map(\.nodePort))
+    }
+
+    @Test func validationNamesTheField() {
+        var bad = service("bad", ports: [.init(port: 80), .init(port: 70000), .init(name: "s", protocol: "SCTP", port: 90)])
+        bad.spec.sessionAffinity = "Sticky"
+        let fields = bad.validate().map(\.field)
+        #expect(fields.contains("spec.ports[0].name") && fields.contains("spec.ports[1].port") && fields.contains("spec.ports[2].protocol"))
+        #expect(fields.contains("spec.sessionAffinity"))
+        #expect(service("c", ports: [.init(port: 80, nodePort: 30001)]).validate().map(\.description)
+            == ["spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"])
+        var external = Service(metadata: ObjectMeta(name: "ext"), spec: .init(type: "ExternalName"))
+        #expect(external.validate().map(\.description) == ["spec.externalName: Required value"])
+        external.spec.externalName = "my.database.example.com"
+        #expect(external.validate().isEmpty)
+        var changed = service("x", clusterIP: "10.96.0.7")
+        changed.spec.clusterIP = "10.96.0.8"
+        #expect(changed.validateUpdate(from: service("x", clusterIP: "10.96.0.7")).map(\.field) == ["spec.clusterIPs[0]"])
+    }
+
+    @Test func servicesThroughTheAPI() async throws {
+        let registry = Registry(store: try Store(path: nil), admission: ServiceAdmission(serviceSubnet: IPv4CIDR("10.96.0.0/16")!))
+        _ = try registry.create(Namespace(name: "dev"))
+        let handler = APIHandler(registry: registry)
+        let body = #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"nginx-service"},"spec":{"type":"NodePort","selector":{"app":"nginx"},"ports":[{"port":80,"targetPort":80,"nodePort":30000}]}}"#
+        let response = await handler.handle(APIRequest(method: "POST", path: "/api/v1/namespaces/dev/services", body: Data(body.utf8)))
+        guard case .json(let code, let data) = response else { Issue.record("no json"); return }
+        #expect(code == 201)
+        let created = try JSONDecoder().decode(Service.self, from: data)
+        #expect(created.spec.clusterIP?.hasPrefix("10.96.") == true && created.spec.ports?.first?.nodePort == 30000)
+        let again = await handler.handle(APIRequest(method: "POST", path: "/api/v1/namespaces/dev/services",
+                                                    body: Data(body.replacingOccurrences(of: "nginx-service", with: "second").utf8)))
+        guard case .json(let clash, let status) = again else { Issue.record("no json"); return }
+        #expect(clash == 422)
+        #expect(String(decoding: status, as: UTF8.self).contains("provided port is already allocated"))
+        let table = Printing.table([created], wide: true, withNamespace: false, now: 0, parseTime: { _ in 0 })
+        #expect(table.headers == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE", "SELECTOR"])
+        #expect(table.rows[0][1] == "NodePort" && table.rows[0][4] == "80:30000/TCP" && table.rows[0][6] == "app=nginx")
+    }
+}
