@@ -89,6 +89,23 @@ public enum Printing {
                 }
                 return row
             }
+        case let endpoints as [Endpoints]:
+            headers = ["NAME", "ENDPOINTS", "AGE"]
+            rows = endpoints.map { object in
+                let all = (object.subsets ?? []).flatMap { subset in
+                    (subset.addresses ?? []).flatMap { address in (subset.ports ?? []).map { "\(address.ip):\($0.port)" } }
+                }
+                let shown = all.prefix(3).joined(separator: ",") + (all.count > 3 ? " + \(all.count - 3) more..." : "")
+                return [object.name, shown.nonEmpty ?? "<none>", age(object as! T)]
+            }
+        case let slices as [EndpointSlice]:
+            headers = ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+            rows = slices.map { slice in
+                let ports = (slice.ports ?? []).compactMap { $0.port.map(String.init) }.joined(separator: ",")
+                let addresses = (slice.endpoints ?? []).flatMap(\.addresses)
+                let shown = addresses.prefix(3).joined(separator: ",") + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : "")
+                return [slice.name, slice.addressType, ports.nonEmpty ?? "<unset>", shown.nonEmpty ?? "<unset>", age(slice as! T)]
+            }
         case let namespaces as [Namespace]:
             headers = ["NAME", "STATUS", "AGE"]
             rows = namespaces.map { [$0.name, $0.status?.phase ?? "Active", age($0 as! T)] }

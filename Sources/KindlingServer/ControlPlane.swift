@@ -25,7 +25,7 @@ public struct ControlPlane: Sendable {
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
-            ReplicaSetController(), DeploymentController(), GarbageCollector(),
+            ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
         ]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {

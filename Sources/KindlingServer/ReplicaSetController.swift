@@ -94,17 +94,21 @@ struct GarbageCollector: Controller {
     let name = "garbage-collector"
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, Pod.self]) {
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, Service.self, Pod.self, EndpointSlice.self]) {
             let owners = Set(try registry.list(Deployment.self).items.compactMap(\.metadata.uid)
-                + registry.list(ReplicaSet.self).items.compactMap(\.metadata.uid))
+                + registry.list(ReplicaSet.self).items.compactMap(\.metadata.uid)
+                + registry.list(Service.self).items.compactMap(\.metadata.uid))
             try collect(ReplicaSet.self, owners: owners, registry)
             try collect(Pod.self, owners: owners, registry)
+            try collect(EndpointSlice.self, owners: owners, registry)
         }
     }
 
+    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service"]
+
     func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, _ registry: Registry) throws {
         for object in try registry.list(T.self).items where object.metadata.deletionTimestamp == nil {
-            let references = (object.metadata.ownerReferences ?? []).filter { ["ReplicaSet", "Deployment"].contains($0.kind) }
+            let references = (object.metadata.ownerReferences ?? []).filter { GarbageCollector.ownerKinds.contains($0.kind) }
             if !references.isEmpty && references.allSatisfy({ !owners.contains($0.uid) }) {
                 _ = try? registry.delete(T.self, namespace: object.namespace, name: object.name)
             }

@@ -182,7 +182,7 @@ struct Get: AsyncParsableCommand {
         discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
     )
 
-    @Argument(help: "clusters, kubeconfig, or a kind: pods (po), services (svc), replicasets (rs), deployments (deploy), nodes (no), namespaces (ns).")
+    @Argument(help: "clusters, kubeconfig, or a kind: pods (po), services (svc), endpoints (ep), endpointslices, replicasets (rs), deployments (deploy), nodes (no), namespaces (ns).")
     var type: String
 
     @Argument(help: "Names of objects to show (default: all).")

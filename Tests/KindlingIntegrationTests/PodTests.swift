@@ -117,6 +117,16 @@ struct PodTests {
             }
             let hostname = try cli.kindling(["exec", "--name", name, "-n", "dev", views[0].name, "--", "hostname"])
             #expect(hostname.output == "\(views[0].name)\n")
+
+            // Seed 002's ClusterIP service: its endpoints list all six pod IPs (`kubectl get endpoints`).
+            let service = "apiVersion: v1\nkind: Service\nmetadata: {name: nginx-service, namespace: dev}\nspec:\n  selector: {app: nginx}\n  ports:\n  - {port: 80, targetPort: 80}\n"
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: service).status == 0)
+            var endpoints = ""
+            #expect(eventually(10) {
+                endpoints = (try? cli.kindling(["get", "ep", "nginx-service", "--name", name, "-n", "dev", "-o", "json"]).output) ?? ""
+                return views.allSatisfy { endpoints.contains("\"ip\" : \"\($0.ip)\"") }
+            }, "\(endpoints)")
+            #expect(try cli.kindling(["get", "ep", "--name", name, "-n", "dev"]).output.contains(":80 + 3 more..."))
         }
     }
 

@@ -116,3 +116,88 @@ struct SeededRandom: RandomNumberGenerator {
         #expect(table.rows[0][1] == "NodePort" && table.rows[0][4] == "80:30000/TCP" && table.rows[0][6] == "app=nginx")
     }
 }
+
+@Suite struct EndpointsTests {
+    func pod(_ name: String, ip: String?, ready: Bool = true, labels: [String: String] = ["app": "web"], port: ContainerPort? = nil) -> Pod {
+        var container = Container(name: "c", image: "nginx")
+        container.ports = port.map { [$0] }
+        var pod = Pod(metadata: ObjectMeta(name: name, namespace: "dev", labels: labels), spec: PodSpec(containers: [container]))
+        pod.metadata.uid = name
+        pod.spec.nodeName = "node-\(name)"
+        var status = PodStatus(phase: "Running")
+        status.podIP = ip
+        status.conditions = [Condition(type: "Ready", status: ready ? "True" : "False")]
+        pod.status = status
+        return pod
+    }
+
+    @Test func podsResolvedPerPortWithConditions() {
+        var service = Service(metadata: ObjectMeta(name: "web", namespace: "dev"),
+                              spec: .init(selector: ["app": "web"], ports: [.init(name: "http", port: 80, targetPort: .string("http"))]))
+        service.applyDefaults()
+        var terminating = pod("c", ip: "10.244.1.4", port: ContainerPort(name: "http", containerPort: 8080))
+        terminating.metadata.deletionTimestamp = "2026-01-01T00:00:00Z"
+        let pods = [
+            pod("a", ip: "10.244.1.2", port: ContainerPort(name: "http", containerPort: 8080)),
+            pod("b", ip: "10.244.2.2", ready: false, port: ContainerPort(name: "http", containerPort: 9090)),
+            terminating,
+            pod("d", ip: "10.244.1.5"),                       // no port named http: not an endpoint
+            pod("e", ip: nil, port: ContainerPort(name: "http", containerPort: 8080)),  // no IP yet
+            pod("f", ip: "10.244.3.3", labels: ["app": "db"], port: ContainerPort(name: "http", containerPort: 8080)),
+        ]
+        let groups = EndpointsController.groups(for: service, pods: pods)
+        #expect(groups.count == 2)
+        let on8080 = groups[[EndpointSlice.Port(name: "http", port: 8080, protocol: "TCP")]] ?? []
+        #expect(on8080.map(\.ip) == ["10.244.1.2", "10.244.1.4"])
+        #expect(on8080.map(\.ready) == [true, false] && on8080.map(\.terminating) == [false, true])
+        let on9090 = groups[[EndpointSlice.Port(name: "http", port: 9090, protocol: "TCP")]] ?? []
+        #expect(on9090.map(\.ip) == ["10.244.2.2"] && on9090.first?.ready == false)
+    }
+
+    @Test func controllerKeepsSlicesAndEndpointsEqualToThePods() async throws {
+        let registry = Registry(store: try Store(path: nil), admission: ServiceAdmission(serviceSubnet: IPv4CIDR("10.96.0.0/16")!))
+        _ = try registry.create(Namespace(name: "dev"))
+        let task = Task { await EndpointsController().runForever(registry, logger: .init(label: "test")) }
+        let gc = Task { await GarbageCollector().runForever(registry, logger: .init(label: "test")) }
+        defer { task.cancel(); gc.cancel() }
+        for (name, ip) in [("a", "10.244.1.2"), ("b", "10.244.2.3")] {
+            var created = try registry.create(pod(name, ip: nil))
+            created.status = pod(name, ip: ip).status
+            _ = try registry.update(created, namespace: "dev", name: name, scope: .status)
+        }
+        _ = try registry.create(Service(metadata: ObjectMeta(name: "web", namespace: "dev"),
+                                        spec: .init(selector: ["app": "web"], ports: [.init(port: 80)])))
+        func addresses() -> [String] {
+            (try? registry.get(Endpoints.self, namespace: "dev", name: "web"))?.subsets?.flatMap { $0.addresses ?? [] }.map(\.ip) ?? []
+        }
+        func sliced() -> [String] {
+            ((try? registry.list(EndpointSlice.self, namespace: "dev").items) ?? []).flatMap { $0.endpoints ?? [] }.flatMap(\.addresses)
+        }
+        for _ in 0..<100 where addresses().count < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(addresses() == ["10.244.1.2", "10.244.2.3"])
+        #expect(sliced() == ["10.244.1.2", "10.244.2.3"])
+        let slice = try #require(try registry.list(EndpointSlice.self, namespace: "dev").items.first)
+        #expect(slice.name.hasPrefix("web-") && slice.metadata.labels?["kubernetes.io/service-name"] == "web")
+
+        _ = try registry.delete(Pod.self, namespace: "dev", name: "a", gracePeriodSeconds: 0)
+        for _ in 0..<100 where addresses().count != 1 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(addresses() == ["10.244.2.3"] && sliced() == ["10.244.2.3"])
+
+        _ = try registry.delete(Service.self, namespace: "dev", name: "web")
+        for _ in 0..<100 where !sliced().isEmpty || (try? registry.get(Endpoints.self, namespace: "dev", name: "web")) != nil {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(sliced().isEmpty && (try? registry.get(Endpoints.self, namespace: "dev", name: "web")) == nil)
+    }
+
+    @Test func selectorlessServicesKeepTheUsersEndpoints() throws {
+        let registry = Registry(store: try Store(path: nil), admission: ServiceAdmission(serviceSubnet: IPv4CIDR("10.96.0.0/16")!))
+        _ = try registry.create(Namespace(name: "dev"))
+        _ = try registry.create(Service(metadata: ObjectMeta(name: "db", namespace: "dev"), spec: .init(ports: [.init(port: 5432)])))
+        _ = try registry.create(Endpoints(metadata: ObjectMeta(name: "db", namespace: "dev"),
+                                          subsets: [.init(addresses: [.init(ip: "10.244.9.9")], notReadyAddresses: nil, ports: [.init(name: nil, port: 5432, protocol: "TCP")])]))
+        try EndpointsController().syncAll(registry)
+        #expect(try registry.get(Endpoints.self, namespace: "dev", name: "db").subsets?.first?.addresses?.first?.ip == "10.244.9.9")
+        #expect(try registry.list(EndpointSlice.self, namespace: "dev").items.isEmpty)
+    }
+}
