@@ -15,8 +15,8 @@ struct CreateCluster: AsyncParsableCommand {
         commandName: "cluster",
         abstract: "Creates a local cluster of network namespaces and starts its control plane and node agents.",
         discussion: """
-            --config takes kind's own config file (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4): nodes[].role
-            and nodes[].labels, networking.podSubnet, serviceSubnet, kubeProxyMode, apiServerPort. Fields kind knows
+            --config takes kind's own config file (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4): nodes[].role \
+            and nodes[].labels, networking.podSubnet, serviceSubnet, kubeProxyMode, apiServerPort. Fields kind knows \
             but kindling does not act on are named in a warning; unknown fields are rejected.
             """
     )

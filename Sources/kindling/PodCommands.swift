@@ -21,9 +21,9 @@ struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs a command in a pod (like kubectl exec) or, with --node, in a node's network namespace.",
         discussion: """
-            In a pod the command sees the pod's network (its eth0 and IP), hostname and files (/etc/hosts,
-            nginx's /usr/share/nginx/html), with the container's environment: `kindling exec -n dev POD -- curl ...`.
-            With --node it sees the node's view (`ip route`, `curl localhost:30000`), under `ip netns exec`.
+            In a pod the command sees the pod's network (its eth0 and IP), hostname and files (/etc/hosts, \
+            nginx's /usr/share/nginx/html), with the container's environment: `kindling exec -n dev POD -- curl ...`. \
+            With --node it sees the node's view (`ip addr`, `ip route`, `ping`), under `ip netns exec`. \
             The exit status is the command's.
             """
     )
@@ -49,6 +49,11 @@ struct Exec: AsyncParsableCommand {
     var words: [String] = []
 
     func run() async throws {
+        // Everything after the pod is passed through, so --help arrives here rather than at the parser.
+        if let first = words.first, first == "--help" || first == "-h" {
+            print(Kindling.helpMessage(for: Exec.self))
+            return
+        }
         try await reportingErrors("error") {
             try requireRoot("kindling exec")
             var words = self.words
