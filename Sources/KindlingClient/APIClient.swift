@@ -21,13 +21,6 @@ public final class APIClient: Sendable {
 
     public func shutdown() async throws { try await http.shutdown() }
 
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
-    }()
-    public static let decoder = JSONDecoder()
-
     /// The URL path of a kind's collection (`namespace` nil: all namespaces, or cluster-scoped).
     public static func path(_ type: any KubeObject.Type, namespace: String?, name: String? = nil, subresource: String? = nil) -> String {
         var path = type.group.isEmpty ? "/api/v1" : "/apis/\(type.apiVersion)"
@@ -68,10 +61,10 @@ public final class APIClient: Sendable {
 
     func decode<T: Decodable>(_ type: T.Type, _ result: (status: Int, body: Data)) throws -> T {
         guard (200..<300).contains(result.status) else {
-            if let status = try? APIClient.decoder.decode(Status.self, from: result.body) { throw status }
+            if let status = try? KubeJSON.decoder.decode(Status.self, from: result.body) { throw status }
             throw Status(code: result.status, reason: "Unknown", message: String(decoding: result.body, as: UTF8.self))
         }
-        return try APIClient.decoder.decode(T.self, from: result.body)
+        return try KubeJSON.decoder.decode(T.self, from: result.body)
     }
 
     // MARK: Typed requests
@@ -88,17 +81,17 @@ public final class APIClient: Sendable {
 
     public func create<T: KubeObject>(_ object: T, namespace: String? = nil) async throws -> T {
         let ns = T.namespaced ? (namespace ?? object.metadata.namespace ?? "default") : nil
-        return try decode(T.self, await send(.POST, APIClient.path(T.self, namespace: ns), body: APIClient.encoder.encode(object)))
+        return try decode(T.self, await send(.POST, APIClient.path(T.self, namespace: ns), body: KubeJSON.encoder.encode(object)))
     }
 
     public func update<T: KubeObject>(_ object: T) async throws -> T {
         let path = APIClient.path(T.self, namespace: object.metadata.namespace, name: object.name)
-        return try decode(T.self, await send(.PUT, path, body: APIClient.encoder.encode(object)))
+        return try decode(T.self, await send(.PUT, path, body: KubeJSON.encoder.encode(object)))
     }
 
     public func updateStatus<T: KubeObject>(_ object: T) async throws -> T {
         let path = APIClient.path(T.self, namespace: object.metadata.namespace, name: object.name, subresource: "status")
-        return try decode(T.self, await send(.PUT, path, body: APIClient.encoder.encode(object)))
+        return try decode(T.self, await send(.PUT, path, body: KubeJSON.encoder.encode(object)))
     }
 
     /// Deletes an object; `gracePeriodSeconds: 0` removes a pod at once (what an agent sends once it stopped it).
@@ -134,7 +127,7 @@ public final class APIClient: Sendable {
                 let response = try await http.execute(request, timeout: .hours(24 * 365))
                 guard response.status == .ok else {
                     let body = try await response.body.collect(upTo: 1 << 20)
-                    throw (try? APIClient.decoder.decode(Status.self, from: Data(body.readableBytesView)))
+                    throw (try? KubeJSON.decoder.decode(Status.self, from: Data(body.readableBytesView)))
                         ?? Status(code: Int(response.status.code), reason: "Unknown", message: "watch failed")
                 }
                 var pending = Data()
@@ -143,7 +136,7 @@ public final class APIClient: Sendable {
                     while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                         let line = pending[pending.startIndex..<newline]
                         pending = Data(pending[pending.index(after: newline)...])
-                        if !line.isEmpty { continuation.yield(try APIClient.decoder.decode(WatchEvent<T>.self, from: line)) }
+                        if !line.isEmpty { continuation.yield(try KubeJSON.decoder.decode(WatchEvent<T>.self, from: line)) }
                     }
                 }
                 continuation.finish()

@@ -22,13 +22,19 @@ public struct ClusterProvisioner: Sendable {
         public var description: String { "node(s) already exist for a cluster with the name \"\(cluster)\"" }
     }
 
+    /// Fails unless nothing of a cluster by this name exists: no state directory, no namespace.
+    public func requireAbsent(_ cluster: String) throws {
+        if ClusterState(cluster: cluster, stateRoot: stateRoot).exists
+            || !NetNamespace.list(prefix: ClusterNames(cluster: cluster).netnsPrefix).isEmpty {
+            throw AlreadyExists(cluster: cluster)
+        }
+    }
+
     /// Builds the cluster; on any failure removes whatever it had made and rethrows.
     public func create(_ config: ClusterConfig) throws -> ClusterTopology {
         let topology = ClusterTopology(config)
         let state = ClusterState(cluster: config.name, stateRoot: stateRoot)
-        if state.exists || !NetNamespace.list(prefix: topology.names.netnsPrefix).isEmpty {
-            throw AlreadyExists(cluster: config.name)
-        }
+        try requireAbsent(config.name)
         progress.say("Creating cluster \"\(config.name)\" ...")
         do {
             try progress.step("Writing configuration 📜") { try state.save(config) }

@@ -38,14 +38,14 @@ public struct APIHandler: Sendable {
         } catch let status as Status {
             return APIHandler.json(status.code, status)
         } catch let error as DecodingError {
-            return APIHandler.json(400, Status.badRequest("the body of the request could not be decoded: \(APIHandler.describe(error))"))
+            return APIHandler.json(400, Status.badRequest("the body of the request could not be decoded: \(error.fieldDescription)"))
         } catch {
             return APIHandler.json(500, Status.internalError("\(error)"))
         }
     }
 
     static func json<T: Encodable>(_ status: Int, _ value: T) -> APIResponse {
-        .json(status: status, body: (try? Registry.encoder.encode(value)) ?? Data("{}".utf8))
+        .json(status: status, body: (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8))
     }
 
     /// Splits a path into group/version and the rest: `/apis/apps/v1/namespaces/dev/replicasets/x`.
@@ -135,7 +135,7 @@ public struct APIHandler: Sendable {
         case ("PATCH", let sub) where sub == nil || sub == "status":
             return APIHandler.json(200, try patch(T.self, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status))
         case ("DELETE", nil):
-            let options = request.body.isEmpty ? DeleteOptions() : try Registry.decoder.decode(DeleteOptions.self, from: request.body)
+            let options = request.body.isEmpty ? DeleteOptions() : try KubeJSON.decoder.decode(DeleteOptions.self, from: request.body)
             let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
             let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
@@ -154,7 +154,7 @@ public struct APIHandler: Sendable {
         guard request.body.count <= APIHandler.maxBodySize else {
             throw Status(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(APIHandler.maxBodySize) bytes")
         }
-        let object = try Registry.decoder.decode(T.self, from: request.body)
+        let object = try KubeJSON.decoder.decode(T.self, from: request.body)
         if let version = object.apiVersion, version != T.apiVersion {
             throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
         }
@@ -176,10 +176,8 @@ public struct APIHandler: Sendable {
             throw Status.badRequest("the patch must be a JSON object")
         }
         return try registry.modify(T.self, namespace: namespace, name: name) { current in
-            guard let tree = try JSONSerialization.jsonObject(with: Registry.encoder.encode(current)) as? [String: Any] else {
-                throw Status.internalError("cannot re-read \(name)")
-            }
-            var patched = try Registry.decoder.decode(T.self, from: JSONSerialization.data(withJSONObject: MergePatch.apply(patch, to: tree)))
+            let merged = KubeJSON.mergePatch(patch, onto: try KubeJSON.tree(current)) as? [String: Any] ?? [:]
+            var patched = try KubeJSON.value(T.self, from: merged)
             patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.withStatus(of: current, on: patched)
             try validatePatched(patched, current)
             return patched
@@ -205,7 +203,7 @@ public struct APIHandler: Sendable {
         case "PUT", "PATCH":
             let replicas: Int?
             if method == "PUT" {
-                replicas = try Registry.decoder.decode(Scale.self, from: request.body).spec.replicas
+                replicas = try KubeJSON.decoder.decode(Scale.self, from: request.body).spec.replicas
             } else {
                 let patch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
                 replicas = (patch?["spec"] as? [String: Any])?["replicas"] as? Int
@@ -238,7 +236,7 @@ public struct APIHandler: Sendable {
         return .stream(AsyncStream { continuation in
             let task = Task {
                 for await event in events {
-                    guard var line = try? Registry.encoder.encode(event) else { continue }
+                    guard var line = try? KubeJSON.encoder.encode(event) else { continue }
                     line.append(UInt8(ascii: "\n"))
                     continuation.yield(line)
                 }
@@ -256,27 +254,6 @@ public struct APIHandler: Sendable {
             }
         })
     }
-
-    static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            return "\(APIHandler.path(context.codingPath)): expected \(type)"
-        case .keyNotFound(let key, let context):
-            return "\(APIHandler.path(context.codingPath + [key])): Required value"
-        case .dataCorrupted(let context):
-            return "\(APIHandler.path(context.codingPath)): \(context.debugDescription)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    static func path(_ keys: [CodingKey]) -> String {
-        var text = ""
-        for key in keys {
-            if let index = key.intValue { text += "[\(index)]" } else { text += (text.isEmpty ? "" : ".") + key.stringValue }
-        }
-        return text.isEmpty ? "<root>" : text
-    }
 }
 
 /// `DeleteOptions` as DELETE bodies carry them.
@@ -285,20 +262,4 @@ struct DeleteOptions: Codable {
     var gracePeriodSeconds: Int64?
     var propagationPolicy: String?
     var preconditions: Preconditions?
-}
-
-/// RFC 7386 JSON merge patch: maps merge recursively, null deletes, everything else replaces.
-enum MergePatch {
-    static func apply(_ patch: Any, to target: Any?) -> Any {
-        guard let patch = patch as? [String: Any] else { return patch }
-        var result = target as? [String: Any] ?? [:]
-        for (key, value) in patch {
-            if value is NSNull {
-                result[key] = nil
-            } else {
-                result[key] = apply(value, to: result[key])
-            }
-        }
-        return result
-    }
 }

@@ -116,14 +116,7 @@ struct DeploymentController: Controller {
 
     /// The template's hash as Kubernetes spells it (FNV-1a, digits mapped to a vowel-free alphabet).
     static func templateHash(_ template: PodTemplateSpec) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let bytes = (try? encoder.encode(template)) ?? Data()
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
+        let hash = FNV1a.hash32((try? KubeJSON.encoder.encode(template)) ?? Data())
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return String(String(hash).utf8.map { alphabet[Int($0) % alphabet.count] })
     }

@@ -70,7 +70,7 @@ public struct HTTPServer: Sendable {
             if let token, !HTTPServer.bears(token, request.headers[.authorization]) {
                 let status = Status(code: 401, reason: "Unauthorized", message: "Unauthorized")
                 return Response(status: .unauthorized, headers: [.contentType: "application/json"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? Registry.encoder.encode(status)) ?? Data())))
+                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? KubeJSON.encoder.encode(status)) ?? Data())))
             }
             let body = try await request.collectBody(upTo: APIHandler.maxBodySize + 1)
             let apiRequest = APIRequest(

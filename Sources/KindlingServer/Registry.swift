@@ -20,14 +20,6 @@ public final class Registry: Sendable {
         self.clock = clock
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        // Sorted keys: deterministic output, and apiVersion, kind, metadata, spec, status come out in that order.
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return encoder
-    }()
-    static let decoder = JSONDecoder()
-
     public var now: String { Registry.timestamp(clock()) }
 
     public static func timestamp(_ date: Date) -> String { Timestamp.string(date) }
@@ -37,7 +29,7 @@ public final class Registry: Sendable {
     }
 
     static func decode<T: KubeObject>(_ type: T.Type, _ object: StoredObject) throws -> T {
-        try decoder.decode(T.self, from: object.data)
+        try KubeJSON.decoder.decode(T.self, from: object.data)
     }
 
     /// Like `decode`, but each stored revision is decoded once: controllers list every pod on every change,
@@ -53,7 +45,7 @@ public final class Registry: Sendable {
         var object = object
         object.metadata.resourceVersion = String(revision)
         object.stampTypeMeta()
-        return try encoder.encode(object)
+        return try KubeJSON.encoder.encode(object)
     }
 
     // MARK: Reads
@@ -287,20 +279,17 @@ public final class Registry: Sendable {
         }
     }
 
-    /// The object `onto` with `source`'s status (through a JSON round trip, so it works for every kind).
+    /// The object `onto` with `source`'s status (through a JSON tree, so it works for every kind).
     static func withStatus<T: KubeObject>(of source: T, on onto: T) -> T {
-        guard let sourceTree = try? JSONSerialization.jsonObject(with: encoder.encode(source)) as? [String: Any],
-              var ontoTree = try? JSONSerialization.jsonObject(with: encoder.encode(onto)) as? [String: Any] else { return onto }
+        guard let sourceTree = try? KubeJSON.tree(source), var ontoTree = try? KubeJSON.tree(onto) else { return onto }
         ontoTree["status"] = sourceTree["status"]
-        guard let data = try? JSONSerialization.data(withJSONObject: ontoTree),
-              let merged = try? decoder.decode(T.self, from: data) else { return onto }
-        return merged
+        return (try? KubeJSON.value(T.self, from: ontoTree)) ?? onto
     }
 
     /// Whether anything but metadata and status differs (what bumps metadata.generation).
     static func specChanged<T: KubeObject>(_ a: T, _ b: T) -> Bool {
         func body(_ object: T) -> NSDictionary? {
-            guard var tree = try? JSONSerialization.jsonObject(with: encoder.encode(object)) as? [String: Any] else { return nil }
+            guard var tree = try? KubeJSON.tree(object) else { return nil }
             tree["metadata"] = nil
             tree["status"] = nil
             return tree as NSDictionary

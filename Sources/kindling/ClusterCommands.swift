@@ -45,13 +45,12 @@ struct CreateCluster: AsyncParsableCommand {
             var parsed = try ClusterConfig.parse(yaml: text, name: name)
             for warning in parsed.warnings { printError("WARNING: \(warning)") }
             try requireRoot("kindling create cluster")
-            if ClusterState(cluster: parsed.name).exists {
-                throw ClusterProvisioner.AlreadyExists(cluster: parsed.name)
-            }
+            let provisioner = ClusterProvisioner(progress: .standardError)
+            // Refused before anything is reserved, so a clash reads as one and not as a busy port.
+            try provisioner.requireAbsent(parsed.name)
             // The TLS port is fixed at creation, as kind fixes its port mapping: a free one unless the config names one.
             parsed.apiServerPort = try LoopbackPort.reserve(parsed.apiServerPort)
             let progress = StepReporter.standardError
-            let provisioner = ClusterProvisioner(progress: progress)
             let topology = try provisioner.create(parsed)
             do {
                 let processes = ClusterProcesses(cluster: parsed.name)

@@ -71,9 +71,9 @@ struct Apply: AsyncParsableCommand {
     func apply<T: KubeObject>(_ type: T.Type, _ manifest: ManifestObject, _ client: APIClient) async throws -> String {
         var object: T
         do {
-            object = try JSONDecoder().decode(T.self, from: manifest.json)
+            object = try KubeJSON.decoder.decode(T.self, from: manifest.json)
         } catch let error as DecodingError {
-            throw CLIError("error validating \"\(file)\": error validating data: \(describe(error))")
+            throw CLIError("error validating \"\(file)\": error validating data: \(error.fieldDescription)")
         }
         var namespace: String?
         if T.namespaced {
@@ -84,7 +84,7 @@ struct Apply: AsyncParsableCommand {
             object.metadata.namespace = namespace
         }
         let name = displayName(T.self, object.name)
-        let manifestTree = try JSONSerialization.jsonObject(with: APIClient.encoder.encode(object)) as? [String: Any] ?? [:]
+        let manifestTree = try KubeJSON.tree(object)
         let lastApplied = String(decoding: try JSONSerialization.data(withJSONObject: manifestTree, options: [.sortedKeys]), as: UTF8.self)
         let existing: T
         do {
@@ -106,9 +106,8 @@ struct Apply: AsyncParsableCommand {
         annotations[Apply.lastAppliedAnnotation] = lastApplied
         meta["annotations"] = annotations
         patch["metadata"] = meta
-        let liveTree = try JSONSerialization.jsonObject(with: APIClient.encoder.encode(existing)) as? [String: Any] ?? [:]
-        let mergedTree = Apply.merge(patch, onto: liveTree)
-        var merged = try JSONDecoder().decode(T.self, from: JSONSerialization.data(withJSONObject: mergedTree))
+        let mergedTree = KubeJSON.mergePatch(patch, onto: try KubeJSON.tree(existing)) as? [String: Any] ?? [:]
+        var merged = try KubeJSON.value(T.self, from: mergedTree)
         merged.applyDefaults()
         var current = existing
         current.applyDefaults()
@@ -119,21 +118,6 @@ struct Apply: AsyncParsableCommand {
     }
 
     static let lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
-
-    /// JSON merge patch semantics: maps merge, NSNull deletes, anything else replaces.
-    static func merge(_ patch: [String: Any], onto target: [String: Any]) -> [String: Any] {
-        var result = target
-        for (key, value) in patch {
-            if value is NSNull {
-                result[key] = nil
-            } else if let map = value as? [String: Any], let existing = result[key] as? [String: Any] {
-                result[key] = merge(map, onto: existing)
-            } else {
-                result[key] = value
-            }
-        }
-        return result
-    }
 
     /// The manifest plus a null for every key the previous manifest had and this one has not.
     static func withRemovals(_ manifest: [String: Any], previous: [String: Any]) -> [String: Any] {
@@ -153,26 +137,13 @@ struct Apply: AsyncParsableCommand {
     /// Whether the object already is what the manifest asks for (labels, annotations, spec).
     static func sameIntent<T: KubeObject>(_ desired: T, _ current: T) -> Bool {
         func intent(_ object: T) -> NSDictionary? {
-            guard var tree = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(object)) as? [String: Any] else { return nil }
+            guard var tree = try? KubeJSON.tree(object) else { return nil }
             tree["status"] = nil
             let meta = tree["metadata"] as? [String: Any] ?? [:]
             tree["metadata"] = ["labels": meta["labels"] ?? [:], "annotations": meta["annotations"] ?? [:]]
             return tree as NSDictionary
         }
         return intent(desired) == intent(current)
-    }
-}
-
-func describe(_ error: DecodingError) -> String {
-    func path(_ keys: [CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
-    }
-    switch error {
-    case .typeMismatch(let type, let context): return "\(path(context.codingPath)): expected \(type)"
-    case .valueNotFound(_, let context): return "\(path(context.codingPath)): Required value"
-    case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])): Required value"
-    case .dataCorrupted(let context): return "\(path(context.codingPath)): \(context.debugDescription)"
-    @unknown default: return "\(error)"
     }
 }
 
@@ -237,10 +208,10 @@ struct Get: AsyncParsableCommand {
         }
         switch output {
         case "json", "yaml":
-            let data: Data = try names.count == 1 ? APIClient.encoder.encode(objects[0])
+            let data: Data = try names.count == 1 ? KubeJSON.encoder.encode(objects[0])
                 : JSONSerialization.data(withJSONObject: [
                     "apiVersion": "v1", "kind": "List", "metadata": ["resourceVersion": ""],
-                    "items": try objects.map { try JSONSerialization.jsonObject(with: APIClient.encoder.encode($0)) },
+                    "items": try objects.map { try KubeJSON.tree($0) },
                 ])
             let tree = try JSONSerialization.jsonObject(with: data)
             if output == "json" {

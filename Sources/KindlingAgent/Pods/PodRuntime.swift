@@ -145,9 +145,7 @@ public actor PodRuntime {
 
     /// `veth` and 8 hex digits of the pod's uid: unique, stable across agent restarts, within 15 bytes.
     static func hostDevice(uid: String) -> String {
-        var hash: UInt32 = 2_166_136_261
-        for byte in uid.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return "veth" + String(format: "%08x", hash)
+        "veth" + String(format: "%08x", FNV1a.hash32(uid.utf8))
     }
 
     static func hostname(_ pod: Pod) -> String {
