@@ -27,6 +27,12 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
+        // libnftables (rulesets as text, one transaction each) and libmnl (raw nfnetlink).
+        .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev", "libmnl-dev"])]
+        ),
         // Kubernetes- and kind-shaped values, validation, address arithmetic. Pure.
         .target(name: "KindlingAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Versioned object store with watch, on SQLite.
@@ -48,9 +54,11 @@ let package = Package(
         ]),
         // Thin layer over the kernel: namespaces, links, addresses, routes, sysctls.
         .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAPI"]),
-        // The node agent: node registration and status, route sync (and, next, pods and the proxy).
+        // The service proxy: services and endpoint slices -> this node's nf_tables table (pure), and the applier.
+        .target(name: "KindlingProxy", dependencies: ["KindlingAPI", "CNftables"]),
+        // The node agent: node registration and status, route sync, pods and the service proxy.
         .target(name: "KindlingAgent", dependencies: [
-            "KindlingAPI", "KindlingClient", "KindlingNet",
+            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
@@ -65,8 +73,8 @@ let package = Package(
             ]
         ),
         // Pure parts; no root needed.
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent"]),
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
-        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent"]),
+        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingProxy"]),
     ]
 )

@@ -21,6 +21,9 @@ public struct ClusterNames: Hashable, Sendable {
     public var netnsPrefix: String { "kl-\(cluster)." }
     /// The namespace holding the bridge that joins all nodes: kind's docker network.
     public var underlayNetns: String { netnsPrefix + "net" }
+    /// A machine outside the cluster on the node network, for NodePort and LoadBalancer traffic
+    /// (`kindling exec --external`).
+    public var externalNetns: String { netnsPrefix + "external" }
     /// The namespace of a node named `<cluster>-<suffix>` is `kl-<cluster>.<suffix>`.
     public func nodeNetns(node: String) -> String {
         let own = "\(cluster)-"
@@ -33,6 +36,8 @@ public struct ClusterNames: Hashable, Sendable {
     public static let nodeUplink = "eth0"
     /// The underlay end of node `index`'s link (interface names are limited to 15 bytes).
     public static func underlayPort(nodeIndex: Int) -> String { "node\(nodeIndex)" }
+    /// The underlay end of the external client's link.
+    public static let externalPort = "external"
 
     /// Persistent state: config, store. Lives on disk like kind's docker volumes.
     public func stateDirectory(root: String = ClusterNames.stateRoot) -> String { "\(root)/\(cluster)" }

@@ -2,10 +2,12 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingProxy
 import Logging
 
 /// `kindling agent`: one per node, running inside the node's network namespace. Registers its Node and
-/// keeps its status, and keeps routes to the other nodes' pod CIDRs, and runs the pods bound to the node. Each job is its own loop.
+/// keeps its status, keeps routes to the other nodes' pod CIDRs, runs the pods bound to the node and
+/// programs the node's service proxy. Each job is its own loop.
 public struct Agent: Sendable {
     public let cluster: String
     public let nodeName: String
@@ -14,9 +16,11 @@ public struct Agent: Sendable {
     public let logger: Logger
     /// The command line that runs kindling's agnhost (for pods with the agnhost image).
     public let agnhost: [String]
+    public let config: ClusterConfig
 
-    public init(cluster: String, nodeName: String, labels: [String: String], client: APIClient, agnhost: [String]) {
-        self.cluster = cluster
+    public init(config: ClusterConfig, nodeName: String, labels: [String: String], client: APIClient, agnhost: [String]) {
+        self.cluster = config.name
+        self.config = config
         self.agnhost = agnhost
         self.nodeName = nodeName
         self.labels = labels
@@ -31,12 +35,16 @@ public struct Agent: Sendable {
             throw AgentError("node \(nodeName) has no address on eth0")
         }
         let status = NodeStatusLoop(nodeName: nodeName, labels: labels, address: address.address, client: client, logger: logger)
-        let routes = RouteSyncLoop(nodeName: nodeName, client: client, logger: logger)
+        let routes = RouteSyncLoop(nodeName: nodeName, serviceSubnet: config.serviceSubnet, client: client, logger: logger)
         let pods = PodRuntime(cluster: cluster, nodeName: nodeName, nodeIP: address.address, client: client, logger: logger, agnhost: agnhost)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await status.run() }
             group.addTask { await routes.run() }
             group.addTask { await pods.run() }
+            if config.kubeProxyMode != .none {
+                let proxy = ProxyLoop(nodeName: nodeName, node: ProxyRules.Node(clusterCIDR: config.podSubnet), client: client, logger: logger)
+                group.addTask { await proxy.run() }
+            }
         }
     }
 }

@@ -4,24 +4,30 @@ import KindlingClient
 import KindlingNet
 import Logging
 
-/// Keeps `<other node's podCIDR> via <other node's IP> dev eth0` for every other node with both, and
-/// nothing else of its own: added and removed as nodes come and go, drift repaired at every resync.
+/// Keeps `<other node's podCIDR> via <other node's IP> dev eth0` for every other node with both, plus
+/// `<service subnet> dev eth0`, and nothing else of its own: added and removed as nodes come and go, drift
+/// repaired at every resync.
+///
+/// The service route stands in for the default route a kind node has: a node's own connections to a cluster
+/// IP need some route before the proxy's NAT rules can rewrite them, and nodes here have no default route
+/// (nothing may lead towards the machine's uplink).
 struct RouteSyncLoop: Sendable {
     let nodeName: String
+    let serviceSubnet: IPv4CIDR
     let client: APIClient
     let logger: Logger
 
     /// The routes this node should have: a pure function of the nodes.
-    static func desiredRoutes(nodes: [Node], this nodeName: String) -> Set<Route> {
+    static func desiredRoutes(nodes: [Node], this nodeName: String, serviceSubnet: IPv4CIDR) -> Set<Route> {
         Set(nodes.compactMap { node -> Route? in
             guard node.name != nodeName, let cidr = node.podCIDR, let ip = node.internalIP.flatMap({ IPv4Address($0) }) else { return nil }
             return Route(destination: cidr, gateway: ip, device: "eth0")
-        })
+        } + [Route(destination: serviceSubnet, device: "eth0")])
     }
 
     func run() async {
         await Informer<Node>(client: client).run { nodes in
-            let desired = RouteSyncLoop.desiredRoutes(nodes: Array(nodes.values), this: nodeName)
+            let desired = RouteSyncLoop.desiredRoutes(nodes: Array(nodes.values), this: nodeName, serviceSubnet: serviceSubnet)
             do {
                 let changes = try await NamespaceThread.shared.perform(in: nil) { try RouteSocket().reconcileRoutes(desired, owner: .nodeRoutes) }
                 for route in changes.add { logger.info("route added: \(route)") }

@@ -41,6 +41,7 @@ public struct ClusterProvisioner: Sendable {
             try progress.step("Preparing nodes " + topology.nodes.map { _ in "📦" }.joined(separator: " ")) {
                 try buildUnderlay(topology)
                 for node in topology.nodes { try buildNode(node, in: topology) }
+                try buildExternalClient(topology)
             }
         } catch {
             try? delete(cluster: config.name)
@@ -68,6 +69,21 @@ public struct ClusterProvisioner: Sendable {
         }
         try node.netns.run { socket in
             try socket.addAddress(node.address, device: ClusterNames.nodeUplink)
+            try socket.setUp(ClusterNames.nodeUplink)
+        }
+    }
+
+    /// The stand-in for a machine outside the cluster: on the node network, with no route to pods or
+    /// services, so it reaches the cluster only through node ports and LoadBalancer IPs, as a real client would.
+    func buildExternalClient(_ topology: ClusterTopology) throws {
+        try NetNamespace.create(topology.external.name)
+        try topology.underlay.run { socket in
+            try socket.addVeth(ClusterNames.externalPort, peer: ClusterNames.nodeUplink, peerNamespace: topology.external)
+            try socket.setMaster(ClusterNames.externalPort, bridge: ClusterNames.underlayBridge)
+            try socket.setUp(ClusterNames.externalPort)
+        }
+        try topology.external.run { socket in
+            try socket.addAddress(topology.externalAddress, device: ClusterNames.nodeUplink)
             try socket.setUp(ClusterNames.nodeUplink)
         }
     }

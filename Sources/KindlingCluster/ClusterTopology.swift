@@ -18,11 +18,17 @@ public struct ClusterTopology: Hashable, Sendable {
     public let names: ClusterNames
     public let underlay: NetNamespace
     public let nodes: [Node]
+    /// A client outside the cluster, on the node network: it reaches node IPs (and LoadBalancer IPs) only.
+    public let external: NetNamespace
+    public let externalAddress: IPv4Interface
 
     public init(_ config: ClusterConfig) {
         names = ClusterNames(cluster: config.name)
         underlay = NetNamespace(names.underlayNetns)
         let subnet = ClusterConfig.nodeSubnet
+        external = NetNamespace(names.externalNetns)
+        // The top of the node network, above the nodes and the LoadBalancer pool.
+        externalAddress = IPv4Interface(subnet.network.advanced(by: Int(subnet.size) - 2), prefixLength: subnet.prefixLength)
         nodes = zip(config.nodes, config.nodeNames).enumerated().map { index, pair in
             let (node, name) = pair
             // .1 is kept for the gateway a host-access opt-in would add; nodes start at .2, as in kind.

@@ -1,20 +1,21 @@
 import CLinuxShim
 import Foundation
 
-/// The one OS thread that ever changes network namespace.
+/// An OS thread of its own for namespace work: the only kind of thread that ever changes network namespace.
 ///
 /// setns() moves only the calling thread, and threads spawned from a moved thread inherit its namespace,
 /// so no pool or executor thread may ever enter a pod's namespace (KERNEL-NOTES.md). Every job here enters its
-/// target, makes synchronous calls only, and returns home before the next job runs.
+/// target, makes synchronous calls only, and returns home before the next job runs. `shared` does links,
+/// routes and pods; a library that must always be called from one thread (libnftables) gets its own.
 public final class NamespaceThread: @unchecked Sendable {
-    public static let shared = NamespaceThread()
+    public static let shared = NamespaceThread(name: "kindling-netns")
 
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
     private var homeFD: Int32 = -1
     private var threadID: pid_t = 0
 
-    private init() {
+    public init(name: String) {
         let started = DispatchSemaphore(value: 0)
         let thread = Thread { [unowned self] in
             self.threadID = kl_gettid()
@@ -24,7 +25,7 @@ public final class NamespaceThread: @unchecked Sendable {
             started.signal()
             self.loop()
         }
-        thread.name = "kindling-netns"
+        thread.name = name
         thread.start()
         started.wait()
     }

@@ -42,7 +42,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors("agent") {
-            let (_, topology) = try loadCluster(cluster.name)
+            let (config, topology) = try loadCluster(cluster.name)
             guard let me = topology.node(named: node) else { throw CLIError("nodes \"\(node)\" not found in the cluster config") }
             var labels = me.labels
             if me.role == .controlPlane {
@@ -50,7 +50,7 @@ struct AgentCommand: AsyncParsableCommand {
                 labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
             }
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
-            try await Agent(cluster: cluster.name, nodeName: node, labels: labels, client: client,
+            try await Agent(config: config, nodeName: node, labels: labels, client: client,
                             agnhost: [ClusterProcesses.executable, "agnhost"]).run()
         }
     }

@@ -19,11 +19,13 @@ func podSandbox(_ cluster: String, namespace: String, name: String) async throws
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Runs a command in a pod (like kubectl exec) or, with --node, in a node's network namespace.",
+        abstract: "Runs a command in a pod (like kubectl exec), or in a node's or the external client's network namespace.",
         discussion: """
             In a pod the command sees the pod's network (its eth0 and IP), hostname and files (/etc/hosts, \
             nginx's /usr/share/nginx/html), with the container's environment: `kindling exec -n dev POD -- curl ...`. \
-            With --node it sees the node's view (`ip addr`, `ip route`, `ping`), under `ip netns exec`. \
+            With --node it sees the node's view (`ip addr`, `ip route`, `nft list ruleset`, \
+            `curl localhost:30000`), under `ip netns exec`. With --external it runs on a machine outside the \
+            cluster, on the node network (172.18.255.254), which reaches node ports but not pods or cluster IPs. \
             The exit status is the command's.
             """
     )
@@ -39,13 +41,16 @@ struct Exec: AsyncParsableCommand {
     @Option(name: .long, help: "Run in this node's network namespace instead of a pod, e.g. kindling-worker.")
     var node: String?
 
+    @Flag(name: .long, help: "Run in the external client's network namespace, a machine outside the cluster.")
+    var external = false
+
     @Flag(name: [.customShort("i"), .customLong("stdin")], help: "Accepted as kubectl takes it; standard input always reaches the command.")
     var stdin = false
 
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Accepted as kubectl takes it; the command uses this terminal.")
     var tty = false
 
-    @Argument(parsing: .captureForPassthrough, help: "POD (unless --node), then -- and the command with its arguments.")
+    @Argument(parsing: .captureForPassthrough, help: "POD (unless --node or --external), then -- and the command with its arguments.")
     var words: [String] = []
 
     func run() async throws {
@@ -58,20 +63,24 @@ struct Exec: AsyncParsableCommand {
             try requireRoot("kindling exec")
             var words = self.words
             var pod: String?
-            if node == nil, let first = words.first, first != "--" {
+            if node == nil, !external, let first = words.first, first != "--" {
                 pod = first
                 words.removeFirst()
             }
             let command = words.first == "--" ? Array(words.dropFirst()) : words
             guard !command.isEmpty else { throw CLIError("you must specify at least one command for the container") }
-            if let node {
+            if node != nil || external {
                 let (_, topology) = try loadCluster(cluster.name)
-                guard let target = topology.node(named: node) else { throw CLIError("nodes \"\(node)\" not found") }
-                let cArgs = (["ip", "netns", "exec", target.netns.name] + command).map { strdup($0) } + [nil]
+                var target = topology.external
+                if let node {
+                    guard let found = topology.node(named: node) else { throw CLIError("nodes \"\(node)\" not found") }
+                    target = found.netns
+                }
+                let cArgs = (["ip", "netns", "exec", target.name] + command).map { strdup($0) } + [nil]
                 execv("/usr/sbin/ip", cArgs)
                 throw CLIError("exec ip netns exec: \(String(cString: strerror(errno)))")
             }
-            guard let pod else { throw CLIError("expected POD -- COMMAND, or --node NODE -- COMMAND") }
+            guard let pod else { throw CLIError("expected POD -- COMMAND, --node NODE -- COMMAND or --external -- COMMAND") }
             let (object, record) = try await podSandbox(cluster.name, namespace: namespace ?? "default", name: pod)
             let containerName = container ?? object.spec.containers.first?.name ?? ""
             guard object.spec.containers.contains(where: { $0.name == containerName }) else {

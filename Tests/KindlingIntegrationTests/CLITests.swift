@@ -57,7 +57,8 @@ struct CLITests: Sendable {
 
             // Every node routes the other nodes' pod CIDRs via their node IPs; CIDRs follow the config's order, as in kind.
             let routes = try kindling(["exec", "--name", name, "--node", "\(name)-worker", "--", "ip", "-4", "route", "show", "proto", "77"])
-            #expect(routes.output == "10.244.0.0/24 via 172.18.0.2 dev eth0 \n10.244.2.0/24 via 172.18.0.4 dev eth0 \n", "\(routes.output)")
+            // ...and the service subnet over eth0, so the node's own connections to cluster IPs reach the proxy's NAT.
+            #expect(routes.output == "10.96.0.0/16 dev eth0 scope link \n10.244.0.0/24 via 172.18.0.2 dev eth0 \n10.244.2.0/24 via 172.18.0.4 dev eth0 \n", "\(routes.output)")
 
             // The TLS endpoint on loopback: the kubeconfig's CA verifies it, and only the cluster's token gets in.
             let kubeconfig = try kindling(["get", "kubeconfig", "--name", name]).output

@@ -11,10 +11,13 @@ struct ClusterLifecycleTests {
         let cluster = try TestCluster("ping", yaml: ClusterLifecycleTests.seed002)
         defer { cluster.teardown() }
 
-        #expect(cluster.leftovers.count == 4)
+        // The underlay, three nodes and the external client.
+        #expect(cluster.leftovers.count == 5)
         for from in cluster.topology.nodes {
             let addresses = try from.netns.run { try $0.addresses(device: "eth0") }
             #expect(addresses == [from.address])
+            let external = try inNetns(cluster.topology.external, ["ping", "-c", "1", "-W", "1", from.address.address.description])
+            #expect(external.status == 0, "external client -> \(from.name): \(external.output)")
             for to in cluster.topology.nodes where to != from {
                 let ping = try inNetns(from.netns, ["ping", "-c", "1", "-W", "1", to.address.address.description])
                 #expect(ping.status == 0, "\(from.name) -> \(to.name): \(ping.output)")
@@ -46,7 +49,7 @@ struct ClusterLifecycleTests {
         try FileManager.default.removeItem(atPath: ClusterState(cluster: cluster.config.name, stateRoot: cluster.scratch + "/state").directory)
 
         let teardown = try cluster.provisioner.delete(cluster: cluster.config.name)
-        #expect(teardown.namespaces.count == 4)
+        #expect(teardown.namespaces.count == 5)
         #expect(cluster.leftovers.isEmpty)
         #expect(try sh(["ip", "netns", "list"]).output.contains(cluster.topology.names.netnsPrefix) == false)
         // Deleting again is fine, as in kind.

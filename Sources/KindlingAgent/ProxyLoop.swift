@@ -1,0 +1,84 @@
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingNet
+import KindlingProxy
+import Logging
+
+/// kube-proxy in the agent: watches Services and EndpointSlices, renders this node's nf_tables table and
+/// applies it. A burst of changes becomes one sync (changes that arrive during a sync wait for the next
+/// one, not for a timer); every second the ruleset's generation is checked, so a rule someone deleted by
+/// hand comes back within a second.
+struct ProxyLoop: Sendable {
+    let nodeName: String
+    let node: ProxyRules.Node
+    let client: APIClient
+    let logger: Logger
+    /// libnftables must be called from one thread; this one never leaves the agent's (the node's) namespace.
+    let thread = NamespaceThread(name: "kindling-nft")
+    let applier = ProxyApplier()
+
+    /// The latest lists from both informers; nil until each has listed once, so the first sync never
+    /// programs services without their endpoints.
+    actor Snapshot {
+        var services: [Service]?
+        var slices: [EndpointSlice]?
+
+        func set(services: [Service]) { self.services = services }
+        func set(slices: [EndpointSlice]) { self.slices = slices }
+        func ports(nodeName: String) -> [ServicePort]? {
+            guard let services, let slices else { return nil }
+            return ServicePort.from(services: services, slices: slices, nodeName: nodeName)
+        }
+    }
+
+    func run() async {
+        do {
+            // localhost:<nodePort> from the node itself: DNATed packets from 127.0.0.1 may leave loopback.
+            try await thread.perform(in: nil) { try Sysctl.set("net.ipv4.conf.all.route_localnet", "1") }
+        } catch {
+            logger.error("proxy: \(error)")
+        }
+        let snapshot = Snapshot()
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await Informer<Service>(client: client).run { services in
+                    await snapshot.set(services: Array(services.values))
+                    wake.yield()
+                }
+            }
+            group.addTask {
+                await Informer<EndpointSlice>(client: client).run { slices in
+                    await snapshot.set(slices: Array(slices.values))
+                    wake.yield()
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    if (try? await thread.perform(in: nil) { [applier] in try applier.drifted() }) ?? true { wake.yield() }
+                }
+            }
+            group.addTask {
+                for await _ in wakeups {
+                    guard let ports = await snapshot.ports(nodeName: nodeName) else { continue }
+                    await sync(ports)
+                }
+            }
+        }
+    }
+
+    func sync(_ ports: [ServicePort]) async {
+        let started = ContinuousClock.now
+        let table = ProxyRules.render(ports, node: node)
+        do {
+            let kind = try await thread.perform(in: nil) { [applier] in try applier.apply(table) }
+            guard kind != .unchanged else { return }
+            let endpoints = ports.reduce(0) { $0 + $1.endpoints.count }
+            logger.info("proxy: \(kind.rawValue) sync of \(ports.count) service ports, \(endpoints) endpoints, \(table.ruleCount) rules in \(ContinuousClock.now - started)")
+        } catch {
+            logger.error("proxy sync: \(error)")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// Makes the kernel's table equal to a rendered one. The first sync writes the whole table in one
+/// transaction; later ones write only the difference from what was applied, unless the ruleset's generation
+/// moved since this applier's last commit (someone else changed it): then the whole table again, which
+/// repairs the drift. A failed transaction changes nothing, and the next sync is a full one.
+///
+/// Confined to one thread inside the namespace it programs (see `NftContext`), hence unchecked Sendable.
+public final class ProxyApplier: @unchecked Sendable {
+    public enum Sync: String, Sendable {
+        case full, partial, unchanged
+    }
+
+    private var context: NftContext?
+    private var applied: NftTable?
+    private var generation: UInt32?
+
+    public init() {}
+
+    public func apply(_ table: NftTable) throws -> Sync {
+        let context = try self.context ?? NftContext()
+        self.context = context
+        if let applied, !(try drifted()) {
+            if applied == table { return .unchanged }
+            if let commands = table.commands(from: applied), (try? commit(commands, table, context)) != nil { return .partial }
+        }
+        do {
+            try commit(table.fullSyncCommands, table, context)
+        } catch {
+            applied = nil
+            throw error
+        }
+        return .full
+    }
+
+    /// Whether the ruleset changed since this applier's last commit (or it never committed).
+    public func drifted() throws -> Bool {
+        guard let generation else { return true }
+        return try NftContext.generation() != generation
+    }
+
+    private func commit(_ commands: String, _ table: NftTable, _ context: NftContext) throws {
+        try context.run(commands)
+        applied = table
+        generation = try NftContext.generation()
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import KindlingAPI
+import KindlingCluster
+import KindlingNet
+import Testing
+
+/// Services through every node's nf_tables proxy, checked from inside pods, nodes and the external client
+/// with curl: seed 002's ClusterIP and NodePort walk-through, then the policies kube-proxy implements.
+@Suite(.enabled(if: isRoot, "needs root: creates network namespaces"))
+struct ServiceProxyTests {
+    let cli = CLITests()
+    let podTests = PodTests()
+
+    static let curlPod = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: curl-pod, namespace: dev}
+        spec:
+          containers:
+          - {name: curl, image: curlimages/curl:latest, command: [sleep, infinity]}
+        """
+
+    func apply(_ cluster: String, _ yaml: String) throws {
+        let applied = try cli.kindling(["apply", "--name", cluster, "-f", "-"], input: yaml)
+        try #require(applied.status == 0, "\(applied.output)")
+    }
+
+    func json(_ cluster: String, _ arguments: [String]) throws -> [String: Any] {
+        let output = try cli.kindling(["get"] + arguments + ["--name", cluster, "-o", "json"]).output
+        return try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] ?? [:]
+    }
+
+    func clusterIP(_ cluster: String, _ service: String, namespace: String = "dev") throws -> String {
+        let spec = try json(cluster, ["svc", service, "-n", namespace])["spec"] as? [String: Any]
+        return try #require(spec?["clusterIP"] as? String)
+    }
+
+    /// The ready addresses of a service's Endpoints, sorted.
+    func endpointIPs(_ cluster: String, _ service: String) -> [String] {
+        let subsets = (try? json(cluster, ["ep", service, "-n", "dev"]))?["subsets"] as? [[String: Any]] ?? []
+        return subsets.flatMap { ($0["addresses"] as? [[String: Any]] ?? []).compactMap { $0["ip"] as? String } }.sorted()
+    }
+
+    func exec(_ cluster: String, pod: String, _ command: [String]) throws -> CommandResult {
+        try cli.kindling(["exec", "--name", cluster, "-n", "dev", pod, "--"] + command)
+    }
+
+    func onNode(_ cluster: String, _ node: String, _ command: [String]) throws -> CommandResult {
+        try cli.kindling(["exec", "--name", cluster, "--node", node, "--"] + command)
+    }
+
+    func external(_ cluster: String, _ command: [String]) throws -> CommandResult {
+        try cli.kindling(["exec", "--name", cluster, "--external", "--"] + command)
+    }
+
+    /// `count` answers to `curl -s URL` run in one shell, one name per line.
+    static func curlLoop(_ url: String, _ count: Int) -> [String] {
+        ["sh", "-c", "for i in $(seq \(count)); do curl -s --max-time 2 \(url); echo; done"]
+    }
+
+    static func answers(_ result: CommandResult) -> [String] {
+        result.output.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    @Test func seed002ClusterIPAndNodePortReachPodsOnEveryNode() throws {
+        try cli.withCluster("svc") { name in
+            try apply(name, PodTests.seed002)
+            try apply(name, Self.curlPod)
+            #expect(podTests.allReady(name, namespace: "dev", count: 7), "pods did not all become Ready")
+            let nginx = try podTests.pods(name, namespace: "dev", selector: "app=nginx")
+            let nodeOf = Dictionary(uniqueKeysWithValues: nginx.map { ($0.name, $0.node) })
+            for pod in nginx {
+                _ = try exec(name, pod: pod.name, ["sh", "-c", "echo $POD_NAME > /usr/share/nginx/html/index.html"])
+            }
+            try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: nginx-service, namespace: dev}\nspec:\n  selector: {app: nginx}\n  ports:\n  - {name: http, port: 80, targetPort: 80}\n")
+            let vip = try clusterIP(name, "nginx-service")
+            #expect(eventually(10) { endpointIPs(name, "nginx-service") == nginx.map(\.ip).sorted() })
+
+            // From outside the cluster the cluster IP is unreachable (the seed tries from the host; the external
+            // client stands in for it, so no test traffic leaves the machine's own namespaces).
+            #expect(try external(name, ["curl", "--head", "-s", "--max-time", "2", "http://\(vip)"]).status != 0)
+
+            // From a pod: 200 from nginx, and 30 requests spread over several pods.
+            var head = CommandResult(status: -1, output: "")
+            #expect(eventually(10) {
+                head = (try? exec(name, pod: "curl-pod", ["curl", "--head", "-s", "--max-time", "2", "http://\(vip)"])) ?? head
+                return head.output.hasPrefix("HTTP/1.1 200 OK")
+            }, "\(head.output)")
+            let spread = Self.answers(try exec(name, pod: "curl-pod", Self.curlLoop("http://\(vip)", 30)))
+            #expect(spread.count == 30 && Set(spread).count >= 3 && Set(spread).isSubset(of: Set(nodeOf.keys)), "\(spread)")
+
+            // NodePort 30000 (seed 002's manifest): on every node's IP, on localhost inside each node, and from
+            // the external client; each node forwards to pods on all nodes.
+            try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: nginx-service, namespace: dev}\nspec:\n  type: NodePort\n  selector: {app: nginx}\n  ports:\n  - {name: http, port: 80, targetPort: 80, nodePort: 30000}\n")
+            #expect(try clusterIP(name, "nginx-service") == vip, "the cluster IP survives the type change")
+            let nodes = try cli.kindling(["get", "nodes", "--name", name, "-o", "name"]).output
+                .split(separator: "\n").map { String($0.split(separator: "/").last!) }
+            #expect(nodes.count == 3)
+            let nodeIPs = (2...4).map { "172.18.0.\($0)" }
+            var fromLocalhost: [String] = []
+            #expect(eventually(10) {
+                fromLocalhost = Self.answers((try? onNode(name, nodes[1], Self.curlLoop("http://localhost:30000", 1))) ?? head)
+                return fromLocalhost.count == 1
+            }, "localhost:30000 on \(nodes[1])")
+            for node in nodes {
+                let local = Self.answers(try onNode(name, node, Self.curlLoop("http://localhost:30000", 20)))
+                #expect(local.count == 20 && Set(local.compactMap { nodeOf[$0] }).count >= 2, "\(node) localhost: \(local)")
+                for ip in nodeIPs {
+                    #expect(Self.answers(try onNode(name, node, Self.curlLoop("http://\(ip):30000", 2))).count == 2, "\(node) -> \(ip):30000")
+                }
+            }
+            for ip in nodeIPs {
+                let outside = Self.answers(try external(name, Self.curlLoop("http://\(ip):30000", 20)))
+                #expect(outside.count == 20 && Set(outside.compactMap { nodeOf[$0] }).count >= 2, "external -> \(ip): \(outside)")
+            }
+            let rules = try onNode(name, nodes[0], ["nft", "list", "chain", "ip", "kindling", "service-dev/nginx-service/tcp/http"]).output
+            #expect(rules.components(separatedBy: "numgen random mod").count == 6, "\(rules)")
+
+            // Endpoints follow the pods: scaled down, no request reaches a removed pod; scaled up, new pods join.
+            #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs/nginx-replicaset", "--replicas=3"]).status == 0)
+            #expect(eventually(20) { endpointIPs(name, "nginx-service").count == 3 })
+            let remaining = try podTests.pods(name, namespace: "dev", selector: "app=nginx").filter { $0.phase == "Running" }.map(\.name)
+            usleep(300_000)
+            let afterScale = Self.answers(try exec(name, pod: "curl-pod", Self.curlLoop("http://\(vip)", 20)))
+            #expect(afterScale.count == 20 && Set(afterScale).isSubset(of: Set(remaining)), "\(afterScale) vs \(remaining)")
+            #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs/nginx-replicaset", "--replicas=5"]).status == 0)
+            #expect(eventually(20) { endpointIPs(name, "nginx-service").count == 5 })
+
+            // A service whose selector matches nothing refuses at once, and so does a port no service has.
+            try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: nothing, namespace: dev}\nspec:\n  selector: {app: nothing}\n  ports:\n  - {port: 80}\n")
+            let empty = try clusterIP(name, "nothing")
+            var refused = CommandResult(status: 0, output: "")
+            #expect(eventually(10) {
+                refused = (try? exec(name, pod: "curl-pod", ["curl", "-sS", "--max-time", "5", "-w", "%{time_total}", "http://\(empty)"])) ?? refused
+                return refused.status == 7
+            }, "\(refused.output)")
+            #expect(refused.output.contains("Couldn't connect") || refused.output.contains("Connection refused"), "\(refused.output)")
+            #expect(try exec(name, pod: "curl-pod", ["curl", "-s", "--max-time", "5", "http://\(vip):81"]).status == 7)
+
+            // Someone deletes the proxy's rules by hand: the agent puts them back within about a second.
+            _ = try onNode(name, nodes[0], ["nft", "flush", "map", "ip", "kindling", "service-ips"])
+            #expect(eventually(5) { (try? onNode(name, nodes[0], ["curl", "-s", "--max-time", "1", "http://\(vip)"]))?.status == 0 })
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import KindlingAPI
+@testable import KindlingProxy
+import Testing
+
+/// The proxy's pure parts: services + endpoint slices -> service ports -> this node's nf_tables table.
+@Suite struct ProxyTests {
+    static let node = ProxyRules.Node(clusterCIDR: IPv4CIDR("10.244.0.0/16")!)
+
+    /// Services and slices of every shape the renderer distinguishes, written as a user would apply them.
+    static let manifests = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: dev}
+        spec:
+          clusterIP: 10.96.0.20
+          type: NodePort
+          externalTrafficPolicy: Cluster
+          selector: {app: web}
+          ports: [{name: http, port: 80, protocol: TCP, targetPort: http, nodePort: 30000}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: local, namespace: dev}
+        spec:
+          clusterIP: 10.96.0.21
+          type: NodePort
+          externalTrafficPolicy: Local
+          selector: {app: web}
+          ports: [{port: 8080, protocol: TCP, nodePort: 30001}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: sticky, namespace: dev}
+        spec:
+          clusterIP: 10.96.0.22
+          sessionAffinity: ClientIP
+          sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}
+          selector: {app: web}
+          ports: [{port: 53, protocol: UDP}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: empty, namespace: dev}
+        spec:
+          clusterIP: 10.96.0.23
+          type: NodePort
+          selector: {app: none}
+          ports: [{port: 80, protocol: TCP, nodePort: 30002}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: headless, namespace: dev}
+        spec: {clusterIP: None, selector: {app: web}, ports: [{port: 80}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: db, namespace: dev}
+        spec: {type: ExternalName, externalName: db.example.com}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: web-abc, namespace: dev, labels: {kubernetes.io/service-name: web}}
+        addressType: IPv4
+        ports: [{name: http, port: 8080, protocol: TCP}]
+        endpoints:
+        - {addresses: [10.244.1.3], nodeName: node-b, conditions: {ready: true}}
+        - {addresses: [10.244.0.2], nodeName: node-a, conditions: {ready: true}}
+        - {addresses: [10.244.2.2], nodeName: node-c, conditions: {ready: false, serving: true, terminating: true}}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: local-abc, namespace: dev, labels: {kubernetes.io/service-name: local}}
+        addressType: IPv4
+        ports: [{name: "", port: 8080, protocol: TCP}]
+        endpoints:
+        - {addresses: [10.244.0.2], nodeName: node-a, conditions: {ready: true}}
+        - {addresses: [10.244.1.3], nodeName: node-b, conditions: {ready: true}}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: sticky-abc, namespace: dev, labels: {kubernetes.io/service-name: sticky}}
+        addressType: IPv4
+        ports: [{name: "", port: 5353, protocol: UDP}]
+        endpoints:
+        - {addresses: [10.244.1.4], nodeName: node-b}
+        """
+
+    static func objects() throws -> (services: [Service], slices: [EndpointSlice]) {
+        let decoder = JSONDecoder()
+        var services: [Service] = []
+        var slices: [EndpointSlice] = []
+        for object in try Manifest.parse(manifests, source: "fixture") {
+            if object.kind == "Service" {
+                var service = try decoder.decode(Service.self, from: object.json)
+                service.applyDefaults()
+                services.append(service)
+            } else {
+                slices.append(try decoder.decode(EndpointSlice.self, from: object.json))
+            }
+        }
+        return (services, slices)
+    }
+
+    static func ports(nodeName: String = "node-a", dropping: String? = nil) throws -> [ServicePort] {
+        let (services, slices) = try objects()
+        let kept = slices.map { slice in
+            var slice = slice
+            slice.endpoints = slice.endpoints?.filter { $0.addresses.first != dropping }
+            return slice
+        }
+        return ServicePort.from(services: services, slices: kept, nodeName: nodeName)
+    }
+
+    /// Compares with `Golden/<name>`; KINDLING_UPDATE_GOLDEN=1 rewrites the file instead.
+    func expectGolden(_ text: String, _ name: String) throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
+        if ProcessInfo.processInfo.environment["KINDLING_UPDATE_GOLDEN"] == "1" {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOf: url, encoding: .utf8)
+        #expect(text == golden, "differs from Golden/\(name); KINDLING_UPDATE_GOLDEN=1 rewrites it after a deliberate change")
+    }
+
+    @Test func servicePortsResolveSlicesByPortName() throws {
+        let ports = try ProxyTests.ports()
+        #expect(ports.map(\.name) == ["dev/empty", "dev/local", "dev/sticky", "dev/web:http"])
+        let web = try #require(ports.last)
+        #expect(web.port == 80 && web.nodePort == 30000 && web.proto == .tcp)
+        #expect(web.endpoints.map(\.description) == ["10.244.0.2/8080", "10.244.1.3/8080", "10.244.2.2/8080"])
+        #expect(web.endpoints.filter(\.isLocal).map(\.description) == ["10.244.0.2/8080"])
+        // The terminating endpoint is left out while others are ready...
+        #expect(web.clusterEndpoints.map(\.description) == ["10.244.0.2/8080", "10.244.1.3/8080"])
+        // ...and used when it is the only one still serving.
+        #expect(ServicePort.usable(web.endpoints.filter(\.terminating)).map(\.description) == ["10.244.2.2/8080"])
+        // Unset conditions mean ready.
+        #expect(ports[2].endpoints.first?.ready == true && ports[2].affinitySeconds == 60)
+        #expect(ports[0].endpoints.isEmpty)
+    }
+
+    @Test func externalTrafficPolicyLocalUsesOnlyThisNodesEndpoints() throws {
+        let onA = try ProxyTests.ports(nodeName: "node-a").first { $0.service == "local" }!
+        #expect(onA.externalEndpoints.map(\.description) == ["10.244.0.2/8080"])
+        #expect(onA.clusterEndpoints.count == 2)
+        let onC = try ProxyTests.ports(nodeName: "node-c").first { $0.service == "local" }!
+        #expect(onC.externalEndpoints.isEmpty)
+        let table = ProxyRules.render([onC], node: ProxyTests.node)
+        // Other nodes' endpoints exist: external traffic here is dropped (kube-proxy's choice), not rejected.
+        #expect(table.sets.first { $0.name == "no-endpoint-nodeports" }?.elements == ["tcp . 30001": "drop"])
+    }
+
+    @Test func fullRulesetMatchesGolden() throws {
+        let table = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
+        try expectGolden(table.fullSyncCommands, "proxy-full.nft")
+    }
+
+    @Test func partialSyncWritesOnlyTheDifference() throws {
+        let before = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
+        let after = ProxyRules.render(try ProxyTests.ports(dropping: "10.244.1.3"), node: ProxyTests.node)
+        let commands = try #require(after.commands(from: before))
+        try expectGolden(commands, "proxy-partial.nft")
+        #expect(before.commands(from: before) == "")
+        #expect(!commands.contains("delete table") && !commands.contains("service-dev/sticky"))
+    }
+
+    @Test func randomChoiceIsUniformCascade() {
+        let endpoints = (2...4).map { ServicePort.Endpoint(ip: IPv4Address("10.244.0.\($0)")!, port: 80, isLocal: false) }
+        let port = ServicePort(namespace: "ns", service: "s", portName: "", proto: .tcp, clusterIP: IPv4Address("10.96.0.9")!,
+                               port: 80, nodePort: nil, externalIPs: [], externalPolicyLocal: false, internalPolicyLocal: false,
+                               affinitySeconds: nil, endpoints: endpoints)
+        let rules = ProxyRules.choice(among: endpoints, names: ChainNames(port), affinity: false)
+        #expect(rules == ["numgen random mod 3 0 goto endpoint-ns/s/tcp/__10.244.0.2/80",
+                          "numgen random mod 2 0 goto endpoint-ns/s/tcp/__10.244.0.3/80",
+                          "goto endpoint-ns/s/tcp/__10.244.0.4/80"])
+    }
+
+    @Test func lookupIsOneMapWhateverTheNumberOfServices() throws {
+        let ports = try ProxyTests.ports()
+        let table = ProxyRules.render(ports + ports.map { port in
+            ServicePort(namespace: "other", service: port.service, portName: port.portName, proto: port.proto,
+                        clusterIP: IPv4Address(port.clusterIP.value + 100), port: port.port, nodePort: nil, externalIPs: [],
+                        externalPolicyLocal: false, internalPolicyLocal: false, affinitySeconds: nil, endpoints: port.endpoints)
+        }, node: ProxyTests.node)
+        let services = try #require(table.chains.first { $0.name == "services" })
+        #expect(services.rules.count == 2)
+        #expect(table.sets.first { $0.name == "service-ips" }?.elements.count == 6)
+    }
+}
