@@ -4,13 +4,15 @@ import KindlingAPI
 /// Keeps, for every Service with a selector, EndpointSlices and the legacy Endpoints equal to the pods the
 /// selector matches: their IPs, nodes, ready/serving/terminating conditions, and target ports resolved per pod
 /// (a named targetPort a pod does not have leaves that pod out of that port). Services without a selector are
-/// left to the user's own Endpoints and EndpointSlices.
+/// left to the user's own Endpoints and EndpointSlices; a user's Endpoints are mirrored into EndpointSlices
+/// (Kubernetes' endpointslice-mirroring controller), since those are what proxies read.
 struct EndpointsController: Controller {
     let name = "endpoints"
     static let endpointsManagedByLabel = "endpoints.kubernetes.io/managed-by"
     static let endpointsManagedBy = "endpoint-controller"
     /// kube-controller-manager's default --max-endpoints-per-slice.
     static let maxEndpointsPerSlice = 100
+    static let mirroredBy = "endpointslicemirroring-controller.k8s.io"
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Service.self, Pod.self, EndpointSlice.self, Endpoints.self]) {
@@ -21,18 +23,33 @@ struct EndpointsController: Controller {
     func syncAll(_ registry: Registry) throws {
         let services = try registry.list(Service.self).items
         let pods = try registry.list(Pod.self).items
-        let slices = try registry.list(EndpointSlice.self).items.filter {
-            $0.metadata.labels?[EndpointSlice.managedByLabel] == EndpointSlice.managedBy
-        }
+        let allSlices = try registry.list(EndpointSlice.self).items
+        let slices = allSlices.filter { $0.metadata.labels?[EndpointSlice.managedByLabel] == EndpointSlice.managedBy }
+        let mirrors = allSlices.filter { $0.metadata.labels?[EndpointSlice.managedByLabel] == EndpointsController.mirroredBy }
+        func sliceKey(_ slice: EndpointSlice) -> String { "\(slice.namespace)/\(slice.metadata.labels?[EndpointSlice.serviceNameLabel] ?? "")" }
         let managed = Set(services.filter(EndpointsController.isManaged).map { "\($0.namespace)/\($0.name)" })
         for service in services where EndpointsController.isManaged(service) {
             let groups = EndpointsController.groups(for: service, pods: pods.filter { $0.namespace == service.namespace })
-            try syncSlices(service, groups, slices.filter {
-                $0.namespace == service.namespace && $0.metadata.labels?[EndpointSlice.serviceNameLabel] == service.name
-            }, registry)
+            try syncSlices(service, groups, slices.filter { sliceKey($0) == "\(service.namespace)/\(service.name)" }, registry,
+                           managedBy: EndpointSlice.managedBy)
             try syncEndpoints(service, groups, registry)
         }
-        for slice in slices where !managed.contains("\(slice.namespace)/\(slice.metadata.labels?[EndpointSlice.serviceNameLabel] ?? "")") {
+        for slice in slices where !managed.contains(sliceKey(slice)) {
+            _ = try? registry.delete(EndpointSlice.self, namespace: slice.namespace, name: slice.name)
+        }
+
+        let userEndpoints = Dictionary(try registry.list(Endpoints.self).items.filter {
+            $0.metadata.labels?[EndpointsController.endpointsManagedByLabel] != EndpointsController.endpointsManagedBy
+        }.map { ("\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+        var mirrored = Set<String>()
+        for service in services where EndpointsController.isMirrored(service) {
+            let key = "\(service.namespace)/\(service.name)"
+            guard let endpoints = userEndpoints[key] else { continue }
+            mirrored.insert(key)
+            try syncSlices(service, EndpointsController.groups(mirroring: endpoints), mirrors.filter { sliceKey($0) == key }, registry,
+                           managedBy: EndpointsController.mirroredBy)
+        }
+        for slice in mirrors where !mirrored.contains(sliceKey(slice)) {
             _ = try? registry.delete(EndpointSlice.self, namespace: slice.namespace, name: slice.name)
         }
         for endpoints in try registry.list(Endpoints.self).items
@@ -46,11 +63,30 @@ struct EndpointsController: Controller {
         service.type != "ExternalName" && !(service.spec.selector ?? [:]).isEmpty && service.metadata.deletionTimestamp == nil
     }
 
+    /// A service whose endpoints the user writes: its Endpoints are mirrored into slices.
+    static func isMirrored(_ service: Service) -> Bool {
+        service.type != "ExternalName" && (service.spec.selector ?? [:]).isEmpty && service.metadata.deletionTimestamp == nil
+    }
+
+    /// A user's Endpoints as slice groups: one per subset, ready and not-ready addresses alike. Pure.
+    static func groups(mirroring endpoints: Endpoints) -> [[EndpointSlice.Port]: [Resolved]] {
+        var groups: [[EndpointSlice.Port]: [Resolved]] = [:]
+        for subset in endpoints.subsets ?? [] {
+            let ports = (subset.ports ?? []).map { EndpointSlice.Port(name: $0.name ?? "", port: $0.port, protocol: $0.protocol ?? "TCP") }
+            for (address, ready) in (subset.addresses ?? []).map({ ($0, true) }) + (subset.notReadyAddresses ?? []).map({ ($0, false) }) {
+                groups[ports, default: []].append(Resolved(
+                    ip: address.ip, node: address.nodeName,
+                    pod: address.targetRef, ready: ready, serving: ready, terminating: false))
+            }
+        }
+        return groups
+    }
+
     /// One endpoint: a pod's address with the ports it resolves to.
     struct Resolved: Hashable {
         let ip: String
         let node: String?
-        let pod: ObjectReference
+        let pod: ObjectReference?
         let ready: Bool
         let serving: Bool
         let terminating: Bool
@@ -83,7 +119,8 @@ struct EndpointsController: Controller {
         return groups.mapValues { $0.sorted { $0.ip.compare($1.ip, options: .numeric) == .orderedAscending } }
     }
 
-    func syncSlices(_ service: Service, _ groups: [[EndpointSlice.Port]: [Resolved]], _ existing: [EndpointSlice], _ registry: Registry) throws {
+    func syncSlices(_ service: Service, _ groups: [[EndpointSlice.Port]: [Resolved]], _ existing: [EndpointSlice], _ registry: Registry,
+                    managedBy: String) throws {
         var desired: [(ports: [EndpointSlice.Port], endpoints: [EndpointSlice.Endpoint])] = []
         for (ports, resolved) in groups.sorted(by: { $0.key.description < $1.key.description }) {
             let endpoints = resolved.map { endpoint in
@@ -112,7 +149,7 @@ struct EndpointsController: Controller {
                 }
             } else {
                 var meta = ObjectMeta(namespace: service.namespace, labels: (service.metadata.labels ?? [:]).merging([
-                    EndpointSlice.serviceNameLabel: service.name, EndpointSlice.managedByLabel: EndpointSlice.managedBy,
+                    EndpointSlice.serviceNameLabel: service.name, EndpointSlice.managedByLabel: managedBy,
                 ]) { _, ours in ours })
                 meta.generateName = service.name + "-"
                 meta.ownerReferences = [OwnerReference(apiVersion: "v1", kind: "Service", name: service.name, uid: service.metadata.uid ?? "")]

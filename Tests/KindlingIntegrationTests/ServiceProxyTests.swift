@@ -143,3 +143,131 @@ struct ServiceProxyTests {
         }
     }
 }
+
+extension ServiceProxyTests {
+    static let echo = """
+        apiVersion: apps/v1
+        kind: ReplicaSet
+        metadata: {name: echo, namespace: dev}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: echo}}
+          template:
+            metadata: {labels: {app: echo}}
+            spec:
+              containers:
+              - name: agnhost
+                image: registry.k8s.io/e2e-test-images/agnhost:2.39
+                args: [netexec, --http-port=8080, --udp-port=8081]
+                ports: [{name: http, containerPort: 8080}]
+        """
+
+    static let services = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: sticky, namespace: dev}
+        spec:
+          selector: {app: echo}
+          sessionAffinity: ClientIP
+          ports: [{port: 80, targetPort: http}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: local, namespace: dev}
+        spec:
+          type: NodePort
+          externalTrafficPolicy: Local
+          selector: {app: echo}
+          ports: [{port: 80, targetPort: 8080, nodePort: 30080}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cluster, namespace: dev}
+        spec:
+          type: NodePort
+          selector: {app: echo}
+          ports: [{port: 80, targetPort: 8080, nodePort: 30081}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: udp, namespace: dev}
+        spec:
+          selector: {app: echo}
+          ports: [{port: 53, targetPort: 8081, protocol: UDP}]
+        """
+
+    /// One UDP request to agnhost's netexec (`hostname`, `clientip`) and its answer, from inside a pod.
+    static func udp(_ address: String, _ port: Int, _ command: String) -> [String] {
+        ["python3", "-c", """
+            import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+            s.sendto(b"\(command)", ("\(address)", \(port))); print(s.recv(2048).decode())
+            """]
+    }
+
+    @Test func affinityLocalPolicyUDPAndUserEndpoints() throws {
+        try cli.withCluster("svcpol", yaml: "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n") { name in
+            try apply(name, "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n")
+            try apply(name, Self.echo)
+            #expect(podTests.allReady(name, namespace: "dev", count: 2), "agnhost pods did not become Ready")
+            try apply(name, Self.curlPod)
+            try apply(name, Self.services)
+            #expect(podTests.allReady(name, namespace: "dev", count: 3))
+            let echo = try podTests.pods(name, namespace: "dev", selector: "app=echo")
+            #expect(Set(echo.map(\.node)).count == 2, "one agnhost pod per node: \(echo.map(\.node))")
+            for service in ["sticky", "local", "cluster", "udp"] {
+                #expect(eventually(10) { endpointIPs(name, service).count == 2 }, "\(service) endpoints")
+            }
+
+            // ClientIP affinity: every request from one client reaches the same pod.
+            let sticky = try clusterIP(name, "sticky")
+            var answers: [String] = []
+            #expect(eventually(10) {
+                answers = Self.answers((try? exec(name, pod: "curl-pod", Self.curlLoop("http://\(sticky)/hostname", 10))) ?? CommandResult(status: 1, output: ""))
+                return answers.count == 10
+            })
+            #expect(Set(answers).count == 1 && echo.map(\.name).contains(answers.first ?? ""), "\(answers)")
+
+            // externalTrafficPolicy Local: the external client's own address arrives, and only this node's pod
+            // answers; with Cluster the client is masqueraded to an address of the node that forwarded it.
+            let workerIP = "172.18.0.3"
+            let worker = try #require(echo.first { $0.node == "\(name)-worker" })
+            let local = Self.answers(try external(name, Self.curlLoop("http://\(workerIP):30080/clientip", 5)))
+            #expect(local.count == 5 && local.allSatisfy { $0.hasPrefix("172.18.255.254:") }, "\(local)")
+            let localNames = Self.answers(try external(name, Self.curlLoop("http://\(workerIP):30080/hostname", 10)))
+            #expect(localNames.count == 10 && Set(localNames) == [worker.name], "\(localNames)")
+            let masqueraded = Self.answers(try external(name, Self.curlLoop("http://\(workerIP):30081/clientip", 5)))
+            #expect(masqueraded.count == 5 && !masqueraded.contains { $0.hasPrefix("172.18.255.254:") }, "\(masqueraded)")
+
+            // UDP through a cluster IP.
+            let udp = try clusterIP(name, "udp")
+            var udpAnswer = CommandResult(status: 1, output: "")
+            #expect(eventually(10) {
+                udpAnswer = (try? exec(name, pod: "curl-pod", Self.udp(udp, 53, "hostname"))) ?? udpAnswer
+                return udpAnswer.status == 0
+            }, "\(udpAnswer.output)")
+            #expect(echo.map { $0.name + "\n" }.contains(udpAnswer.output), "\(udpAnswer.output)")
+
+            // A service without a selector uses the Endpoints its user writes (mirrored into a slice).
+            try apply(name, """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: manual, namespace: dev}
+                spec:
+                  ports: [{port: 80}]
+                ---
+                apiVersion: v1
+                kind: Endpoints
+                metadata: {name: manual, namespace: dev}
+                subsets:
+                - addresses: [{ip: \(worker.ip)}]
+                  ports: [{port: 8080}]
+                """)
+            let manual = try clusterIP(name, "manual")
+            var manualAnswer = CommandResult(status: 1, output: "")
+            #expect(eventually(10) {
+                manualAnswer = (try? exec(name, pod: "curl-pod", ["curl", "-s", "--max-time", "2", "http://\(manual)/hostname"])) ?? manualAnswer
+                return manualAnswer.output == worker.name
+            }, "\(manualAnswer.output)")
+        }
+    }
+}

@@ -190,7 +190,7 @@ struct SeededRandom: RandomNumberGenerator {
         #expect(sliced().isEmpty && (try? registry.get(Endpoints.self, namespace: "dev", name: "web")) == nil)
     }
 
-    @Test func selectorlessServicesKeepTheUsersEndpoints() throws {
+    @Test func selectorlessServicesKeepTheUsersEndpointsMirroredIntoASlice() throws {
         let registry = Registry(store: try Store(path: nil), admission: ServiceAdmission(serviceSubnet: IPv4CIDR("10.96.0.0/16")!))
         _ = try registry.create(Namespace(name: "dev"))
         _ = try registry.create(Service(metadata: ObjectMeta(name: "db", namespace: "dev"), spec: .init(ports: [.init(port: 5432)])))
@@ -198,6 +198,15 @@ struct SeededRandom: RandomNumberGenerator {
                                           subsets: [.init(addresses: [.init(ip: "10.244.9.9")], notReadyAddresses: nil, ports: [.init(name: nil, port: 5432, protocol: "TCP")])]))
         try EndpointsController().syncAll(registry)
         #expect(try registry.get(Endpoints.self, namespace: "dev", name: "db").subsets?.first?.addresses?.first?.ip == "10.244.9.9")
+        // Proxies read slices: the user's Endpoints are mirrored into one, labelled as Kubernetes' mirroring controller does.
+        let slices = try registry.list(EndpointSlice.self, namespace: "dev").items
+        #expect(slices.count == 1)
+        #expect(slices.first?.metadata.labels?[EndpointSlice.managedByLabel] == "endpointslicemirroring-controller.k8s.io")
+        #expect(slices.first?.metadata.labels?[EndpointSlice.serviceNameLabel] == "db")
+        #expect(slices.first?.endpoints?.map(\.addresses) == [["10.244.9.9"]] && slices.first?.ports?.first?.port == 5432)
+        // No Endpoints any more: no mirror either; a service with no Endpoints object gets no slice at all.
+        _ = try registry.delete(Endpoints.self, namespace: "dev", name: "db")
+        try EndpointsController().syncAll(registry)
         #expect(try registry.list(EndpointSlice.self, namespace: "dev").items.isEmpty)
     }
 }
