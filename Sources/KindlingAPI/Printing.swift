@@ -95,16 +95,14 @@ public enum Printing {
                 let all = (object.subsets ?? []).flatMap { subset in
                     (subset.addresses ?? []).flatMap { address in (subset.ports ?? []).map { "\(address.ip):\($0.port)" } }
                 }
-                let shown = all.prefix(3).joined(separator: ",") + (all.count > 3 ? " + \(all.count - 3) more..." : "")
-                return [object.name, shown.nonEmpty ?? "<none>", age(object as! T)]
+                return [object.name, abbreviated(all) ?? "<none>", age(object as! T)]
             }
         case let slices as [EndpointSlice]:
             headers = ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
             rows = slices.map { slice in
                 let ports = (slice.ports ?? []).compactMap { $0.port.map(String.init) }.joined(separator: ",")
                 let addresses = (slice.endpoints ?? []).flatMap(\.addresses)
-                let shown = addresses.prefix(3).joined(separator: ",") + (addresses.count > 3 ? " + \(addresses.count - 3) more..." : "")
-                return [slice.name, slice.addressType, ports.nonEmpty ?? "<unset>", shown.nonEmpty ?? "<unset>", age(slice as! T)]
+                return [slice.name, slice.addressType, ports.nonEmpty ?? "<unset>", abbreviated(addresses) ?? "<unset>", age(slice as! T)]
             }
         case let namespaces as [Namespace]:
             headers = ["NAME", "STATUS", "AGE"]
@@ -118,6 +116,12 @@ public enum Printing {
             rows = zip(objects, rows).map { [$0.namespace] + $1 }
         }
         return ObjectTable(headers: headers, rows: rows)
+    }
+
+    /// The first three of a list and how many more, as kubectl shows endpoints; nil for none.
+    static func abbreviated(_ items: [String]) -> String? {
+        guard !items.isEmpty else { return nil }
+        return items.prefix(3).joined(separator: ",") + (items.count > 3 ? " + \(items.count - 3) more..." : "")
     }
 
     static func containerColumns(_ spec: PodSpec?) -> [String] {

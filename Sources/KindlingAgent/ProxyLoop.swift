@@ -61,24 +61,44 @@ struct ProxyLoop: Sendable {
                 }
             }
             group.addTask {
+                var applied: [ServicePort] = []
                 for await _ in wakeups {
                     guard let ports = await snapshot.ports(nodeName: nodeName) else { continue }
-                    await sync(ports)
+                    guard await sync(ports) else { continue }
+                    await flushConntrack(ConntrackCleanup.commands(old: applied, new: ports))
+                    applied = ports
                 }
             }
         }
     }
 
-    func sync(_ ports: [ServicePort]) async {
+    /// Renders and applies; false when the kernel refused the table (the next wakeup retries).
+    func sync(_ ports: [ServicePort]) async -> Bool {
         let started = ContinuousClock.now
         let table = ProxyRules.render(ports, node: node)
         do {
             let kind = try await thread.perform(in: nil) { [applier] in try applier.apply(table) }
-            guard kind != .unchanged else { return }
+            guard kind != .unchanged else { return true }
             let endpoints = ports.reduce(0) { $0 + $1.endpoints.count }
             logger.info("proxy: \(kind.rawValue) sync of \(ports.count) service ports, \(endpoints) endpoints, \(table.ruleCount) rules in \(ContinuousClock.now - started)")
+            return true
         } catch {
             logger.error("proxy sync: \(error)")
+            return false
+        }
+    }
+
+    /// Runs `conntrack` (in this process's namespace: the node's) for each deletion, one after another;
+    /// "0 flow entries have been deleted" exits 1 and is fine.
+    func flushConntrack(_ commands: [[String]]) async {
+        for arguments in commands {
+            do {
+                let pid = try Spawn.start(["/usr/sbin/conntrack"] + arguments, options: .init(logPath: "/dev/null"))
+                // Bounded: conntrack takes milliseconds, and a lost child must not stall the proxy.
+                for _ in 0..<1000 where Spawn.reap(pid) == nil { try? await Task.sleep(for: .milliseconds(5)) }
+            } catch {
+                logger.error("conntrack \(arguments.joined(separator: " ")): \(error)")
+            }
         }
     }
 }

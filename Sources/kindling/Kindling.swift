@@ -9,10 +9,10 @@ struct Kindling: AsyncParsableCommand {
         abstract: "A kind-style Kubernetes cluster's networking, built from network namespaces on this machine.",
         discussion: """
             Cluster verbs work like kind's (create cluster, delete cluster, get clusters); object verbs work \
-            like kubectl's (apply, get, delete, scale, exec, logs). Nodes and pods are network namespaces; the datapath is \
+            like kubectl's (apply, get, describe, delete, scale, exec, logs). Nodes and pods are network namespaces; the datapath is \
             the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise.
             """,
-        subcommands: [Create.self, Delete.self, Get.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
+        subcommands: [Create.self, Delete.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
                       ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self]
     )
 }

@@ -328,3 +328,46 @@ struct ScaleCommand: AsyncParsableCommand {
         print("\(displayName(T.self, name)) scaled")
     }
 }
+
+struct DescribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe",
+        abstract: "Shows a service as `kubectl describe svc` does: ports, target ports, node ports, endpoints, policies.",
+        discussion: "Services are the kind kindling describes so far; `get -o yaml` shows every field of any object."
+    )
+
+    @Argument(help: "services (svc).")
+    var type: String
+
+    @Argument(help: "Names of services to describe (default: all in the namespace).")
+    var names: [String] = []
+
+    @OptionGroup var cluster: ClusterOption
+    @OptionGroup var namespaces: NamespaceOptions
+
+    func run() async throws {
+        try await reportingErrors("error") {
+            let kind = try resolveKind(type)
+            guard kind == Service.self else {
+                throw CLIError("kindling describes services (svc) so far; `kindling get \(type) -o yaml` shows \(kind.resource)")
+            }
+            let client = try apiClient(cluster.name)
+            let namespace = namespaces.allNamespaces ? nil : namespaces.namespace ?? "default"
+            var services: [Service]
+            if names.isEmpty {
+                services = try await client.list(Service.self, namespace: namespace).items
+            } else {
+                services = []
+                for name in names { services.append(try await client.get(Service.self, namespace: namespace ?? "default", name: name)) }
+            }
+            let slices = try await client.list(EndpointSlice.self, namespace: namespace).items
+            let texts = services.map { service in
+                Describe.service(service, slices: slices.filter {
+                    $0.namespace == service.namespace && $0.metadata.labels?[EndpointSlice.serviceNameLabel] == service.name
+                })
+            }
+            if texts.isEmpty { printError("No resources found in \(namespace ?? "any") namespace.") }
+            print(texts.joined(separator: "\n\n\n"), terminator: "")
+        }
+    }
+}

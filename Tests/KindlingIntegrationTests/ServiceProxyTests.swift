@@ -113,6 +113,8 @@ struct ServiceProxyTests {
                 let outside = Self.answers(try external(name, Self.curlLoop("http://\(ip):30000", 20)))
                 #expect(outside.count == 20 && Set(outside.compactMap { nodeOf[$0] }).count >= 2, "external -> \(ip): \(outside)")
             }
+            let described = try cli.kindling(["describe", "--name", name, "-n", "dev", "svc", "nginx-service"]).output
+            #expect(described.contains("NodePort:                 http  30000/TCP\n") && described.contains(" + 3 more...\n"), "\(described)")
             let rules = try onNode(name, nodes[0], ["nft", "list", "chain", "ip", "kindling", "service-dev/nginx-service/tcp/http"]).output
             #expect(rules.components(separatedBy: "numgen random mod").count == 6, "\(rules)")
 
@@ -197,9 +199,10 @@ extension ServiceProxyTests {
         """
 
     /// One UDP request to agnhost's netexec (`hostname`, `clientip`) and its answer, from inside a pod.
-    static func udp(_ address: String, _ port: Int, _ command: String) -> [String] {
+    static func udp(_ address: String, _ port: Int, _ command: String, sourcePort: Int = 0) -> [String] {
         ["python3", "-c", """
             import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", \(sourcePort)))
             s.sendto(b"\(command)", ("\(address)", \(port))); print(s.recv(2048).decode())
             """]
     }
@@ -246,6 +249,23 @@ extension ServiceProxyTests {
                 return udpAnswer.status == 0
             }, "\(udpAnswer.output)")
             #expect(echo.map { $0.name + "\n" }.contains(udpAnswer.output), "\(udpAnswer.output)")
+
+            // The same client address and port after its endpoint left the service: the agent deleted the stale
+            // conntrack entry, so the datagram goes to another endpoint. The relabelled pod still runs and would
+            // answer if the old entry were still there.
+            let fixed = Self.udp(udp, 53, "hostname", sourcePort: 40053)
+            let first = try exec(name, pod: "curl-pod", fixed).output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let victim = try #require(echo.first { $0.name == first }, "\(first)")
+            let relabel = try sh(["curl", "-s", "--unix-socket", ClusterProcesses(cluster: name).socketPath, "-X", "PATCH",
+                                  "-H", "Content-Type: application/merge-patch+json", "-d", #"{"metadata":{"labels":{"app":"quarantined"}}}"#,
+                                  "http://localhost/api/v1/namespaces/dev/pods/\(victim.name)"])
+            #expect(relabel.output.contains("quarantined"), "\(relabel.output)")
+            #expect(eventually(10) { !endpointIPs(name, "udp").contains(victim.ip) })
+            var second = ""
+            #expect(eventually(10) {
+                second = ((try? exec(name, pod: "curl-pod", fixed))?.output ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                return !second.isEmpty && second != victim.name
+            }, "still answered by \(second)")
 
             // A service without a selector uses the Endpoints its user writes (mirrored into a slice).
             try apply(name, """

@@ -186,3 +186,18 @@ import Testing
         #expect(table.sets.first { $0.name == "service-ips" }?.elements.count == 6)
     }
 }
+
+extension ProxyTests {
+    @Test func conntrackEntriesOfRemovedUDPEndpointsAreDeleted() throws {
+        let before = try ProxyTests.ports()
+        let after = try ProxyTests.ports(dropping: "10.244.1.4")
+        // Only the UDP service's endpoint went away; TCP endpoints need no cleanup (their connections end).
+        #expect(ConntrackCleanup.commands(old: before, new: after) == [
+            ["-D", "-p", "udp", "--orig-dst", "10.96.0.22", "--dst-nat", "10.244.1.4"],
+        ])
+        // Back again: the service had no endpoint, now has one.
+        #expect(ConntrackCleanup.commands(old: after, new: before) == [["-D", "-p", "udp", "--orig-dst", "10.96.0.22"]])
+        #expect(ConntrackCleanup.commands(old: before, new: before).isEmpty)
+        #expect(ConntrackCleanup.commands(old: before, new: []) == [["-D", "-p", "udp", "--orig-dst", "10.96.0.22", "--orig-port-dst", "53"]])
+    }
+}

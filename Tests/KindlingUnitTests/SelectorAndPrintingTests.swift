@@ -87,3 +87,41 @@ import Testing
         #expect(PodCIDRAllocator.preferred(for: "someone-else", in: config) == nil)
     }
 }
+
+@Suite struct DescribeTests {
+    @Test func describeServiceAsKubectl() throws {
+        var service = Service(metadata: ObjectMeta(name: "nginx-service", namespace: "dev"),
+                              spec: .init(type: "NodePort", selector: ["app": "nginx"],
+                                          ports: [.init(name: "http", port: 80, targetPort: .int(80), nodePort: 30000)]))
+        service.spec.clusterIP = "10.96.0.20"
+        service.metadata.annotations = ["kubectl.kubernetes.io/last-applied-configuration": "{}"]
+        service.applyDefaults()
+        let endpoints = (2...7).map {
+            EndpointSlice.Endpoint(addresses: ["10.244.1.\($0)"], conditions: .init(ready: $0 != 7, serving: true, terminating: false),
+                                   nodeName: nil, targetRef: nil)
+        }
+        let slice = EndpointSlice(metadata: ObjectMeta(name: "nginx-service-x", namespace: "dev"), endpoints: endpoints,
+                                  ports: [.init(name: "http", port: 80, protocol: "TCP")])
+        #expect(Describe.service(service, slices: [slice]) == """
+            Name:                     nginx-service
+            Namespace:                dev
+            Labels:                   <none>
+            Annotations:              <none>
+            Selector:                 app=nginx
+            Type:                     NodePort
+            IP Family Policy:         SingleStack
+            IP Families:              IPv4
+            IP:                       10.96.0.20
+            IPs:                      10.96.0.20
+            Port:                     http  80/TCP
+            TargetPort:               80/TCP
+            NodePort:                 http  30000/TCP
+            Endpoints:                10.244.1.2:80,10.244.1.3:80,10.244.1.4:80 + 2 more...
+            Session Affinity:         None
+            External Traffic Policy:  Cluster
+            Internal Traffic Policy:  Cluster
+            Events:                   <none>
+
+            """)
+    }
+}
