@@ -55,7 +55,9 @@ let package = Package(
         // Thin layer over the kernel: namespaces, links, addresses, routes, sysctls.
         .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAPI"]),
         // The service proxy: services and endpoint slices -> this node's nf_tables table (pure), and the applier.
-        .target(name: "KindlingProxy", dependencies: ["KindlingAPI", "CNftables"]),
+        .target(name: "KindlingProxy", dependencies: [
+            "KindlingAPI", "KindlingNet", "CNftables", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy",

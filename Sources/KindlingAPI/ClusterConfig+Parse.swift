@@ -198,7 +198,6 @@ struct ConfigReader {
                 guard let mode = string(value, path) else { break }
                 if let m = ClusterConfig.ProxyMode(rawValue: mode) {
                     config.kubeProxyMode = m
-                    if m == .iptables { warn(path, "the iptables backend is not built yet; services use nftables") }
                 } else if mode == "ipvs" {
                     errors.append(.forbidden(path, "this kernel has no IPVS; use \"nftables\" (the default) or \"iptables\""))
                 } else {

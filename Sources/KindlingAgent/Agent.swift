@@ -41,8 +41,14 @@ public struct Agent: Sendable {
             group.addTask { await status.run() }
             group.addTask { await routes.run() }
             group.addTask { await pods.run() }
-            if config.kubeProxyMode != .none {
-                let proxy = ProxyLoop(nodeName: nodeName, node: ProxyRules.Node(clusterCIDR: config.podSubnet), client: client, logger: logger)
+            let node = ProxyRules.Node(clusterCIDR: config.podSubnet)
+            let backend: (any ProxyBackend)? = switch config.kubeProxyMode {
+            case .nftables: NftablesBackend(node: node)
+            case .iptables: IptablesBackend(node: node, workDirectory: ClusterNames(cluster: cluster).runDirectory() + "/proxy/\(nodeName)")
+            case .none: nil
+            }
+            if let backend {
+                let proxy = ProxyLoop(nodeName: nodeName, backend: backend, client: client, logger: logger)
                 group.addTask { await proxy.run() }
             }
         }

@@ -11,12 +11,11 @@ import Logging
 /// hand comes back within a second.
 struct ProxyLoop: Sendable {
     let nodeName: String
-    let node: ProxyRules.Node
+    let backend: any ProxyBackend
     let client: APIClient
     let logger: Logger
     /// libnftables must be called from one thread; this one never leaves the agent's (the node's) namespace.
-    let thread = NamespaceThread(name: "kindling-nft")
-    let applier = ProxyApplier()
+    let thread = NamespaceThread(name: "kindling-proxy")
 
     /// The latest lists from both informers; nil until each has listed once, so the first sync never
     /// programs services without their endpoints.
@@ -57,7 +56,7 @@ struct ProxyLoop: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
-                    if (try? await thread.perform(in: nil) { [applier] in try applier.drifted() }) ?? true { wake.yield() }
+                    if (try? await thread.perform(in: nil) { [backend] in try backend.drifted() }) ?? true { wake.yield() }
                 }
             }
             group.addTask {
@@ -75,12 +74,11 @@ struct ProxyLoop: Sendable {
     /// Renders and applies; false when the kernel refused the table (the next wakeup retries).
     func sync(_ ports: [ServicePort]) async -> Bool {
         let started = ContinuousClock.now
-        let table = ProxyRules.render(ports, node: node)
         do {
-            let kind = try await thread.perform(in: nil) { [applier] in try applier.apply(table) }
+            let (kind, rules) = try await thread.perform(in: nil) { [backend] in try backend.sync(ports) }
             guard kind != .unchanged else { return true }
             let endpoints = ports.reduce(0) { $0 + $1.endpoints.count }
-            logger.info("proxy: \(kind.rawValue) sync of \(ports.count) service ports, \(endpoints) endpoints, \(table.ruleCount) rules in \(ContinuousClock.now - started)")
+            logger.info("proxy: \(kind.rawValue) sync of \(ports.count) service ports, \(endpoints) endpoints, \(rules) rules in \(ContinuousClock.now - started)")
             return true
         } catch {
             logger.error("proxy sync: \(error)")

@@ -9,7 +9,7 @@ public final class NftContext: @unchecked Sendable {
     private let context: OpaquePointer
 
     public init() throws {
-        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw NftError("cannot create an nftables context") }
+        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw ProxyError("cannot create an nftables context") }
         self.context = context
         // Without buffers libnftables prints to this process's stdout and stderr.
         nft_ctx_buffer_output(context)
@@ -24,19 +24,14 @@ public final class NftContext: @unchecked Sendable {
         let status = nft_run_cmd_from_buffer(context, commands)
         let output = String(cString: nft_ctx_get_output_buffer(context))
         let errors = String(cString: nft_ctx_get_error_buffer(context))
-        if status != 0 { throw NftError(errors.isEmpty ? "nft failed (\(status))" : errors) }
+        if status != 0 { throw ProxyError(errors.isEmpty ? "nft failed (\(status))" : errors) }
         return output
     }
 
     /// The calling thread's namespace's ruleset generation, which every commit (anyone's) moves on.
     public static func generation() throws -> UInt32 {
         var generation: UInt32 = 0
-        guard kl_nft_genid(&generation) == 0 else { throw NftError("reading the nf_tables generation: \(String(cString: strerror(errno)))") }
+        guard kl_nft_genid(&generation) == 0 else { throw ProxyError("reading the nf_tables generation: \(String(cString: strerror(errno)))") }
         return generation
     }
-}
-
-public struct NftError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

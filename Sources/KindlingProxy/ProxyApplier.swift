@@ -5,17 +5,13 @@
 ///
 /// Confined to one thread inside the namespace it programs (see `NftContext`), hence unchecked Sendable.
 public final class ProxyApplier: @unchecked Sendable {
-    public enum Sync: String, Sendable {
-        case full, partial, unchanged
-    }
-
     private var context: NftContext?
     private var applied: NftTable?
     private var generation: UInt32?
 
     public init() {}
 
-    public func apply(_ table: NftTable) throws -> Sync {
+    public func apply(_ table: NftTable) throws -> ProxySync {
         let context = try self.context ?? NftContext()
         self.context = context
         if let applied, !(try drifted()) {

@@ -101,7 +101,7 @@ struct ProxyApplierTests {
         // A rule jumping to a chain that does not exist: the kernel refuses the whole transaction.
         var bad = Self.table(dropping: "10.244.1.3")
         bad.add(.init("broken", rules: ["goto no-such-chain"]))
-        #expect(throws: NftError.self) { try thread.run(in: netns) { try applier.apply(bad) } }
+        #expect(throws: ProxyError.self) { try thread.run(in: netns) { try applier.apply(bad) } }
         #expect(try Self.kernelTable(netns) == before)
         #expect(try thread.run(in: netns) { try applier.apply(good) } == .full)
     }

@@ -291,3 +291,54 @@ extension ServiceProxyTests {
         }
     }
 }
+
+extension ServiceProxyTests {
+    @Test func iptablesModeShowsTheSeedsRulesAndServes() throws {
+        let yaml = ClusterLifecycleTests.seed002 + "\nnetworking:\n  kubeProxyMode: iptables\n"
+        try cli.withCluster("ipt", yaml: yaml) { name in
+            try apply(name, PodTests.seed002)
+            try apply(name, Self.curlPod)
+            try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: nginx-service, namespace: dev}\nspec:\n  type: NodePort\n  selector: {app: nginx}\n  ports:\n  - {name: http, port: 80, targetPort: 80, nodePort: 30000}\n")
+            #expect(podTests.allReady(name, namespace: "dev", count: 7), "pods did not all become Ready")
+            #expect(eventually(10) { endpointIPs(name, "nginx-service").count == 6 })
+            let nodes = try cli.kindling(["get", "nodes", "--name", name, "-o", "name"]).output
+                .split(separator: "\n").map { String($0.split(separator: "/").last!) }
+
+            // Seed 002: `iptables -t nat -L -n | grep "nginx-service:http ->"` on every node lists all six pods,
+            // with the probabilities the seed shows.
+            for node in nodes {
+                var lines: [Substring] = []
+                #expect(eventually(10) {
+                    let listing = (try? onNode(name, node, ["sh", "-c", "iptables -t nat -L -n | grep 'nginx-service:http ->'"]))?.output ?? ""
+                    lines = listing.split(separator: "\n")
+                    return lines.count == 6
+                }, "\(node): \(lines)")
+                let shown = lines.map { line in line.split(separator: " ").last.map(String.init) ?? "" }.filter { $0.hasPrefix("0.") }
+                #expect(shown == ["0.16666666651", "0.20000000019", "0.25000000000", "0.33333333349", "0.50000000000"], "\(lines)")
+                #expect(lines.allSatisfy { $0.contains("/* dev/nginx-service:http -> 10.244.") })
+            }
+
+            let vip = try clusterIP(name, "nginx-service")
+            var head = CommandResult(status: -1, output: "")
+            #expect(eventually(10) {
+                head = (try? exec(name, pod: "curl-pod", ["curl", "--head", "-s", "--max-time", "2", "http://\(vip)"])) ?? head
+                return head.output.hasPrefix("HTTP/1.1 200 OK")
+            }, "\(head.output)")
+            for node in nodes {
+                #expect(try onNode(name, node, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "http://localhost:30000"]).output == "200")
+            }
+            #expect(try external(name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "http://172.18.0.3:30000"]).output == "200")
+
+            // A rule deleted by hand comes back; the jumps from the built-in chains stay single.
+            _ = try onNode(name, nodes[0], ["iptables", "-t", "nat", "-F", "KUBE-SERVICES"])
+            #expect(eventually(5) { (try? onNode(name, nodes[0], ["curl", "-s", "--max-time", "1", "http://\(vip)"]))?.status == 0 })
+            let portals = try onNode(name, nodes[0], ["sh", "-c", "iptables-save -t nat | grep -c 'kubernetes service portals'"]).output
+            #expect(portals == "2\n", "PREROUTING and OUTPUT once each: \(portals)")
+
+            // No endpoints: refused at once.
+            try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: nothing, namespace: dev}\nspec:\n  selector: {app: nothing}\n  ports:\n  - {port: 80}\n")
+            let empty = try clusterIP(name, "nothing")
+            #expect(eventually(10) { (try? exec(name, pod: "curl-pod", ["curl", "-s", "--max-time", "5", "http://\(empty)"]))?.status == 7 })
+        }
+    }
+}

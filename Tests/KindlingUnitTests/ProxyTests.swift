@@ -201,3 +201,41 @@ extension ProxyTests {
         #expect(ConntrackCleanup.commands(old: before, new: []) == [["-D", "-p", "udp", "--orig-dst", "10.96.0.22", "--orig-port-dst", "53"]])
     }
 }
+
+/// The iptables backend's renderer: kube-proxy's chain names, probabilities and restore input.
+@Suite struct IptablesRulesTests {
+    @Test func chainNamesAreKubeProxysOwn() {
+        // The names kube-proxy gives ns1/svc1:p80 and its endpoint 10.180.0.1:80 in its own tests.
+        let port = ServicePort(namespace: "ns1", service: "svc1", portName: "p80", clusterIP: IPv4Address("172.30.0.41")!, port: 80,
+                               endpoints: [.init(ip: IPv4Address("10.180.0.1")!, port: 80, isLocal: false)])
+        #expect(IptablesRules.chainName("KUBE-SVC-", port) == "KUBE-SVC-XPGD46QRK7WJZT7O")
+        #expect(IptablesRules.endpointChainName(port, port.endpoints[0]) == "KUBE-SEP-SXIVWICOYRO3J4NJ")
+    }
+
+    @Test func probabilitiesAsKubeProxyWritesThem() {
+        #expect((2...6).reversed().map(IptablesRules.probability) == ["0.1666666667", "0.2000000000", "0.2500000000", "0.3333333333", "0.5000000000"])
+    }
+
+    @Test func restoreInputMatchesGolden() throws {
+        let tables = IptablesRules.render(try ProxyTests.ports(), node: ProxyTests.node)
+        try ProxyTests().expectGolden(IptablesRules.restoreInput(tables, existing: ""), "proxy-iptables.rules")
+    }
+
+    @Test func restoreKeepsJumpsOnceAndDeletesStaleChains() {
+        let tables = IptablesRules.render([], node: ProxyTests.node)
+        let existing = """
+            *nat
+            :PREROUTING ACCEPT [0:0]
+            :KUBE-SERVICES - [0:0]
+            :KUBE-SVC-OLD - [0:0]
+            :DOCKER - [0:0]
+            -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+            -A KUBE-SERVICES -j KUBE-SVC-OLD
+            COMMIT
+            """
+        let input = IptablesRules.restoreInput(tables, existing: existing)
+        #expect(!input.contains("-I PREROUTING") && input.contains("-I OUTPUT -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"))
+        #expect(input.contains(":KUBE-SVC-OLD - [0:0]\n") && input.contains("-X KUBE-SVC-OLD\n"))
+        #expect(!input.contains("DOCKER"))
+    }
+}
