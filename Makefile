@@ -4,7 +4,7 @@ CLUSTER ?= kindling
 CONFIG ?= config/kindling.yaml
 RELEASE_BIN := .build/release/kindling
 
-.PHONY: all deps build release install test unit integration cluster-up cluster-down clean
+.PHONY: all deps build release install test unit integration cluster-up cluster-down bench clean
 
 all: build
 
@@ -39,6 +39,14 @@ cluster-up: release
 cluster-down:
 	@if [ -x $(RELEASE_BIN) ]; then $(RELEASE_BIN) delete cluster --name $(CLUSTER); \
 	else $(MAKE) release && $(RELEASE_BIN) delete cluster --name $(CLUSTER); fi
+
+# Benchmarks (figures in the README): cluster start-up, then the service proxy's (bench/Sources).
+bench: release
+	$(SWIFT) build -c release --product kindling-bench
+	bench/cluster-up.sh
+	.build/release/kindling-bench proxy-sync
+	.build/release/kindling-bench datapath
+	.build/release/kindling-bench convergence
 
 clean:
 	rm -rf .build

@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "kindling", targets: ["kindling"]),
+        .executable(name: "kindling-bench", targets: ["kindling-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -73,6 +74,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
+        ),
+        // The proxy's benchmarks (bench/README.md): sync at scale, datapath, convergence.
+        .executableTarget(
+            name: "kindling-bench",
+            dependencies: [
+                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources"
         ),
         // Pure parts; no root needed.
         .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy"]),

@@ -10,6 +10,8 @@ packages=(
   iproute2 nftables iptables conntrack
   curl iputils-ping dnsutils procps psmisc
   nginx-light                     # the catalog's `nginx` image
+  iperf3                          # bench/: throughput through a service VIP
+  iputils-arping                  # gratuitous ARP when a node takes over a LoadBalancer IP
 )
 
 missing=()

@@ -220,6 +220,21 @@ struct ConfigReader {
                     errors.append(.forbidden(path, "kindling's agents are the cluster network; pods cannot be wired without them"))
                 }
             case "dnsSearch": warn(path, "kindling nodes use this machine's resolver settings")
+            case "loadBalancerPool":
+                guard let text = string(value, path) else { break }
+                let subnet = ClusterConfig.nodeSubnet
+                guard let range = IPv4Range(text) else {
+                    errors.append(.invalid(path, text, "must be a range (172.18.255.200-172.18.255.250) or a CIDR"))
+                    break
+                }
+                if !subnet.contains(range.first) || !subnet.contains(range.last) {
+                    errors.append(.invalid(path, text, "must lie inside the node network \(subnet)"))
+                } else if range.first.value < subnet.network.value + 2 + UInt32(ClusterConfig.maxNodes)
+                            || range.last.value >= subnet.network.value + UInt32(subnet.size) - 2 {
+                    errors.append(.invalid(path, text, "must leave the node addresses (\(subnet.network.advanced(by: 2)) and up) and the external client (\(subnet.network.advanced(by: Int(subnet.size) - 2))) free"))
+                } else {
+                    config.loadBalancerPool = range
+                }
             default: errors.append(.unknownField(path))
             }
         }

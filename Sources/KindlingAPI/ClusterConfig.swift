@@ -26,6 +26,10 @@ public struct ClusterConfig: Hashable, Sendable, Codable {
     public var podSubnet: IPv4CIDR
     public var serviceSubnet: IPv4CIDR
     public var kubeProxyMode: ProxyMode
+    /// LoadBalancer IPs, on the node network (kindling's own field; kind leaves this to cloud-provider-kind).
+    /// Optional only so configs saved before it existed still load.
+    public var loadBalancerPool: IPv4Range?
+    public var loadBalancerIPs: IPv4Range { loadBalancerPool ?? ClusterConfig.defaultLoadBalancerPool }
     /// The API server's TLS port on 127.0.0.1; nil picks a free one, as kind does.
     public var apiServerPort: Int?
     /// Fields that kind knows and kindling accepts but does not act on, each with why.
@@ -34,6 +38,7 @@ public struct ClusterConfig: Hashable, Sendable, Codable {
     public static let defaultName = "kindling"
     public static let defaultPodSubnet = IPv4CIDR("10.244.0.0/16")!
     public static let defaultServiceSubnet = IPv4CIDR("10.96.0.0/16")!
+    public static let defaultLoadBalancerPool = IPv4Range("172.18.255.200-172.18.255.250")!
     /// kind's docker network; here the subnet of the cluster's own underlay bridge.
     public static let nodeSubnet = IPv4CIDR("172.18.0.0/16")!
     /// Each node gets one /24 of the pod subnet, as kube-controller-manager does by default.

@@ -131,3 +131,43 @@ extension IPv4CIDR: Codable {
         try container.encode(description)
     }
 }
+
+/// An inclusive range of addresses, as MetalLB writes pools: `172.18.255.200-172.18.255.250` or a CIDR.
+public struct IPv4Range: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let first: IPv4Address
+    public let last: IPv4Address
+
+    public init?(first: IPv4Address, last: IPv4Address) {
+        guard first <= last else { return nil }
+        self.first = first
+        self.last = last
+    }
+
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        if parts.count == 2, let a = IPv4Address(parts[0]), let b = IPv4Address(parts[1]) {
+            self.init(first: a, last: b)
+        } else if parts.count == 1, let cidr = IPv4CIDR(text) {
+            self.init(first: cidr.network, last: IPv4Address(cidr.network.value + UInt32(cidr.size - 1)))
+        } else {
+            return nil
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let range = IPv4Range(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an address range: \(text)"))
+        }
+        self = range
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public func contains(_ address: IPv4Address) -> Bool { first <= address && address <= last }
+    public var addresses: [IPv4Address] { (first.value...last.value).map(IPv4Address.init) }
+    public var description: String { "\(first)-\(last)" }
+}

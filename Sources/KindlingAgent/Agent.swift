@@ -51,6 +51,8 @@ public struct Agent: Sendable {
                 let proxy = ProxyLoop(nodeName: nodeName, backend: backend, client: client, logger: logger)
                 group.addTask { await proxy.run() }
             }
+            let speaker = LoadBalancerSpeaker(nodeName: nodeName, pool: config.loadBalancerIPs, client: client, logger: logger)
+            group.addTask { await speaker.run() }
         }
     }
 }

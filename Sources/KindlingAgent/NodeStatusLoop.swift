@@ -10,8 +10,8 @@ struct NodeStatusLoop: Sendable {
     let address: IPv4Address
     let client: APIClient
     let logger: Logger
-    /// kubelet's default nodeStatusUpdateFrequency.
-    static let heartbeat: Duration = .seconds(10)
+    /// kubelet's default nodeStatusUpdateFrequency (see NodeTiming).
+    let heartbeat = NodeTiming.heartbeat()
 
     func run() async {
         var backoff = Backoff()
@@ -21,7 +21,7 @@ struct NodeStatusLoop: Sendable {
                 while !Task.isCancelled {
                     try await postStatus()
                     backoff.succeeded()
-                    try await Task.sleep(for: NodeStatusLoop.heartbeat)
+                    try await Task.sleep(for: heartbeat)
                 }
             } catch is CancellationError {
                 return

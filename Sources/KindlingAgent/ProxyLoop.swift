@@ -86,16 +86,12 @@ struct ProxyLoop: Sendable {
         }
     }
 
-    /// Runs `conntrack` (in this process's namespace: the node's) for each deletion, one after another;
-    /// "0 flow entries have been deleted" exits 1 and is fine.
+    /// Deletes conntrack entries, one `conntrack -D` each, in the node's namespace; "0 flow entries have been
+    /// deleted" exits 1 and is fine.
     func flushConntrack(_ commands: [[String]]) async {
         for arguments in commands {
-            do {
-                let pid = try Spawn.start(["/usr/sbin/conntrack"] + arguments, options: .init(logPath: "/dev/null"))
-                // Bounded: conntrack takes milliseconds, and a lost child must not stall the proxy.
-                for _ in 0..<1000 where Spawn.reap(pid) == nil { try? await Task.sleep(for: .milliseconds(5)) }
-            } catch {
-                logger.error("conntrack \(arguments.joined(separator: " ")): \(error)")
+            if await Tool.run(["/usr/sbin/conntrack"] + arguments) == nil {
+                logger.error("conntrack \(arguments.joined(separator: " ")) did not run")
             }
         }
     }

@@ -129,6 +129,20 @@ public final class RouteSocket {
         try nl("add address \(address) dev \(device)") { result }
     }
 
+    /// Removes an address; one already gone is not an error.
+    public func deleteAddress(_ address: IPv4Interface, device: String) throws {
+        let index = try requireIndex(device)
+        let local = try nlAddress(address.address, prefixLength: address.prefixLength)
+        defer { nl_addr_put(local) }
+        let object = rtnl_addr_alloc()
+        defer { rtnl_addr_put(object) }
+        rtnl_addr_set_ifindex(object, index)
+        try nl("set address") { rtnl_addr_set_local(object, local) }
+        let result = rtnl_addr_delete(handle, object, 0)
+        if result == -NLE_OBJ_NOTFOUND || result == -NLE_NOADDR { return }
+        try nl("delete address \(address) dev \(device)") { result }
+    }
+
     /// IPv4 addresses on `device`.
     public func addresses(device: String) throws -> [IPv4Interface] {
         let index = try requireIndex(device)

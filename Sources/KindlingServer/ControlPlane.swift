@@ -10,9 +10,13 @@ public struct ControlPlane: Sendable {
     public let socketPath: String
     /// The TLS endpoint on 127.0.0.1 for remote clients; nil serves the unix socket only.
     public let tls: HTTPServer.TLSListener?
+    /// How long a node may stay silent before it is NotReady (kube-controller-manager's 40 s by default).
+    public let nodeMonitorGracePeriod: TimeInterval
 
-    public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil) {
+    public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil,
+                nodeMonitorGracePeriod: TimeInterval = 40) {
         self.config = config
+        self.nodeMonitorGracePeriod = nodeMonitorGracePeriod
         self.storePath = storePath
         self.socketPath = socketPath
         self.tls = tls
@@ -26,6 +30,7 @@ public struct ControlPlane: Sendable {
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
+            NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod), LoadBalancerController(pool: config.loadBalancerIPs),
         ]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {

@@ -23,7 +23,8 @@ struct ServerCommand: AsyncParsableCommand {
                                                     attributes: [.posixPermissions: 0o700])
             let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
             let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials) }
-            let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls)
+            let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls,
+                                            nodeMonitorGracePeriod: NodeTiming.gracePeriod())
             try await controlPlane.run { printError("serving on \(processes.socketPath)") }
         }
     }

@@ -342,3 +342,69 @@ extension ServiceProxyTests {
         }
     }
 }
+
+extension ServiceProxyTests {
+    /// The node namespaces whose eth0 holds `ip`: the nodes answering ARP for it.
+    func announcers(_ cluster: String, _ ip: String) throws -> [String] {
+        try NetNamespace.list(prefix: ClusterNames(cluster: cluster).netnsPrefix).map(\.name).filter { netns in
+            try sh(["ip", "-n", netns, "-4", "addr", "show", "dev", "eth0"]).output.contains("inet \(ip)/32")
+        }
+    }
+
+    @Test func loadBalancerIsAnsweredByOneNodeAndMovesWhenThatNodeFails() throws {
+        let name = uniqueClusterName("lb")
+        defer { _ = try? cli.kindling(["delete", "cluster", "--name", name]) }
+        // Nodes silent for 3 s become NotReady (40 s by default), so the failure is seen quickly.
+        let created = try sh(["env", "\(NodeTiming.variable)=3", CLITests.binary, "create", "cluster", "--name", name, "--config", "-"],
+                             input: ClusterLifecycleTests.seed002)
+        try #require(created.status == 0, "\(created.output)")
+        try apply(name, "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n")
+        try apply(name, Self.echo.replacingOccurrences(of: "replicas: 2", with: "replicas: 3"))
+        try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: dev}\nspec:\n  type: LoadBalancer\n  selector: {app: echo}\n  ports: [{port: 80, targetPort: 8080}]\n")
+        #expect(podTests.allReady(name, namespace: "dev", count: 3))
+
+        var ingress = ""
+        #expect(eventually(10) {
+            let status = (try? json(name, ["svc", "web", "-n", "dev"]))?["status"] as? [String: Any]
+            ingress = ((status?["loadBalancer"] as? [String: Any])?["ingress"] as? [[String: Any]])?.first?["ip"] as? String ?? ""
+            return !ingress.isEmpty
+        })
+        #expect(ingress == "172.18.255.200", "the pool's first address")
+        #expect(try cli.kindling(["get", "svc", "web", "-n", "dev", "--name", name]).output.contains(" 172.18.255.200 "))
+
+        // From outside the cluster: one node answers for the address, and the service answers through it.
+        // (While agents still learn about each other, two may briefly both answer; wait until one is left.)
+        var owners: [String] = []
+        #expect(eventually(10) {
+            owners = (try? announcers(name, ingress)) ?? []
+            guard owners.count == 1 else { return false }
+            usleep(1_500_000)
+            return (try? announcers(name, ingress)) == owners
+        }, "\(owners)")
+        var answers: [String] = []
+        #expect(eventually(10) {
+            answers = Self.answers((try? external(name, Self.curlLoop("http://\(ingress)/hostname", 10))) ?? CommandResult(status: 1, output: ""))
+            return answers.count == 10
+        }, "\(answers)")
+        #expect(!owners[0].hasSuffix(".control-plane"), "the control plane is excluded from external load balancers")
+
+        // That node fails: its agent stops and its link to the node network goes down.
+        let failed = try #require(owners.first)
+        let nodeName = "\(name)-" + failed.split(separator: ".").last!
+        let agent = try #require(ClusterProcesses(cluster: name).pids().first { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0--node\0\(nodeName)\0") == true
+        })
+        kill(agent, SIGSTOP)
+        defer { kill(agent, SIGCONT) }
+        let port = try #require(ClusterTopology(try ClusterState(cluster: name).load()).node(named: nodeName)?.underlayPort)
+        try #require(try sh(["ip", "-n", ClusterNames(cluster: name).underlayNetns, "link", "set", port, "down"]).status == 0)
+
+        // Another node takes the address over and the client reaches the service again, without any change on its side.
+        #expect(eventually(20) { ((try? announcers(name, ingress)) ?? []).contains { $0 != failed } }, "no node took \(ingress) over")
+        #expect(eventually(10) {
+            (try? external(name, ["curl", "-s", "--max-time", "1", "http://\(ingress)/hostname"]))?.status == 0
+        }, "the load balancer address does not answer after the failover")
+        let nodes = try cli.kindling(["get", "nodes", "--name", name]).output.split(separator: "\n")
+        #expect(nodes.contains { $0.hasPrefix(nodeName + " ") && $0.contains(" NotReady ") }, "\(nodes)")
+    }
+}

@@ -59,10 +59,16 @@ public struct Service: KubeObject {
             public struct Ingress: Codable, Hashable, Sendable {
                 public var ip: String?
                 public var hostname: String?
+                public init(ip: String?, hostname: String? = nil) {
+                    self.ip = ip
+                    self.hostname = hostname
+                }
             }
             public var ingress: [Ingress]?
+            public init(ingress: [Ingress]?) { self.ingress = ingress }
         }
         public var loadBalancer: LoadBalancer?
+        public init(loadBalancer: LoadBalancer? = nil) { self.loadBalancer = loadBalancer }
     }
 
     public var apiVersion: String?
@@ -176,6 +182,9 @@ public struct Service: KubeObject {
         }
         if let ip = spec.clusterIP, !ip.isEmpty, ip != "None", IPv4Address(ip) == nil {
             errors.append(.invalid("spec.clusterIPs[0]", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+        }
+        if let ip = spec.loadBalancerIP, !ip.isEmpty, IPv4Address(ip) == nil {
+            errors.append(.invalid("spec.loadBalancerIP", ip, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
         }
         if isHeadless && hasNodePorts {
             errors.append(.invalid("spec.clusterIPs[0]", "None", "may not be set to 'None' for \(type) services"))

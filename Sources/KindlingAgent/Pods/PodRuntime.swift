@@ -24,7 +24,8 @@ public actor PodRuntime {
     var desired: [String: Pod] = [:]
     var synced = false
     var records: [String: PodRecord] = [:]
-    var posted: [String: PodStatus] = [:]
+    /// The status last posted per pod, and when.
+    var posted: [String: (status: PodStatus, at: Date)] = [:]
     var probing: Set<String> = []
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, agnhost: [String]) {
@@ -96,10 +97,15 @@ public actor PodRuntime {
             if record != before { try? files.save(record) }
             startProbes(pod, record)
             let status = PodRuntime.status(pod, record, hostIP: nodeIP)
-            if posted[uid] != status, pod.status.map({ PodRuntime.sameIgnoringTimes($0, status) }) != true {
+            let apiDiffers = pod.status.map({ PodRuntime.sameIgnoringTimes($0, status) }) != true
+            // Posted a moment ago: the informer may not have seen that write yet. Longer ago: someone else
+            // changed the status (the node lifecycle controller marking pods not ready), and the node's own
+            // view wins again, as a kubelet's does.
+            let justPosted = posted[uid].map { $0.status == status && Date().timeIntervalSince($0.at) < 5 } ?? false
+            if apiDiffers && !justPosted {
                 reports.append((pod, status))
-            } else {
-                posted[uid] = status
+            } else if !apiDiffers {
+                posted[uid] = (status, .distantPast)
             }
         }
         await post(reports)
@@ -407,7 +413,7 @@ public actor PodRuntime {
             if let error {
                 logger.warning("pod \(uid): cannot post status: \(error)")
             } else {
-                posted[uid] = status
+                posted[uid] = (status, Date())
             }
         }
     }

@@ -1,0 +1,111 @@
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingNet
+import Logging
+
+/// MetalLB's layer-2 mode: for each LoadBalancer IP, exactly one node answers ARP on the node network.
+/// Agents agree on it without talking: among the eligible nodes, the one with the lowest FNV-1a hash of
+/// "<node>#<ip>". Eligible: Ready, not labelled to be excluded from external load balancers (unless no
+/// node is left), and for externalTrafficPolicy Local, running a ready endpoint. The chosen node puts the
+/// IP on its eth0 as a /32, so the kernel answers ARP for it, and announces it with a gratuitous ARP so
+/// clients' caches move at once; every other node removes it. The proxy's rules do the rest.
+struct LoadBalancerSpeaker: Sendable {
+    let nodeName: String
+    let pool: IPv4Range
+    let client: APIClient
+    let logger: Logger
+
+    static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+    actor Snapshot {
+        var services: [Service]?
+        var nodes: [Node]?
+        var slices: [EndpointSlice]?
+        func set(services: [Service]) { self.services = services }
+        func set(nodes: [Node]) { self.nodes = nodes }
+        func set(slices: [EndpointSlice]) { self.slices = slices }
+        func announced(by nodeName: String, pool: IPv4Range) -> Set<IPv4Address>? {
+            guard let services, let nodes, let slices else { return nil }
+            return LoadBalancerSpeaker.announced(services: services, nodes: nodes, slices: slices, by: nodeName, pool: pool)
+        }
+    }
+
+    /// The LoadBalancer IPs `nodeName` should answer for. Pure.
+    static func announced(services: [Service], nodes: [Node], slices: [EndpointSlice], by nodeName: String, pool: IPv4Range) -> Set<IPv4Address> {
+        let ready = nodes.filter(\.isReady)
+        let included = ready.filter { $0.metadata.labels?[excludeLabel] == nil }
+        let candidates = (included.isEmpty ? ready : included).map(\.name)
+        var result = Set<IPv4Address>()
+        for service in services where service.type == "LoadBalancer" {
+            var eligible = candidates
+            if service.spec.externalTrafficPolicy == "Local" {
+                let withEndpoints = Set(slices.filter {
+                    $0.namespace == service.namespace && $0.metadata.labels?[EndpointSlice.serviceNameLabel] == service.name
+                }.flatMap { $0.endpoints ?? [] }.filter { $0.conditions?.ready ?? true }.compactMap(\.nodeName))
+                eligible = eligible.filter(withEndpoints.contains)
+            }
+            for ingress in service.status?.loadBalancer?.ingress ?? [] {
+                guard let ip = ingress.ip.flatMap({ IPv4Address($0) }), pool.contains(ip),
+                      let winner = eligible.min(by: { rank($0, ip) < rank($1, ip) }), winner == nodeName else { continue }
+                result.insert(ip)
+            }
+        }
+        return result
+    }
+
+    static func rank(_ node: String, _ ip: IPv4Address) -> (UInt32, String) {
+        (FNV1a.hash32("\(node)#\(ip)".utf8), node)
+    }
+
+    func run() async {
+        let snapshot = Snapshot()
+        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await Informer<Service>(client: client).run { await snapshot.set(services: Array($0.values)); wake.yield() }
+            }
+            group.addTask {
+                await Informer<Node>(client: client).run { await snapshot.set(nodes: Array($0.values)); wake.yield() }
+            }
+            group.addTask {
+                await Informer<EndpointSlice>(client: client).run { await snapshot.set(slices: Array($0.values)); wake.yield() }
+            }
+            group.addTask {
+                // Someone removing the address by hand is repaired too.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    wake.yield()
+                }
+            }
+            group.addTask {
+                for await _ in wakeups {
+                    guard let desired = await snapshot.announced(by: nodeName, pool: pool) else { continue }
+                    await reconcile(desired)
+                }
+            }
+        }
+    }
+
+    func reconcile(_ desired: Set<IPv4Address>) async {
+        let pool = self.pool
+        do {
+            let (added, removed) = try await NamespaceThread.shared.perform(in: nil) { () throws -> ([IPv4Address], [IPv4Address]) in
+                let socket = try RouteSocket()
+                let actual = Set(try socket.addresses(device: ClusterNames.nodeUplink)
+                    .filter { $0.prefixLength == 32 && pool.contains($0.address) }.map(\.address))
+                let added = desired.subtracting(actual).sorted(), removed = actual.subtracting(desired).sorted()
+                for ip in added { try socket.addAddress(IPv4Interface(ip, prefixLength: 32), device: ClusterNames.nodeUplink, prefixRoute: false) }
+                for ip in removed { try socket.deleteAddress(IPv4Interface(ip, prefixLength: 32), device: ClusterNames.nodeUplink) }
+                return (added, removed)
+            }
+            for ip in added {
+                logger.info("loadbalancer: announcing \(ip)")
+                await Tool.run(["/usr/bin/arping", "-U", "-c", "2", "-w", "1", "-I", ClusterNames.nodeUplink, ip.description])
+            }
+            for ip in removed { logger.info("loadbalancer: no longer announcing \(ip)") }
+        } catch {
+            logger.error("loadbalancer: \(error)")
+        }
+    }
+}

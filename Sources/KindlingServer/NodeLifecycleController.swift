@@ -1,0 +1,65 @@
+import Foundation
+import KindlingAPI
+
+/// kube-controller-manager's node lifecycle controller, in part: a node whose agent has not posted status
+/// for `gracePeriod` gets Ready=Unknown ("Kubelet stopped posting node status."), and its pods are marked
+/// not ready, so services stop sending them traffic and LoadBalancer IPs move to other nodes. The node's
+/// own agent sets everything back when it posts again.
+struct NodeLifecycleController: Controller {
+    let name = "node-lifecycle"
+    /// kube-controller-manager's --node-monitor-grace-period (40 s); KINDLING_NODE_MONITOR_GRACE_PERIOD
+    /// (seconds) shortens it, for tests of node failure.
+    let gracePeriod: TimeInterval
+
+    static let unknownMessage = "Kubelet stopped posting node status."
+
+    func run(_ registry: Registry) async throws {
+        try await reconcileOnChange(registry, watching: [Node.self], resync: .seconds(1)) {
+            let now = Date()
+            for node in NodeLifecycleController.silent(try registry.list(Node.self).items, now: now, gracePeriod: gracePeriod) {
+                try markUnknown(node, registry, now: Timestamp.string(now))
+            }
+        }
+    }
+
+    /// Nodes not yet marked whose last heartbeat is older than the grace period. Pure.
+    static func silent(_ nodes: [Node], now: Date, gracePeriod: TimeInterval) -> [String] {
+        nodes.compactMap { node in
+            guard let ready = node.status?.conditions?["Ready"], ready.status != "Unknown",
+                  let beat = (ready.lastHeartbeatTime ?? ready.lastTransitionTime).flatMap(Timestamp.date),
+                  now.timeIntervalSince(beat) > gracePeriod else { return nil }
+            return node.name
+        }
+    }
+
+    func markUnknown(_ name: String, _ registry: Registry, now: String) throws {
+        try registry.modifyUnchecked(Node.self, name: name) { node in
+            var node = node
+            var conditions = node.status?.conditions ?? []
+            for index in conditions.indices where conditions[index].status != "Unknown" {
+                var condition = conditions[index]
+                condition.status = "Unknown"
+                condition.reason = "NodeStatusUnknown"
+                condition.message = NodeLifecycleController.unknownMessage
+                conditions.set(condition, now: now)
+            }
+            node.status?.conditions = conditions
+            return node
+        }
+        for pod in try registry.list(Pod.self).items where pod.spec.nodeName == name && pod.isReady {
+            try registry.modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { pod in
+                var pod = pod
+                var conditions = pod.status?.conditions ?? []
+                for type in ["Ready", "ContainersReady"] {
+                    guard var condition = conditions[type] else { continue }
+                    condition.status = "False"
+                    condition.reason = nil
+                    condition.message = nil
+                    conditions.set(condition, now: now)
+                }
+                pod.status?.conditions = conditions
+                return pod
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingNet
+import KindlingProxy
+
+/// Endpoint convergence on a real cluster: a backend pod is deleted, and the time until the node's table no
+/// longer sends new connections to it (its DNAT rule gone from the service's chain) is measured, many times.
+/// Kubernetes' e2e tests tolerate 30 s; kube-proxy's default minimum sync period alone is 1 s.
+struct ConvergenceBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convergence",
+        abstract: "Pod deleted -> its endpoint gone from every node's rules: p50/p99 over many trials."
+    )
+
+    @Option(help: "The kindling binary that creates the cluster.")
+    var kindling = ".build/release/kindling"
+
+    @Option(help: "Trials.")
+    var trials = 50
+
+    static let cluster = "kb-converge"
+    static let manifests = """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: bench}
+        ---
+        apiVersion: apps/v1
+        kind: ReplicaSet
+        metadata: {name: echo, namespace: bench}
+        spec:
+          replicas: 3
+          selector: {matchLabels: {app: echo}}
+          template:
+            metadata: {labels: {app: echo}}
+            spec:
+              containers:
+              - {name: agnhost, image: registry.k8s.io/e2e-test-images/agnhost:2.39, args: [netexec, --http-port=8080]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: echo, namespace: bench}
+        spec:
+          selector: {app: echo}
+          ports: [{port: 80, targetPort: 8080}]
+        """
+
+    func run() async throws {
+        let config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n"
+        _ = try? cli(["delete", "cluster", "--name", Self.cluster])
+        defer { _ = try? cli(["delete", "cluster", "--name", Self.cluster]) }
+        try cli(["create", "cluster", "--name", Self.cluster, "--config", "-"], input: config)
+        try cli(["apply", "--name", Self.cluster, "-f", "-"], input: Self.manifests)
+        let client = APIClient(socketPath: ClusterNames(cluster: Self.cluster).runDirectory() + "/api.sock")
+        defer { Task { [client] in try? await client.shutdown() } }
+        let nodes = ["control-plane", "worker"].map { NetNamespace(ClusterNames(cluster: Self.cluster).netnsPrefix + $0) }
+        let thread = NamespaceThread(name: "bench-watch")
+        let contexts = NftContexts()
+
+        /// The endpoint IPs in each node's chain for the service.
+        func programmed() throws -> [Set<String>] {
+            try nodes.map { node in
+                let listing = try thread.run(in: node) { try contexts.context(node).run("list chain ip kindling service-bench/echo/tcp/") }
+                return Set(listing.split(separator: "\n").compactMap { line -> String? in
+                    guard let range = line.range(of: "__") else { return nil }
+                    return String(line[range.upperBound...].split(separator: "/")[0])
+                })
+            }
+        }
+
+        var results: [Double] = []
+        for trial in 0..<trials {
+            // Wait for three ready pods, all in every node's rules.
+            var pods: [Pod] = []
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                pods = try await client.list(Pod.self, namespace: "bench").items.filter { $0.isReady && $0.metadata.deletionTimestamp == nil }
+                let ips = Set(pods.compactMap { $0.status?.podIP })
+                if pods.count == 3, let rules = try? programmed(), rules.allSatisfy({ $0 == ips }) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            guard pods.count == 3, let victim = pods.sorted(by: { $0.name < $1.name }).first, let ip = victim.status?.podIP else {
+                throw ValidationError("trial \(trial): the service did not settle at three endpoints")
+            }
+            let start = ContinuousClock.now
+            _ = try await client.delete(Pod.self, namespace: "bench", name: victim.name)
+            while try programmed().contains(where: { $0.contains(ip) }) {
+                guard milliseconds(since: start) < 30_000 else { throw ValidationError("trial \(trial): \(ip) still programmed after 30 s") }
+                usleep(1000)
+            }
+            results.append(milliseconds(since: start))
+        }
+        print("endpoint convergence over \(results.count) trials (pod delete -> rule gone on every node)")
+        print("p50 \(format(percentile(results, 0.5))) ms   p99 \(format(percentile(results, 0.99))) ms   max \(format(results.max() ?? .nan)) ms")
+        print("baselines: kube-proxy's minimum sync period 1000 ms; Kubernetes e2e tolerance 30000 ms")
+    }
+
+    @discardableResult
+    func cli(_ arguments: [String], input: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: kindling)
+        process.arguments = arguments
+        let pipe = Pipe(), inputPipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+        try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inputPipe.fileHandleForWriting.close()
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("kindling \(arguments.joined(separator: " ")): \(output)") }
+        return output
+    }
+}
+
+/// One libnftables context per namespace, each made inside its namespace (see `NftContext`).
+final class NftContexts: @unchecked Sendable {
+    private var contexts: [String: NftContext] = [:]
+    func context(_ namespace: NetNamespace) throws -> NftContext {
+        if let context = contexts[namespace.name] { return context }
+        let context = try NftContext()
+        contexts[namespace.name] = context
+        return context
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import KindlingAPI
+import KindlingNet
+import KindlingProxy
+
+/// Loading and changing the proxy's table at kube-proxy scale, beside `nft -f` of kube-proxy's own layout
+/// (anonymous per-service numgen vmaps, quadratic in the kernel) and of kindling's layout through the CLI.
+struct ProxySyncBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy-sync",
+        abstract: "Full sync of N services x 5 endpoints, and one-endpoint changes on the loaded table."
+    )
+
+    @Option(help: "Service counts, comma-separated.")
+    var services = "1000,10000"
+
+    @Option(help: "Endpoints per service.")
+    var endpoints = 5
+
+    @Option(help: "One-endpoint changes timed on each loaded table.")
+    var changes = 20
+
+    @Flag(help: "Skip loading kube-proxy's own layout (about a minute at 10,000 services).")
+    var skipKubeProxyLayout = false
+
+    func run() throws {
+        let scratch = Scratch()
+        defer { scratch.remove() }
+        let thread = NamespaceThread(name: "bench-nft")
+        let node = ProxyRules.Node(clusterCIDR: IPv4CIDR("10.244.0.0/16")!)
+        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  nft_cli_change_ms  rules")
+        for count in services.split(separator: ",").compactMap({ Int($0) }) {
+            var ports = syntheticPorts(services: count, endpoints: endpoints)
+            var start = ContinuousClock.now
+            let table = ProxyRules.render(ports, node: node)
+            let renderMs = milliseconds(since: start)
+
+            // kindling: in-process libnftables, one transaction.
+            let loaded = try scratch.namespace("load\(count)")
+            let applier = ProxyApplier()
+            start = ContinuousClock.now
+            _ = try thread.run(in: loaded) { try applier.apply(table) }
+            let fullMs = milliseconds(since: start)
+
+            // One endpoint removed from one service, render + partial sync, many times.
+            var changeMs: [Double] = []
+            for trial in 0..<changes {
+                let victim = (trial * 7919) % count
+                var port = ports[victim]
+                port = ServicePort(namespace: port.namespace, service: port.service, portName: port.portName, clusterIP: port.clusterIP,
+                                   port: port.port, endpoints: Array(port.endpoints.dropFirst()))
+                ports[victim] = port
+                start = ContinuousClock.now
+                let changed = ProxyRules.render(ports, node: node)
+                let kind = try thread.run(in: loaded) { try applier.apply(changed) }
+                changeMs.append(milliseconds(since: start))
+                precondition(kind == .partial, "expected a partial sync")
+            }
+            // The nft CLI deleting one map element on the same loaded table (it reads the table first).
+            start = ContinuousClock.now
+            try shell(in: loaded, ["nft", "delete", "element", "ip", "kindling", "service-ips", "{ \(ports[1].clusterIP) . tcp . 80 }"])
+            let cliChangeMs = milliseconds(since: start)
+            try loaded.delete()
+
+            // Baselines: the same text through `nft -f`, and kube-proxy's layout through `nft -f`.
+            let sameMs = try nftFile(table.fullSyncCommands, scratch.namespace("same\(count)"))
+            let kubeProxyMs = skipKubeProxyLayout ? nil : try nftFile(kubeProxyLayout(syntheticPorts(services: count, endpoints: endpoints)),
+                                                                       scratch.namespace("kp\(count)"))
+            print([String(count), format(renderMs), format(fullMs), format(sameMs), kubeProxyMs.map { format($0) } ?? "skipped",
+                   format(percentile(changeMs, 0.5)), format(percentile(changeMs, 0.99)), format(cliChangeMs), String(table.ruleCount)]
+                .joined(separator: "  "))
+        }
+    }
+
+    /// Milliseconds `nft -f` takes to load `text` in `namespace` (which it then deletes).
+    func nftFile(_ text: String, _ namespace: NetNamespace) throws -> Double {
+        defer { try? namespace.delete() }
+        let path = NSTemporaryDirectory() + "kindling-bench-\(namespace.name).nft"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let start = ContinuousClock.now
+        let (status, output) = try shell(in: namespace, ["nft", "-f", path])
+        guard status == 0 else { throw ValidationError("nft -f failed: \(output.prefix(500))") }
+        return milliseconds(since: start)
+    }
+
+    /// kube-proxy's nftables layout for the same services: per service an anonymous `numgen ... vmap`.
+    func kubeProxyLayout(_ ports: [ServicePort]) -> String {
+        var out = """
+            add table ip kube-proxy
+            add chain ip kube-proxy mark-for-masquerade
+            add rule ip kube-proxy mark-for-masquerade mark set mark or 0x4000
+            add map ip kube-proxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }
+            add chain ip kube-proxy services
+            add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips
+            add chain ip kube-proxy nat-prerouting { type nat hook prerouting priority -100 ; }
+            add rule ip kube-proxy nat-prerouting jump services
+
+            """
+        for port in ports {
+            let base = "\(port.namespace)/\(port.service)/tcp/\(port.portName)"
+            var branches: [String] = []
+            for (k, endpoint) in port.endpoints.enumerated() {
+                let chain = "endpoint-\(base)__\(endpoint.ip)/\(endpoint.port)"
+                out += "add chain ip kube-proxy \(chain)\n"
+                out += "add rule ip kube-proxy \(chain) ip saddr \(endpoint.ip) jump mark-for-masquerade\n"
+                out += "add rule ip kube-proxy \(chain) meta l4proto tcp dnat to \(endpoint.ip):\(endpoint.port)\n"
+                branches.append("\(k) : goto \(chain)")
+            }
+            out += "add chain ip kube-proxy service-\(base)\n"
+            out += "add rule ip kube-proxy service-\(base) ip daddr \(port.clusterIP) tcp dport \(port.port) ip saddr != 10.244.0.0/16 jump mark-for-masquerade\n"
+            out += "add rule ip kube-proxy service-\(base) numgen random mod \(port.endpoints.count) vmap { \(branches.joined(separator: ", ")) }\n"
+            out += "add element ip kube-proxy service-ips { \(port.clusterIP) . tcp . \(port.port) : goto service-\(base) }\n"
+        }
+        return out
+    }
+}

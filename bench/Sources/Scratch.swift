@@ -1,0 +1,66 @@
+import Foundation
+import KindlingAPI
+import KindlingNet
+import KindlingProxy
+
+/// Namespaces a benchmark makes for itself, all named `kl-kbench-<random>.<what>`, removed by `remove`
+/// (and any left by an earlier, killed run at the next start).
+struct Scratch {
+    static let prefix = "kl-kbench-"
+    let tag = Scratch.prefix + String(UInt32.random(in: 0...UInt32.max), radix: 16) + "."
+
+    init() {
+        for namespace in NetNamespace.list(prefix: Scratch.prefix) { try? namespace.delete() }
+    }
+
+    func namespace(_ what: String) throws -> NetNamespace { try NetNamespace.create(tag + what) }
+
+    func remove() {
+        for namespace in NetNamespace.list(prefix: tag) { try? namespace.delete() }
+    }
+}
+
+/// `count` services with `endpoints` endpoints each, addressed as a big cluster's would be.
+func syntheticPorts(services count: Int, endpoints: Int) -> [ServicePort] {
+    let serviceBase = IPv4Address("10.96.0.0")!.value + 256
+    let podBase = IPv4Address("10.244.0.0")!.value + 2
+    return (0..<count).map { i in
+        ServicePort(namespace: "bench", service: "svc-\(i)", portName: "http", clusterIP: IPv4Address(serviceBase + UInt32(i)),
+                    port: 80, endpoints: (0..<endpoints).map { k in
+                        ServicePort.Endpoint(ip: IPv4Address(podBase + UInt32(i * endpoints + k)), port: 8080, isLocal: false)
+                    })
+    }
+}
+
+/// Milliseconds since `start`.
+func milliseconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+}
+
+func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+
+/// Runs a command inside a namespace (as `ip netns exec` does) and returns its exit status and output.
+@discardableResult
+func shell(in namespace: NetNamespace?, _ arguments: [String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    process.arguments = (namespace.map { ["netns", "exec", $0.name] } ?? []) + arguments
+    if namespace == nil {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+    }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
