@@ -5,16 +5,18 @@ import KindlingAPI
 /// Shaped like kube-proxy's nftables mode. Lookup is one verdict-map access whatever the number of services
 /// (`ip daddr . meta l4proto . th dport vmap @service-ips`), and each service port gets its own chains:
 ///
-///     service-<ns>/<svc>/<proto>/<port>    picks an endpoint: affinity first, then a random choice
-///     endpoint-<...>__<ip>/<port>          DNATs to one endpoint (and marks hairpin traffic for masquerade)
+///     service-<ns>/<svc>/<proto>/<port>    picks an endpoint and DNATs to it: affinity first, then random
 ///     external-<...>                       node ports and external IPs: masquerade then the service chain,
 ///                                          or with externalTrafficPolicy Local this node's endpoints only,
 ///                                          keeping the client's address
 ///
-/// One departure from kube-proxy: the random choice is a cascade of `numgen random mod (N-k) 0 goto`
-/// rules rather than an anonymous `numgen ... vmap { }` per service. Anonymous sets make a full load
-/// quadratic in the kernel (~60 s at 10,000 services here, KERNEL-NOTES.md); the cascade stays linear
-/// (~2 s), picks uniformly, and costs only the first packet of a connection (NAT rules see no other).
+/// Two departures from kube-proxy, both for load time at scale (KERNEL-NOTES.md, bench/): the random choice is a
+/// cascade of `numgen random mod (N-k) 0 ... dnat to <endpoint k>` rules, not an anonymous `numgen ... vmap`
+/// per service (anonymous sets make a full load quadratic in the kernel, ~60 s at 10,000 services); and there are
+/// no per-endpoint chains: the DNAT is in the cascade rule, hairpin traffic (a pod reaching itself through its
+/// service) is found by one set lookup of `saddr . daddr` after DNAT, and traffic from outside the pod network
+/// by one rule on the cluster-IP set. That halves the objects the kernel loads: 10,000 services x 5 endpoints
+/// load in ~1.5 s instead of ~3.7 s. The cascade picks uniformly and costs only a connection's first packet.
 public enum ProxyRules {
     public static let tableName = "kindling"
     /// The packet mark bit asking `masquerading` to SNAT (kube-proxy's 0x4000).
@@ -30,12 +32,19 @@ public enum ProxyRules {
     public static func render(_ ports: [ServicePort], node: Node) -> NftTable {
         var table = NftTable(name: tableName)
         for (name, hook, rules) in baseChains { table.add(.init(name, hook: hook, rules: rules)) }
+        table.add(.init("services", rules: [
+            "ip daddr @cluster-ips ip saddr != \(node.clusterCIDR) jump mark-for-masquerade",
+            "ip daddr . meta l4proto . th dport vmap @service-ips",
+            // Node ports answer on every local address, 127.0.0.1 included (seed 002 curls localhost:30000).
+            "fib daddr type local meta l4proto . th dport vmap @service-nodeports",
+        ]))
 
         var serviceIPs: [String: String] = [:]
         var serviceNodePorts: [String: String] = [:]
         var noEndpointServices: [String: String] = [:]
         var noEndpointNodePorts: [String: String] = [:]
         var clusterIPs: [String: String] = [:]
+        var hairpin: [String: String] = [:]
 
         for port in ports {
             let names = ChainNames(port)
@@ -45,13 +54,8 @@ public enum ProxyRules {
             let clusterEndpoints = port.clusterEndpoints
             let externalEndpoints = port.externalEndpoints
 
-            // Endpoint chains, for every endpoint either policy uses.
-            let used = Swift.Set(clusterEndpoints).union(externalEndpoints).sorted()
-            for endpoint in used {
-                var rules = ["ip saddr \(endpoint.ip) jump mark-for-masquerade"]
-                if port.affinitySeconds != nil { rules.append("update @\(names.affinity(endpoint)) { ip saddr }") }
-                rules.append("meta l4proto \(proto) dnat to \(endpoint.ip):\(endpoint.port)")
-                table.add(.init(names.endpoint(endpoint), rules: rules))
+            for endpoint in Swift.Set(clusterEndpoints).union(externalEndpoints).sorted() {
+                hairpin["\(endpoint.ip) . \(endpoint.ip)"] = ""
                 if let seconds = port.affinitySeconds {
                     table.add(.init(.set, names.affinity(endpoint), "type ipv4_addr ; flags dynamic,timeout ; timeout \(seconds)s ;",
                                     kernelFilled: true))
@@ -63,9 +67,7 @@ public enum ProxyRules {
                 // exist for internalTrafficPolicy Local.
                 noEndpointServices[vip] = port.endpoints.isEmpty || !port.internalPolicyLocal ? "goto reject-chain" : "drop"
             } else {
-                var rules = ["ip daddr \(port.clusterIP) \(proto) dport \(port.port) ip saddr != \(node.clusterCIDR) jump mark-for-masquerade"]
-                rules += choice(among: clusterEndpoints, names: names, affinity: port.affinitySeconds != nil)
-                table.add(.init(names.service, rules: rules))
+                table.add(.init(names.service, rules: choice(among: clusterEndpoints, port: port, names: names)))
                 serviceIPs[vip] = "goto \(names.service)"
             }
 
@@ -81,7 +83,7 @@ public enum ProxyRules {
                               "fib saddr type local jump mark-for-masquerade",
                               "fib saddr type local goto \(names.service)"]
                 }
-                table.add(.init(names.external, rules: rules + choice(among: externalEndpoints, names: names, affinity: port.affinitySeconds != nil)))
+                table.add(.init(names.external, rules: rules + choice(among: externalEndpoints, port: port, names: names)))
                 external = "goto \(names.external)"
             } else {
                 table.add(.init(names.external, rules: ["jump mark-for-masquerade", "goto \(names.service)"]))
@@ -103,19 +105,26 @@ public enum ProxyRules {
         table.add(.init(.map, "no-endpoint-services", addressPortProto, elements: noEndpointServices))
         table.add(.init(.map, "no-endpoint-nodeports", "type inet_proto . inet_service : verdict ;", elements: noEndpointNodePorts))
         table.add(.init(.set, "cluster-ips", "type ipv4_addr ;", elements: clusterIPs))
+        table.add(.init(.set, "hairpin-endpoints", "type ipv4_addr . ipv4_addr ;", elements: hairpin))
         return table
     }
 
-    /// Rules that send a new connection to one of `endpoints` (non-empty): a client with an affinity entry
-    /// to its endpoint, then endpoint k with probability 1/(N-k) among those left: uniform overall.
-    static func choice(among endpoints: [ServicePort.Endpoint], names: ChainNames, affinity: Bool) -> [String] {
+    /// Rules that DNAT a new connection to one of `endpoints` (non-empty): a client with an affinity entry
+    /// back to its endpoint, else endpoint k with probability 1/(N-k) among those left: uniform overall.
+    /// With affinity, every choice also (re)starts the client's timer for that endpoint.
+    static func choice(among endpoints: [ServicePort.Endpoint], port: ServicePort, names: ChainNames) -> [String] {
+        let proto = port.proto.rawValue
+        func remember(_ endpoint: ServicePort.Endpoint) -> String {
+            port.affinitySeconds == nil ? "" : "update @\(names.affinity(endpoint)) { ip saddr } "
+        }
         var rules: [String] = []
-        if affinity {
-            rules += endpoints.map { "ip saddr @\(names.affinity($0)) goto \(names.endpoint($0))" }
+        if port.affinitySeconds != nil {
+            rules += endpoints.map { "ip saddr @\(names.affinity($0)) \(remember($0))meta l4proto \(proto) dnat to \($0.ip):\($0.port)" }
         }
         for (k, endpoint) in endpoints.enumerated() {
             let left = endpoints.count - k
-            rules.append(left == 1 ? "goto \(names.endpoint(endpoint))" : "numgen random mod \(left) 0 goto \(names.endpoint(endpoint))")
+            let dnat = "\(remember(endpoint))meta l4proto \(proto) dnat to \(endpoint.ip):\(endpoint.port)"
+            rules.append(left == 1 ? dnat : "numgen random mod \(left) 0 \(dnat)")
         }
         return rules
     }
@@ -125,7 +134,9 @@ public enum ProxyRules {
     static let baseChains: [(String, String?, [String])] = [
         ("nat-prerouting", "type nat hook prerouting priority -100", ["jump services"]),
         ("nat-output", "type nat hook output priority -100", ["jump services"]),
-        ("nat-postrouting", "type nat hook postrouting priority 100", ["jump masquerading"]),
+        // A pod reaching itself through its service: after DNAT its source and destination are equal.
+        ("nat-postrouting", "type nat hook postrouting priority 100",
+         ["ct status dnat ip saddr . ip daddr @hairpin-endpoints jump mark-for-masquerade", "jump masquerading"]),
         ("filter-input", "type filter hook input priority -110",
          ["ct state new jump nodeport-endpoints-check", "ct state new jump service-endpoints-check"]),
         ("filter-forward", "type filter hook forward priority -110",
@@ -135,9 +146,6 @@ public enum ProxyRules {
         ("mark-for-masquerade", nil, ["meta mark set meta mark | \(masqueradeMark)"]),
         ("masquerading", nil, ["meta mark & \(masqueradeMark) == 0 return", "meta mark set meta mark ^ \(masqueradeMark)",
                                "masquerade fully-random"]),
-        // Node ports answer on every local address, 127.0.0.1 included (seed 002 curls localhost:30000).
-        ("services", nil, ["ip daddr . meta l4proto . th dport vmap @service-ips",
-                           "fib daddr type local meta l4proto . th dport vmap @service-nodeports"]),
         ("service-endpoints-check", nil, ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"]),
         ("nodeport-endpoints-check", nil, ["fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports"]),
         // A cluster IP on a port no service has: refused rather than left to time out.
@@ -157,6 +165,5 @@ struct ChainNames {
 
     var service: String { "service-\(base)" }
     var external: String { "external-\(base)" }
-    func endpoint(_ endpoint: ServicePort.Endpoint) -> String { "endpoint-\(base)__\(endpoint.description)" }
     func affinity(_ endpoint: ServicePort.Endpoint) -> String { "affinity-\(base)__\(endpoint.description)" }
 }

@@ -66,8 +66,9 @@ struct ProxyApplierTests {
         #expect(try thread.run(in: a) { try applierA.apply(first) } == .partial)
         #expect(try thread.run(in: b) { try applierB.apply(first) } == .partial)
         #expect(try Self.kernelTable(a) == Self.kernelTable(b))
-        #expect(try Self.kernelTable(a)["chain endpoint-dev/web/tcp/http__10.244.1.3/8080"]?.count == 2)
-        #expect(try Self.kernelTable(a)["chain endpoint-dev/sticky/udp/__10.244.1.3/5353"]?.count == 3)
+        #expect(try Self.kernelTable(a)["chain service-dev/web/tcp/http"]?.count == 2)
+        // Sticky: one affinity rule and one random choice per endpoint.
+        #expect(try Self.kernelTable(a)["chain service-dev/sticky/udp/"]?.count == 4)
     }
 
     @Test func driftIsRepairedByAFullSync() throws {
@@ -82,7 +83,7 @@ struct ProxyApplierTests {
         #expect(try thread.run(in: netns) { try applier.drifted() } == false)
 
         try inNetns(netns, ["nft", "flush", "map", "ip", "kindling", "service-ips"])
-        try inNetns(netns, ["nft", "delete", "chain", "ip", "kindling", "external-dev/web/tcp/http"])
+        try inNetns(netns, ["nft", "flush", "chain", "ip", "kindling", "external-dev/web/tcp/http"])
         #expect(try thread.run(in: netns) { try applier.drifted() } == true)
         #expect(try thread.run(in: netns) { try applier.apply(table) } == .full)
         #expect(try Self.kernelTable(netns) == expected)

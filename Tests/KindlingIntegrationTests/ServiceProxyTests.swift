@@ -288,6 +288,10 @@ extension ServiceProxyTests {
                 manualAnswer = (try? exec(name, pod: "curl-pod", ["curl", "-s", "--max-time", "2", "http://\(manual)/hostname"])) ?? manualAnswer
                 return manualAnswer.output == worker.name
             }, "\(manualAnswer.output)")
+            // Hairpin: the one endpoint reaches itself through its own service (masqueraded, or the reply
+            // would bypass the node's un-DNAT).
+            let hairpin = try exec(name, pod: worker.name, ["curl", "-s", "--max-time", "2", "http://\(manual)/hostname"])
+            #expect(hairpin.output == worker.name, "\(hairpin.output)")
         }
     }
 }

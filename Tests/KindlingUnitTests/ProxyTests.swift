@@ -165,13 +165,18 @@ import Testing
 
     @Test func randomChoiceIsUniformCascade() {
         let endpoints = (2...4).map { ServicePort.Endpoint(ip: IPv4Address("10.244.0.\($0)")!, port: 80, isLocal: false) }
-        let port = ServicePort(namespace: "ns", service: "s", portName: "", proto: .tcp, clusterIP: IPv4Address("10.96.0.9")!,
-                               port: 80, nodePort: nil, externalIPs: [], externalPolicyLocal: false, internalPolicyLocal: false,
-                               affinitySeconds: nil, endpoints: endpoints)
-        let rules = ProxyRules.choice(among: endpoints, names: ChainNames(port), affinity: false)
-        #expect(rules == ["numgen random mod 3 0 goto endpoint-ns/s/tcp/__10.244.0.2/80",
-                          "numgen random mod 2 0 goto endpoint-ns/s/tcp/__10.244.0.3/80",
-                          "goto endpoint-ns/s/tcp/__10.244.0.4/80"])
+        let port = ServicePort(namespace: "ns", service: "s", clusterIP: IPv4Address("10.96.0.9")!, port: 80, endpoints: endpoints)
+        #expect(ProxyRules.choice(among: endpoints, port: port, names: ChainNames(port)) == [
+            "numgen random mod 3 0 meta l4proto tcp dnat to 10.244.0.2:80",
+            "numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.3:80",
+            "meta l4proto tcp dnat to 10.244.0.4:80",
+        ])
+        // Uniform: endpoint k is taken with (product of the earlier misses) x 1/(N-k) = 1/N.
+        var reach = 1.0
+        for left in [3.0, 2.0, 1.0] {
+            #expect(abs(reach / left - 1.0 / 3) < 1e-12)
+            reach *= 1 - 1 / left
+        }
     }
 
     @Test func lookupIsOneMapWhateverTheNumberOfServices() throws {
@@ -182,7 +187,8 @@ import Testing
                         externalPolicyLocal: false, internalPolicyLocal: false, affinitySeconds: nil, endpoints: port.endpoints)
         }, node: ProxyTests.node)
         let services = try #require(table.chains.first { $0.name == "services" })
-        #expect(services.rules.count == 2)
+        #expect(services.rules.count == 3)
+        #expect(!table.chains.contains { $0.name.hasPrefix("endpoint-") })
         #expect(table.sets.first { $0.name == "service-ips" }?.elements.count == 6)
     }
 }

@@ -63,8 +63,8 @@ struct ConvergenceBench: AsyncParsableCommand {
             try nodes.map { node in
                 let listing = try thread.run(in: node) { try contexts.context(node).run("list chain ip kindling service-bench/echo/tcp/") }
                 return Set(listing.split(separator: "\n").compactMap { line -> String? in
-                    guard let range = line.range(of: "__") else { return nil }
-                    return String(line[range.upperBound...].split(separator: "/")[0])
+                    guard let range = line.range(of: "dnat to ") else { return nil }
+                    return String(line[range.upperBound...].split(separator: ":")[0])
                 })
             }
         }
