@@ -62,13 +62,18 @@ public struct ClusterProvisioner: Sendable {
             // A node routes for its pods and for the pod CIDRs of other nodes.
             try Sysctl.set("net.ipv4.ip_forward", "1")
         }
+        try plug(node.netns, port: node.underlayPort, address: node.address, into: topology)
+    }
+
+    /// Joins `namespace` to the underlay bridge: its `eth0` with `address`, the other end `port` on the bridge.
+    func plug(_ namespace: NetNamespace, port: String, address: IPv4Interface, into topology: ClusterTopology) throws {
         try topology.underlay.run { socket in
-            try socket.addVeth(node.underlayPort, peer: ClusterNames.nodeUplink, peerNamespace: node.netns)
-            try socket.setMaster(node.underlayPort, bridge: ClusterNames.underlayBridge)
-            try socket.setUp(node.underlayPort)
+            try socket.addVeth(port, peer: ClusterNames.nodeUplink, peerNamespace: namespace)
+            try socket.setMaster(port, bridge: ClusterNames.underlayBridge)
+            try socket.setUp(port)
         }
-        try node.netns.run { socket in
-            try socket.addAddress(node.address, device: ClusterNames.nodeUplink)
+        try namespace.run { socket in
+            try socket.addAddress(address, device: ClusterNames.nodeUplink)
             try socket.setUp(ClusterNames.nodeUplink)
         }
     }
@@ -77,15 +82,7 @@ public struct ClusterProvisioner: Sendable {
     /// services, so it reaches the cluster only through node ports and LoadBalancer IPs, as a real client would.
     func buildExternalClient(_ topology: ClusterTopology) throws {
         try NetNamespace.create(topology.external.name)
-        try topology.underlay.run { socket in
-            try socket.addVeth(ClusterNames.externalPort, peer: ClusterNames.nodeUplink, peerNamespace: topology.external)
-            try socket.setMaster(ClusterNames.externalPort, bridge: ClusterNames.underlayBridge)
-            try socket.setUp(ClusterNames.externalPort)
-        }
-        try topology.external.run { socket in
-            try socket.addAddress(topology.externalAddress, device: ClusterNames.nodeUplink)
-            try socket.setUp(ClusterNames.nodeUplink)
-        }
+        try plug(topology.external, port: ClusterNames.externalPort, address: topology.externalAddress, into: topology)
     }
 
     /// What `delete` removed, for its report and for tests.

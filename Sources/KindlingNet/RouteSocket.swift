@@ -116,21 +116,23 @@ public final class RouteSocket {
     /// Adds an address; one already there is not an error. `prefixRoute: false` keeps the kernel from adding a
     /// route for the address's subnet (IFA_F_NOPREFIXROUTE), for point-to-point pod links.
     public func addAddress(_ address: IPv4Interface, device: String, prefixRoute: Bool = true) throws {
-        let index = try requireIndex(device)
-        let local = try nlAddress(address.address, prefixLength: address.prefixLength)
-        defer { nl_addr_put(local) }
-        let object = rtnl_addr_alloc()
-        defer { rtnl_addr_put(object) }
-        rtnl_addr_set_ifindex(object, index)
-        try nl("set address") { rtnl_addr_set_local(object, local) }
-        if !prefixRoute { rtnl_addr_set_flags(object, UInt32(IFA_F_NOPREFIXROUTE)) }
-        let result = rtnl_addr_add(handle, object, 0)
+        let result = try withAddress(address, device: device) { object in
+            if !prefixRoute { rtnl_addr_set_flags(object, UInt32(IFA_F_NOPREFIXROUTE)) }
+            return rtnl_addr_add(handle, object, 0)
+        }
         if result == -NLE_EXIST { return }
         try nl("add address \(address) dev \(device)") { result }
     }
 
     /// Removes an address; one already gone is not an error.
     public func deleteAddress(_ address: IPv4Interface, device: String) throws {
+        let result = try withAddress(address, device: device) { rtnl_addr_delete(handle, $0, 0) }
+        if result == -NLE_OBJ_NOTFOUND || result == -NLE_NOADDR { return }
+        try nl("delete address \(address) dev \(device)") { result }
+    }
+
+    /// Runs `body` with a libnl address object for `address` on `device`, and returns its result.
+    private func withAddress(_ address: IPv4Interface, device: String, _ body: (OpaquePointer?) -> Int32) throws -> Int32 {
         let index = try requireIndex(device)
         let local = try nlAddress(address.address, prefixLength: address.prefixLength)
         defer { nl_addr_put(local) }
@@ -138,9 +140,7 @@ public final class RouteSocket {
         defer { rtnl_addr_put(object) }
         rtnl_addr_set_ifindex(object, index)
         try nl("set address") { rtnl_addr_set_local(object, local) }
-        let result = rtnl_addr_delete(handle, object, 0)
-        if result == -NLE_OBJ_NOTFOUND || result == -NLE_NOADDR { return }
-        try nl("delete address \(address) dev \(device)") { result }
+        return body(object)
     }
 
     /// IPv4 addresses on `device`.

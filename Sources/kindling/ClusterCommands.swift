@@ -16,7 +16,7 @@ struct CreateCluster: AsyncParsableCommand {
         abstract: "Creates a local cluster of network namespaces and starts its control plane and node agents.",
         discussion: """
             --config takes kind's own config file (kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4): nodes[].role \
-            and nodes[].labels, networking.podSubnet, serviceSubnet, kubeProxyMode, apiServerPort. Fields kind knows \
+            and nodes[].labels, networking.podSubnet, serviceSubnet, kubeProxyMode (nftables, iptables or none), apiServerPort, and kindling's own networking.loadBalancerPool (default 172.18.255.200-172.18.255.250). Fields kind knows \
             but kindling does not act on are named in a warning; unknown fields are rejected.
             """
     )

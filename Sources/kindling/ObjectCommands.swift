@@ -15,6 +15,14 @@ struct NamespaceOptions: ParsableArguments {
     var allNamespaces = false
 }
 
+/// The named objects, or with no names all of the namespace (nil: every namespace) matching `selector`.
+func fetch<T: KubeObject>(_ type: T.Type, names: [String], namespace: String?, selector: String?, _ client: APIClient) async throws -> [T] {
+    guard !names.isEmpty else { return try await client.list(T.self, namespace: namespace, labelSelector: selector).items }
+    var objects: [T] = []
+    for name in names { objects.append(try await client.get(T.self, namespace: namespace ?? "default", name: name)) }
+    return objects
+}
+
 /// How kubectl names an object in its messages: `deployment.apps/nginx`, `pod/x`.
 func displayName(_ type: any KubeObject.Type, _ name: String) -> String {
     let group = type.group
@@ -199,13 +207,7 @@ struct Get: AsyncParsableCommand {
 
     func show<T: KubeObject>(_ type: T.Type, _ client: APIClient) async throws {
         let namespace = T.namespaced ? (namespaces.allNamespaces ? nil : namespaces.namespace ?? "default") : nil
-        var objects: [T]
-        if names.isEmpty {
-            objects = try await client.list(T.self, namespace: namespace, labelSelector: selector).items
-        } else {
-            objects = []
-            for name in names { objects.append(try await client.get(T.self, namespace: namespace ?? "default", name: name)) }
-        }
+        let objects = try await fetch(T.self, names: names, namespace: namespace, selector: selector, client)
         switch output {
         case "json", "yaml":
             let data: Data = try names.count == 1 ? KubeJSON.encoder.encode(objects[0])
@@ -353,13 +355,7 @@ struct DescribeCommand: AsyncParsableCommand {
             }
             let client = try apiClient(cluster.name)
             let namespace = namespaces.allNamespaces ? nil : namespaces.namespace ?? "default"
-            var services: [Service]
-            if names.isEmpty {
-                services = try await client.list(Service.self, namespace: namespace).items
-            } else {
-                services = []
-                for name in names { services.append(try await client.get(Service.self, namespace: namespace ?? "default", name: name)) }
-            }
+            let services = try await fetch(Service.self, names: names, namespace: namespace, selector: nil, client)
             let slices = try await client.list(EndpointSlice.self, namespace: namespace).items
             let texts = services.map { service in
                 Describe.service(service, slices: slices.filter {
