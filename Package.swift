@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (setns, unshare, gettid, mount).
@@ -47,6 +49,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // Typed client with list+watch, for agents and the CLI.
         .target(name: "KindlingClient", dependencies: [
@@ -63,6 +66,7 @@ let package = Package(
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // A cluster's machines and wires (the part `kind` does with docker), its state directory and teardown.
@@ -73,6 +77,8 @@ let package = Package(
                 "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The proxy's benchmarks (bench/README.md): sync at scale, datapath, convergence.

@@ -4,6 +4,7 @@ import KindlingClient
 import KindlingNet
 import KindlingProxy
 import Logging
+import Metrics
 
 /// kube-proxy in the agent: watches Services and EndpointSlices, renders this node's nf_tables table and
 /// applies it. A burst of changes becomes one sync (changes that arrive during a sync wait for the next
@@ -25,9 +26,13 @@ struct ProxyLoop: Sendable {
 
         func set(services: [Service]) { self.services = services }
         func set(slices: [EndpointSlice]) { self.slices = slices }
-        func ports(nodeName: String) -> [ServicePort]? {
+        /// The service ports, and each slice's change-trigger time.
+        func state(nodeName: String) -> (ports: [ServicePort], triggers: [String: String])? {
             guard let services, let slices else { return nil }
-            return ServicePort.from(services: services, slices: slices, nodeName: nodeName)
+            let triggers = Dictionary(slices.compactMap { slice in
+                slice.metadata.annotations?[EndpointSlice.triggerTimeAnnotation].map { ("\(slice.namespace)/\(slice.name)", $0) }
+            }, uniquingKeysWith: { a, _ in a })
+            return (ServicePort.from(services: services, slices: slices, nodeName: nodeName), triggers)
         }
     }
 
@@ -61,9 +66,12 @@ struct ProxyLoop: Sendable {
             }
             group.addTask {
                 var applied: [ServicePort] = []
+                var triggers: [String: String]?
                 for await _ in wakeups {
-                    guard let ports = await snapshot.ports(nodeName: nodeName) else { continue }
+                    guard let (ports, newTriggers) = await snapshot.state(nodeName: nodeName) else { continue }
                     guard await sync(ports) else { continue }
+                    if let triggers { ProxyMetrics.programmed(changed: newTriggers.filter { triggers[$0.key] != $0.value }.values) }
+                    triggers = newTriggers
                     await flushConntrack(ConntrackCleanup.commands(old: applied, new: ports))
                     applied = ports
                 }
@@ -78,10 +86,12 @@ struct ProxyLoop: Sendable {
             let (kind, rules) = try await thread.perform(in: nil) { [backend] in try backend.sync(ports) }
             guard kind != .unchanged else { return true }
             let endpoints = ports.reduce(0) { $0 + $1.endpoints.count }
+            ProxyMetrics.synced(kind, duration: ContinuousClock.now - started, servicePorts: ports.count, endpoints: endpoints, rules: rules)
             logger.info("proxy: \(kind.rawValue) sync of \(ports.count) service ports, \(endpoints) endpoints, \(rules) rules in \(ContinuousClock.now - started)")
             return true
         } catch {
             logger.error("proxy sync: \(error)")
+            ProxyMetrics.failed()
             return false
         }
     }
@@ -93,6 +103,33 @@ struct ProxyLoop: Sendable {
             if await Tool.run(["/usr/sbin/conntrack"] + arguments) == nil {
                 logger.error("conntrack \(arguments.joined(separator: " ")) did not run")
             }
+        }
+    }
+}
+
+/// kube-proxy's metrics, through swift-metrics (the agent process exports them for Prometheus on :10249).
+enum ProxyMetrics {
+    static func synced(_ kind: ProxySync, duration: Duration, servicePorts: Int, endpoints: Int, rules: Int) {
+        let nanoseconds = duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        Timer(label: "kubeproxy_sync_proxy_rules_duration_seconds").recordNanoseconds(nanoseconds)
+        Timer(label: kind == .full ? "kubeproxy_sync_full_proxy_rules_duration_seconds" : "kubeproxy_sync_partial_proxy_rules_duration_seconds")
+            .recordNanoseconds(nanoseconds)
+        Gauge(label: "kubeproxy_sync_proxy_rules_last_timestamp_seconds").record(Date().timeIntervalSince1970)
+        Gauge(label: "kindling_proxy_service_ports").record(servicePorts)
+        Gauge(label: "kindling_proxy_endpoints").record(endpoints)
+        Gauge(label: "kindling_proxy_rules").record(rules)
+    }
+
+    static func failed() {
+        Counter(label: "kindling_proxy_sync_failures_total").increment()
+    }
+
+    /// Network programming latency: from each changed slice's trigger time to its rules being in the kernel.
+    static func programmed(changed triggers: some Collection<String>) {
+        let now = Date()
+        for trigger in triggers {
+            guard let date = Timestamp.date(trigger) else { continue }
+            Timer(label: "kubeproxy_network_programming_duration_seconds").recordNanoseconds(Int64(max(0, now.timeIntervalSince(date)) * 1e9))
         }
     }
 }

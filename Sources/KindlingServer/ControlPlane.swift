@@ -12,10 +12,13 @@ public struct ControlPlane: Sendable {
     public let tls: HTTPServer.TLSListener?
     /// How long a node may stay silent before it is NotReady (kube-controller-manager's 40 s by default).
     public let nodeMonitorGracePeriod: TimeInterval
+    /// Prometheus text for /metrics (the process bootstraps swift-metrics); nil: no metrics endpoint.
+    public let metrics: (@Sendable () -> String)?
 
     public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil,
-                nodeMonitorGracePeriod: TimeInterval = 40) {
+                nodeMonitorGracePeriod: TimeInterval = 40, metrics: (@Sendable () -> String)? = nil) {
         self.config = config
+        self.metrics = metrics
         self.nodeMonitorGracePeriod = nodeMonitorGracePeriod
         self.storePath = storePath
         self.socketPath = socketPath
@@ -37,7 +40,8 @@ public struct ControlPlane: Sendable {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                try await HTTPServer(handler: APIHandler(registry: registry), socketPath: socketPath, tls: tls).run(onReady: onReady)
+                try await HTTPServer(handler: APIHandler(registry: registry), socketPath: socketPath, tls: tls, metrics: metrics)
+                    .run(onReady: onReady)
             }
             try await group.next()
             group.cancelAll()

@@ -63,6 +63,13 @@ struct EndpointsController: Controller {
         service.type != "ExternalName" && !(service.spec.selector ?? [:]).isEmpty && service.metadata.deletionTimestamp == nil
     }
 
+    /// Kubernetes' `endpoints.kubernetes.io/last-change-trigger-time`, set to now on every slice change.
+    static func stampTrigger(_ annotations: [String: String]?) -> [String: String] {
+        var annotations = annotations ?? [:]
+        annotations[EndpointSlice.triggerTimeAnnotation] = Timestamp.preciseString()
+        return annotations
+    }
+
     /// A service whose endpoints the user writes: its Endpoints are mirrored into slices.
     static func isMirrored(_ service: Service) -> Bool {
         service.type != "ExternalName" && (service.spec.selector ?? [:]).isEmpty && service.metadata.deletionTimestamp == nil
@@ -145,6 +152,7 @@ struct EndpointsController: Controller {
                     var updated = live
                     updated.ports = want.ports
                     updated.endpoints = want.endpoints
+                    updated.metadata.annotations = EndpointsController.stampTrigger(live.metadata.annotations)
                     return updated
                 }
             } else {
@@ -152,6 +160,7 @@ struct EndpointsController: Controller {
                     EndpointSlice.serviceNameLabel: service.name, EndpointSlice.managedByLabel: managedBy,
                 ]) { _, ours in ours })
                 meta.generateName = service.name + "-"
+                meta.annotations = EndpointsController.stampTrigger(nil)
                 meta.ownerReferences = [OwnerReference(apiVersion: "v1", kind: "Service", name: service.name, uid: service.metadata.uid ?? "")]
                 _ = try registry.create(EndpointSlice(metadata: meta, endpoints: want.endpoints, ports: want.ports))
             }

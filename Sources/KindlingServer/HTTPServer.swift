@@ -21,11 +21,14 @@ public struct HTTPServer: Sendable {
     public let handler: APIHandler
     public let socketPath: String
     public let tls: TLSListener?
+    /// Prometheus text for GET /metrics; nil: no metrics endpoint.
+    public let metrics: (@Sendable () -> String)?
 
-    public init(handler: APIHandler, socketPath: String, tls: TLSListener? = nil) {
+    public init(handler: APIHandler, socketPath: String, tls: TLSListener? = nil, metrics: (@Sendable () -> String)? = nil) {
         self.handler = handler
         self.socketPath = socketPath
         self.tls = tls
+        self.metrics = metrics
     }
 
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
@@ -64,7 +67,7 @@ public struct HTTPServer: Sendable {
 
     /// Answers every request through the handler; with a token, only requests bearing it (401 otherwise).
     func responder(token: String?) -> CallbackResponder<BasicRequestContext> {
-        let handler = self.handler
+        let handler = self.handler, metrics = self.metrics
         return CallbackResponder { request, context in
             var request = request
             if let token, !HTTPServer.bears(token, request.headers[.authorization]) {
@@ -72,6 +75,11 @@ public struct HTTPServer: Sendable {
                 return Response(status: .unauthorized, headers: [.contentType: "application/json"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? KubeJSON.encoder.encode(status)) ?? Data())))
             }
+            if request.uri.path == "/metrics", request.method == .get, let metrics {
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
+            }
+            let started = ContinuousClock.now
             let body = try await request.collectBody(upTo: APIHandler.maxBodySize + 1)
             let apiRequest = APIRequest(
                 method: request.method.rawValue,
@@ -82,11 +90,13 @@ public struct HTTPServer: Sendable {
             )
             switch await handler.handle(apiRequest) {
             case .json(let status, let data):
+                RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: status, since: started)
                 return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
             case .stream(let lines):
+                RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: 200, since: started)
                 return Response(status: .ok, headers: [.contentType: "application/json", .transferEncoding: "chunked"],
-                                body: ResponseBody(asyncSequence: lines.map { ByteBuffer(bytes: $0) }))
+                                body: ResponseBody(asyncSequence: RequestMetrics.watching(lines, path: apiRequest.path).map { ByteBuffer(bytes: $0) }))
             }
         }
     }

@@ -79,6 +79,10 @@ struct CreateCluster: AsyncParsableCommand {
                 The API also answers on https://127.0.0.1:\(parsed.apiServerPort ?? 0) for clients with the cluster's token:
                 \(me) get kubeconfig --name \(parsed.name) > kubeconfig
 
+                Prometheus metrics: the API server's at https://127.0.0.1:\(parsed.apiServerPort ?? 0)/metrics (same token) and on
+                the unix socket; each node's proxy at <node IP>:\(AgentCommand.metricsPort)/metrics inside the node network:
+                \(me) exec --name \(parsed.name) --node \(topology.nodes[0].name) -- curl -s localhost:\(AgentCommand.metricsPort)/metrics
+
                 Delete it with: \(me) delete cluster --name \(parsed.name)
                 """)
         }

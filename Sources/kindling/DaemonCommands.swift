@@ -5,6 +5,10 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingServer
+import Hummingbird
+import Metrics
+import NIOCore
+import Prometheus
 
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +28,7 @@ struct ServerCommand: AsyncParsableCommand {
             let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
             let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials) }
             let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls,
-                                            nodeMonitorGracePeriod: NodeTiming.gracePeriod())
+                                            nodeMonitorGracePeriod: NodeTiming.gracePeriod(), metrics: MetricsExport.bootstrap())
             try await controlPlane.run { printError("serving on \(processes.socketPath)") }
         }
     }
@@ -41,6 +45,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The node this agent runs.")
     var node: String
 
+    /// kube-proxy's metrics port; the agent serves /metrics and /healthz on it, on the node's addresses.
+    static let metricsPort = 10249
+
     func run() async throws {
         try await reportingErrors("agent") {
             let (config, topology) = try loadCluster(cluster.name)
@@ -51,8 +58,14 @@ struct AgentCommand: AsyncParsableCommand {
                 labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
             }
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
-            try await Agent(config: config, nodeName: node, labels: labels, client: client,
-                            agnhost: [ClusterProcesses.executable, "agnhost"]).run()
+            let metrics = MetricsExport.bootstrap()
+            let agent = Agent(config: config, nodeName: node, labels: labels, client: client, agnhost: [ClusterProcesses.executable, "agnhost"])
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await agent.run() }
+                group.addTask { try await MetricsExport.serve(metrics, port: AgentCommand.metricsPort) }
+                try await group.next()
+                group.cancelAll()
+            }
         }
     }
 }
@@ -69,5 +82,28 @@ struct SuperviseCommand: ParsableCommand {
         let (config, _) = try loadCluster(cluster.name)
         var supervisor = Supervisor(config: config, processes: ClusterProcesses(cluster: cluster.name))
         try supervisor.run()
+    }
+}
+
+/// A daemon's metrics: swift-metrics bootstrapped onto one Prometheus registry per process, with
+/// kube-proxy's histogram buckets for durations (1 ms doubling to 16 s).
+enum MetricsExport {
+    static func bootstrap() -> @Sendable () -> String {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = (0..<15).map { .microseconds(1000 << $0) }
+        MetricsSystem.bootstrap(factory)
+        return { registry.emitToString() }
+    }
+
+    /// Serves GET /metrics and /healthz on every address of this process's network namespace.
+    static func serve(_ metrics: @escaping @Sendable () -> String, port: Int) async throws {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics())))
+        }
+        router.get("/healthz") { _, _ in "ok" }
+        try await Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: port), serverName: "kindling-agent"))
+            .runService()
     }
 }

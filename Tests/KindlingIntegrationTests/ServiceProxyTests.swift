@@ -139,6 +139,16 @@ struct ServiceProxyTests {
             #expect(refused.output.contains("Couldn't connect") || refused.output.contains("Connection refused"), "\(refused.output)")
             #expect(try exec(name, pod: "curl-pod", ["curl", "-s", "--max-time", "5", "http://\(vip):81"]).status == 7)
 
+            // Metrics as kube-proxy and kube-apiserver export them: sync durations and network programming latency
+            // on every node's :10249, request counts and open watches on the API server.
+            let proxyMetrics = try onNode(name, nodes[1], ["curl", "-s", "--max-time", "2", "http://localhost:10249/metrics"]).output
+            for metric in ["kubeproxy_sync_proxy_rules_duration_seconds_bucket", "kubeproxy_sync_partial_proxy_rules_duration_seconds_count",
+                           "kubeproxy_network_programming_duration_seconds_count", "kindling_proxy_service_ports"] {
+                #expect(proxyMetrics.contains(metric), "\(metric) missing")
+            }
+            let apiMetrics = try sh(["curl", "-s", "--unix-socket", ClusterProcesses(cluster: name).socketPath, "http://localhost/metrics"]).output
+            #expect(apiMetrics.contains("apiserver_request_total{") && apiMetrics.contains(#"verb="WATCH""#), "\(apiMetrics.prefix(500))")
+
             // Someone deletes the proxy's rules by hand: the agent puts them back within about a second.
             _ = try onNode(name, nodes[0], ["nft", "flush", "map", "ip", "kindling", "service-ips"])
             #expect(eventually(5) { (try? onNode(name, nodes[0], ["curl", "-s", "--max-time", "1", "http://\(vip)"]))?.status == 0 })

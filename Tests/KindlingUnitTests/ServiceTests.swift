@@ -210,3 +210,28 @@ struct SeededRandom: RandomNumberGenerator {
         #expect(try registry.list(EndpointSlice.self, namespace: "dev").items.isEmpty)
     }
 }
+
+@Suite struct RequestMetricsTests {
+    @Test func labelsAsKubeApiserverNamesThem() {
+        func labels(_ method: String, _ path: String, watch: Bool = false) -> String {
+            let (verb, resource) = RequestMetrics.labels(method: method, path: path, query: watch ? ["watch": "true"] : [:])
+            return "\(verb) \(resource)"
+        }
+        #expect(labels("GET", "/api/v1/namespaces/dev/pods") == "LIST pods")
+        #expect(labels("GET", "/api/v1/namespaces/dev/pods/web") == "GET pods")
+        #expect(labels("GET", "/api/v1/pods", watch: true) == "WATCH pods")
+        #expect(labels("PUT", "/api/v1/namespaces/dev/pods/web/status") == "PUT pods/status")
+        #expect(labels("GET", "/apis/apps/v1/namespaces/dev/deployments/web/scale") == "GET deployments/scale")
+        #expect(labels("DELETE", "/api/v1/namespaces/dev/pods") == "DELETECOLLECTION pods")
+        #expect(labels("GET", "/api/v1/namespaces/dev") == "GET namespaces")
+        #expect(labels("GET", "/version") == "GET ")
+    }
+
+    @Test func preciseTimestampsRoundTrip() {
+        let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
+        let text = Timestamp.preciseString(date)
+        #expect(text.hasSuffix(".123456Z") && text.count == "2026-11-18T10:13:20.123456Z".count, "\(text)")
+        #expect(abs((Timestamp.date(text)?.timeIntervalSince1970 ?? 0) - date.timeIntervalSince1970) < 0.001)
+        #expect(Timestamp.date("2026-11-18T10:13:20Z") != nil)
+    }
+}

@@ -101,6 +101,8 @@ public struct EndpointSlice: KubeObject {
     public static let serviceNameLabel = "kubernetes.io/service-name"
     public static let managedByLabel = "endpointslice.kubernetes.io/managed-by"
     public static let managedBy = "endpointslice-controller.k8s.io"
+    /// When the change a slice carries was seen; proxies measure network programming latency from it.
+    public static let triggerTimeAnnotation = "endpoints.kubernetes.io/last-change-trigger-time"
 
     public struct Conditions: Codable, Hashable, Sendable {
         public var ready: Bool?
