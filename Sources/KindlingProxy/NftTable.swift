@@ -1,3 +1,6 @@
+import Foundation
+import KindlingAPI
+
 /// One nf_tables table as data: what the renderer produces, and what the applier turns into `nft` commands,
 /// either the whole table in one transaction or the difference from the table applied before.
 public struct NftTable: Hashable, Sendable {
@@ -63,47 +66,94 @@ public struct NftTable: Hashable, Sendable {
         return out
     }
 
-    /// The commands that turn `old` (applied before, still in the kernel) into this table, in one
-    /// transaction: new objects first, then changed chains and elements, then what is gone, so nothing is
-    /// deleted while something still refers to it. Nil when a set changed its type: that needs a full sync.
-    public func commands(from old: NftTable) -> String? {
+    /// What turns `old` (applied before, still in the kernel) into this table. Nil when a set or chain changed
+    /// its type: that needs a full sync.
+    public func delta(from old: NftTable) -> Delta? {
         guard old.prefix == prefix else { return nil }
         let oldChains = Dictionary(old.chains.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let oldSets = Dictionary(old.sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let newChains = Swift.Set(chains.map(\.name))
         let newSets = Swift.Set(sets.map(\.name))
-        var out = ""
+        var delta = Delta(table: self)
         for set in sets {
             if let before = oldSets[set.name] {
                 if before.kind != set.kind || before.declaration != set.declaration { return nil }
             } else {
-                out += declare(set)
+                delta.newSets.append(set)
             }
         }
         for chain in chains {
             if let before = oldChains[chain.name] {
                 if before.hook != chain.hook { return nil }
+                if before.rules != chain.rules { delta.changedChains.append(chain) }
             } else {
-                out += declare(chain)
+                delta.newChains.append(chain)
             }
-        }
-        for chain in chains where oldChains[chain.name]?.rules != chain.rules {
-            if oldChains[chain.name] != nil { out += "flush chain \(prefix) \(chain.name)\n" }
-            out += addRules(chain)
         }
         for set in sets where !set.kernelFilled {
             let before = oldSets[set.name]?.elements ?? [:]
-            let stale = before.filter { set.elements[$0.key] != $0.value }.keys
-            out += deleteElements(set, stale)
-            out += addElements(set, set.elements.filter { before[$0.key] != $0.value }.keys)
+            let stale = before.filter { set.elements[$0.key] != $0.value }.keys.sorted()
+            let added = set.elements.filter { before[$0.key] != $0.value }.keys.sorted()
+            if !stale.isEmpty { delta.staleElements.append((set, stale)) }
+            if !added.isEmpty { delta.addedElements.append((set, added)) }
         }
-        for chain in old.chains where !newChains.contains(chain.name) {
-            out += "flush chain \(prefix) \(chain.name)\ndelete chain \(prefix) \(chain.name)\n"
+        delta.deletedChains = old.chains.filter { !newChains.contains($0.name) }.map(\.name)
+        delta.deletedSets = old.sets.filter { !newSets.contains($0.name) }
+        return delta
+    }
+
+    /// The commands that turn `old` into this table in one transaction (see `Delta.commands`).
+    public func commands(from old: NftTable) -> String? { delta(from: old)?.commands }
+
+    /// The difference between two tables, as `nft` commands or as raw nfnetlink operations.
+    public struct Delta: Sendable {
+        let table: NftTable
+        var newSets: [Set] = []
+        var newChains: [Chain] = []
+        var changedChains: [Chain] = []
+        var staleElements: [(Set, [String])] = []
+        var addedElements: [(Set, [String])] = []
+        var deletedChains: [String] = []
+        var deletedSets: [Set] = []
+
+        /// New objects first, then changed chains and elements, then what is gone, so nothing is deleted
+        /// while something still refers to it.
+        public var commands: String {
+            var out = newSets.map(table.declare).joined() + newChains.map(table.declare).joined()
+            for chain in changedChains { out += "flush chain \(table.prefix) \(chain.name)\n" + table.addRules(chain) }
+            for chain in newChains { out += table.addRules(chain) }
+            for (set, keys) in staleElements { out += table.deleteElements(set, keys) }
+            for (set, keys) in addedElements { out += table.addElements(set, keys) }
+            for chain in deletedChains { out += "flush chain \(table.prefix) \(chain)\ndelete chain \(table.prefix) \(chain)\n" }
+            for set in deletedSets { out += "delete \(set.kind.rawValue) \(table.prefix) \(set.name)\n" }
+            return out
         }
-        for set in old.sets where !newSets.contains(set.name) {
-            out += "delete \(set.kind.rawValue) \(prefix) \(set.name)\n"
+
+        /// The same change as raw nfnetlink operations, when it is of the kinds `NftBatch` writes (what an
+        /// endpoint change is): existing chains rewritten with DNAT cascade rules only, elements of plain
+        /// address sets added or deleted. Nil otherwise: then the text goes through libnftables.
+        public var batchOperations: [NftBatch.Operation]? {
+            guard newSets.isEmpty, newChains.isEmpty, deletedChains.isEmpty, deletedSets.isEmpty else { return nil }
+            var operations: [NftBatch.Operation] = []
+            for chain in changedChains {
+                operations.append(.flush(chain: chain.name))
+                for rule in chain.rules {
+                    guard let dnat = DNATRule(rule) else { return nil }
+                    operations.append(.dnat(chain: chain.name, dnat))
+                }
+            }
+            for (changes, add) in [(staleElements, false), (addedElements, true)] {
+                for (set, keys) in changes {
+                    guard set.kind == .set else { return nil }
+                    for key in keys {
+                        let addresses = key.components(separatedBy: " . ").compactMap { IPv4Address($0) }
+                        guard !addresses.isEmpty, addresses.count == key.components(separatedBy: " . ").count else { return nil }
+                        operations.append(.element(set: set.name, add: add, addresses: addresses))
+                    }
+                }
+            }
+            return operations
         }
-        return out
     }
 
     func declare(_ set: Set) -> String {

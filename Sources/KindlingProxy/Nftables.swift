@@ -1,5 +1,7 @@
+import CNftBatch
 import CNftables
 import Foundation
+import KindlingAPI
 
 /// A libnftables context: takes rulesets as `nft -f` text and commits each call as one transaction.
 ///
@@ -33,5 +35,60 @@ public final class NftContext: @unchecked Sendable {
         var generation: UInt32 = 0
         guard kl_nft_genid(&generation) == 0 else { throw ProxyError("reading the nf_tables generation: \(String(cString: strerror(errno)))") }
         return generation
+    }
+}
+
+/// One nf_tables transaction built as raw nfnetlink messages (see kl_nft_batch.h): for the small changes
+/// a sync sends after the first, without libnftables reading the whole table first. Use it on one thread,
+/// inside the namespace it changes.
+public final class NftBatch {
+    private let batch: OpaquePointer
+
+    public init(table: String) throws {
+        guard let batch = kl_nft_batch_new(table) else { throw ProxyError("cannot allocate an nfnetlink batch") }
+        self.batch = batch
+    }
+
+    deinit { kl_nft_batch_free(batch) }
+
+    public func flush(chain: String) throws { try check(kl_nft_batch_flush_chain(batch, chain), "flush chain \(chain)") }
+
+    /// `[numgen random mod modulus 0] meta l4proto <proto> dnat to <address>:<port>`.
+    public func addDNAT(chain: String, modulus: Int?, proto: ServicePort.Proto, address: IPv4Address, port: Int) throws {
+        try check(kl_nft_batch_add_dnat(batch, chain, UInt32(modulus ?? 0), proto == .tcp ? 6 : 17,
+                                        address.value.bigEndian, UInt16(port).bigEndian), "add rule to \(chain)")
+    }
+
+    /// Adds or deletes an element of a set keyed by concatenated IPv4 addresses (4 bytes each, network order).
+    public func element(set: String, add: Bool, addresses: [IPv4Address]) throws {
+        var key = addresses.map(\.value.bigEndian)
+        try check(kl_nft_batch_set_element(batch, set, add ? 1 : 0, &key, key.count * 4), "\(add ? "add" : "delete") element of \(set)")
+    }
+
+    public func commit() throws { try check(kl_nft_batch_commit(batch), "commit") }
+
+    /// One change a batch can carry.
+    public enum Operation: Hashable, Sendable {
+        case flush(chain: String)
+        case dnat(chain: String, DNATRule)
+        case element(set: String, add: Bool, addresses: [IPv4Address])
+    }
+
+    /// Sends `operations` as one transaction on `table`.
+    public static func commit(_ operations: [Operation], table: String) throws {
+        let batch = try NftBatch(table: table)
+        for operation in operations {
+            switch operation {
+            case .flush(let chain): try batch.flush(chain: chain)
+            case .dnat(let chain, let rule):
+                try batch.addDNAT(chain: chain, modulus: rule.modulus, proto: rule.proto, address: rule.address, port: rule.port)
+            case .element(let set, let add, let addresses): try batch.element(set: set, add: add, addresses: addresses)
+            }
+        }
+        try batch.commit()
+    }
+
+    private func check(_ result: Int32, _ what: String) throws {
+        guard result == 0 else { throw ProxyError("nfnetlink \(what): \(String(cString: strerror(-result)))") }
     }
 }

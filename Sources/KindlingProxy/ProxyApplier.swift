@@ -16,7 +16,12 @@ public final class ProxyApplier: @unchecked Sendable {
         self.context = context
         if let applied, !(try drifted()) {
             if applied == table { return .unchanged }
-            if let commands = table.commands(from: applied), (try? commit(commands, table, context)) != nil { return .partial }
+            if let delta = table.delta(from: applied) {
+                // An endpoint change goes out as raw nfnetlink (no reading of the table first); anything else,
+                // or a batch the kernel refused (it changed nothing), as text.
+                if let operations = delta.batchOperations, (try? commitBatch(operations, table)) != nil { return .partial }
+                if (try? commit(delta.commands, table, context)) != nil { return .partial }
+            }
         }
         do {
             try commit(table.fullSyncCommands, table, context)
@@ -31,6 +36,12 @@ public final class ProxyApplier: @unchecked Sendable {
     public func drifted() throws -> Bool {
         guard let generation else { return true }
         return try NftContext.generation() != generation
+    }
+
+    private func commitBatch(_ operations: [NftBatch.Operation], _ table: NftTable) throws {
+        try NftBatch.commit(operations, table: table.name)
+        applied = table
+        generation = try NftContext.generation()
     }
 
     private func commit(_ commands: String, _ table: NftTable, _ context: NftContext) throws {

@@ -123,8 +123,10 @@ public enum ProxyRules {
         }
         for (k, endpoint) in endpoints.enumerated() {
             let left = endpoints.count - k
-            let dnat = "\(remember(endpoint))meta l4proto \(proto) dnat to \(endpoint.ip):\(endpoint.port)"
-            rules.append(left == 1 ? dnat : "numgen random mod \(left) 0 \(dnat)")
+            let modulus = left > 1 ? "numgen random mod \(left) 0 " : ""
+            let dnat = DNATRule(modulus: left > 1 ? left : nil, proto: port.proto, address: endpoint.ip, port: endpoint.port)
+            // Affinity puts its timer update between the choice and the DNAT; without it the rule is a DNATRule.
+            rules.append(port.affinitySeconds == nil ? dnat.text : modulus + remember(endpoint) + "meta l4proto \(proto) dnat to \(endpoint.ip):\(endpoint.port)")
         }
         return rules
     }

@@ -245,3 +245,37 @@ extension ProxyTests {
         #expect(!input.contains("DOCKER"))
     }
 }
+
+extension ProxyTests {
+    @Test func dnatRulesParseExactlyWhatTheyWrite() {
+        let rule = DNATRule(modulus: 3, proto: .udp, address: IPv4Address("10.244.1.2")!, port: 53)
+        #expect(rule.text == "numgen random mod 3 0 meta l4proto udp dnat to 10.244.1.2:53")
+        #expect(DNATRule(rule.text) == rule)
+        let last = DNATRule(modulus: nil, proto: .tcp, address: IPv4Address("10.244.1.3")!, port: 8080)
+        #expect(DNATRule(last.text) == last)
+        for other in ["jump mark-for-masquerade", "numgen random mod 1 0 meta l4proto tcp dnat to 10.0.0.1:80",
+                      "meta l4proto sctp dnat to 10.0.0.1:80", "meta l4proto tcp dnat to 10.0.0.1:0",
+                      "ip saddr @a update @a { ip saddr } meta l4proto tcp dnat to 10.0.0.1:80"] {
+            #expect(DNATRule(other) == nil, "\(other)")
+        }
+    }
+
+    @Test func anEndpointChangeIsARawBatchAndOtherChangesAreText() throws {
+        let before = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
+        // Without the sticky (affinity) service, an endpoint change rewrites DNAT chains and a hairpin element only.
+        let plain = try ProxyTests.ports().filter { $0.affinitySeconds == nil }
+        let dropped = try ProxyTests.ports(dropping: "10.244.1.3").filter { $0.affinitySeconds == nil }
+        let delta = try #require(ProxyRules.render(dropped, node: ProxyTests.node).delta(from: ProxyRules.render(plain, node: ProxyTests.node)))
+        #expect(delta.batchOperations == [
+            .flush(chain: "service-dev/local/tcp/"),
+            .dnat(chain: "service-dev/local/tcp/", DNATRule(modulus: nil, proto: .tcp, address: IPv4Address("10.244.0.2")!, port: 8080)),
+            .flush(chain: "service-dev/web/tcp/http"),
+            .dnat(chain: "service-dev/web/tcp/http", DNATRule(modulus: nil, proto: .tcp, address: IPv4Address("10.244.0.2")!, port: 8080)),
+            .element(set: "hairpin-endpoints", add: false, addresses: [IPv4Address("10.244.1.3")!, IPv4Address("10.244.1.3")!]),
+        ])
+        // A new service adds chains and map elements with verdicts: that goes as text.
+        let grown = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
+        #expect(grown.delta(from: ProxyRules.render(plain, node: ProxyTests.node))?.batchOperations == nil)
+        #expect(before.delta(from: before)?.batchOperations == [])
+    }
+}

@@ -29,7 +29,7 @@ struct ProxySyncBench: ParsableCommand {
         defer { scratch.remove() }
         let thread = NamespaceThread(name: "bench-nft")
         let node = ProxyRules.Node(clusterCIDR: IPv4CIDR("10.244.0.0/16")!)
-        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  nft_cli_change_ms  rules")
+        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  raw_change_p50_ms  raw_change_p99_ms  nft_cli_change_ms  rules")
         for count in services.split(separator: ",").compactMap({ Int($0) }) {
             var ports = syntheticPorts(services: count, endpoints: endpoints)
             var start = ContinuousClock.now
@@ -57,6 +57,31 @@ struct ProxySyncBench: ParsableCommand {
                 changeMs.append(milliseconds(since: start))
                 precondition(kind == .partial, "expected a partial sync")
             }
+            // The same kind of change as one raw nfnetlink batch: rewrite one service chain, drop one hairpin element.
+            var rawMs: [Double] = []
+            for trial in 0..<changes {
+                let victim = (trial * 104_729 + 13) % count
+                let port = ports[victim]
+                guard let gone = port.endpoints.first else { continue }
+                let kept = Array(port.endpoints.dropFirst())
+                // Apart from each other, as endpoint changes come: a commit right after another first waits for
+                // the kernel to free the previous generation (an RCU grace period, ~10-15 ms here).
+                usleep(100_000)
+                ports[victim] = ServicePort(namespace: port.namespace, service: port.service, portName: port.portName, clusterIP: port.clusterIP,
+                                            port: port.port, endpoints: kept)
+                start = ContinuousClock.now
+                try thread.run(in: loaded) {
+                    let batch = try NftBatch(table: ProxyRules.tableName)
+                    let chain = "service-\(port.namespace)/\(port.service)/tcp/\(port.portName)"
+                    try batch.flush(chain: chain)
+                    for (k, endpoint) in kept.enumerated() {
+                        try batch.addDNAT(chain: chain, modulus: kept.count - k > 1 ? kept.count - k : nil, proto: .tcp, address: endpoint.ip, port: endpoint.port)
+                    }
+                    try batch.element(set: "hairpin-endpoints", add: false, addresses: [gone.ip, gone.ip])
+                    try batch.commit()
+                }
+                rawMs.append(milliseconds(since: start))
+            }
             // The nft CLI deleting one map element on the same loaded table (it reads the table first).
             start = ContinuousClock.now
             try shell(in: loaded, ["nft", "delete", "element", "ip", "kindling", "service-ips", "{ \(ports[1].clusterIP) . tcp . 80 }"])
@@ -68,7 +93,8 @@ struct ProxySyncBench: ParsableCommand {
             let kubeProxyMs = skipKubeProxyLayout ? nil : try nftFile(kubeProxyLayout(syntheticPorts(services: count, endpoints: endpoints)),
                                                                        scratch.namespace("kp\(count)"))
             print([String(count), format(renderMs), format(fullMs), format(sameMs), kubeProxyMs.map { format($0) } ?? "skipped",
-                   format(percentile(changeMs, 0.5)), format(percentile(changeMs, 0.99)), format(cliChangeMs), String(table.ruleCount)]
+                   format(percentile(changeMs, 0.5)), format(percentile(changeMs, 0.99)),
+                   format(percentile(rawMs, 0.5), 2), format(percentile(rawMs, 0.99), 2), format(cliChangeMs), String(table.ruleCount)]
                 .joined(separator: "  "))
         }
     }

@@ -1,0 +1,29 @@
+// Raw nfnetlink batches for the proxy's small changes (libmnl): flushing a chain, adding its DNAT rules,
+// adding and deleting set elements, committed as one nf_tables transaction. The text path (libnftables)
+// reads the whole table before every change; this path sends only the change.
+#ifndef KL_NFT_BATCH_H
+#define KL_NFT_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kl_nft_batch kl_nft_batch;
+
+kl_nft_batch *kl_nft_batch_new(const char *table);
+void kl_nft_batch_free(kl_nft_batch *batch);
+
+/// Deletes every rule of `chain`.
+int kl_nft_batch_flush_chain(kl_nft_batch *batch, const char *chain);
+
+/// Appends `[numgen random mod modulus == 0] meta l4proto == proto dnat to addr:port` to `chain`
+/// (modulus 0: no numgen test). `addr` and `port` in network byte order.
+int kl_nft_batch_add_dnat(kl_nft_batch *batch, const char *chain, uint32_t modulus, uint8_t proto,
+                          uint32_t addr, uint16_t port);
+
+/// Adds (add != 0) or deletes one element of a plain set; `key` as the kernel stores it.
+int kl_nft_batch_set_element(kl_nft_batch *batch, const char *set, int add, const void *key, size_t key_length);
+
+/// Sends the batch as one transaction and waits for every message's answer. 0, or -errno of the first error.
+int kl_nft_batch_commit(kl_nft_batch *batch);
+
+#endif

@@ -1,0 +1,177 @@
+#include <netinet/in.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
+#include "kl_nft_batch.h"
+
+enum { BATCH_SIZE = 1 << 20 };
+
+struct kl_nft_batch {
+    char table[256];
+    char *buffer;
+    struct mnl_nlmsg_batch *batch;
+    uint32_t first_seq, seq;
+    int messages, overflow;
+};
+
+static struct nlmsghdr *put_header(kl_nft_batch *b, uint16_t type, uint16_t flags, int family, uint16_t res_id) {
+    if (b->overflow) return NULL;
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(mnl_nlmsg_batch_current(b->batch));
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+    nlh->nlmsg_seq = b->seq++;
+    struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+    nfg->nfgen_family = (uint8_t)family;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = htons(res_id);
+    return nlh;
+}
+
+static int finish(kl_nft_batch *b, int counts) {
+    if (!mnl_nlmsg_batch_next(b->batch)) { b->overflow = 1; return -ENOSPC; }
+    b->messages += counts;
+    return 0;
+}
+
+kl_nft_batch *kl_nft_batch_new(const char *table) {
+    kl_nft_batch *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    b->buffer = malloc(BATCH_SIZE);
+    if (!b->buffer) { free(b); return NULL; }
+    strncpy(b->table, table, sizeof(b->table) - 1);
+    b->batch = mnl_nlmsg_batch_start(b->buffer, BATCH_SIZE - 8192);
+    b->first_seq = b->seq = (uint32_t)time(NULL);
+    put_header(b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+    finish(b, 0);
+    return b;
+}
+
+void kl_nft_batch_free(kl_nft_batch *b) {
+    if (!b) return;
+    mnl_nlmsg_batch_stop(b->batch);
+    free(b->buffer);
+    free(b);
+}
+
+int kl_nft_batch_flush_chain(kl_nft_batch *b, const char *chain) {
+    struct nlmsghdr *nlh = put_header(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELRULE, NLM_F_ACK, NFPROTO_IPV4, 0);
+    if (!nlh) return -ENOSPC;
+    mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, b->table);
+    mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
+    return finish(b, 1);
+}
+
+static void put_data(struct nlmsghdr *nlh, uint16_t type, const void *data, size_t length) {
+    struct nlattr *nest = mnl_attr_nest_start(nlh, type);
+    mnl_attr_put(nlh, NFTA_DATA_VALUE, length, data);
+    mnl_attr_nest_end(nlh, nest);
+}
+
+static struct nlattr *expr_start(struct nlmsghdr *nlh, const char *name, struct nlattr **data) {
+    struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+    mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, name);
+    *data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+    return elem;
+}
+
+static void expr_end(struct nlmsghdr *nlh, struct nlattr *elem, struct nlattr *data) {
+    mnl_attr_nest_end(nlh, data);
+    mnl_attr_nest_end(nlh, elem);
+}
+
+static void put_cmp_eq(struct nlmsghdr *nlh, uint32_t reg, const void *value, size_t length) {
+    struct nlattr *data, *elem = expr_start(nlh, "cmp", &data);
+    mnl_attr_put_u32(nlh, NFTA_CMP_SREG, htonl(reg));
+    mnl_attr_put_u32(nlh, NFTA_CMP_OP, htonl(NFT_CMP_EQ));
+    put_data(nlh, NFTA_CMP_DATA, value, length);
+    expr_end(nlh, elem, data);
+}
+
+int kl_nft_batch_add_dnat(kl_nft_batch *b, const char *chain, uint32_t modulus, uint8_t proto, uint32_t addr, uint16_t port) {
+    struct nlmsghdr *nlh = put_header(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
+                                      NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, NFPROTO_IPV4, 0);
+    if (!nlh) return -ENOSPC;
+    mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, b->table);
+    mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
+    struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS), *elem, *data;
+    if (modulus > 0) {
+        elem = expr_start(nlh, "numgen", &data);
+        mnl_attr_put_u32(nlh, NFTA_NG_DREG, htonl(NFT_REG_1));
+        mnl_attr_put_u32(nlh, NFTA_NG_MODULUS, htonl(modulus));
+        mnl_attr_put_u32(nlh, NFTA_NG_TYPE, htonl(NFT_NG_RANDOM));
+        mnl_attr_put_u32(nlh, NFTA_NG_OFFSET, htonl(0));
+        expr_end(nlh, elem, data);
+        uint32_t zero = 0;
+        put_cmp_eq(nlh, NFT_REG_1, &zero, sizeof(zero));
+    }
+    elem = expr_start(nlh, "meta", &data);
+    mnl_attr_put_u32(nlh, NFTA_META_DREG, htonl(NFT_REG_1));
+    mnl_attr_put_u32(nlh, NFTA_META_KEY, htonl(NFT_META_L4PROTO));
+    expr_end(nlh, elem, data);
+    put_cmp_eq(nlh, NFT_REG_1, &proto, sizeof(proto));
+    elem = expr_start(nlh, "immediate", &data);
+    mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_1));
+    put_data(nlh, NFTA_IMMEDIATE_DATA, &addr, sizeof(addr));
+    expr_end(nlh, elem, data);
+    elem = expr_start(nlh, "immediate", &data);
+    mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_2));
+    put_data(nlh, NFTA_IMMEDIATE_DATA, &port, sizeof(port));
+    expr_end(nlh, elem, data);
+    elem = expr_start(nlh, "nat", &data);
+    mnl_attr_put_u32(nlh, NFTA_NAT_TYPE, htonl(NFT_NAT_DNAT));
+    mnl_attr_put_u32(nlh, NFTA_NAT_FAMILY, htonl(NFPROTO_IPV4));
+    mnl_attr_put_u32(nlh, NFTA_NAT_REG_ADDR_MIN, htonl(NFT_REG_1));
+    mnl_attr_put_u32(nlh, NFTA_NAT_REG_PROTO_MIN, htonl(NFT_REG_2));
+    expr_end(nlh, elem, data);
+    mnl_attr_nest_end(nlh, list);
+    return finish(b, 1);
+}
+
+int kl_nft_batch_set_element(kl_nft_batch *b, const char *set, int add, const void *key, size_t key_length) {
+    uint16_t type = (NFNL_SUBSYS_NFTABLES << 8) | (add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
+    struct nlmsghdr *nlh = put_header(b, type, (add ? NLM_F_CREATE : 0) | NLM_F_ACK, NFPROTO_IPV4, 0);
+    if (!nlh) return -ENOSPC;
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, b->table);
+    mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+    struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+    struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+    put_data(nlh, NFTA_SET_ELEM_KEY, key, key_length);
+    mnl_attr_nest_end(nlh, elem);
+    mnl_attr_nest_end(nlh, list);
+    return finish(b, 1);
+}
+
+int kl_nft_batch_commit(kl_nft_batch *b) {
+    if (b->overflow) return -ENOSPC;
+    if (!put_header(b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES)) return -ENOSPC;
+    finish(b, 0);
+    struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+    if (!nl) return -errno;
+    int ret = 0;
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) { ret = -errno; goto out; }
+    if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->batch), mnl_nlmsg_batch_size(b->batch)) < 0) { ret = -errno; goto out; }
+    // Every message asked for an answer: an error stops the transaction, success acks come one per message.
+    char reply[8192];
+    int answered = 0;
+    while (answered < b->messages) {
+        ssize_t received = mnl_socket_recvfrom(nl, reply, sizeof(reply));
+        if (received < 0) { ret = -errno; goto out; }
+        int left = (int)received;
+        for (struct nlmsghdr *nlh = (struct nlmsghdr *)reply; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+            if (nlh->nlmsg_type == NLMSG_ERROR) {
+                const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+                if (err->error != 0) { ret = err->error; goto out; }
+                answered++;
+            }
+        }
+    }
+out:
+    mnl_socket_close(nl);
+    return ret;
+}
