@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -11,6 +10,60 @@
 #include "kl_nft_batch.h"
 
 enum { BATCH_SIZE = 1 << 20 };
+
+// Sequence numbers unique within the process, so answers left over from an aborted batch are never
+// taken for the next one's.
+static uint32_t next_seq = 1;
+
+struct mnl_socket *kl_nft_socket_open(void) {
+    struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+    if (nl == NULL) return NULL;
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        int saved = errno;
+        mnl_socket_close(nl);
+        errno = saved;
+        return NULL;
+    }
+    return nl;
+}
+
+void kl_nft_socket_close(struct mnl_socket *nl) {
+    if (nl) mnl_socket_close(nl);
+}
+
+static int generation_attr(const struct nlattr *attr, void *data) {
+    if (mnl_attr_get_type(attr) == NFTA_GEN_ID && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
+        *(uint32_t *)data = ntohl(mnl_attr_get_u32(attr));
+    }
+    return MNL_CB_OK;
+}
+
+static int generation_message(const struct nlmsghdr *nlh, void *data) {
+    return mnl_attr_parse(nlh, sizeof(struct nfgenmsg), generation_attr, data);
+}
+
+int kl_nft_generation(struct mnl_socket *nl, uint32_t *generation) {
+    char buffer[8192];
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buffer);
+    nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    nlh->nlmsg_seq = __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED);
+    struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+    nfg->nfgen_family = AF_UNSPEC;
+    nfg->version = NFNETLINK_V0;
+    nfg->res_id = 0;
+    uint32_t seq = nlh->nlmsg_seq;
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return -errno;
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl, buffer, sizeof(buffer));
+        if (n < 0) return -errno;
+        int cb = mnl_cb_run(buffer, (size_t)n, seq, mnl_socket_get_portid(nl), generation_message, generation);
+        // An answer to an older request (sequence mismatch) is skipped; anything else ends the wait.
+        if (cb < 0 && errno == EPROTO) continue;
+        if (cb < 0) return -errno;
+        if (cb == MNL_CB_STOP) return 0;
+    }
+}
 
 struct kl_nft_batch {
     char table[256];
@@ -46,7 +99,7 @@ kl_nft_batch *kl_nft_batch_new(const char *table) {
     if (!b->buffer) { free(b); return NULL; }
     strncpy(b->table, table, sizeof(b->table) - 1);
     b->batch = mnl_nlmsg_batch_start(b->buffer, BATCH_SIZE - 8192);
-    b->first_seq = b->seq = (uint32_t)time(NULL);
+    b->first_seq = b->seq = __atomic_fetch_add(&next_seq, 1u << 16, __ATOMIC_RELAXED);
     put_header(b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
     finish(b, 0);
     return b;
@@ -147,31 +200,25 @@ int kl_nft_batch_set_element(kl_nft_batch *b, const char *set, int add, const vo
     return finish(b, 1);
 }
 
-int kl_nft_batch_commit(kl_nft_batch *b) {
+int kl_nft_batch_commit(kl_nft_batch *b, struct mnl_socket *nl) {
     if (b->overflow) return -ENOSPC;
     if (!put_header(b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES)) return -ENOSPC;
     finish(b, 0);
-    struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
-    if (!nl) return -errno;
-    int ret = 0;
-    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) { ret = -errno; goto out; }
-    if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->batch), mnl_nlmsg_batch_size(b->batch)) < 0) { ret = -errno; goto out; }
-    // Every message asked for an answer: an error stops the transaction, success acks come one per message.
+    if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(b->batch), mnl_nlmsg_batch_size(b->batch)) < 0) return -errno;
+    // Every message asked for an answer: an error aborts the transaction; success acks come one per message.
+    // Answers outside this batch's sequence numbers are leftovers of an earlier, aborted one.
     char reply[8192];
     int answered = 0;
     while (answered < b->messages) {
         ssize_t received = mnl_socket_recvfrom(nl, reply, sizeof(reply));
-        if (received < 0) { ret = -errno; goto out; }
+        if (received < 0) return -errno;
         int left = (int)received;
         for (struct nlmsghdr *nlh = (struct nlmsghdr *)reply; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-            if (nlh->nlmsg_type == NLMSG_ERROR) {
-                const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-                if (err->error != 0) { ret = err->error; goto out; }
-                answered++;
-            }
+            if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < b->first_seq || nlh->nlmsg_seq >= b->seq) continue;
+            const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+            if (err->error != 0) return err->error;
+            answered++;
         }
     }
-out:
-    mnl_socket_close(nl);
-    return ret;
+    return 0;
 }

@@ -30,10 +30,25 @@ public final class NftContext: @unchecked Sendable {
         return output
     }
 
-    /// The calling thread's namespace's ruleset generation, which every commit (anyone's) moves on.
-    public static func generation() throws -> UInt32 {
+}
+
+/// A netfilter netlink socket, bound to the namespace it was opened in. Kept for the applier's life: closing
+/// one waits for an RCU grace period (8-16 ms here), more than a small change takes.
+public final class NftSocket: @unchecked Sendable {
+    let socket: OpaquePointer
+
+    public init() throws {
+        guard let socket = kl_nft_socket_open() else { throw ProxyError("nfnetlink socket: \(String(cString: strerror(errno)))") }
+        self.socket = socket
+    }
+
+    deinit { kl_nft_socket_close(socket) }
+
+    /// The namespace's ruleset generation, which every commit (anyone's) moves on.
+    public func generation() throws -> UInt32 {
         var generation: UInt32 = 0
-        guard kl_nft_genid(&generation) == 0 else { throw ProxyError("reading the nf_tables generation: \(String(cString: strerror(errno)))") }
+        let result = kl_nft_generation(socket, &generation)
+        guard result == 0 else { throw ProxyError("reading the nf_tables generation: \(String(cString: strerror(-result)))") }
         return generation
     }
 }
@@ -65,7 +80,7 @@ public final class NftBatch {
         try check(kl_nft_batch_set_element(batch, set, add ? 1 : 0, &key, key.count * 4), "\(add ? "add" : "delete") element of \(set)")
     }
 
-    public func commit() throws { try check(kl_nft_batch_commit(batch), "commit") }
+    public func commit(on socket: NftSocket) throws { try check(kl_nft_batch_commit(batch, socket.socket), "commit") }
 
     /// One change a batch can carry.
     public enum Operation: Hashable, Sendable {
@@ -75,7 +90,7 @@ public final class NftBatch {
     }
 
     /// Sends `operations` as one transaction on `table`.
-    public static func commit(_ operations: [Operation], table: String) throws {
+    public static func commit(_ operations: [Operation], table: String, on socket: NftSocket) throws {
         let batch = try NftBatch(table: table)
         for operation in operations {
             switch operation {
@@ -85,7 +100,7 @@ public final class NftBatch {
             case .element(let set, let add, let addresses): try batch.element(set: set, add: add, addresses: addresses)
             }
         }
-        try batch.commit()
+        try batch.commit(on: socket)
     }
 
     private func check(_ result: Int32, _ what: String) throws {

@@ -6,6 +6,7 @@
 /// Confined to one thread inside the namespace it programs (see `NftContext`), hence unchecked Sendable.
 public final class ProxyApplier: @unchecked Sendable {
     private var context: NftContext?
+    private var socket: NftSocket?
     private var applied: NftTable?
     private var generation: UInt32?
 
@@ -14,6 +15,7 @@ public final class ProxyApplier: @unchecked Sendable {
     public func apply(_ table: NftTable) throws -> ProxySync {
         let context = try self.context ?? NftContext()
         self.context = context
+        if socket == nil { socket = try NftSocket() }
         if let applied, !(try drifted()) {
             if applied == table { return .unchanged }
             if let delta = table.delta(from: applied) {
@@ -34,19 +36,20 @@ public final class ProxyApplier: @unchecked Sendable {
 
     /// Whether the ruleset changed since this applier's last commit (or it never committed).
     public func drifted() throws -> Bool {
-        guard let generation else { return true }
-        return try NftContext.generation() != generation
+        guard let generation, let socket else { return true }
+        return try socket.generation() != generation
     }
 
     private func commitBatch(_ operations: [NftBatch.Operation], _ table: NftTable) throws {
-        try NftBatch.commit(operations, table: table.name)
+        guard let socket else { throw ProxyError("no nfnetlink socket") }
+        try NftBatch.commit(operations, table: table.name, on: socket)
         applied = table
-        generation = try NftContext.generation()
+        generation = try socket.generation()
     }
 
     private func commit(_ commands: String, _ table: NftTable, _ context: NftContext) throws {
         try context.run(commands)
         applied = table
-        generation = try NftContext.generation()
+        generation = try socket?.generation()
     }
 }

@@ -130,7 +130,7 @@ extension ProxyApplierTests {
             try batch.addDNAT(chain: "service-dev/web/tcp/http", modulus: nil, proto: .tcp, address: IPv4Address("10.244.0.2")!, port: 8080)
             try batch.flush(chain: "service-dev/sticky/udp/")
             try batch.element(set: "hairpin-endpoints", add: false, addresses: [IPv4Address("10.244.1.3")!, IPv4Address("10.244.1.3")!])
-            try batch.commit()
+            try batch.commit(on: NftSocket())
         }
         var expected = try Self.kernelTable(b), actual = try Self.kernelTable(a)
         // The sticky service (affinity) is left to the text path; compare everything else.
@@ -146,7 +146,7 @@ extension ProxyApplierTests {
                 let batch = try NftBatch(table: ProxyRules.tableName)
                 try batch.flush(chain: "service-dev/web/tcp/http")
                 try batch.addDNAT(chain: "no-such-chain", modulus: 2, proto: .udp, address: IPv4Address("10.244.0.9")!, port: 53)
-                try batch.commit()
+                try batch.commit(on: NftSocket())
             }
         }
         #expect(try Self.kernelTable(a) == unchanged)

@@ -59,6 +59,7 @@ struct ProxySyncBench: ParsableCommand {
             }
             // The same kind of change as one raw nfnetlink batch: rewrite one service chain, drop one hairpin element.
             var rawMs: [Double] = []
+            let socket = try thread.run(in: loaded) { try NftSocket() }
             for trial in 0..<changes {
                 let victim = (trial * 104_729 + 13) % count
                 let port = ports[victim]
@@ -78,7 +79,7 @@ struct ProxySyncBench: ParsableCommand {
                         try batch.addDNAT(chain: chain, modulus: kept.count - k > 1 ? kept.count - k : nil, proto: .tcp, address: endpoint.ip, port: endpoint.port)
                     }
                     try batch.element(set: "hairpin-endpoints", add: false, addresses: [gone.ip, gone.ip])
-                    try batch.commit()
+                    try batch.commit(on: socket)
                 }
                 rawMs.append(milliseconds(since: start))
             }

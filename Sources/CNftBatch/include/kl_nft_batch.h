@@ -8,6 +8,15 @@
 #include <stdint.h>
 
 typedef struct kl_nft_batch kl_nft_batch;
+struct mnl_socket;
+
+/// A netfilter netlink socket of the calling thread's namespace. Keep it: closing one waits for an RCU grace
+/// period (8-16 ms here), which would dominate every small change. NULL with errno set on failure.
+struct mnl_socket *kl_nft_socket_open(void);
+void kl_nft_socket_close(struct mnl_socket *socket);
+
+/// The namespace's nf_tables ruleset generation: every committed transaction, anyone's, moves it on.
+int kl_nft_generation(struct mnl_socket *socket, uint32_t *generation);
 
 kl_nft_batch *kl_nft_batch_new(const char *table);
 void kl_nft_batch_free(kl_nft_batch *batch);
@@ -24,6 +33,6 @@ int kl_nft_batch_add_dnat(kl_nft_batch *batch, const char *chain, uint32_t modul
 int kl_nft_batch_set_element(kl_nft_batch *batch, const char *set, int add, const void *key, size_t key_length);
 
 /// Sends the batch as one transaction and waits for every message's answer. 0, or -errno of the first error.
-int kl_nft_batch_commit(kl_nft_batch *batch);
+int kl_nft_batch_commit(kl_nft_batch *batch, struct mnl_socket *socket);
 
 #endif
