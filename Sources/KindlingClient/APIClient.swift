@@ -14,6 +14,9 @@ public final class APIClient: Sendable {
         self.socketPath = socketPath
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5))
+        // Every open watch holds a connection for as long as it runs (an agent keeps about ten); the default of 8
+        // per host would leave none for the requests between them. Connections over the unix socket are cheap.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -24,6 +24,9 @@ public actor PodRuntime {
     var desired: [String: Pod] = [:]
     var synced = false
     var records: [String: PodRecord] = [:]
+    /// Every service, for the environment kubelet gives containers; nil until the first list, and no container
+    /// starts before it (a container would otherwise miss variables of services that already exist).
+    var services: [Service]?
     /// The status last posted per pod, and when.
     var posted: [String: (status: PodStatus, at: Date)] = [:]
     var probing: Set<String> = []
@@ -59,6 +62,11 @@ public actor PodRuntime {
                 }
             }
             group.addTask {
+                await Informer<Service>(client: self.client).run { services in
+                    await self.setServices(Array(services.values))
+                }
+            }
+            group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(100))
                     kick.yield()
@@ -69,6 +77,8 @@ public actor PodRuntime {
             }
         }
     }
+
+    func setServices(_ services: [Service]) { self.services = services }
 
     func update(_ pods: [String: Pod]) {
         desired = Dictionary(pods.values.compactMap { pod in pod.metadata.uid.map { ($0, pod) } }, uniquingKeysWith: { _, b in b })
@@ -213,7 +223,7 @@ public actor PodRuntime {
                 state.backoffSeconds = state.backoffSeconds == 0 ? 10 : min(300, state.backoffSeconds * 2)
                 logger.info("pod \(pod.namespace)/\(pod.name): container \(container.name) exited with \(code)")
             }
-            guard PodRuntime.shouldRun(pod, state) else { continue }
+            guard PodRuntime.shouldRun(pod, state), services != nil else { continue }
             if let notBefore = state.notBefore, notBefore > now { continue }
             start(container, of: pod, record: record, state: &state, stamp: stamp)
         }
@@ -276,9 +286,12 @@ public actor PodRuntime {
 
     static let containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-    /// The container's environment: its own variables with downward-API references resolved.
+    /// The container's environment: the services' variables as kubelet sets them, then the container's own
+    /// variables (which win) with `$(VAR)` references and downward-API fields resolved.
     func environment(_ container: Container, _ pod: Pod, _ record: PodRecord) -> [String: String] {
-        var env = ["PATH": PodRuntime.containerPath, "HOSTNAME": PodRuntime.hostname(pod), "HOME": "/root"]
+        var env = ServiceLinks.environment(namespace: pod.namespace, services: services ?? [],
+                                           enableServiceLinks: pod.spec.enableServiceLinks ?? true)
+        env.merge(["PATH": PodRuntime.containerPath, "HOSTNAME": PodRuntime.hostname(pod), "HOME": "/root"]) { _, own in own }
         for variable in container.env ?? [] {
             if let value = variable.value {
                 env[variable.name] = PodRuntime.expand(value, env)
