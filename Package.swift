@@ -64,6 +64,8 @@ let package = Package(
         .target(name: "KindlingProxy", dependencies: [
             "KindlingAPI", "KindlingNet", "CNftables", "CNftBatch", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The cluster DNS: the wire codec (pure) and, next, the server.
+        .target(name: "KindlingDNS", dependencies: ["KindlingAPI"]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy",
@@ -93,7 +95,7 @@ let package = Package(
             path: "bench/Sources"
         ),
         // Pure parts; no root needed.
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy"],
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
         .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingProxy"]),
