@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (setns, unshare, gettid, mount).
@@ -64,8 +65,13 @@ let package = Package(
         .target(name: "KindlingProxy", dependencies: [
             "KindlingAPI", "KindlingNet", "CNftables", "CNftBatch", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // The cluster DNS: the wire codec (pure) and, next, the server.
-        .target(name: "KindlingDNS", dependencies: ["KindlingAPI"]),
+        // The cluster DNS: the wire codec and the zone (pure), the server (SwiftNIO, UDP and TCP).
+        .target(name: "KindlingDNS", dependencies: [
+            "KindlingAPI",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy",
@@ -78,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "kindling",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent",
+                "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),

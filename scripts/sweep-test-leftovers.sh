@@ -10,7 +10,7 @@ for ns in $(ip netns list 2>/dev/null | awk '/^kl-kt-/{print $1}'); do
   [ -n "$pids" ] && kill -9 $pids 2>/dev/null
   ip netns delete "$ns" 2>/dev/null && found=$((found + 1))
 done
-for dir in /var/lib/kindling/kt-* /run/kindling/kt-*; do
+for dir in /var/lib/kindling/kt-* /run/kindling/kt-* /etc/netns/kl-kt-*; do
   [ -e "$dir" ] && rm -rf "$dir" && found=$((found + 1))
 done
 if [ "$found" -gt 0 ]; then

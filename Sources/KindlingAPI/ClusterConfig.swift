@@ -30,6 +30,11 @@ public struct ClusterConfig: Hashable, Sendable, Codable {
     /// Optional only so configs saved before it existed still load.
     public var loadBalancerPool: IPv4Range?
     public var loadBalancerIPs: IPv4Range { loadBalancerPool ?? ClusterConfig.defaultLoadBalancerPool }
+    /// The cluster DNS service's address: the service subnet's tenth, as kubeadm sets it.
+    public var clusterDNSIP: IPv4Address { ClusterConfig.clusterDNSIP(in: serviceSubnet) }
+    public static func clusterDNSIP(in serviceSubnet: IPv4CIDR) -> IPv4Address { serviceSubnet.network.advanced(by: 10) }
+    /// The cluster domain pods search and the DNS serves.
+    public static let clusterDomain = "cluster.local"
     /// The API server's TLS port on 127.0.0.1; nil picks a free one, as kind does.
     public var apiServerPort: Int?
     /// Fields that kind knows and kindling accepts but does not act on, each with why.

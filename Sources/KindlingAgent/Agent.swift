@@ -14,14 +14,14 @@ public struct Agent: Sendable {
     public let labels: [String: String]
     public let client: APIClient
     public let logger: Logger
-    /// The command line that runs kindling's agnhost (for pods with the agnhost image).
-    public let agnhost: [String]
+    /// How to run kindling's own images (agnhost, the cluster DNS).
+    public let programs: ImageCatalog.Programs
     public let config: ClusterConfig
 
-    public init(config: ClusterConfig, nodeName: String, labels: [String: String], client: APIClient, agnhost: [String]) {
+    public init(config: ClusterConfig, nodeName: String, labels: [String: String], client: APIClient, programs: ImageCatalog.Programs) {
         self.cluster = config.name
         self.config = config
-        self.agnhost = agnhost
+        self.programs = programs
         self.nodeName = nodeName
         self.labels = labels
         self.client = client
@@ -36,7 +36,8 @@ public struct Agent: Sendable {
         }
         let status = NodeStatusLoop(nodeName: nodeName, labels: labels, address: address.address, client: client, logger: logger)
         let routes = RouteSyncLoop(nodeName: nodeName, serviceSubnet: config.serviceSubnet, client: client, logger: logger)
-        let pods = PodRuntime(cluster: cluster, nodeName: nodeName, nodeIP: address.address, client: client, logger: logger, agnhost: agnhost)
+        let pods = PodRuntime(cluster: cluster, nodeName: nodeName, nodeIP: address.address, client: client, logger: logger, programs: programs,
+                                   clusterDNS: config.clusterDNSIP)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await status.run() }
             group.addTask { await routes.run() }

@@ -146,6 +146,8 @@ public struct ClusterRecords: Sendable {
         }
         guard inZone || inReverse else { return fail(.refused) }
         response.header.authoritative = true
+        // The server resolves its whole namespace itself, as CoreDNS says it can (nslookup warns otherwise).
+        response.header.recursionAvailable = query.header.recursionDesired
 
         if inZone, name == zone {
             if question.type == .soa || question.type == .any { response.answers = [soa] } else if question.type == .ns {

@@ -24,13 +24,18 @@ public struct NetNamespace: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Unpins the namespace. The kernel frees it (and the links inside) once nothing holds it any more,
-    /// 60-90 ms later; deleting one that does not exist is not an error.
+    /// 60-90 ms later; deleting one that does not exist is not an error. Files published for `ip netns exec`
+    /// under /etc/netns/<name> go with it.
     public func delete() throws {
         if kl_umount_detach(path) != 0 && errno != ENOENT && errno != EINVAL {
             throw SystemError("umount \(path)")
         }
         if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink \(path)") }
+        try? FileManager.default.removeItem(atPath: etcDirectory)
     }
+
+    /// Where `ip netns exec` looks for files to show in place of /etc's (iproute2's convention).
+    public var etcDirectory: String { "/etc/netns/\(name)" }
 
     public var exists: Bool { access(path, F_OK) == 0 }
 

@@ -29,6 +29,7 @@ public struct ControlPlane: Sendable {
         let registry = Registry(store: try Store(path: storePath), admission: ServiceAdmission(serviceSubnet: config.serviceSubnet))
         try ensureSystemNamespaces(registry)
         try ensureKubernetesService(registry)
+        try ensureClusterDNS(registry)
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
@@ -56,6 +57,60 @@ public struct ControlPlane: Sendable {
         var service = Service(metadata: meta, spec: .init(type: "ClusterIP", ports: [.init(name: "https", port: 443, targetPort: .int(config.apiServerPort ?? 6443))]))
         service.spec.clusterIP = ServiceAllocation(serviceSubnet: config.serviceSubnet).kubernetesIP.description
         _ = try registry.create(service)
+    }
+
+    /// Cluster DNS as kubeadm installs it: Deployment `kube-system/coredns` (2 replicas of the catalog's CoreDNS
+    /// image, which the agents run as `kindling dns`) behind Service `kube-dns` at the subnet's tenth address.
+    /// Made once; a user may scale or change them afterwards.
+    func ensureClusterDNS(_ registry: Registry) throws {
+        let manifest = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: kube-dns
+              namespace: kube-system
+              labels: {k8s-app: kube-dns, kubernetes.io/name: CoreDNS}
+            spec:
+              clusterIP: \(ClusterConfig.clusterDNSIP(in: config.serviceSubnet))
+              selector: {k8s-app: kube-dns}
+              ports:
+              - {name: dns, port: 53, protocol: UDP, targetPort: 53}
+              - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
+              - {name: metrics, port: 9153, protocol: TCP, targetPort: 9153}
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: coredns
+              namespace: kube-system
+              labels: {k8s-app: kube-dns}
+            spec:
+              replicas: 2
+              selector: {matchLabels: {k8s-app: kube-dns}}
+              template:
+                metadata: {labels: {k8s-app: kube-dns}}
+                spec:
+                  dnsPolicy: Default
+                  containers:
+                  - name: coredns
+                    image: registry.k8s.io/coredns/coredns:v1.11.3
+                    args: ["-conf", "/etc/coredns/Corefile"]
+                    ports:
+                    - {name: dns, containerPort: 53, protocol: UDP}
+                    - {name: dns-tcp, containerPort: 53, protocol: TCP}
+                    - {name: metrics, containerPort: 9153, protocol: TCP}
+                    readinessProbe:
+                      tcpSocket: {port: 53}
+                      periodSeconds: 1
+            """
+        let decoder = JSONDecoder()
+        for object in try Manifest.parse(manifest, source: "cluster DNS") {
+            if object.kind == "Service", (try? registry.get(Service.self, namespace: "kube-system", name: object.name)) == nil {
+                _ = try registry.create(try decoder.decode(Service.self, from: object.json))
+            } else if object.kind == "Deployment", (try? registry.get(Deployment.self, namespace: "kube-system", name: object.name)) == nil {
+                _ = try registry.create(try decoder.decode(Deployment.self, from: object.json))
+            }
+        }
     }
 
     /// default, kube-system, kube-public and kube-node-lease exist in every cluster.

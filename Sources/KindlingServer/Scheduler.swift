@@ -3,7 +3,8 @@ import KindlingAPI
 
 /// Binds pods without a node to one, as the default scheduler does: only Ready, schedulable nodes whose
 /// labels match the pod's nodeSelector and that run fewer than their pod capacity (110 by default); among
-/// those the least loaded, so replicas spread over every node. Pods that fit nowhere get PodScheduled=False
+/// those the one with the fewest pods of the same owner (the default topology spreading of a ReplicaSet's
+/// pods over hostnames), then the least loaded, so replicas spread over every node whatever else runs there. Pods that fit nowhere get PodScheduled=False
 /// with the scheduler's message and are retried when anything changes.
 struct Scheduler: Controller {
     let name = "scheduler"
@@ -18,13 +19,18 @@ struct Scheduler: Controller {
             && ($0.spec.schedulerName ?? "default-scheduler") == "default-scheduler" }
         guard !pending.isEmpty else { return }
         let nodes = try registry.list(Node.self).items
-        var load = Dictionary(grouping: pods.filter { !($0.spec.nodeName ?? "").isEmpty && !Scheduler.isFinished($0) },
-                              by: { $0.spec.nodeName! }).mapValues(\.count)
+        let placed = pods.filter { !($0.spec.nodeName ?? "").isEmpty && !Scheduler.isFinished($0) }
+        var load = Dictionary(grouping: placed, by: { $0.spec.nodeName! }).mapValues(\.count)
+        // Per owner, how many of its pods each node runs.
+        var siblings: [String: [String: Int]] = [:]
+        for pod in placed { if let owner = Scheduler.owner(pod) { siblings[owner, default: [:]][pod.spec.nodeName!, default: 0] += 1 } }
         for pod in pending.sorted(by: { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }) {
-            switch Scheduler.choose(for: pod, nodes: nodes, load: load) {
+            let owner = Scheduler.owner(pod)
+            switch Scheduler.choose(for: pod, nodes: nodes, load: load, siblings: owner.flatMap { siblings[$0] } ?? [:]) {
             case .success(let node):
                 try registry.bind(pod, to: node)
                 load[node, default: 0] += 1
+                if let owner { siblings[owner, default: [:]][node, default: 0] += 1 }
             case .failure(let reason):
                 try registry.markUnschedulable(pod, message: reason.message)
             }
@@ -34,7 +40,7 @@ struct Scheduler: Controller {
     struct Unschedulable: Error { let message: String }
 
     /// The node for `pod`: pure, so the placement rules are unit-tested.
-    static func choose(for pod: Pod, nodes: [Node], load: [String: Int]) -> Result<String, Unschedulable> {
+    static func choose(for pod: Pod, nodes: [Node], load: [String: Int], siblings: [String: Int] = [:]) -> Result<String, Unschedulable> {
         var reasons: [String: Int] = [:]
         var candidates: [Node] = []
         for node in nodes {
@@ -51,12 +57,16 @@ struct Scheduler: Controller {
                 candidates.append(node)
             }
         }
-        guard let best = candidates.min(by: { (load[$0.name, default: 0], $0.name) < (load[$1.name, default: 0], $1.name) }) else {
+        func rank(_ node: Node) -> (Int, Int, String) { (siblings[node.name, default: 0], load[node.name, default: 0], node.name) }
+        guard let best = candidates.min(by: { rank($0) < rank($1) }) else {
             let detail = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             return .failure(Unschedulable(message: "0/\(nodes.count) nodes are available\(detail.isEmpty ? "" : ": " + detail)."))
         }
         return .success(best.name)
     }
+
+    /// The uid of the pod's controlling owner (its ReplicaSet), if any.
+    static func owner(_ pod: Pod) -> String? { pod.metadata.ownerReferences?.first { $0.controller == true }?.uid }
 
     static func isFinished(_ pod: Pod) -> Bool { pod.phase == "Succeeded" || pod.phase == "Failed" }
 }

@@ -11,7 +11,7 @@ public struct ServiceAllocation: Sendable {
 
     /// The first address belongs to the `kubernetes` service, the tenth to cluster DNS: taken only on request.
     public var kubernetesIP: IPv4Address { serviceSubnet.network.advanced(by: 1) }
-    public var dnsIP: IPv4Address { serviceSubnet.network.advanced(by: 10) }
+    public var dnsIP: IPv4Address { ClusterConfig.clusterDNSIP(in: serviceSubnet) }
 
     /// `service` with its cluster IP and node ports filled in, given every other service in the cluster.
     public func allocate<R: RandomNumberGenerator>(_ service: Service, old: Service?, others: [Service],

@@ -59,7 +59,9 @@ struct AgentCommand: AsyncParsableCommand {
             }
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
             let metrics = MetricsExport.bootstrap()
-            let agent = Agent(config: config, nodeName: node, labels: labels, client: client, agnhost: [ClusterProcesses.executable, "agnhost"])
+            let agent = Agent(config: config, nodeName: node, labels: labels, client: client, programs: .init(
+                agnhost: [ClusterProcesses.executable, "agnhost"],
+                clusterDNS: [ClusterProcesses.executable, "dns", "--name", cluster.name, "--domain", ClusterConfig.clusterDomain]))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await agent.run() }
                 group.addTask { try await MetricsExport.serve(metrics, port: AgentCommand.metricsPort) }

@@ -38,6 +38,8 @@ struct CLITests: Sendable {
         #expect(!FileManager.default.fileExists(atPath: names.stateDirectory()))
         #expect(!FileManager.default.fileExists(atPath: names.runDirectory()))
         #expect(try mounts(containing: names.netnsPrefix).isEmpty)
+        let published = (try? FileManager.default.contentsOfDirectory(atPath: "/etc/netns")) ?? []
+        #expect(!published.contains { $0.hasPrefix(names.netnsPrefix) }, "/etc/netns entries left: \(published)")
         #expect(!(try kindling(["get", "clusters"]).output.contains(name)))
     }
 
@@ -119,7 +121,9 @@ struct CLITests: Sendable {
                 """
             #expect(try kindling(["apply", "--name", name, "-f", "-"], input: service).output == "service/nginx-service created\n")
             let services = try kindling(["get", "svc", "--name", name, "-A"]).output
-            #expect(services.contains("default     kubernetes      ClusterIP   10.96.0.1 "), "\(services)")
+            let rows = services.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(rows.contains { $0.prefix(6) == ["default", "kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"] }, "\(services)")
+            #expect(rows.contains { $0.prefix(6) == ["kube-system", "kube-dns", "ClusterIP", "10.96.0.10", "<none>", "53/UDP,53/TCP,9153/TCP"] }, "\(services)")
             #expect(services.contains("NodePort") && services.contains("80:30000/TCP"), "\(services)")
 
             #expect(try kindling(["delete", "--name", name, "-n", "dev", "rs", "nginx-replicaset"]).output == "replicaset.apps \"nginx-replicaset\" deleted\n")

@@ -205,7 +205,7 @@ struct PodTests {
             let netns = try #require(files.load(victim.uid)?.netns)
             #expect(eventually(5) { NetNamespace(netns).processes().count == 3 }, "\(NetNamespace(netns).processes())")
 
-            let prefix = ClusterNames(cluster: name).netnsPrefix + "pod."
+            let prefix = ClusterNames(cluster: name).netnsPrefix + "pod.dev."
             #expect(NetNamespace.list(prefix: prefix).count == 6)
             #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs", "nginx-replicaset", "--replicas=8"]).status == 0)
             #expect(eventually(10) { NetNamespace.list(prefix: prefix).count == 8 })
@@ -213,8 +213,8 @@ struct PodTests {
             #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs", "nginx-replicaset", "--replicas=2"]).status == 0)
             #expect(eventually(10) { NetNamespace.list(prefix: prefix).count == 2 })
             #expect(eventually(10) { ((try? pods(name, namespace: "dev")) ?? []).count == 2 })
-            // Every node keeps exactly one veth and one proto-78 route per pod it still runs.
-            let remaining = try pods(name, namespace: "dev")
+            // Every node keeps exactly one veth and one proto-78 route per pod it still runs (cluster DNS included).
+            let remaining = try pods(name, namespace: "dev") + pods(name, namespace: "kube-system")
             for node in ["control-plane", "worker", "worker2"] {
                 let routes = try cli.kindling(["exec", "--name", name, "--node", "\(name)-\(node)", "--", "ip", "-4", "route", "show", "proto", "78"]).output
                 let expected = remaining.filter { $0.node == "\(name)-\(node)" }.count

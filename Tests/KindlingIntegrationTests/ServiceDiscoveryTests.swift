@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingNet
 import Testing
 
 /// Finding services from inside pods: seed 001's environment-variable steps, with `kindling` for `kubectl`.
@@ -58,6 +59,101 @@ struct ServiceDiscoveryTests {
             ])
             let link = try cli.kindling(["exec", "--name", name, after[0].name, "--", "printenv", "MY_NGINX_PORT_80_TCP_ADDR"]).output
             #expect(link == "\(clusterIP)\n")
+        }
+    }
+}
+
+extension ServiceDiscoveryTests {
+    func exec(_ cluster: String, _ command: [String]) throws -> CommandResult {
+        try cli.kindling(["exec", "--name", cluster, "-n", "dev", "curl-pod", "--"] + command)
+    }
+
+    @Test func clusterDNSAnswersFromInsidePods() throws {
+        try cli.withCluster("dns") { name in
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: PodTests.seed002).status == 0)
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: ServiceProxyTests.curlPod).status == 0)
+            let services = """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: nginx-service, namespace: dev}
+                spec:
+                  selector: {app: nginx}
+                  ports: [{name: http, port: 80, targetPort: 80}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: nginx-headless, namespace: dev}
+                spec:
+                  clusterIP: None
+                  selector: {app: nginx}
+                  ports: [{name: http, port: 80}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: upstream, namespace: dev}
+                spec: {type: ExternalName, externalName: db.example.com}
+                """
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: services).status == 0)
+            #expect(podTests.allReady(name, namespace: "dev", count: 7))
+            #expect(podTests.allReady(name, namespace: "kube-system", count: 2), "the cluster DNS pods")
+            let nginx = try podTests.pods(name, namespace: "dev", selector: "app=nginx")
+
+            // The pod's resolver is the cluster DNS, with Kubernetes' search path, for its processes and for `ip netns exec`.
+            let resolv = "search dev.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n"
+            #expect(try exec(name, ["cat", "/etc/resolv.conf"]).output == resolv)
+            #expect(try inNetns(NetNamespace(ClusterNames(cluster: name).netnsPrefix + "pod.dev.curl-pod"), ["cat", "/etc/resolv.conf"]).output == resolv)
+
+            // Seed 002's `curl http://nginx-service`, nslookup by short name and by full name, getent.
+            var page = CommandResult(status: 1, output: "")
+            #expect(eventually(10) {
+                page = (try? exec(name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "http://nginx-service"])) ?? page
+                return page.output == "200"
+            }, "\(page.output)")
+            let clusterIP = try #require(try exec(name, ["dig", "+short", "nginx-service.dev.svc.cluster.local"]).output.split(separator: "\n").first.map(String.init))
+            let lookup = try exec(name, ["nslookup", "nginx-service"]).output
+            #expect(lookup.contains("Name:\tnginx-service.dev.svc.cluster.local\nAddress: \(clusterIP)") && !lookup.contains("recursion not available"), "\(lookup)")
+            #expect(try exec(name, ["getent", "hosts", "nginx-service.dev"]).output.hasPrefix(clusterIP))
+            #expect(try exec(name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://nginx-service.dev.svc.cluster.local"]).output == "200")
+
+            // SRV for the named port, PTR for the cluster IP, the headless service's pod IPs, ExternalName's CNAME.
+            #expect(try exec(name, ["dig", "+short", "SRV", "_http._tcp.nginx-service.dev.svc.cluster.local"]).output
+                    == "0 100 80 nginx-service.dev.svc.cluster.local.\n")
+            let reverse = clusterIP.split(separator: ".").reversed().joined(separator: ".") + ".in-addr.arpa"
+            #expect(try exec(name, ["dig", "+short", "PTR", reverse]).output == "nginx-service.dev.svc.cluster.local.\n")
+            let headless = try exec(name, ["dig", "+short", "nginx-headless.dev.svc.cluster.local"]).output.split(separator: "\n").map(String.init)
+            #expect(Set(headless) == Set(nginx.map(\.ip)), "\(headless)")
+            #expect(try exec(name, ["dig", "+short", "CNAME", "upstream.dev.svc.cluster.local"]).output == "db.example.com.\n")
+
+            // NXDOMAIN with the zone's SOA; a name outside the cluster refused at once (no upstream to wait for).
+            let missing = try exec(name, ["dig", "nope.dev.svc.cluster.local"]).output
+            #expect(missing.contains("status: NXDOMAIN") && missing.contains("IN\tSOA\tns.dns.cluster.local."), "\(missing)")
+            let started = Date()
+            let outside = try exec(name, ["dig", "+tries=1", "+time=5", "example.com"]).output
+            #expect(outside.contains("status: REFUSED") && Date().timeIntervalSince(started) < 2, "\(outside)")
+
+            // A service made a moment ago resolves; a deleted one does not. Over TCP too.
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: "apiVersion: v1\nkind: Service\nmetadata: {name: fresh, namespace: dev}\nspec:\n  selector: {app: nginx}\n  ports: [{port: 8080}]\n").status == 0)
+            #expect(eventually(5) { !((try? exec(name, ["dig", "+short", "fresh.dev.svc.cluster.local"]))?.output ?? "").isEmpty })
+            #expect(try exec(name, ["dig", "+tcp", "+short", "fresh.dev.svc.cluster.local"]).output.hasPrefix("10.96."))
+            #expect(try cli.kindling(["delete", "--name", name, "-n", "dev", "svc", "fresh"]).status == 0)
+            #expect(eventually(5) { ((try? exec(name, ["dig", "fresh.dev.svc.cluster.local"]))?.output ?? "").contains("status: NXDOMAIN") })
+
+            // Garbage to the DNS service: FORMERR for a readable header, nothing for less, and it keeps answering.
+            let garbage = try exec(name, ["python3", "-c", """
+                import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+                s.sendto(bytes([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1]), ("10.96.0.10", 53))
+                reply = s.recv(512); print(reply[0] == 0x12 and reply[1] == 0x34 and reply[3] & 0xF == 1)
+                s.sendto(b"\\x01\\x02", ("10.96.0.10", 53))
+                """])
+            #expect(garbage.output == "True\n", "\(garbage.output)")
+            #expect(try exec(name, ["dig", "+short", "nginx-service.dev.svc.cluster.local"]).output == "\(clusterIP)\n")
+
+            // One DNS replica gone: the other answers (its endpoint leaves the service at once).
+            let replicas = try podTests.pods(name, namespace: "kube-system")
+            #expect(try cli.kindling(["delete", "--name", name, "-n", "kube-system", "pod", replicas[0].name]).status == 0)
+            for _ in 0..<5 {
+                #expect(try exec(name, ["dig", "+short", "+tries=1", "+time=1", "nginx-service.dev.svc.cluster.local"]).output == "\(clusterIP)\n")
+            }
         }
     }
 }

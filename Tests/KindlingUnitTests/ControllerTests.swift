@@ -20,6 +20,8 @@ import Testing
         let nodes = [node("a"), node("b"), node("c", ready: false)]
         #expect(try Scheduler.choose(for: pod, nodes: nodes, load: ["a": 2, "b": 1]).get() == "b")
         #expect(try Scheduler.choose(for: pod, nodes: nodes, load: [:]).get() == "a")
+        // Fewer pods of the same owner wins over fewer pods overall (a ReplicaSet spreads whatever else runs).
+        #expect(try Scheduler.choose(for: pod, nodes: nodes, load: ["a": 5, "b": 1], siblings: ["b": 1]).get() == "a")
     }
 
     @Test func honoursNodeSelectorAndCapacity() throws {

@@ -48,11 +48,50 @@ public struct PodSpec: Codable, Hashable, Sendable {
     public var subdomain: String?
     public var terminationGracePeriodSeconds: Int64?
     public var dnsPolicy: String?
+    public var dnsConfig: DNSConfig?
     public var enableServiceLinks: Bool?
     public var schedulerName: String?
     public var serviceAccountName: String?
 
     public init(containers: [Container]) { self.containers = containers }
+
+    /// `spec.dnsConfig`: resolver settings added to (or, with dnsPolicy None, making up) the pod's resolv.conf.
+    public struct DNSConfig: Codable, Hashable, Sendable {
+        public struct Option: Codable, Hashable, Sendable {
+            public var name: String
+            public var value: String?
+        }
+        public var nameservers: [String]?
+        public var searches: [String]?
+        public var options: [Option]?
+    }
+
+    public static let dnsPolicies = ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]
+
+    /// The pod's /etc/resolv.conf as kubelet writes it: for ClusterFirst the cluster DNS and the search path
+    /// `<ns>.svc.<domain> svc.<domain> <domain>` with `ndots:5`; for Default the node's resolver (nodes here
+    /// have none, so none: lookups fail at once instead of leaving the cluster); for None only `dnsConfig`,
+    /// which the other policies also merge in.
+    public func resolvConf(namespace: String, clusterDNS: IPv4Address, domain: String) -> String {
+        var nameservers: [String] = [], searches: [String] = [], options: [String] = []
+        if dnsPolicy ?? "ClusterFirst" == "ClusterFirst" || dnsPolicy == "ClusterFirstWithHostNet" {
+            nameservers = [clusterDNS.description]
+            searches = ["\(namespace).svc.\(domain)", "svc.\(domain)", domain]
+            options = ["ndots:5"]
+        }
+        nameservers += dnsConfig?.nameservers ?? []
+        searches += (dnsConfig?.searches ?? []).filter { !searches.contains($0) }
+        for option in dnsConfig?.options ?? [] {
+            let text = option.value.map { "\(option.name):\($0)" } ?? option.name
+            options.removeAll { $0.split(separator: ":").first.map(String.init) == option.name }
+            options.append(text)
+        }
+        var lines: [String] = []
+        if !searches.isEmpty { lines.append("search " + searches.joined(separator: " ")) }
+        lines += nameservers.prefix(3).map { "nameserver \($0)" }
+        if !options.isEmpty { lines.append("options " + options.joined(separator: " ")) }
+        return lines.joined(separator: "\n") + "\n"
+    }
 
     public mutating func applyDefaults() {
         restartPolicy = restartPolicy ?? "Always"
@@ -75,8 +114,14 @@ public struct PodSpec: Codable, Hashable, Sendable {
         if let policy = restartPolicy, !["Always", "OnFailure", "Never"].contains(policy) {
             errors.append(.unsupported("\(path).restartPolicy", policy, supported: ["Always", "OnFailure", "Never"]))
         }
-        if let policy = dnsPolicy, !["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"].contains(policy) {
-            errors.append(.unsupported("\(path).dnsPolicy", policy, supported: ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]))
+        if let policy = dnsPolicy, !PodSpec.dnsPolicies.contains(policy) {
+            errors.append(.unsupported("\(path).dnsPolicy", policy, supported: PodSpec.dnsPolicies))
+        }
+        if dnsPolicy == "None", (dnsConfig?.nameservers ?? []).isEmpty {
+            errors.append(.required("\(path).dnsConfig.nameservers", "must provide at least one DNS nameserver when `dnsPolicy` is None"))
+        }
+        for (i, server) in (dnsConfig?.nameservers ?? []).enumerated() where IPv4Address(server) == nil {
+            errors.append(.invalid("\(path).dnsConfig.nameservers[\(i)]", server, "must be a valid IP address"))
         }
         for (key, value) in (nodeSelector ?? [:]).sorted(by: { $0.key < $1.key }) {
             errors += LabelValidation.keyProblems(key).map { .invalid("\(path).nodeSelector", key, $0) }

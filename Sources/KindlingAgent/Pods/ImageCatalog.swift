@@ -1,12 +1,26 @@
 /// Pods name images as real manifests do; kindling runs no images, so the catalog maps each to a program on
 /// this machine with the same behaviour: Debian's nginx for `nginx`, kindling's own agnhost for
-/// `registry.k8s.io/e2e-test-images/agnhost`, and the machine's tools for busybox-, curl- and distro images.
+/// `registry.k8s.io/e2e-test-images/agnhost`, kindling's DNS server for `registry.k8s.io/coredns/coredns`, and the
+/// machine's tools for busybox-, curl- and distro images.
 public enum ImageCatalog {
+    /// How to run kindling's own stand-ins: agnhost and the cluster DNS server.
+    public struct Programs: Sendable {
+        public let agnhost: [String]
+        public let clusterDNS: [String]
+
+        public init(agnhost: [String], clusterDNS: [String]) {
+            self.agnhost = agnhost
+            self.clusterDNS = clusterDNS
+        }
+    }
+
     public enum Family: Equatable, Sendable {
         /// Debian's nginx serving the pod's /usr/share/nginx/html on port 80.
         case nginx
         /// agnhost's subcommands (netexec, ...) served by `kindling agnhost`.
         case agnhost
+        /// CoreDNS: kindling's cluster DNS server (`kindling dns`); the Corefile arguments do not apply.
+        case clusterDNS
         /// The container's command and args with the machine's tools; `entrypoint` is the image's default.
         case tools(entrypoint: [String])
     }
@@ -14,7 +28,7 @@ public enum ImageCatalog {
     public struct NotInCatalog: Error, Equatable, CustomStringConvertible {
         public let image: String
         public var description: String {
-            "image \"\(image)\" is not in kindling's catalog; pods can use nginx, registry.k8s.io/e2e-test-images/agnhost, busybox, curlimages/curl, alpine, debian, ubuntu, nicolaka/netshoot"
+            "image \"\(image)\" is not in kindling's catalog; pods can use nginx, registry.k8s.io/e2e-test-images/agnhost, registry.k8s.io/coredns/coredns, busybox, curlimages/curl, alpine, debian, ubuntu, nicolaka/netshoot"
         }
     }
 
@@ -37,6 +51,7 @@ public enum ImageCatalog {
         switch base {
         case "nginx", "nginx-unprivileged": return .nginx
         case "agnhost": return .agnhost
+        case "coredns": return .clusterDNS
         case "busybox", "busyboxplus", "alpine": return .tools(entrypoint: ["sh"])
         case "debian", "ubuntu", "netshoot", "network-multitool", "dnsutils", "jessie-dnsutils": return .tools(entrypoint: ["bash"])
         case "curl": return .tools(entrypoint: ["curl"])
@@ -46,7 +61,7 @@ public enum ImageCatalog {
 
     /// What a container runs, before its first word is resolved through PATH. kubectl semantics:
     /// `command` replaces the image's entrypoint, `args` its default arguments.
-    public static func commandLine(image: String, command: [String]?, args: [String]?, agnhost: [String]) -> Result<[String], NotInCatalog> {
+    public static func commandLine(image: String, command: [String]?, args: [String]?, programs: Programs) -> Result<[String], NotInCatalog> {
         guard let family = family(of: image) else { return .failure(NotInCatalog(image: image)) }
         let command = command ?? []
         let args = args ?? []
@@ -57,7 +72,9 @@ public enum ImageCatalog {
         case .agnhost:
             var words = command + args
             if let first = words.first, first.hasSuffix("agnhost") { words.removeFirst() }
-            return .success(agnhost + words)
+            return .success(programs.agnhost + words)
+        case .clusterDNS:
+            return .success(programs.clusterDNS)
         case .tools(let entrypoint):
             if !command.isEmpty { return .success(command + args) }
             // curl's image has curl as its entrypoint: args are curl's arguments.

@@ -17,8 +17,10 @@ public actor PodRuntime {
     let client: APIClient
     let files: PodFiles
     let logger: Logger
-    /// Argument vector that runs kindling's agnhost (this binary).
-    let agnhost: [String]
+    /// How to run kindling's own images (agnhost, the cluster DNS).
+    let programs: ImageCatalog.Programs
+    /// The cluster DNS service's address, for pods' resolv.conf.
+    let clusterDNS: IPv4Address
 
     var podCIDR: IPv4CIDR?
     var desired: [String: Pod] = [:]
@@ -31,7 +33,9 @@ public actor PodRuntime {
     var posted: [String: (status: PodStatus, at: Date)] = [:]
     var probing: Set<String> = []
 
-    public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, agnhost: [String]) {
+    public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
+                clusterDNS: IPv4Address) {
+        self.clusterDNS = clusterDNS
         self.cluster = cluster
         self.nodeName = nodeName
         self.nodeNetns = NetNamespace(ClusterNames(cluster: cluster).nodeNetns(node: nodeName))
@@ -39,7 +43,7 @@ public actor PodRuntime {
         self.client = client
         self.files = PodFiles(cluster: cluster)
         self.logger = logger
-        self.agnhost = agnhost
+        self.programs = programs
     }
 
     public func run() async {
@@ -133,7 +137,8 @@ public actor PodRuntime {
         for sub in ["", "/logs", "/html", "/etc"] {
             try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
         }
-        try PodRuntime.writePodFiles(pod, ip: ip, directory: directory)
+        try PodRuntime.writePodFiles(pod, ip: ip, directory: directory, clusterDNS: clusterDNS)
+        try PodRuntime.publishForIPNetnsExec(netns: netns, directory: directory)
         if NetNamespace(netns).exists { try NetNamespace(netns).delete() }
         let namespace = try NetNamespace.create(netns)
         var record = PodRecord(uid: uid, namespace: pod.namespace, name: pod.name, netns: netns,
@@ -141,7 +146,7 @@ public actor PodRuntime {
                                startTime: Timestamp.string())
         records[uid] = record
         try record.link.attach(node: nodeNetns)
-        var binds = [(source: directory + "/etc/hosts", target: "/etc/hosts"), (source: directory + "/etc/hostname", target: "/etc/hostname")]
+        var binds = ["hosts", "hostname", "resolv.conf"].map { (source: directory + "/etc/" + $0, target: "/etc/" + $0) }
         if FileManager.default.fileExists(atPath: "/usr/share/nginx/html") {
             binds.append((source: directory + "/html", target: "/usr/share/nginx/html"))
         }
@@ -168,11 +173,22 @@ public actor PodRuntime {
         String((pod.spec.hostname ?? pod.name).prefix(63))
     }
 
-    /// The pod's own /etc/hosts and /etc/hostname (kubelet-managed), and nginx's default page.
-    static func writePodFiles(_ pod: Pod, ip: IPv4Address, directory: String) throws {
+    /// `ip netns exec <pod's namespace>` bind-mounts /etc/netns/<name>/* over /etc: the pod's own hosts,
+    /// hostname and resolv.conf, so commands run that way see what the pod's processes see.
+    static func publishForIPNetnsExec(netns: String, directory: String) throws {
+        let published = NetNamespace(netns).etcDirectory
+        try FileManager.default.createDirectory(atPath: published, withIntermediateDirectories: true)
+        for file in ["hosts", "hostname", "resolv.conf"] {
+            try? FileManager.default.removeItem(atPath: published + "/" + file)
+            try FileManager.default.copyItem(atPath: directory + "/etc/" + file, toPath: published + "/" + file)
+        }
+    }
+
+    /// The pod's own /etc/hosts, /etc/hostname and /etc/resolv.conf (kubelet-managed), and nginx's default page.
+    static func writePodFiles(_ pod: Pod, ip: IPv4Address, directory: String, clusterDNS: IPv4Address) throws {
         let hostname = hostname(pod)
         var fqdn = hostname
-        if let subdomain = pod.spec.subdomain, !subdomain.isEmpty { fqdn = "\(hostname).\(subdomain).\(pod.namespace).svc.cluster.local \(hostname)" }
+        if let subdomain = pod.spec.subdomain, !subdomain.isEmpty { fqdn = "\(hostname).\(subdomain).\(pod.namespace).svc.\(ClusterConfig.clusterDomain) \(hostname)" }
         let hosts = """
             # Kubernetes-managed hosts file.
             127.0.0.1\tlocalhost
@@ -186,6 +202,8 @@ public actor PodRuntime {
             """
         try hosts.write(toFile: directory + "/etc/hosts", atomically: true, encoding: .utf8)
         try (hostname + "\n").write(toFile: directory + "/etc/hostname", atomically: true, encoding: .utf8)
+        try pod.spec.resolvConf(namespace: pod.namespace, clusterDNS: clusterDNS, domain: ClusterConfig.clusterDomain)
+            .write(toFile: directory + "/etc/resolv.conf", atomically: true, encoding: .utf8)
         let index = directory + "/html/index.html"
         if !FileManager.default.fileExists(atPath: index) {
             let page = FileManager.default.contents(atPath: "/usr/share/nginx/html/index.html")
@@ -245,7 +263,7 @@ public actor PodRuntime {
             return
         }
         let argv: [String]
-        switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command, args: container.args, agnhost: agnhost) {
+        switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command, args: container.args, programs: programs) {
         case .failure(let error):
             state.waitingReason = "ErrImagePull"
             state.waitingMessage = error.description

@@ -1,0 +1,105 @@
+import KindlingAPI
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The cluster DNS server: UDP and TCP on one port (SwiftNIO), answering from the current `ClusterRecords`.
+/// A query that cannot be parsed gets FORMERR when its header could be read, and is dropped otherwise.
+public struct DNSServer: Sendable {
+    /// The zone being served; replaced whole when the cluster changes.
+    public final class Zone: Sendable {
+        private let current: NIOLockedValueBox<ClusterRecords>
+        public init(_ records: ClusterRecords) { current = NIOLockedValueBox(records) }
+        public func replace(_ records: ClusterRecords) { current.withLockedValue { $0 = records } }
+        public var records: ClusterRecords { current.withLockedValue { $0 } }
+    }
+
+    public let zone: Zone
+    public let port: Int
+
+    public init(zone: Zone, port: Int = 53) {
+        self.zone = zone
+        self.port = port
+    }
+
+    /// The reply to one query's bytes, or nil to drop it. `maxSize` bounds a UDP reply (TC beyond it).
+    public static func reply(to bytes: [UInt8], records: ClusterRecords, udp: Bool) -> [UInt8]? {
+        let query: DNSMessage
+        do {
+            query = try DNSMessage(parsing: bytes)
+        } catch {
+            guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return nil }
+            var failure = DNSMessage(header: .init(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1])))
+            failure.header.isResponse = true
+            failure.header.rcode = UInt8(ResponseCode.formatError.rawValue)
+            return failure.encoded()
+        }
+        guard !query.header.isResponse else { return nil }
+        let response = records.answer(query)
+        let limit = udp ? max(DNSMessage.classicUDPSize, Int(min(query.edns?.udpPayloadSize ?? 0, 4096))) : 65535
+        return response.encoded(maxSize: limit)
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let udp = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "0.0.0.0", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let tcp = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "0.0.0.0", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let zone = self.zone
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                try await udp.executeThenClose { inbound, outbound in
+                    for try await envelope in inbound {
+                        guard let reply = DNSServer.reply(to: Array(buffer: envelope.data), records: zone.records, udp: true) else { continue }
+                        try await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply)))
+                    }
+                }
+            }
+            group.addTask {
+                try await tcp.executeThenClose { connections in
+                    try await withThrowingDiscardingTaskGroup { connectionTasks in
+                        for try await connection in connections {
+                            connectionTasks.addTask {
+                                // One client's connection: length-prefixed queries and replies until it closes.
+                                try? await connection.executeThenClose { inbound, outbound in
+                                    for try await frame in inbound {
+                                        guard let reply = DNSServer.reply(to: Array(buffer: frame), records: zone.records, udp: false) else { continue }
+                                        var framed = ByteBuffer()
+                                        framed.writeInteger(UInt16(reply.count))
+                                        framed.writeBytes(reply)
+                                        try await outbound.write(framed)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// DNS over TCP: each message preceded by its length in two bytes (RFC 1035 §4.2.2).
+struct TCPFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
+              buffer.readableBytes >= 2 + Int(length) else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: 2)
+        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
+        return .continue
+    }
+}

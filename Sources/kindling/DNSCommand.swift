@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingCluster
+import KindlingDNS
+
+/// `kindling dns`: the cluster DNS server, run as the pods of Deployment `kube-system/coredns` (the catalog's
+/// CoreDNS image) behind Service `kube-dns`. Watches Services, EndpointSlices and Pods and answers from them.
+struct DNSCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dns",
+        abstract: "The cluster DNS server (run by the coredns pods in kube-system).",
+        discussion: "Answers for the cluster domain as the Kubernetes DNS specification defines it, on UDP and TCP; refuses other names at once, since nothing here forwards them."
+    )
+
+    @OptionGroup var cluster: ClusterOption
+
+    @Option(help: "The cluster domain.")
+    var domain = "cluster.local"
+
+    @Option(help: "The port for UDP and TCP.")
+    var port = 53
+
+    /// The latest lists; the zone is rebuilt from them on every change, once all three have listed.
+    actor Sources {
+        var services: [Service]?
+        var slices: [EndpointSlice]?
+        var pods: [Pod]?
+        func set(services: [Service]) { self.services = services }
+        func set(slices: [EndpointSlice]) { self.slices = slices }
+        func set(pods: [Pod]) { self.pods = pods }
+        func records(zone: DNSName, reverse: [IPv4CIDR]) -> ClusterRecords? {
+            guard let services, let slices, let pods else { return nil }
+            return ClusterRecords(zone: zone, reverseNetworks: reverse, services: services, slices: slices, pods: pods)
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors("dns") {
+            let (config, _) = try loadCluster(cluster.name)
+            let zoneName = try DNSName(domain)
+            let reverse = [config.serviceSubnet, config.podSubnet]
+            let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
+            let sources = Sources()
+            let zone = DNSServer.Zone(ClusterRecords(zone: zoneName, reverseNetworks: reverse, services: [], slices: [], pods: []))
+            let (ready, readied) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            @Sendable func rebuild() async {
+                guard let records = await sources.records(zone: zoneName, reverse: reverse) else { return }
+                zone.replace(records)
+                readied.yield()
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await Informer<Service>(client: client).run { await sources.set(services: Array($0.values)); await rebuild() } }
+                group.addTask { await Informer<EndpointSlice>(client: client).run { await sources.set(slices: Array($0.values)); await rebuild() } }
+                group.addTask { await Informer<Pod>(client: client).run { await sources.set(pods: Array($0.values)); await rebuild() } }
+                // Serve only once every source has listed: an empty zone would deny names that exist.
+                for await _ in ready { break }
+                printError("serving \(domain) on :\(port) (UDP and TCP)")
+                group.addTask { try await DNSServer(zone: zone, port: port).run() }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+}
