@@ -47,6 +47,7 @@ bench: release
 	.build/release/kindling-bench proxy-sync
 	.build/release/kindling-bench datapath
 	.build/release/kindling-bench convergence
+	.build/release/kindling-bench dns
 
 clean:
 	rm -rf .build

@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "kindling-bench",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient",
+                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient", "KindlingDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources"

@@ -97,24 +97,7 @@ struct ConvergenceBench: AsyncParsableCommand {
     }
 
     @discardableResult
-    func cli(_ arguments: [String], input: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: kindling)
-        process.arguments = arguments
-        let pipe = Pipe(), inputPipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
-        try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(Data(input.utf8))
-            try inputPipe.fileHandleForWriting.close()
-        }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("kindling \(arguments.joined(separator: " ")): \(output)") }
-        return output
-    }
+    func cli(_ arguments: [String], input: String? = nil) throws -> String { try runKindling(kindling, arguments, input: input) }
 }
 
 /// One libnftables context per namespace, each made inside its namespace (see `NftContext`).

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import KindlingAPI
 import KindlingNet
@@ -63,4 +64,25 @@ func shell(in namespace: NetNamespace?, _ arguments: [String]) throws -> (Int32,
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs the kindling binary to completion; its output, or an error with it when it fails.
+@discardableResult
+func runKindling(_ binary: String, _ arguments: [String], input: String? = nil) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    let pipe = Pipe(), inputPipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
+    try process.run()
+    if let input {
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inputPipe.fileHandleForWriting.close()
+    }
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ValidationError("kindling \(arguments.joined(separator: " ")): \(output)") }
+    return output
 }
