@@ -71,6 +71,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
         .target(name: "KindlingAgent", dependencies: [

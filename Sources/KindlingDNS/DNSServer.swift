@@ -1,4 +1,5 @@
 import KindlingAPI
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -35,9 +36,12 @@ public struct DNSServer: Sendable {
             return failure.encoded()
         }
         guard !query.header.isResponse else { return nil }
+        let started = ContinuousClock.now
         let response = records.answer(query)
         let limit = udp ? max(DNSMessage.classicUDPSize, Int(min(query.edns?.udpPayloadSize ?? 0, 4096))) : 65535
-        return response.encoded(maxSize: limit)
+        let bytes = response.encoded(maxSize: limit)
+        DNSMetrics.answered(query, response, udp: udp, zone: records.zone, duration: ContinuousClock.now - started)
+        return bytes
     }
 
     public func run() async throws {
@@ -101,5 +105,23 @@ struct TCPFrameDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: 2)
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue
+    }
+}
+
+/// CoreDNS's own metric names, so dashboards made for CoreDNS read these (served on :9153 by `kindling dns`).
+enum DNSMetrics {
+    static let rcodes: [UInt16: String] = [0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED", 16: "BADVERS"]
+
+    static func answered(_ query: DNSMessage, _ response: DNSMessage, udp: Bool, zone: DNSName, duration: Duration) {
+        let server = ("server", "dns://:53")
+        let zoneLabel = ("zone", response.header.authoritative ? zone.description : ".")
+        let type = query.questions.first.map { "\($0.type)" } ?? "other"
+        Counter(label: "coredns_dns_requests_total", dimensions: [server, zoneLabel, ("proto", udp ? "udp" : "tcp"), ("family", "1"), ("type", type)])
+            .increment()
+        Counter(label: "coredns_dns_responses_total",
+                dimensions: [server, zoneLabel, ("rcode", rcodes[response.responseCode.rawValue] ?? "\(response.responseCode.rawValue)")])
+            .increment()
+        Timer(label: "coredns_dns_request_duration_seconds", dimensions: [server, zoneLabel, ("type", type)])
+            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }

@@ -11,7 +11,7 @@ struct DNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dns",
         abstract: "The cluster DNS server (run by the coredns pods in kube-system).",
-        discussion: "Answers for the cluster domain as the Kubernetes DNS specification defines it, on UDP and TCP; refuses other names at once, since nothing here forwards them."
+        discussion: "Answers for the cluster domain as the Kubernetes DNS specification defines it, on UDP and TCP; refuses other names at once, since nothing here forwards them. Serves CoreDNS's metrics (coredns_dns_requests_total, coredns_dns_responses_total, coredns_dns_request_duration_seconds) on --metrics-port."
     )
 
     @OptionGroup var cluster: ClusterOption
@@ -21,6 +21,9 @@ struct DNSCommand: AsyncParsableCommand {
 
     @Option(help: "The port for UDP and TCP.")
     var port = 53
+
+    @Option(help: "The port for Prometheus metrics (CoreDNS's names) and /healthz.")
+    var metricsPort = 9153
 
     /// The latest lists; the zone is rebuilt from them on every change, once all three have listed.
     actor Sources {
@@ -39,6 +42,7 @@ struct DNSCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors("dns") {
             let (config, _) = try loadCluster(cluster.name)
+            let metrics = MetricsExport.bootstrap()
             let zoneName = try DNSName(domain)
             let reverse = [config.serviceSubnet, config.podSubnet]
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
@@ -58,6 +62,7 @@ struct DNSCommand: AsyncParsableCommand {
                 for await _ in ready { break }
                 printError("serving \(domain) on :\(port) (UDP and TCP)")
                 group.addTask { try await DNSServer(zone: zone, port: port).run() }
+                group.addTask { try await MetricsExport.serve(metrics, port: metricsPort) }
                 try await group.next()
                 group.cancelAll()
             }

@@ -148,6 +148,12 @@ extension ServiceDiscoveryTests {
             #expect(garbage.output == "True\n", "\(garbage.output)")
             #expect(try exec(name, ["dig", "+short", "nginx-service.dev.svc.cluster.local"]).output == "\(clusterIP)\n")
 
+            // CoreDNS's metrics on the kube-dns service's metrics port.
+            let metrics = try exec(name, ["curl", "-s", "--max-time", "2", "http://10.96.0.10:9153/metrics"]).output
+            // (Either replica answers the scrape; each has served some of the queries above.)
+            #expect(metrics.contains("coredns_dns_requests_total{") && metrics.contains("coredns_dns_request_duration_seconds_bucket{"),
+                    "\(metrics.prefix(300))")
+
             // One DNS replica gone: the other answers (its endpoint leaves the service at once).
             let replicas = try podTests.pods(name, namespace: "kube-system")
             #expect(try cli.kindling(["delete", "--name", name, "-n", "kube-system", "pod", replicas[0].name]).status == 0)
