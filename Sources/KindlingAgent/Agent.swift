@@ -34,11 +34,18 @@ public struct Agent: Sendable {
         guard let address = try NamespaceThread.shared.run(in: nil, { try RouteSocket().addresses(device: "eth0") }).first else {
             throw AgentError("node \(nodeName) has no address on eth0")
         }
+        // One watch per kind for the whole agent, shared by the loops that need it.
+        let nodes = SharedInformer(Informer<Node>(client: client))
+        let services = SharedInformer(Informer<Service>(client: client))
+        let slices = SharedInformer(Informer<EndpointSlice>(client: client))
         let status = NodeStatusLoop(nodeName: nodeName, labels: labels, address: address.address, client: client, logger: logger)
-        let routes = RouteSyncLoop(nodeName: nodeName, serviceSubnet: config.serviceSubnet, client: client, logger: logger)
+        let routes = RouteSyncLoop(nodeName: nodeName, serviceSubnet: config.serviceSubnet, nodes: nodes, logger: logger)
         let pods = PodRuntime(cluster: cluster, nodeName: nodeName, nodeIP: address.address, client: client, logger: logger, programs: programs,
-                                   clusterDNS: config.clusterDNSIP)
+                              clusterDNS: config.clusterDNSIP, services: services)
         await withTaskGroup(of: Void.self) { group in
+            group.addTask { await nodes.run() }
+            group.addTask { await services.run() }
+            group.addTask { await slices.run() }
             group.addTask { await status.run() }
             group.addTask { await routes.run() }
             group.addTask { await pods.run() }
@@ -49,10 +56,11 @@ public struct Agent: Sendable {
             case .none: nil
             }
             if let backend {
-                let proxy = ProxyLoop(nodeName: nodeName, backend: backend, client: client, logger: logger)
+                let proxy = ProxyLoop(nodeName: nodeName, backend: backend, services: services, slices: slices, logger: logger)
                 group.addTask { await proxy.run() }
             }
-            let speaker = LoadBalancerSpeaker(nodeName: nodeName, pool: config.loadBalancerIPs, client: client, logger: logger)
+            let speaker = LoadBalancerSpeaker(nodeName: nodeName, pool: config.loadBalancerIPs, services: services, nodes: nodes,
+                                              slices: slices, logger: logger)
             group.addTask { await speaker.run() }
         }
     }

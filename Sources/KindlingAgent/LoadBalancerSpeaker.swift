@@ -13,7 +13,9 @@ import Logging
 struct LoadBalancerSpeaker: Sendable {
     let nodeName: String
     let pool: IPv4Range
-    let client: APIClient
+    let services: SharedInformer<Service>
+    let nodes: SharedInformer<Node>
+    let slices: SharedInformer<EndpointSlice>
     let logger: Logger
 
     static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -63,13 +65,13 @@ struct LoadBalancerSpeaker: Sendable {
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await Informer<Service>(client: client).run { await snapshot.set(services: Array($0.values)); wake.yield() }
+                for await services in await services.subscribe() { await snapshot.set(services: Array(services.values)); wake.yield() }
             }
             group.addTask {
-                await Informer<Node>(client: client).run { await snapshot.set(nodes: Array($0.values)); wake.yield() }
+                for await nodes in await nodes.subscribe() { await snapshot.set(nodes: Array(nodes.values)); wake.yield() }
             }
             group.addTask {
-                await Informer<EndpointSlice>(client: client).run { await snapshot.set(slices: Array($0.values)); wake.yield() }
+                for await slices in await slices.subscribe() { await snapshot.set(slices: Array(slices.values)); wake.yield() }
             }
             group.addTask {
                 // Someone removing the address by hand is repaired too.

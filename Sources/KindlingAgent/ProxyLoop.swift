@@ -13,7 +13,8 @@ import Metrics
 struct ProxyLoop: Sendable {
     let nodeName: String
     let backend: any ProxyBackend
-    let client: APIClient
+    let services: SharedInformer<Service>
+    let slices: SharedInformer<EndpointSlice>
     let logger: Logger
     /// libnftables must be called from one thread; this one never leaves the agent's (the node's) namespace.
     let thread = NamespaceThread(name: "kindling-proxy")
@@ -47,13 +48,13 @@ struct ProxyLoop: Sendable {
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await Informer<Service>(client: client).run { services in
+                for await services in await services.subscribe() {
                     await snapshot.set(services: Array(services.values))
                     wake.yield()
                 }
             }
             group.addTask {
-                await Informer<EndpointSlice>(client: client).run { slices in
+                for await slices in await slices.subscribe() {
                     await snapshot.set(slices: Array(slices.values))
                     wake.yield()
                 }

@@ -14,7 +14,7 @@ import Logging
 struct RouteSyncLoop: Sendable {
     let nodeName: String
     let serviceSubnet: IPv4CIDR
-    let client: APIClient
+    let nodes: SharedInformer<Node>
     let logger: Logger
 
     /// The routes this node should have: a pure function of the nodes.
@@ -26,7 +26,7 @@ struct RouteSyncLoop: Sendable {
     }
 
     func run() async {
-        await Informer<Node>(client: client).run { nodes in
+        for await nodes in await self.nodes.subscribe() {
             let desired = RouteSyncLoop.desiredRoutes(nodes: Array(nodes.values), this: nodeName, serviceSubnet: serviceSubnet)
             do {
                 let changes = try await NamespaceThread.shared.perform(in: nil) { try RouteSocket().reconcileRoutes(desired, owner: .nodeRoutes) }

@@ -21,6 +21,8 @@ public actor PodRuntime {
     let programs: ImageCatalog.Programs
     /// The cluster DNS service's address, for pods' resolv.conf.
     let clusterDNS: IPv4Address
+    /// The agent's shared watch of Services, for containers' service variables.
+    let serviceInformer: SharedInformer<Service>
 
     var podCIDR: IPv4CIDR?
     var desired: [String: Pod] = [:]
@@ -34,8 +36,9 @@ public actor PodRuntime {
     var probing: Set<String> = []
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
-                clusterDNS: IPv4Address) {
+                clusterDNS: IPv4Address, services: SharedInformer<Service>) {
         self.clusterDNS = clusterDNS
+        self.serviceInformer = services
         self.cluster = cluster
         self.nodeName = nodeName
         self.nodeNetns = NetNamespace(ClusterNames(cluster: cluster).nodeNetns(node: nodeName))
@@ -66,7 +69,7 @@ public actor PodRuntime {
                 }
             }
             group.addTask {
-                await Informer<Service>(client: self.client).run { services in
+                for await services in await self.serviceInformer.subscribe() {
                     await self.setServices(Array(services.values))
                 }
             }
