@@ -81,15 +81,21 @@ struct LoadBalancerSpeaker: Sendable {
                 }
             }
             group.addTask {
+                // Slices and nodes change far more often than who answers for an address: the kernel is only
+                // asked when the answer changed, or for the repair every 5 s (each check opens and closes a
+                // netlink socket on the namespace thread that also builds pods).
+                var checked: (desired: Set<IPv4Address>, at: ContinuousClock.Instant)?
                 for await _ in wakeups {
                     guard let desired = await snapshot.announced(by: nodeName, pool: pool) else { continue }
-                    await reconcile(desired)
+                    if let checked, checked.desired == desired, ContinuousClock.now - checked.at < .seconds(5) { continue }
+                    checked = await reconcile(desired) ? (desired, ContinuousClock.now) : nil
                 }
             }
         }
     }
 
-    func reconcile(_ desired: Set<IPv4Address>) async {
+    /// Whether the kernel now holds exactly `desired`.
+    func reconcile(_ desired: Set<IPv4Address>) async -> Bool {
         let pool = self.pool
         do {
             let (added, removed) = try await NamespaceThread.shared.perform(in: nil) { () throws -> ([IPv4Address], [IPv4Address]) in
@@ -106,8 +112,10 @@ struct LoadBalancerSpeaker: Sendable {
                 await Tool.run(["/usr/bin/arping", "-U", "-c", "2", "-w", "1", "-I", ClusterNames.nodeUplink, ip.description])
             }
             for ip in removed { logger.info("loadbalancer: no longer announcing \(ip)") }
+            return true
         } catch {
             logger.error("loadbalancer: \(error)")
+            return false
         }
     }
 }

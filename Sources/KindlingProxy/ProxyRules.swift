@@ -113,22 +113,22 @@ public enum ProxyRules {
     /// back to its endpoint, else endpoint k with probability 1/(N-k) among those left: uniform overall.
     /// With affinity, every choice also (re)starts the client's timer for that endpoint.
     static func choice(among endpoints: [ServicePort.Endpoint], port: ServicePort, names: ChainNames) -> [String] {
-        let proto = port.proto.rawValue
-        func remember(_ endpoint: ServicePort.Endpoint) -> String {
-            port.affinitySeconds == nil ? "" : "update @\(names.affinity(endpoint)) { ip saddr } "
+        func dnat(_ endpoint: ServicePort.Endpoint, modulus: Int?) -> DNATRule {
+            DNATRule(modulus: modulus, proto: port.proto, address: endpoint.ip, port: endpoint.port)
         }
-        var rules: [String] = []
-        if port.affinitySeconds != nil {
-            rules += endpoints.map { "ip saddr @\(names.affinity($0)) \(remember($0))meta l4proto \(proto) dnat to \($0.ip):\($0.port)" }
+        guard port.affinitySeconds != nil else {
+            return endpoints.enumerated().map { k, endpoint in
+                let left = endpoints.count - k
+                return dnat(endpoint, modulus: left > 1 ? left : nil).text
+            }
         }
-        for (k, endpoint) in endpoints.enumerated() {
-            let left = endpoints.count - k
-            let modulus = left > 1 ? "numgen random mod \(left) 0 " : ""
-            let dnat = DNATRule(modulus: left > 1 ? left : nil, proto: port.proto, address: endpoint.ip, port: endpoint.port)
-            // Affinity puts its timer update between the choice and the DNAT; without it the rule is a DNATRule.
-            rules.append(port.affinitySeconds == nil ? dnat.text : modulus + remember(endpoint) + "meta l4proto \(proto) dnat to \(endpoint.ip):\(endpoint.port)")
-        }
-        return rules
+        // Affinity: the client's entry (re)started before its DNAT, whether found or chosen now.
+        func remember(_ endpoint: ServicePort.Endpoint) -> String { "update @\(names.affinity(endpoint)) { ip saddr } " }
+        return endpoints.map { "ip saddr @\(names.affinity($0)) \(remember($0))\(dnat($0, modulus: nil).text)" }
+            + endpoints.enumerated().map { k, endpoint in
+                let left = endpoints.count - k
+                return (left > 1 ? "numgen random mod \(left) 0 " : "") + remember(endpoint) + dnat(endpoint, modulus: nil).text
+            }
     }
 
     /// The chains every node has, whatever its services. Filter chains reject what has no endpoint (NAT

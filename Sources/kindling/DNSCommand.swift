@@ -49,15 +49,19 @@ struct DNSCommand: AsyncParsableCommand {
             let sources = Sources()
             let zone = DNSServer.Zone(ClusterRecords(zone: zoneName, reverseNetworks: reverse, services: [], slices: [], pods: []))
             let (ready, readied) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-            @Sendable func rebuild() async {
-                guard let records = await sources.records(zone: zoneName, reverse: reverse) else { return }
-                zone.replace(records)
-                readied.yield()
-            }
+            // A burst of changes (pod statuses come in dozens) becomes one rebuild of the zone, not one each.
+            let (changes, changed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await Informer<Service>(client: client).run { await sources.set(services: Array($0.values)); await rebuild() } }
-                group.addTask { await Informer<EndpointSlice>(client: client).run { await sources.set(slices: Array($0.values)); await rebuild() } }
-                group.addTask { await Informer<Pod>(client: client).run { await sources.set(pods: Array($0.values)); await rebuild() } }
+                group.addTask { await Informer<Service>(client: client).run { await sources.set(services: Array($0.values)); changed.yield() } }
+                group.addTask { await Informer<EndpointSlice>(client: client).run { await sources.set(slices: Array($0.values)); changed.yield() } }
+                group.addTask { await Informer<Pod>(client: client).run { await sources.set(pods: Array($0.values)); changed.yield() } }
+                group.addTask {
+                    for await _ in changes {
+                        guard let records = await sources.records(zone: zoneName, reverse: reverse) else { continue }
+                        zone.replace(records)
+                        readied.yield()
+                    }
+                }
                 // Serve only once every source has listed: an empty zone would deny names that exist.
                 for await _ in ready { break }
                 printError("serving \(domain) on :\(port) (UDP and TCP)")
