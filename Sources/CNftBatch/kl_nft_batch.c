@@ -138,55 +138,28 @@ static void expr_end(struct nlmsghdr *nlh, struct nlattr *elem, struct nlattr *d
     mnl_attr_nest_end(nlh, elem);
 }
 
-static void put_cmp_eq(struct nlmsghdr *nlh, uint32_t reg, const void *value, size_t length) {
-    struct nlattr *data, *elem = expr_start(nlh, "cmp", &data);
-    mnl_attr_put_u32(nlh, NFTA_CMP_SREG, htonl(reg));
-    mnl_attr_put_u32(nlh, NFTA_CMP_OP, htonl(NFT_CMP_EQ));
-    put_data(nlh, NFTA_CMP_DATA, value, length);
-    expr_end(nlh, elem, data);
-}
-
-int kl_nft_batch_add_dnat(kl_nft_batch *b, const char *chain, uint32_t modulus, uint8_t proto, uint32_t addr, uint16_t port) {
+int kl_nft_batch_add_verdict_rule(kl_nft_batch *b, const char *chain, int is_goto, const char *target) {
     struct nlmsghdr *nlh = put_header(b, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE,
                                       NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, NFPROTO_IPV4, 0);
     if (!nlh) return -ENOSPC;
     mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, b->table);
     mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
-    struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS), *elem, *data;
-    if (modulus > 0) {
-        elem = expr_start(nlh, "numgen", &data);
-        mnl_attr_put_u32(nlh, NFTA_NG_DREG, htonl(NFT_REG_1));
-        mnl_attr_put_u32(nlh, NFTA_NG_MODULUS, htonl(modulus));
-        mnl_attr_put_u32(nlh, NFTA_NG_TYPE, htonl(NFT_NG_RANDOM));
-        mnl_attr_put_u32(nlh, NFTA_NG_OFFSET, htonl(0));
-        expr_end(nlh, elem, data);
-        uint32_t zero = 0;
-        put_cmp_eq(nlh, NFT_REG_1, &zero, sizeof(zero));
-    }
-    elem = expr_start(nlh, "meta", &data);
-    mnl_attr_put_u32(nlh, NFTA_META_DREG, htonl(NFT_REG_1));
-    mnl_attr_put_u32(nlh, NFTA_META_KEY, htonl(NFT_META_L4PROTO));
-    expr_end(nlh, elem, data);
-    put_cmp_eq(nlh, NFT_REG_1, &proto, sizeof(proto));
-    elem = expr_start(nlh, "immediate", &data);
-    mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_1));
-    put_data(nlh, NFTA_IMMEDIATE_DATA, &addr, sizeof(addr));
-    expr_end(nlh, elem, data);
-    elem = expr_start(nlh, "immediate", &data);
-    mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_2));
-    put_data(nlh, NFTA_IMMEDIATE_DATA, &port, sizeof(port));
-    expr_end(nlh, elem, data);
-    elem = expr_start(nlh, "nat", &data);
-    mnl_attr_put_u32(nlh, NFTA_NAT_TYPE, htonl(NFT_NAT_DNAT));
-    mnl_attr_put_u32(nlh, NFTA_NAT_FAMILY, htonl(NFPROTO_IPV4));
-    mnl_attr_put_u32(nlh, NFTA_NAT_REG_ADDR_MIN, htonl(NFT_REG_1));
-    mnl_attr_put_u32(nlh, NFTA_NAT_REG_PROTO_MIN, htonl(NFT_REG_2));
+    struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS), *data;
+    struct nlattr *elem = expr_start(nlh, "immediate", &data);
+    mnl_attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
+    struct nlattr *value = mnl_attr_nest_start(nlh, NFTA_IMMEDIATE_DATA);
+    struct nlattr *verdict = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+    mnl_attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)(is_goto ? NFT_GOTO : NFT_JUMP)));
+    mnl_attr_put_strz(nlh, NFTA_VERDICT_CHAIN, target);
+    mnl_attr_nest_end(nlh, verdict);
+    mnl_attr_nest_end(nlh, value);
     expr_end(nlh, elem, data);
     mnl_attr_nest_end(nlh, list);
     return finish(b, 1);
 }
 
-int kl_nft_batch_set_element(kl_nft_batch *b, const char *set, int add, const void *key, size_t key_length) {
+int kl_nft_batch_set_element(kl_nft_batch *b, const char *set, int add, const void *key, size_t key_length,
+                             const void *value, size_t value_length) {
     uint16_t type = (NFNL_SUBSYS_NFTABLES << 8) | (add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
     struct nlmsghdr *nlh = put_header(b, type, (add ? NLM_F_CREATE : 0) | NLM_F_ACK, NFPROTO_IPV4, 0);
     if (!nlh) return -ENOSPC;
@@ -195,6 +168,7 @@ int kl_nft_batch_set_element(kl_nft_batch *b, const char *set, int add, const vo
     struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
     struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
     put_data(nlh, NFTA_SET_ELEM_KEY, key, key_length);
+    if (value != NULL) put_data(nlh, NFTA_SET_ELEM_DATA, value, value_length);
     mnl_attr_nest_end(nlh, elem);
     mnl_attr_nest_end(nlh, list);
     return finish(b, 1);

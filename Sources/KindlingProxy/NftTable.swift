@@ -27,13 +27,17 @@ public struct NftTable: Hashable, Sendable {
         public let declaration: String
         public var elements: [String: String]
         public let kernelFilled: Bool
+        /// Set for the sets whose elements change with endpoints: they can then go as raw nfnetlink.
+        public let layout: ElementLayout?
 
-        public init(_ kind: Kind, _ name: String, _ declaration: String, elements: [String: String] = [:], kernelFilled: Bool = false) {
+        public init(_ kind: Kind, _ name: String, _ declaration: String, elements: [String: String] = [:], kernelFilled: Bool = false,
+                    layout: ElementLayout? = nil) {
             self.kind = kind
             self.name = name
             self.declaration = declaration
             self.elements = elements
             self.kernelFilled = kernelFilled
+            self.layout = layout
         }
     }
 
@@ -130,26 +134,31 @@ public struct NftTable: Hashable, Sendable {
         }
 
         /// The same change as raw nfnetlink operations, when it is of the kinds `NftBatch` writes (what an
-        /// endpoint change is): existing chains rewritten with DNAT cascade rules only, elements of plain
-        /// address sets added or deleted. Nil otherwise: then the text goes through libnftables.
+        /// endpoint change is): elements of sets with a layout added or deleted, and existing chains rewritten
+        /// with rules that are only a `goto` or `jump`. Nil otherwise: then the text goes through libnftables.
         public var batchOperations: [NftBatch.Operation]? {
             guard newSets.isEmpty, newChains.isEmpty, deletedChains.isEmpty, deletedSets.isEmpty else { return nil }
             var operations: [NftBatch.Operation] = []
+            for (changes, add) in [(staleElements, false), (addedElements, true)] {
+                for (set, keys) in changes {
+                    guard let layout = set.layout else { return nil }
+                    for key in keys {
+                        guard let keyBytes = ElementLayout.encode(key, layout.key) else { return nil }
+                        var valueBytes: [UInt8]?
+                        if add, !layout.value.isEmpty {
+                            guard let value = set.elements[key], let bytes = ElementLayout.encode(value, layout.value) else { return nil }
+                            valueBytes = bytes
+                        }
+                        operations.append(.element(set: set.name, add: add, key: keyBytes, value: valueBytes))
+                    }
+                }
+            }
             for chain in changedChains {
                 operations.append(.flush(chain: chain.name))
                 for rule in chain.rules {
-                    guard let dnat = DNATRule(rule) else { return nil }
-                    operations.append(.dnat(chain: chain.name, dnat))
-                }
-            }
-            for (changes, add) in [(staleElements, false), (addedElements, true)] {
-                for (set, keys) in changes {
-                    guard set.kind == .set else { return nil }
-                    for key in keys {
-                        let addresses = key.components(separatedBy: " . ").compactMap { IPv4Address($0) }
-                        guard !addresses.isEmpty, addresses.count == key.components(separatedBy: " . ").count else { return nil }
-                        operations.append(.element(set: set.name, add: add, addresses: addresses))
-                    }
+                    let words = rule.split(separator: " ")
+                    guard words.count == 2, words[0] == "goto" || words[0] == "jump" else { return nil }
+                    operations.append(.verdict(chain: chain.name, goto: words[0] == "goto", target: String(words[1])))
                 }
             }
             return operations

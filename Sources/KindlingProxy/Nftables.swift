@@ -68,16 +68,21 @@ public final class NftBatch {
 
     public func flush(chain: String) throws { try check(kl_nft_batch_flush_chain(batch, chain), "flush chain \(chain)") }
 
-    /// `[numgen random mod modulus 0] meta l4proto <proto> dnat to <address>:<port>`.
-    public func addDNAT(chain: String, modulus: Int?, proto: ServicePort.Proto, address: IPv4Address, port: Int) throws {
-        try check(kl_nft_batch_add_dnat(batch, chain, UInt32(modulus ?? 0), proto == .tcp ? 6 : 17,
-                                        address.value.bigEndian, UInt16(port).bigEndian), "add rule to \(chain)")
+    /// Appends `goto target` (or `jump target`) to `chain`.
+    public func addVerdict(chain: String, goto: Bool, target: String) throws {
+        try check(kl_nft_batch_add_verdict_rule(batch, chain, goto ? 1 : 0, target), "add rule to \(chain)")
     }
 
-    /// Adds or deletes an element of a set keyed by concatenated IPv4 addresses (4 bytes each, network order).
-    public func element(set: String, add: Bool, addresses: [IPv4Address]) throws {
-        var key = addresses.map(\.value.bigEndian)
-        try check(kl_nft_batch_set_element(batch, set, add ? 1 : 0, &key, key.count * 4), "\(add ? "add" : "delete") element of \(set)")
+    /// Adds or deletes an element of a set or map; `key` and `value` (a map's, when adding) as the kernel stores
+    /// them (see `NftTable.ElementLayout`).
+    public func element(set: String, add: Bool, key: [UInt8], value: [UInt8]? = nil) throws {
+        let result = key.withUnsafeBytes { key in
+            guard let value else { return kl_nft_batch_set_element(batch, set, add ? 1 : 0, key.baseAddress, key.count, nil, 0) }
+            return value.withUnsafeBytes { value in
+                kl_nft_batch_set_element(batch, set, add ? 1 : 0, key.baseAddress, key.count, value.baseAddress, value.count)
+            }
+        }
+        try check(result, "\(add ? "add" : "delete") element of \(set)")
     }
 
     public func commit(on socket: NftSocket) throws { try check(kl_nft_batch_commit(batch, socket.socket), "commit") }
@@ -85,8 +90,8 @@ public final class NftBatch {
     /// One change a batch can carry.
     public enum Operation: Hashable, Sendable {
         case flush(chain: String)
-        case dnat(chain: String, DNATRule)
-        case element(set: String, add: Bool, addresses: [IPv4Address])
+        case verdict(chain: String, goto: Bool, target: String)
+        case element(set: String, add: Bool, key: [UInt8], value: [UInt8]?)
     }
 
     /// Sends `operations` as one transaction on `table`.
@@ -95,9 +100,8 @@ public final class NftBatch {
         for operation in operations {
             switch operation {
             case .flush(let chain): try batch.flush(chain: chain)
-            case .dnat(let chain, let rule):
-                try batch.addDNAT(chain: chain, modulus: rule.modulus, proto: rule.proto, address: rule.address, port: rule.port)
-            case .element(let set, let add, let addresses): try batch.element(set: set, add: add, addresses: addresses)
+            case .verdict(let chain, let goto, let target): try batch.addVerdict(chain: chain, goto: goto, target: target)
+            case .element(let set, let add, let key, let value): try batch.element(set: set, add: add, key: key, value: value)
             }
         }
         try batch.commit(on: socket)

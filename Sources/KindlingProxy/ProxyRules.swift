@@ -5,18 +5,20 @@ import KindlingAPI
 /// Shaped like kube-proxy's nftables mode. Lookup is one verdict-map access whatever the number of services
 /// (`ip daddr . meta l4proto . th dport vmap @service-ips`), and each service port gets its own chains:
 ///
-///     service-<ns>/<svc>/<proto>/<port>    picks an endpoint and DNATs to it: affinity first, then random
-///     external-<...>                       node ports and external IPs: masquerade then the service chain,
-///                                          or with externalTrafficPolicy Local this node's endpoints only,
-///                                          keeping the client's address
+///     service-<ns>/<svc>/<proto>/<port>    traffic to the cluster IP: picks an endpoint (see `Slots`);
+///                                          with ClientIP affinity, the client's endpoint first
+///     nodeport-<...>, external-<...>       the node port, and external/LoadBalancer IPs: masquerade, then
+///                                          pick; with externalTrafficPolicy Local only this node's
+///                                          endpoints, keeping the client's address
 ///
-/// Two departures from kube-proxy, both for load time at scale (KERNEL-NOTES.md, bench/): the random choice is a
-/// cascade of `numgen random mod (N-k) 0 ... dnat to <endpoint k>` rules, not an anonymous `numgen ... vmap`
-/// per service (anonymous sets make a full load quadratic in the kernel, ~60 s at 10,000 services); and there are
-/// no per-endpoint chains: the DNAT is in the cascade rule, hairpin traffic (a pod reaching itself through its
-/// service) is found by one set lookup of `saddr . daddr` after DNAT, and traffic from outside the pod network
-/// by one rule on the cluster-IP set. That halves the objects the kernel loads: 10,000 services x 5 endpoints
-/// load in ~1.5 s instead of ~3.7 s. The cascade picks uniformly and costs only a connection's first packet.
+/// Departures from kube-proxy, for speed at scale (KERNEL-NOTES.md, bench/): the random choice reads endpoint
+/// slots from one data map per kind of key (`Slots`) instead of an anonymous `numgen ... vmap` per service
+/// (anonymous sets make a full load quadratic in the kernel, ~60 s at 10,000 services), so an endpoint change
+/// is a few map elements rather than rules; and there are no per-endpoint chains: hairpin traffic (a pod
+/// reaching itself through its service) is found by one set lookup of `saddr . daddr` after DNAT, and traffic
+/// from outside the pod network by one rule on the cluster-IP set. 10,000 services x 5 endpoints load in under
+/// a second. Services with affinity keep a cascade of `numgen random mod (N-k) 0 ... dnat to <endpoint k>`
+/// rules, whose affinity sets name each endpoint.
 public enum ProxyRules {
     public static let tableName = "kindling"
     /// The packet mark bit asking `masquerading` to SNAT (kube-proxy's 0x4000).
@@ -45,6 +47,7 @@ public enum ProxyRules {
         var noEndpointNodePorts: [String: String] = [:]
         var clusterIPs: [String: String] = [:]
         var hairpin: [String: String] = [:]
+        var slots = Slots()
 
         for port in ports {
             let names = ChainNames(port)
@@ -53,6 +56,7 @@ public enum ProxyRules {
             clusterIPs["\(port.clusterIP)"] = ""
             let clusterEndpoints = port.clusterEndpoints
             let externalEndpoints = port.externalEndpoints
+            let sticky = port.affinitySeconds != nil
 
             for endpoint in Swift.Set(clusterEndpoints).union(externalEndpoints).sorted() {
                 hairpin["\(endpoint.ip) . \(endpoint.ip)"] = ""
@@ -67,35 +71,57 @@ public enum ProxyRules {
                 // exist for internalTrafficPolicy Local.
                 noEndpointServices[vip] = port.endpoints.isEmpty || !port.internalPolicyLocal ? "goto reject-chain" : "drop"
             } else {
-                table.add(.init(names.service, rules: choice(among: clusterEndpoints, port: port, names: names)))
+                let rules = sticky ? stickyChoice(among: clusterEndpoints, port: port, names: names)
+                    : [slots.fill(.service, key: vip, clusterEndpoints)]
+                table.add(.init(names.service, rules: rules))
                 serviceIPs[vip] = "goto \(names.service)"
             }
 
             guard port.hasExternal else { continue }
-            let external: String
-            if externalEndpoints.isEmpty {
-                external = clusterEndpoints.isEmpty ? "goto reject-chain" : "drop"
-            } else if port.externalPolicyLocal {
-                var rules: [String] = []
-                if !clusterEndpoints.isEmpty {
-                    // Pods and the node itself keep reaching every endpoint, as kube-proxy short-circuits them.
-                    rules += ["ip saddr \(node.clusterCIDR) goto \(names.service)",
-                              "fib saddr type local jump mark-for-masquerade",
-                              "fib saddr type local goto \(names.service)"]
+            let unreachable: String? = externalEndpoints.isEmpty ? (clusterEndpoints.isEmpty ? "goto reject-chain" : "drop") : nil
+            if sticky, unreachable == nil {
+                // Affinity needs the service chain's own rules, whatever address the client used.
+                var rules = ["jump mark-for-masquerade", "goto \(names.service)"]
+                if port.externalPolicyLocal {
+                    rules = clusterEndpoints.isEmpty ? [] : ["ip saddr \(node.clusterCIDR) goto \(names.service)",
+                                                            "fib saddr type local jump mark-for-masquerade",
+                                                            "fib saddr type local goto \(names.service)"]
+                    rules += stickyChoice(among: externalEndpoints, port: port, names: names)
                 }
-                table.add(.init(names.external, rules: rules + choice(among: externalEndpoints, port: port, names: names)))
-                external = "goto \(names.external)"
-            } else {
-                table.add(.init(names.external, rules: ["jump mark-for-masquerade", "goto \(names.service)"]))
-                external = "goto \(names.external)"
+                table.add(.init(names.external, rules: rules))
             }
-            let reachable = !external.hasPrefix("goto reject") && external != "drop"
+            /// The chain for one kind of external entry (the node port, or the external IPs) and its endpoint slots,
+            /// keyed by what that entry's packets carry; or the verdict when nothing may serve them.
+            func externalChain(_ name: String, keys: [String], nodePort: Bool) -> String {
+                if let unreachable { return unreachable }
+                if sticky { return "goto \(names.external)" }
+                var rules: [String] = []
+                for key in keys {
+                    if port.externalPolicyLocal {
+                        // Pods and the node itself keep reaching every endpoint, as kube-proxy short-circuits them;
+                        // other clients (keeping their address) only this node's.
+                        let shortcut = clusterEndpoints.isEmpty ? [] : [slots.fill(nodePort ? .nodePort : .service, key: key, clusterEndpoints)]
+                        let local = slots.fill(nodePort ? .localNodePort : .localService, key: key, externalEndpoints)
+                        rules = shortcut.flatMap { ["ip saddr \(node.clusterCIDR) \($0)", "fib saddr type local jump mark-for-masquerade",
+                                                    "fib saddr type local \($0)"] } + [local]
+                    } else {
+                        rules = ["jump mark-for-masquerade", slots.fill(nodePort ? .nodePort : .service, key: key, externalEndpoints)]
+                    }
+                }
+                table.add(.init(name, rules: rules))
+                return "goto \(name)"
+            }
             if let nodePort = port.nodePort {
-                if reachable { serviceNodePorts["\(proto) . \(nodePort)"] = external } else { noEndpointNodePorts["\(proto) . \(nodePort)"] = external }
+                let key = "\(proto) . \(nodePort)"
+                let verdict = externalChain(names.nodePort, keys: [key], nodePort: true)
+                if unreachable == nil { serviceNodePorts[key] = verdict } else { noEndpointNodePorts[key] = verdict }
             }
-            for ip in port.externalIPs {
-                let key = "\(ip) . \(proto) . \(port.port)"
-                if reachable { serviceIPs[key] = external } else { noEndpointServices[key] = external }
+            if !port.externalIPs.isEmpty {
+                let keys = port.externalIPs.map { "\($0) . \(proto) . \(port.port)" }
+                let verdict = externalChain(names.external, keys: keys, nodePort: false)
+                for key in keys {
+                    if unreachable == nil { serviceIPs[key] = verdict } else { noEndpointServices[key] = verdict }
+                }
             }
         }
 
@@ -104,30 +130,23 @@ public enum ProxyRules {
         table.add(.init(.map, "service-nodeports", "type inet_proto . inet_service : verdict ;", elements: serviceNodePorts))
         table.add(.init(.map, "no-endpoint-services", addressPortProto, elements: noEndpointServices))
         table.add(.init(.map, "no-endpoint-nodeports", "type inet_proto . inet_service : verdict ;", elements: noEndpointNodePorts))
-        table.add(.init(.set, "cluster-ips", "type ipv4_addr ;", elements: clusterIPs))
-        table.add(.init(.set, "hairpin-endpoints", "type ipv4_addr . ipv4_addr ;", elements: hairpin))
+        table.add(.init(.set, "cluster-ips", "type ipv4_addr ;", elements: clusterIPs, layout: .init(key: [.ipv4])))
+        table.add(.init(.set, "hairpin-endpoints", "type ipv4_addr . ipv4_addr ;", elements: hairpin, layout: .init(key: [.ipv4, .ipv4])))
+        slots.add(to: &table)
         return table
     }
 
-    /// Rules that DNAT a new connection to one of `endpoints` (non-empty): a client with an affinity entry
-    /// back to its endpoint, else endpoint k with probability 1/(N-k) among those left: uniform overall.
-    /// With affinity, every choice also (re)starts the client's timer for that endpoint.
-    static func choice(among endpoints: [ServicePort.Endpoint], port: ServicePort, names: ChainNames) -> [String] {
-        func dnat(_ endpoint: ServicePort.Endpoint, modulus: Int?) -> DNATRule {
-            DNATRule(modulus: modulus, proto: port.proto, address: endpoint.ip, port: endpoint.port)
+    /// ClientIP affinity's rules, DNATing a new connection to one of `endpoints` (not empty): a client with an
+    /// affinity entry back to its endpoint, else endpoint k with probability 1/(N-k) among those left (uniform
+    /// overall). Every choice (re)starts the client's timer for that endpoint.
+    static func stickyChoice(among endpoints: [ServicePort.Endpoint], port: ServicePort, names: ChainNames) -> [String] {
+        func remember(_ endpoint: ServicePort.Endpoint) -> String {
+            "update @\(names.affinity(endpoint)) { ip saddr } meta l4proto \(port.proto.rawValue) dnat to \(endpoint.ip):\(endpoint.port)"
         }
-        guard port.affinitySeconds != nil else {
-            return endpoints.enumerated().map { k, endpoint in
-                let left = endpoints.count - k
-                return dnat(endpoint, modulus: left > 1 ? left : nil).text
-            }
-        }
-        // Affinity: the client's entry (re)started before its DNAT, whether found or chosen now.
-        func remember(_ endpoint: ServicePort.Endpoint) -> String { "update @\(names.affinity(endpoint)) { ip saddr } " }
-        return endpoints.map { "ip saddr @\(names.affinity($0)) \(remember($0))\(dnat($0, modulus: nil).text)" }
+        return endpoints.map { "ip saddr @\(names.affinity($0)) \(remember($0))" }
             + endpoints.enumerated().map { k, endpoint in
                 let left = endpoints.count - k
-                return (left > 1 ? "numgen random mod \(left) 0 " : "") + remember(endpoint) + dnat(endpoint, modulus: nil).text
+                return (left > 1 ? "numgen random mod \(left) 0 " : "") + remember(endpoint)
             }
     }
 
@@ -167,5 +186,84 @@ struct ChainNames {
 
     var service: String { "service-\(base)" }
     var external: String { "external-\(base)" }
+    var nodePort: String { "nodeport-\(base)" }
     func affinity(_ endpoint: ServicePort.Endpoint) -> String { "affinity-\(base)__\(endpoint.description)" }
+}
+
+/// The endpoint maps and the shared chains that pick from them.
+///
+/// A service port's endpoints sit in slots 0..<N of a data map under the key its packets carry (`ip daddr .
+/// meta l4proto . th dport`, or `meta l4proto . th dport` for a node port, whose address is any of the node's).
+/// A shared chain `pick-<C>-<map>` DNATs to `<key> . numgen random mod C`, C the power of two at or above N: a
+/// slot at or above N misses the map, so the next rule draws again (rejection sampling, uniform). With N > C/2 a
+/// draw misses less than half the time; after 8 misses slot 0 is taken, which skews the choice by under 0.4%.
+/// An endpoint change is then only map elements, which the kernel takes without re-validating the table
+/// (any rule or verdict change makes it walk every chain: ~20 ms at 10,000 services, KERNEL-NOTES.md); only a
+/// change of C rewrites the service chain's one `goto`.
+struct Slots {
+    enum Map: String, CaseIterable {
+        case service = "service-endpoints", nodePort = "nodeport-endpoints"
+        /// externalTrafficPolicy Local: what clients from outside get, this node's endpoints only.
+        case localService = "local-service-endpoints", localNodePort = "local-nodeport-endpoints"
+
+        var keyExpression: String {
+            switch self {
+            case .service, .localService: "ip daddr . meta l4proto . th dport"
+            case .nodePort, .localNodePort: "meta l4proto . th dport"
+            }
+        }
+
+        var layout: NftTable.ElementLayout {
+            switch self {
+            case .service, .localService: .init(key: [.ipv4, .proto, .port, .slot], value: [.ipv4, .port])
+            case .nodePort, .localNodePort: .init(key: [.proto, .port, .slot], value: [.ipv4, .port])
+            }
+        }
+    }
+
+    /// Draws before falling back to slot 0.
+    static let draws = 8
+    static let smallestTop = 16
+
+    private var elements: [Map: [String: String]] = [:]
+    private var largest: [Map: Int] = [:]
+
+    /// The smallest power of two at or above `count`.
+    static func capacity(_ count: Int) -> Int {
+        var capacity = 1
+        while capacity < count { capacity *= 2 }
+        return capacity
+    }
+
+    static func pickChain(_ map: Map, _ capacity: Int) -> String { "pick-\(capacity)-\(map.rawValue)" }
+
+    /// Puts `endpoints` (not empty) in the slots of `key`; returns the rule that picks one of them.
+    mutating func fill(_ map: Map, key: String, _ endpoints: [ServicePort.Endpoint]) -> String {
+        for (slot, endpoint) in endpoints.enumerated() {
+            elements[map, default: [:]]["\(key) . \(slot)"] = "\(endpoint.ip) . \(endpoint.port)"
+        }
+        let capacity = Self.capacity(endpoints.count)
+        largest[map] = max(largest[map] ?? 1, capacity)
+        return "goto \(Self.pickChain(map, capacity))"
+    }
+
+    /// The maps, and for each one in use its pick chains up to the largest capacity, and at least up to 16, so
+    /// that endpoint counts moving up and down seldom create or delete a chain.
+    func add(to table: inout NftTable) {
+        for map in Map.allCases {
+            // `typeof` because numgen's integer has no named type; its modulus here only sets the type.
+            table.add(.init(.map, map.rawValue, "typeof \(map.keyExpression) . numgen random mod 2 : ip daddr . th dport ;",
+                            elements: elements[map] ?? [:], layout: map.layout))
+            guard let top = largest[map].map({ max($0, Self.smallestTop) }) else { continue }
+            var capacity = 1
+            while capacity <= top {
+                let pick = "dnat ip to \(map.keyExpression) . numgen random mod \(capacity) map @\(map.rawValue)"
+                // Capacity 1 and 2 are always full: one draw. Above, draws then the fallback to slot 0.
+                let rules = capacity <= 2 ? [pick]
+                    : Array(repeating: pick, count: Self.draws) + ["dnat ip to \(map.keyExpression) . numgen random mod 1 map @\(map.rawValue)"]
+                table.add(.init(Self.pickChain(map, capacity), rules: rules))
+                capacity *= 2
+            }
+        }
+    }
 }

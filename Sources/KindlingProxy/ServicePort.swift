@@ -64,6 +64,13 @@ public struct ServicePort: Hashable, Sendable {
         self.endpoints = endpoints.sorted()
     }
 
+    /// The same port with other endpoints.
+    public func with(endpoints: [Endpoint]) -> ServicePort {
+        ServicePort(namespace: namespace, service: service, portName: portName, proto: proto, clusterIP: clusterIP, port: port,
+                    nodePort: nodePort, externalIPs: externalIPs, externalPolicyLocal: externalPolicyLocal,
+                    internalPolicyLocal: internalPolicyLocal, affinitySeconds: affinitySeconds, endpoints: endpoints)
+    }
+
     /// `dev/nginx-service:http`, as kube-proxy names a service port in logs and iptables comments.
     public var name: String { "\(namespace)/\(service)\(portName.isEmpty ? "" : ":" + portName)" }
 

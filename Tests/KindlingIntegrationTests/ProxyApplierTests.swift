@@ -69,9 +69,10 @@ struct ProxyApplierTests {
         #expect(try thread.run(in: a) { try applierA.apply(first) } == .partial)
         #expect(try thread.run(in: b) { try applierB.apply(first) } == .partial)
         #expect(try Self.kernelTable(a) == Self.kernelTable(b))
-        #expect(try Self.kernelTable(a)["chain service-dev/web/tcp/http"]?.count == 2)
-        // Sticky: one affinity rule and one random choice per endpoint.
-        #expect(try Self.kernelTable(a)["chain service-dev/sticky/udp/"]?.count == (sticky ? 4 : 2))
+        #expect(try Self.kernelTable(a)["chain service-dev/web/tcp/http"]?.count == 1)
+        #expect(try Self.kernelTable(a)["set service-endpoints"]?.count == (sticky ? 2 : 4))
+        // Sticky: one affinity rule and one random choice per endpoint; otherwise one goto to a pick chain.
+        #expect(try Self.kernelTable(a)["chain service-dev/sticky/udp/"]?.count == (sticky ? 4 : 1))
         #expect(try thread.run(in: a) { try applierA.drifted() } == false)
     }
 
@@ -87,7 +88,7 @@ struct ProxyApplierTests {
         #expect(try thread.run(in: netns) { try applier.drifted() } == false)
 
         try inNetns(netns, ["nft", "flush", "map", "ip", "kindling", "service-ips"])
-        try inNetns(netns, ["nft", "flush", "chain", "ip", "kindling", "external-dev/web/tcp/http"])
+        try inNetns(netns, ["nft", "flush", "chain", "ip", "kindling", "nodeport-dev/web/tcp/http"])
         #expect(try thread.run(in: netns) { try applier.drifted() } == true)
         #expect(try thread.run(in: netns) { try applier.apply(table) } == .full)
         #expect(try Self.kernelTable(netns) == expected)
@@ -113,40 +114,30 @@ struct ProxyApplierTests {
 }
 
 extension ProxyApplierTests {
-    /// A change sent as raw nfnetlink messages leaves the kernel exactly as the same change through
-    /// libnftables: rules with numgen, l4proto and DNAT, and concatenated set elements.
+    /// A change sent as raw nfnetlink messages leaves the kernel exactly as a full sync of the new table:
+    /// map elements with concatenated keys and values, set elements, and chains of gotos.
     @Test func rawBatchesWriteWhatTheTextWouldHave() throws {
         let cluster = try TestCluster("nftraw")
         defer { cluster.teardown() }
         let (a, b) = (cluster.topology.nodes[0].netns, cluster.topology.nodes[1].netns)
         let thread = NamespaceThread(name: "test-nft")
         let applierA = ProxyApplier(), applierB = ProxyApplier()
-        let before = Self.table(), after = Self.table(dropping: "10.244.1.3")
+        let before = Self.table(sticky: false), after = Self.table(dropping: "10.244.1.3", sticky: false)
+        let operations = try #require(after.delta(from: before)?.batchOperations)
+        #expect(operations.contains { if case .element(_, _, _, let value?) = $0 { !value.isEmpty } else { false } }
+                && operations.contains { if case .verdict = $0 { true } else { false } })
         _ = try thread.run(in: a) { try applierA.apply(before) }
         _ = try thread.run(in: b) { try applierB.apply(after) }
-        try thread.run(in: a) {
-            let batch = try NftBatch(table: ProxyRules.tableName)
-            try batch.flush(chain: "service-dev/web/tcp/http")
-            try batch.addDNAT(chain: "service-dev/web/tcp/http", modulus: nil, proto: .tcp, address: IPv4Address("10.244.0.2")!, port: 8080)
-            try batch.flush(chain: "service-dev/sticky/udp/")
-            try batch.element(set: "hairpin-endpoints", add: false, addresses: [IPv4Address("10.244.1.3")!, IPv4Address("10.244.1.3")!])
-            try batch.commit(on: NftSocket())
-        }
-        var expected = try Self.kernelTable(b), actual = try Self.kernelTable(a)
-        // The sticky service (affinity) is left to the text path; compare everything else.
-        expected["chain service-dev/sticky/udp/"] = nil
-        actual["chain service-dev/sticky/udp/"] = nil
-        for key in Set(expected.keys).union(actual.keys) where key.hasPrefix("set affinity") { expected[key] = nil; actual[key] = nil }
-        #expect(actual == expected)
+        try thread.run(in: a) { try NftBatch.commit(operations, table: ProxyRules.tableName, on: NftSocket()) }
+        #expect(try Self.kernelTable(a) == Self.kernelTable(b))
 
-        // A refused batch (a chain that does not exist) changes nothing.
+        // A refused batch (a goto to a chain that does not exist) changes nothing.
         let unchanged = try Self.kernelTable(a)
         #expect(throws: ProxyError.self) {
             try thread.run(in: a) {
-                let batch = try NftBatch(table: ProxyRules.tableName)
-                try batch.flush(chain: "service-dev/web/tcp/http")
-                try batch.addDNAT(chain: "no-such-chain", modulus: 2, proto: .udp, address: IPv4Address("10.244.0.9")!, port: 53)
-                try batch.commit(on: NftSocket())
+                try NftBatch.commit([.flush(chain: "service-dev/web/tcp/http"),
+                                     .verdict(chain: "service-dev/web/tcp/http", goto: true, target: "no-such-chain")],
+                                    table: ProxyRules.tableName, on: NftSocket())
             }
         }
         #expect(try Self.kernelTable(a) == unchanged)

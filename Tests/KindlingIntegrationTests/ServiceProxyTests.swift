@@ -115,8 +115,11 @@ struct ServiceProxyTests {
             }
             let described = try cli.kindling(["describe", "--name", name, "-n", "dev", "svc", "nginx-service"]).output
             #expect(described.contains("NodePort:                 http  30000/TCP\n") && described.contains(" + 3 more...\n"), "\(described)")
+            // Six endpoints in six slots of the VIP, picked by the chain for up to eight.
             let rules = try onNode(name, nodes[0], ["nft", "list", "chain", "ip", "kindling", "service-dev/nginx-service/tcp/http"]).output
-            #expect(rules.components(separatedBy: "numgen random mod").count == 6, "\(rules)")
+            #expect(rules.contains("goto pick-8-service-endpoints"), "\(rules)")
+            let slots = try onNode(name, nodes[0], ["nft", "list", "map", "ip", "kindling", "service-endpoints"]).output
+            #expect(slots.components(separatedBy: "\(vip) . tcp . 80 . ").count == 7, "\(slots)")
 
             // Endpoints follow the pods: scaled down, no request reaches a removed pod; scaled up, new pods join.
             #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs/nginx-replicaset", "--replicas=3"]).status == 0)

@@ -163,19 +163,26 @@ import Testing
         #expect(!commands.contains("delete table") && !commands.contains("service-dev/sticky"))
     }
 
-    @Test func randomChoiceIsUniformCascade() {
+    @Test func endpointsSitInSlotsThatSharedChainsPickUniformly() throws {
+        #expect((1...9).map(Slots.capacity) == [1, 2, 4, 4, 8, 8, 8, 8, 16])
         let endpoints = (2...4).map { ServicePort.Endpoint(ip: IPv4Address("10.244.0.\($0)")!, port: 80, isLocal: false) }
         let port = ServicePort(namespace: "ns", service: "s", clusterIP: IPv4Address("10.96.0.9")!, port: 80, endpoints: endpoints)
-        #expect(ProxyRules.choice(among: endpoints, port: port, names: ChainNames(port)) == [
-            "numgen random mod 3 0 meta l4proto tcp dnat to 10.244.0.2:80",
-            "numgen random mod 2 0 meta l4proto tcp dnat to 10.244.0.3:80",
-            "meta l4proto tcp dnat to 10.244.0.4:80",
+        let table = ProxyRules.render([port], node: ProxyTests.node)
+        #expect(table.chains.first { $0.name == "service-ns/s/tcp/" }?.rules == ["goto pick-4-service-endpoints"])
+        #expect(table.sets.first { $0.name == "service-endpoints" }?.elements == [
+            "10.96.0.9 . tcp . 80 . 0": "10.244.0.2 . 80", "10.96.0.9 . tcp . 80 . 1": "10.244.0.3 . 80", "10.96.0.9 . tcp . 80 . 2": "10.244.0.4 . 80",
         ])
-        // Uniform: endpoint k is taken with (product of the earlier misses) x 1/(N-k) = 1/N.
-        var reach = 1.0
-        for left in [3.0, 2.0, 1.0] {
-            #expect(abs(reach / left - 1.0 / 3) < 1e-12)
-            reach *= 1 - 1 / left
+        let pick = try #require(table.chains.first { $0.name == "pick-4-service-endpoints" })
+        #expect(pick.rules.count == Slots.draws + 1)
+        #expect(pick.rules.first == "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 4 map @service-endpoints")
+        #expect(pick.rules.last == "dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @service-endpoints")
+        // Chains up to capacity 16 exist for every map in use, whatever the counts, and none for unused maps.
+        #expect(table.chains.filter { $0.name.hasPrefix("pick-") }.map(\.name) == [1, 2, 4, 8, 16].map { "pick-\($0)-service-endpoints" })
+        // Every draw is uniform over the filled slots; only the fallback after `draws` misses favours slot 0.
+        for count in 1...40 {
+            let capacity = Double(Slots.capacity(count))
+            let fallback = pow((capacity - Double(count)) / capacity, Double(capacity <= 2 ? 1 : Slots.draws))
+            #expect(fallback * (1 - 1 / Double(count)) < 0.004, "\(count) endpoints")
         }
     }
 
@@ -247,35 +254,53 @@ extension ProxyTests {
 }
 
 extension ProxyTests {
-    @Test func dnatRulesParseExactlyWhatTheyWrite() {
-        let rule = DNATRule(modulus: 3, proto: .udp, address: IPv4Address("10.244.1.2")!, port: 53)
-        #expect(rule.text == "numgen random mod 3 0 meta l4proto udp dnat to 10.244.1.2:53")
-        #expect(DNATRule(rule.text) == rule)
-        let last = DNATRule(modulus: nil, proto: .tcp, address: IPv4Address("10.244.1.3")!, port: 8080)
-        #expect(DNATRule(last.text) == last)
-        for other in ["jump mark-for-masquerade", "numgen random mod 1 0 meta l4proto tcp dnat to 10.0.0.1:80",
-                      "meta l4proto sctp dnat to 10.0.0.1:80", "meta l4proto tcp dnat to 10.0.0.1:0",
-                      "ip saddr @a update @a { ip saddr } meta l4proto tcp dnat to 10.0.0.1:80"] {
-            #expect(DNATRule(other) == nil, "\(other)")
+    @Test func elementsEncodeAsTheKernelStoresThem() {
+        typealias Layout = NftTable.ElementLayout
+        // In a concatenation each field takes four bytes: address, protocol, port in network order, slot in host order.
+        let slot: [UInt8] = withUnsafeBytes(of: UInt32(3), Array.init)
+        #expect(Layout.encode("10.96.0.20 . tcp . 80 . 3", [.ipv4, .proto, .port, .slot]) == [10, 96, 0, 20, 6, 0, 0, 0, 0, 80, 0, 0] + slot)
+        #expect(Layout.encode("10.244.0.2 . 8080", [.ipv4, .port]) == [10, 244, 0, 2, 0x1f, 0x90, 0, 0])
+        #expect(Layout.encode("udp . 30000 . 0", [.proto, .port, .slot]) == [17, 0, 0, 0, 0x75, 0x30, 0, 0, 0, 0, 0, 0])
+        #expect(Layout.encode("10.96.0.20", [.ipv4]) == [10, 96, 0, 20])
+        for (text, fields) in [("10.96.0.20 . sctp . 80", [Layout.Field.ipv4, .proto, .port]), ("10.96.0.20 . tcp", [.ipv4, .proto, .port]),
+                               ("10.96.0.256", [.ipv4]), ("tcp . 70000", [.proto, .port]), ("tcp . -1", [.proto, .slot])] {
+            #expect(Layout.encode(text, fields) == nil, "\(text)")
         }
     }
 
     @Test func anEndpointChangeIsARawBatchAndOtherChangesAreText() throws {
-        let before = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
-        // Without the sticky (affinity) service, an endpoint change rewrites DNAT chains and a hairpin element only.
-        let plain = try ProxyTests.ports().filter { $0.affinitySeconds == nil }
-        let dropped = try ProxyTests.ports(dropping: "10.244.1.3").filter { $0.affinitySeconds == nil }
-        let delta = try #require(ProxyRules.render(dropped, node: ProxyTests.node).delta(from: ProxyRules.render(plain, node: ProxyTests.node)))
+        typealias Layout = NftTable.ElementLayout
+        // Without the sticky (affinity) and the Local service, an endpoint removed is map elements and chains
+        // of gotos only (two endpoints to one: the chains move to the smaller pick chains).
+        let plain = try ProxyTests.ports().filter { $0.affinitySeconds == nil && !$0.externalPolicyLocal }
+        let dropped = try ProxyTests.ports(dropping: "10.244.1.3").filter { $0.affinitySeconds == nil && !$0.externalPolicyLocal }
+        let before = ProxyRules.render(plain, node: ProxyTests.node)
+        let delta = try #require(ProxyRules.render(dropped, node: ProxyTests.node).delta(from: before))
+        let key = Layout.encode("10.96.0.20 . tcp . 80 . 1", [.ipv4, .proto, .port, .slot])!
         #expect(delta.batchOperations == [
-            .flush(chain: "service-dev/local/tcp/"),
-            .dnat(chain: "service-dev/local/tcp/", DNATRule(modulus: nil, proto: .tcp, address: IPv4Address("10.244.0.2")!, port: 8080)),
+            .element(set: "hairpin-endpoints", add: false, key: Layout.encode("10.244.1.3 . 10.244.1.3", [.ipv4, .ipv4])!, value: nil),
+            .element(set: "service-endpoints", add: false, key: key, value: nil),
+            .element(set: "nodeport-endpoints", add: false, key: Layout.encode("tcp . 30000 . 1", [.proto, .port, .slot])!, value: nil),
             .flush(chain: "service-dev/web/tcp/http"),
-            .dnat(chain: "service-dev/web/tcp/http", DNATRule(modulus: nil, proto: .tcp, address: IPv4Address("10.244.0.2")!, port: 8080)),
-            .element(set: "hairpin-endpoints", add: false, addresses: [IPv4Address("10.244.1.3")!, IPv4Address("10.244.1.3")!]),
+            .verdict(chain: "service-dev/web/tcp/http", goto: true, target: "pick-1-service-endpoints"),
+            .flush(chain: "nodeport-dev/web/tcp/http"),
+            .verdict(chain: "nodeport-dev/web/tcp/http", goto: false, target: "mark-for-masquerade"),
+            .verdict(chain: "nodeport-dev/web/tcp/http", goto: true, target: "pick-1-nodeport-endpoints"),
         ])
-        // A new service adds chains and map elements with verdicts: that goes as text.
+        // An endpoint replaced by another (a pod re-created) is elements only.
+        let replaced = plain.map { port in port.with(endpoints: port.endpoints.map { endpoint in
+            endpoint.ip == IPv4Address("10.244.1.3")! ? ServicePort.Endpoint(ip: IPv4Address("10.244.1.9")!, port: 8080, isLocal: false) : endpoint
+        }) }
+        let replacing = try #require(ProxyRules.render(replaced, node: ProxyTests.node).delta(from: before)?.batchOperations)
+        #expect(replacing.allSatisfy { if case .element = $0 { true } else { false } } && replacing.count == 6)
+        #expect(replacing.contains(.element(set: "service-endpoints", add: true, key: key,
+                                            value: Layout.encode("10.244.1.9 . 8080", [.ipv4, .port])!)))
+        // A new service adds chains and map elements with verdicts, and a Local service's chains match
+        // addresses: those go as text.
         let grown = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
-        #expect(grown.delta(from: ProxyRules.render(plain, node: ProxyTests.node))?.batchOperations == nil)
+        #expect(grown.delta(from: before)?.batchOperations == nil)
+        let local = try ProxyTests.ports().filter { $0.externalPolicyLocal }, localDropped = try ProxyTests.ports(dropping: "10.244.1.3").filter { $0.externalPolicyLocal }
+        #expect(ProxyRules.render(localDropped, node: ProxyTests.node).delta(from: ProxyRules.render(local, node: ProxyTests.node))?.batchOperations == nil)
         #expect(before.delta(from: before)?.batchOperations == [])
     }
 }

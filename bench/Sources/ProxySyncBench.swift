@@ -29,7 +29,7 @@ struct ProxySyncBench: ParsableCommand {
         defer { scratch.remove() }
         let thread = NamespaceThread(name: "bench-nft")
         let node = ProxyRules.Node(clusterCIDR: IPv4CIDR("10.244.0.0/16")!)
-        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  raw_change_p50_ms  raw_change_p99_ms  nft_cli_change_ms  rules")
+        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  raw_replace_p50_ms  raw_replace_p99_ms  raw_remove_p50_ms  raw_remove_p99_ms  nft_cli_change_ms  rules")
         for count in services.split(separator: ",").compactMap({ Int($0) }) {
             var ports = syntheticPorts(services: count, endpoints: endpoints)
             var start = ContinuousClock.now
@@ -43,45 +43,44 @@ struct ProxySyncBench: ParsableCommand {
             _ = try thread.run(in: loaded) { try applier.apply(table) }
             let fullMs = milliseconds(since: start)
 
-            // One endpoint removed from one service, render + partial sync, many times.
+            // One endpoint of one service replaced (its pod re-created with a new address), render + partial
+            // sync, many times.
             var changeMs: [Double] = []
+            var nextAddress = IPv4Address("10.245.0.1")!.value
+            func replacingOne(_ port: ServicePort) -> ServicePort {
+                nextAddress += 1
+                return port.with(endpoints: [ServicePort.Endpoint(ip: IPv4Address(nextAddress), port: 8080, isLocal: false)]
+                    + port.endpoints.dropFirst())
+            }
             for trial in 0..<changes {
                 let victim = (trial * 7919) % count
-                var port = ports[victim]
-                port = ServicePort(namespace: port.namespace, service: port.service, portName: port.portName, clusterIP: port.clusterIP,
-                                   port: port.port, endpoints: Array(port.endpoints.dropFirst()))
-                ports[victim] = port
+                ports[victim] = replacingOne(ports[victim])
                 start = ContinuousClock.now
                 let changed = ProxyRules.render(ports, node: node)
                 let kind = try thread.run(in: loaded) { try applier.apply(changed) }
                 changeMs.append(milliseconds(since: start))
                 precondition(kind == .partial, "expected a partial sync")
             }
-            // The same kind of change as one raw nfnetlink batch: rewrite one service chain, drop one hairpin element.
-            var rawMs: [Double] = []
+            // The kernel's part alone: the raw nfnetlink batch the applier sends, for an endpoint replaced and
+            // for one removed (5 -> 4 endpoints, which also moves the service to a smaller pick chain).
+            var current = ProxyRules.render(ports, node: node)
+            _ = try thread.run(in: loaded) { try applier.apply(current) }
             let socket = try thread.run(in: loaded) { try NftSocket() }
-            for trial in 0..<changes {
+            var rawMs: [String: [Double]] = [:]
+            for trial in 0..<(2 * changes) {
                 let victim = (trial * 104_729 + 13) % count
+                let removing = trial % 2 == 1
                 let port = ports[victim]
-                guard let gone = port.endpoints.first else { continue }
-                let kept = Array(port.endpoints.dropFirst())
+                ports[victim] = removing ? port.with(endpoints: Array(port.endpoints.dropFirst())) : replacingOne(port)
+                let next = ProxyRules.render(ports, node: node)
+                guard let operations = next.delta(from: current)?.batchOperations else { throw ValidationError("not a raw batch") }
                 // Apart from each other, as endpoint changes come: a commit right after another first waits for
                 // the kernel to free the previous generation (an RCU grace period, ~10-15 ms here).
                 usleep(100_000)
-                ports[victim] = ServicePort(namespace: port.namespace, service: port.service, portName: port.portName, clusterIP: port.clusterIP,
-                                            port: port.port, endpoints: kept)
                 start = ContinuousClock.now
-                try thread.run(in: loaded) {
-                    let batch = try NftBatch(table: ProxyRules.tableName)
-                    let chain = "service-\(port.namespace)/\(port.service)/tcp/\(port.portName)"
-                    try batch.flush(chain: chain)
-                    for (k, endpoint) in kept.enumerated() {
-                        try batch.addDNAT(chain: chain, modulus: kept.count - k > 1 ? kept.count - k : nil, proto: .tcp, address: endpoint.ip, port: endpoint.port)
-                    }
-                    try batch.element(set: "hairpin-endpoints", add: false, addresses: [gone.ip, gone.ip])
-                    try batch.commit(on: socket)
-                }
-                rawMs.append(milliseconds(since: start))
+                try thread.run(in: loaded) { try NftBatch.commit(operations, table: ProxyRules.tableName, on: socket) }
+                rawMs[removing ? "remove" : "replace", default: []].append(milliseconds(since: start))
+                current = next
             }
             // The nft CLI deleting one map element on the same loaded table (it reads the table first).
             start = ContinuousClock.now
@@ -95,7 +94,9 @@ struct ProxySyncBench: ParsableCommand {
                                                                        scratch.namespace("kp\(count)"))
             print([String(count), format(renderMs), format(fullMs), format(sameMs), kubeProxyMs.map { format($0) } ?? "skipped",
                    format(percentile(changeMs, 0.5)), format(percentile(changeMs, 0.99)),
-                   format(percentile(rawMs, 0.5), 2), format(percentile(rawMs, 0.99), 2), format(cliChangeMs), String(table.ruleCount)]
+                   format(percentile(rawMs["replace"] ?? [], 0.5), 2), format(percentile(rawMs["replace"] ?? [], 0.99), 2),
+                   format(percentile(rawMs["remove"] ?? [], 0.5), 2), format(percentile(rawMs["remove"] ?? [], 0.99), 2),
+                   format(cliChangeMs), String(table.ruleCount)]
                 .joined(separator: "  "))
         }
     }

@@ -1,5 +1,5 @@
-// Raw nfnetlink batches for the proxy's small changes (libmnl): flushing a chain, adding its DNAT rules,
-// adding and deleting set elements, committed as one nf_tables transaction. The text path (libnftables)
+// Raw nfnetlink batches for the proxy's small changes (libmnl): adding and deleting set and map elements,
+// rewriting a chain of `goto`/`jump` rules, committed as one nf_tables transaction. The text path (libnftables)
 // reads the whole table before every change; this path sends only the change.
 #ifndef KL_NFT_BATCH_H
 #define KL_NFT_BATCH_H
@@ -24,13 +24,13 @@ void kl_nft_batch_free(kl_nft_batch *batch);
 /// Deletes every rule of `chain`.
 int kl_nft_batch_flush_chain(kl_nft_batch *batch, const char *chain);
 
-/// Appends `[numgen random mod modulus == 0] meta l4proto == proto dnat to addr:port` to `chain`
-/// (modulus 0: no numgen test). `addr` and `port` in network byte order.
-int kl_nft_batch_add_dnat(kl_nft_batch *batch, const char *chain, uint32_t modulus, uint8_t proto,
-                          uint32_t addr, uint16_t port);
+/// Appends a rule that is only a verdict, `goto target` (is_goto != 0) or `jump target`, to `chain`.
+int kl_nft_batch_add_verdict_rule(kl_nft_batch *batch, const char *chain, int is_goto, const char *target);
 
-/// Adds (add != 0) or deletes one element of a plain set; `key` as the kernel stores it.
-int kl_nft_batch_set_element(kl_nft_batch *batch, const char *set, int add, const void *key, size_t key_length);
+/// Adds (add != 0) or deletes one element of a set or map; `key` and, for a map's new element, `value` as the
+/// kernel stores them (value NULL otherwise).
+int kl_nft_batch_set_element(kl_nft_batch *batch, const char *set, int add, const void *key, size_t key_length,
+                             const void *value, size_t value_length);
 
 /// Sends the batch as one transaction and waits for every message's answer. 0, or -errno of the first error.
 int kl_nft_batch_commit(kl_nft_batch *batch, struct mnl_socket *socket);
