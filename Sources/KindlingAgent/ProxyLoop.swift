@@ -19,21 +19,21 @@ struct ProxyLoop: Sendable {
     /// libnftables must be called from one thread; this one never leaves the agent's (the node's) namespace.
     let thread = NamespaceThread(name: "kindling-proxy")
 
-    /// The latest lists from both informers; nil until each has listed once, so the first sync never
-    /// programs services without their endpoints.
+    /// The latest caches from both informers, and the service ports resolved from them; nil until each has
+    /// listed once, so the first sync never programs services without their endpoints.
     actor Snapshot {
-        var services: [Service]?
-        var slices: [EndpointSlice]?
+        var services: [String: Service]?
+        var slices: [String: EndpointSlice]?
+        var resolver: ServicePortResolver
 
-        func set(services: [Service]) { self.services = services }
-        func set(slices: [EndpointSlice]) { self.slices = slices }
-        /// The service ports, and each slice's change-trigger time.
-        func state(nodeName: String) -> (ports: [ServicePort], triggers: [String: String])? {
+        init(nodeName: String) { resolver = ServicePortResolver(nodeName: nodeName) }
+
+        func set(services: [String: Service]) { self.services = services }
+        func set(slices: [String: EndpointSlice]) { self.slices = slices }
+        /// The service ports, and what changed since the last call.
+        func state() -> ([ServicePort], ServicePortResolver.Changes)? {
             guard let services, let slices else { return nil }
-            let triggers = Dictionary(slices.compactMap { slice in
-                slice.metadata.annotations?[EndpointSlice.triggerTimeAnnotation].map { ("\(slice.namespace)/\(slice.name)", $0) }
-            }, uniquingKeysWith: { a, _ in a })
-            return (ServicePort.from(services: services, slices: slices, nodeName: nodeName), triggers)
+            return resolver.resolve(services: services, slices: slices)
         }
     }
 
@@ -44,18 +44,18 @@ struct ProxyLoop: Sendable {
         } catch {
             logger.error("proxy: \(error)")
         }
-        let snapshot = Snapshot()
+        let snapshot = Snapshot(nodeName: nodeName)
         let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await services in await services.subscribe() {
-                    await snapshot.set(services: Array(services.values))
+                    await snapshot.set(services: services)
                     wake.yield()
                 }
             }
             group.addTask {
                 for await slices in await slices.subscribe() {
-                    await snapshot.set(slices: Array(slices.values))
+                    await snapshot.set(slices: slices)
                     wake.yield()
                 }
             }
@@ -66,15 +66,15 @@ struct ProxyLoop: Sendable {
                 }
             }
             group.addTask {
-                var applied: [ServicePort] = []
-                var triggers: [String: String]?
+                // Changes wait here until a sync has put them in the kernel.
+                var pending = ServicePortResolver.Changes()
                 for await _ in wakeups {
-                    guard let (ports, newTriggers) = await snapshot.state(nodeName: nodeName) else { continue }
+                    guard let (ports, changes) = await snapshot.state() else { continue }
+                    pending.merge(changes)
                     guard await sync(ports) else { continue }
-                    if let triggers { ProxyMetrics.programmed(changed: newTriggers.filter { triggers[$0.key] != $0.value }.values) }
-                    triggers = newTriggers
-                    await flushConntrack(ConntrackCleanup.commands(old: applied, new: ports))
-                    applied = ports
+                    ProxyMetrics.programmed(changed: pending.triggers)
+                    await flushConntrack(ConntrackCleanup.commands(old: pending.old, new: pending.new))
+                    pending = ServicePortResolver.Changes()
                 }
             }
         }

@@ -1,8 +1,8 @@
 import Foundation
 import KindlingAPI
 
-/// One nf_tables table as data: what the renderer produces, and what the applier turns into `nft` commands,
-/// either the whole table in one transaction or the difference from the table applied before.
+/// One nf_tables table as data: what the renderer produces, and what the applier turns into `nft` commands
+/// for the whole table in one transaction. Later syncs send a `Delta` (see `ProxyTableState`).
 public struct NftTable: Hashable, Sendable {
     public struct Chain: Hashable, Sendable {
         public let name: String
@@ -70,45 +70,6 @@ public struct NftTable: Hashable, Sendable {
         return out
     }
 
-    /// What turns `old` (applied before, still in the kernel) into this table. Nil when a set or chain changed
-    /// its type: that needs a full sync.
-    public func delta(from old: NftTable) -> Delta? {
-        guard old.prefix == prefix else { return nil }
-        let oldChains = Dictionary(old.chains.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let oldSets = Dictionary(old.sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let newChains = Swift.Set(chains.map(\.name))
-        let newSets = Swift.Set(sets.map(\.name))
-        var delta = Delta(table: self)
-        for set in sets {
-            if let before = oldSets[set.name] {
-                if before.kind != set.kind || before.declaration != set.declaration { return nil }
-            } else {
-                delta.newSets.append(set)
-            }
-        }
-        for chain in chains {
-            if let before = oldChains[chain.name] {
-                if before.hook != chain.hook { return nil }
-                if before.rules != chain.rules { delta.changedChains.append(chain) }
-            } else {
-                delta.newChains.append(chain)
-            }
-        }
-        for set in sets where !set.kernelFilled {
-            let before = oldSets[set.name]?.elements ?? [:]
-            let stale = before.filter { set.elements[$0.key] != $0.value }.keys.sorted()
-            let added = set.elements.filter { before[$0.key] != $0.value }.keys.sorted()
-            if !stale.isEmpty { delta.staleElements.append((set, stale)) }
-            if !added.isEmpty { delta.addedElements.append((set, added)) }
-        }
-        delta.deletedChains = old.chains.filter { !newChains.contains($0.name) }.map(\.name)
-        delta.deletedSets = old.sets.filter { !newSets.contains($0.name) }
-        return delta
-    }
-
-    /// The commands that turn `old` into this table in one transaction (see `Delta.commands`).
-    public func commands(from old: NftTable) -> String? { delta(from: old)?.commands }
-
     /// The difference between two tables, as `nft` commands or as raw nfnetlink operations.
     public struct Delta: Sendable {
         let table: NftTable
@@ -119,6 +80,11 @@ public struct NftTable: Hashable, Sendable {
         var addedElements: [(Set, [String])] = []
         var deletedChains: [String] = []
         var deletedSets: [Set] = []
+
+        public var isEmpty: Bool {
+            newSets.isEmpty && newChains.isEmpty && changedChains.isEmpty && staleElements.isEmpty && addedElements.isEmpty
+                && deletedChains.isEmpty && deletedSets.isEmpty
+        }
 
         /// New objects first, then changed chains and elements, then what is gone, so nothing is deleted
         /// while something still refers to it.

@@ -21,16 +21,37 @@ public protocol ProxyBackend: AnyObject, Sendable {
     func drifted() throws -> Bool
 }
 
-/// `kubeProxyMode: nftables`: one nf_tables table, see `ProxyRules` and `ProxyApplier`.
+/// `kubeProxyMode: nftables`: one nf_tables table, see `ProxyRules`. The first sync, and any after a failure or
+/// after someone else changed the ruleset, writes the whole table; the others only what the changed service
+/// ports change (`ProxyTableState`).
 public final class NftablesBackend: ProxyBackend, @unchecked Sendable {
     let node: ProxyRules.Node
     let applier = ProxyApplier()
+    /// What the kernel has, as far as this backend knows; nil when a full sync is due.
+    private var state: ProxyTableState?
 
     public init(node: ProxyRules.Node) { self.node = node }
 
     public func sync(_ ports: [ServicePort]) throws -> (ProxySync, rules: Int) {
-        let table = ProxyRules.render(ports, node: node)
-        return (try applier.apply(table), table.ruleCount)
+        // Taken out, so that updating it copies nothing.
+        var kept = self.state
+        self.state = nil
+        if var state = kept.take(), !(try applier.drifted()) {
+            if let delta = state.update(to: ports) {
+                if delta.isEmpty {
+                    self.state = state
+                    return (.unchanged, state.ruleCount)
+                }
+                if (try? applier.apply(delta)) != nil {
+                    self.state = state
+                    return (.partial, state.ruleCount)
+                }
+            }
+        }
+        let state = ProxyTableState(ports, node: node)
+        try applier.applyFull(state.table)
+        self.state = state
+        return (.full, state.ruleCount)
     }
 
     public func drifted() throws -> Bool { try applier.drifted() }

@@ -31,110 +31,143 @@ public enum ProxyRules {
         public init(clusterCIDR: IPv4CIDR) { self.clusterCIDR = clusterCIDR }
     }
 
+    /// The whole table for `ports` (what a full sync writes). See `ProxyTableState` for the incremental form.
     public static func render(_ ports: [ServicePort], node: Node) -> NftTable {
-        var table = NftTable(name: tableName)
-        for (name, hook, rules) in baseChains { table.add(.init(name, hook: hook, rules: rules)) }
-        table.add(.init("services", rules: [
-            "ip daddr @cluster-ips ip saddr != \(node.clusterCIDR) jump mark-for-masquerade",
-            "ip daddr . meta l4proto . th dport vmap @service-ips",
-            // Node ports answer on every local address, 127.0.0.1 included (seed 002 curls localhost:30000).
-            "fib daddr type local meta l4proto . th dport vmap @service-nodeports",
-        ]))
+        ProxyTableState(ports, node: node).table
+    }
 
-        var serviceIPs: [String: String] = [:]
-        var serviceNodePorts: [String: String] = [:]
-        var noEndpointServices: [String: String] = [:]
-        var noEndpointNodePorts: [String: String] = [:]
-        var clusterIPs: [String: String] = [:]
-        var hairpin: [String: String] = [:]
-        var slots = Slots()
+    /// What one service port adds to the table: its chains and sets, its elements of the shared sets and maps,
+    /// and the pick chains it uses. Two ports may add the same element (a cluster IP, an endpoint's hairpin pair).
+    public struct Part: Sendable {
+        /// One element of a shared set or map (`value` `""` for a set).
+        struct Element: Hashable, Sendable {
+            let set: String
+            let key: String
+            let value: String
+        }
 
-        for port in ports {
-            let names = ChainNames(port)
-            let proto = port.proto.rawValue
-            let vip = "\(port.clusterIP) . \(proto) . \(port.port)"
-            clusterIPs["\(port.clusterIP)"] = ""
-            let clusterEndpoints = port.clusterEndpoints
-            let externalEndpoints = port.externalEndpoints
-            let sticky = port.affinitySeconds != nil
+        public internal(set) var chains: [NftTable.Chain] = []
+        public internal(set) var sets: [NftTable.Set] = []
+        var elements: [Element] = []
+        /// The pick chains this port's rules go to.
+        var picks: [Slots.Pick] = []
 
-            for endpoint in Swift.Set(clusterEndpoints).union(externalEndpoints).sorted() {
-                hairpin["\(endpoint.ip) . \(endpoint.ip)"] = ""
-                if let seconds = port.affinitySeconds {
-                    table.add(.init(.set, names.affinity(endpoint), "type ipv4_addr ; flags dynamic,timeout ; timeout \(seconds)s ;",
-                                    kernelFilled: true))
-                }
-            }
+        mutating func add(_ set: String, _ key: String, _ value: String = "") { elements.append(.init(set: set, key: key, value: value)) }
 
-            if clusterEndpoints.isEmpty {
-                // kube-proxy: reject at once when nothing serves; drop when only other nodes' endpoints
-                // exist for internalTrafficPolicy Local.
-                noEndpointServices[vip] = port.endpoints.isEmpty || !port.internalPolicyLocal ? "goto reject-chain" : "drop"
-            } else {
-                let rules = sticky ? stickyChoice(among: clusterEndpoints, port: port, names: names)
-                    : [slots.fill(.service, key: vip, clusterEndpoints)]
-                table.add(.init(names.service, rules: rules))
-                serviceIPs[vip] = "goto \(names.service)"
-            }
+        /// Puts `endpoints` (not empty) in the slots of `key` in `map`; returns the rule that picks one of them.
+        mutating func fill(_ map: Slots.Map, key: String, _ endpoints: [ServicePort.Endpoint]) -> String {
+            for (slot, endpoint) in endpoints.enumerated() { add(map.rawValue, "\(key) . \(slot)", "\(endpoint.ip) . \(endpoint.port)") }
+            let pick = Slots.Pick(map: map, capacity: Slots.capacity(endpoints.count))
+            if !picks.contains(pick) { picks.append(pick) }
+            return "goto \(pick.chain)"
+        }
+    }
 
-            guard port.hasExternal else { continue }
-            let unreachable: String? = externalEndpoints.isEmpty ? (clusterEndpoints.isEmpty ? "goto reject-chain" : "drop") : nil
-            if sticky, unreachable == nil {
-                // Affinity needs the service chain's own rules, whatever address the client used.
-                var rules = ["jump mark-for-masquerade", "goto \(names.service)"]
-                if port.externalPolicyLocal {
-                    rules = clusterEndpoints.isEmpty ? [] : ["ip saddr \(node.clusterCIDR) goto \(names.service)",
-                                                            "fib saddr type local jump mark-for-masquerade",
-                                                            "fib saddr type local goto \(names.service)"]
-                    rules += stickyChoice(among: externalEndpoints, port: port, names: names)
-                }
-                table.add(.init(names.external, rules: rules))
-            }
-            /// The chain for one kind of external entry (the node port, or the external IPs) and its endpoint slots,
-            /// keyed by what that entry's packets carry; or the verdict when nothing may serve them.
-            func externalChain(_ name: String, keys: [String], nodePort: Bool) -> String {
-                if let unreachable { return unreachable }
-                if sticky { return "goto \(names.external)" }
-                var rules: [String] = []
-                for key in keys {
-                    if port.externalPolicyLocal {
-                        // Pods and the node itself keep reaching every endpoint, as kube-proxy short-circuits them;
-                        // other clients (keeping their address) only this node's.
-                        let shortcut = clusterEndpoints.isEmpty ? [] : [slots.fill(nodePort ? .nodePort : .service, key: key, clusterEndpoints)]
-                        let local = slots.fill(nodePort ? .localNodePort : .localService, key: key, externalEndpoints)
-                        rules = shortcut.flatMap { ["ip saddr \(node.clusterCIDR) \($0)", "fib saddr type local jump mark-for-masquerade",
-                                                    "fib saddr type local \($0)"] } + [local]
-                    } else {
-                        rules = ["jump mark-for-masquerade", slots.fill(nodePort ? .nodePort : .service, key: key, externalEndpoints)]
-                    }
-                }
-                table.add(.init(name, rules: rules))
-                return "goto \(name)"
-            }
-            if let nodePort = port.nodePort {
-                let key = "\(proto) . \(nodePort)"
-                let verdict = externalChain(names.nodePort, keys: [key], nodePort: true)
-                if unreachable == nil { serviceNodePorts[key] = verdict } else { noEndpointNodePorts[key] = verdict }
-            }
-            if !port.externalIPs.isEmpty {
-                let keys = port.externalIPs.map { "\($0) . \(proto) . \(port.port)" }
-                let verdict = externalChain(names.external, keys: keys, nodePort: false)
-                for key in keys {
-                    if unreachable == nil { serviceIPs[key] = verdict } else { noEndpointServices[key] = verdict }
-                }
+    /// The part of one service port. Pure.
+    public static func part(_ port: ServicePort, node: Node) -> Part {
+        var part = Part()
+        let names = ChainNames(port)
+        let proto = port.proto.rawValue
+        let vip = "\(port.clusterIP) . \(proto) . \(port.port)"
+        part.add("cluster-ips", "\(port.clusterIP)")
+        let clusterEndpoints = port.clusterEndpoints
+        let externalEndpoints = port.externalEndpoints
+        let sticky = port.affinitySeconds != nil
+
+        for endpoint in Swift.Set(clusterEndpoints).union(externalEndpoints).sorted() {
+            part.add("hairpin-endpoints", "\(endpoint.ip) . \(endpoint.ip)")
+            if let seconds = port.affinitySeconds {
+                part.sets.append(.init(.set, names.affinity(endpoint), "type ipv4_addr ; flags dynamic,timeout ; timeout \(seconds)s ;",
+                                       kernelFilled: true))
             }
         }
 
-        let addressPortProto = "type ipv4_addr . inet_proto . inet_service : verdict ;"
-        table.add(.init(.map, "service-ips", addressPortProto, elements: serviceIPs))
-        table.add(.init(.map, "service-nodeports", "type inet_proto . inet_service : verdict ;", elements: serviceNodePorts))
-        table.add(.init(.map, "no-endpoint-services", addressPortProto, elements: noEndpointServices))
-        table.add(.init(.map, "no-endpoint-nodeports", "type inet_proto . inet_service : verdict ;", elements: noEndpointNodePorts))
-        table.add(.init(.set, "cluster-ips", "type ipv4_addr ;", elements: clusterIPs, layout: .init(key: [.ipv4])))
-        table.add(.init(.set, "hairpin-endpoints", "type ipv4_addr . ipv4_addr ;", elements: hairpin, layout: .init(key: [.ipv4, .ipv4])))
-        slots.add(to: &table)
-        return table
+        if clusterEndpoints.isEmpty {
+            // kube-proxy: reject at once when nothing serves; drop when only other nodes' endpoints
+            // exist for internalTrafficPolicy Local.
+            part.add("no-endpoint-services", vip, port.endpoints.isEmpty || !port.internalPolicyLocal ? "goto reject-chain" : "drop")
+        } else {
+            let rules = sticky ? stickyChoice(among: clusterEndpoints, port: port, names: names)
+                : [part.fill(.service, key: vip, clusterEndpoints)]
+            part.chains.append(.init(names.service, rules: rules))
+            part.add("service-ips", vip, "goto \(names.service)")
+        }
+
+        guard port.hasExternal else { return part }
+        let unreachable: String? = externalEndpoints.isEmpty ? (clusterEndpoints.isEmpty ? "goto reject-chain" : "drop") : nil
+        if sticky, unreachable == nil {
+            // Affinity needs the service chain's own rules, whatever address the client used.
+            var rules = ["jump mark-for-masquerade", "goto \(names.service)"]
+            if port.externalPolicyLocal {
+                rules = clusterEndpoints.isEmpty ? [] : ["ip saddr \(node.clusterCIDR) goto \(names.service)",
+                                                        "fib saddr type local jump mark-for-masquerade",
+                                                        "fib saddr type local goto \(names.service)"]
+                rules += stickyChoice(among: externalEndpoints, port: port, names: names)
+            }
+            part.chains.append(.init(names.external, rules: rules))
+        }
+        /// The chain for one kind of external entry (the node port, or the external IPs) and its endpoint slots,
+        /// keyed by what that entry's packets carry; or the verdict when nothing may serve them.
+        func externalChain(_ name: String, keys: [String], nodePort: Bool) -> String {
+            if let unreachable { return unreachable }
+            if sticky { return "goto \(names.external)" }
+            var rules: [String] = []
+            for key in keys {
+                // The same rules for every key: they depend only on the number of endpoints.
+                if port.externalPolicyLocal {
+                    // Pods and the node itself keep reaching every endpoint, as kube-proxy short-circuits them;
+                    // other clients (keeping their address) only this node's.
+                    let shortcut = clusterEndpoints.isEmpty ? [] : [part.fill(nodePort ? .nodePort : .service, key: key, clusterEndpoints)]
+                    let local = part.fill(nodePort ? .localNodePort : .localService, key: key, externalEndpoints)
+                    rules = shortcut.flatMap { ["ip saddr \(node.clusterCIDR) \($0)", "fib saddr type local jump mark-for-masquerade",
+                                                "fib saddr type local \($0)"] } + [local]
+                } else {
+                    rules = ["jump mark-for-masquerade", part.fill(nodePort ? .nodePort : .service, key: key, externalEndpoints)]
+                }
+            }
+            part.chains.append(.init(name, rules: rules))
+            return "goto \(name)"
+        }
+        if let nodePort = port.nodePort {
+            let key = "\(proto) . \(nodePort)"
+            let verdict = externalChain(names.nodePort, keys: [key], nodePort: true)
+            part.add(unreachable == nil ? "service-nodeports" : "no-endpoint-nodeports", key, verdict)
+        }
+        if !port.externalIPs.isEmpty {
+            let keys = port.externalIPs.map { "\($0) . \(proto) . \(port.port)" }
+            let verdict = externalChain(names.external, keys: keys, nodePort: false)
+            for key in keys { part.add(unreachable == nil ? "service-ips" : "no-endpoint-services", key, verdict) }
+        }
+        return part
     }
+
+    /// The chains every table has before the services' own: the base chains, then `services`.
+    static func fixedChains(_ node: Node) -> [NftTable.Chain] {
+        baseChains.map { NftTable.Chain($0.0, hook: $0.1, rules: $0.2) } + [
+            .init("services", rules: [
+                "ip daddr @cluster-ips ip saddr != \(node.clusterCIDR) jump mark-for-masquerade",
+                "ip daddr . meta l4proto . th dport vmap @service-ips",
+                // Node ports answer on every local address, 127.0.0.1 included (seed 002 curls localhost:30000).
+                "fib daddr type local meta l4proto . th dport vmap @service-nodeports",
+            ]),
+        ]
+    }
+
+    /// The sets and maps the services share, empty; their elements come from the parts.
+    static let sharedSets: [NftTable.Set] = {
+        let addressPortProto = "type ipv4_addr . inet_proto . inet_service : verdict ;"
+        return [
+            .init(.map, "service-ips", addressPortProto),
+            .init(.map, "service-nodeports", "type inet_proto . inet_service : verdict ;"),
+            .init(.map, "no-endpoint-services", addressPortProto),
+            .init(.map, "no-endpoint-nodeports", "type inet_proto . inet_service : verdict ;"),
+            .init(.set, "cluster-ips", "type ipv4_addr ;", layout: .init(key: [.ipv4])),
+            .init(.set, "hairpin-endpoints", "type ipv4_addr . ipv4_addr ;", layout: .init(key: [.ipv4, .ipv4])),
+        ] + Slots.Map.allCases.map { map in
+            // `typeof` because numgen's integer has no named type; its modulus here only sets the type.
+            .init(.map, map.rawValue, "typeof \(map.keyExpression) . numgen random mod 2 : ip daddr . th dport ;", layout: map.layout)
+        }
+    }()
 
     /// ClientIP affinity's rules, DNATing a new connection to one of `endpoints` (not empty): a client with an
     /// affinity entry back to its endpoint, else endpoint k with probability 1/(N-k) among those left (uniform
@@ -200,8 +233,8 @@ struct ChainNames {
 /// An endpoint change is then only map elements, which the kernel takes without re-validating the table
 /// (any rule or verdict change makes it walk every chain: ~20 ms at 10,000 services, KERNEL-NOTES.md); only a
 /// change of C rewrites the service chain's one `goto`.
-struct Slots {
-    enum Map: String, CaseIterable {
+enum Slots {
+    enum Map: String, CaseIterable, Comparable {
         case service = "service-endpoints", nodePort = "nodeport-endpoints"
         /// externalTrafficPolicy Local: what clients from outside get, this node's endpoints only.
         case localService = "local-service-endpoints", localNodePort = "local-nodeport-endpoints"
@@ -219,14 +252,32 @@ struct Slots {
             case .nodePort, .localNodePort: .init(key: [.proto, .port, .slot], value: [.ipv4, .port])
             }
         }
+
+        static func < (a: Map, b: Map) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+    }
+
+    /// One shared chain: pick among `capacity` slots of `map`.
+    struct Pick: Hashable, Sendable, Comparable {
+        let map: Map
+        let capacity: Int
+
+        var chain: String { "pick-\(capacity)-\(map.rawValue)" }
+
+        var rules: [String] {
+            let draw = "dnat ip to \(map.keyExpression) . numgen random mod \(capacity) map @\(map.rawValue)"
+            // Capacity 1 and 2 are always full: one draw. Above, draws then the fallback to slot 0.
+            return capacity <= 2 ? [draw]
+                : Array(repeating: draw, count: Slots.draws) + ["dnat ip to \(map.keyExpression) . numgen random mod 1 map @\(map.rawValue)"]
+        }
+
+        static func < (a: Pick, b: Pick) -> Bool { (a.map, a.capacity) < (b.map, b.capacity) }
     }
 
     /// Draws before falling back to slot 0.
     static let draws = 8
+    /// Pick chains exist at least up to this capacity for a map in use, so that endpoint counts moving up and
+    /// down seldom create or delete one.
     static let smallestTop = 16
-
-    private var elements: [Map: [String: String]] = [:]
-    private var largest: [Map: Int] = [:]
 
     /// The smallest power of two at or above `count`.
     static func capacity(_ count: Int) -> Int {
@@ -235,35 +286,13 @@ struct Slots {
         return capacity
     }
 
-    static func pickChain(_ map: Map, _ capacity: Int) -> String { "pick-\(capacity)-\(map.rawValue)" }
-
-    /// Puts `endpoints` (not empty) in the slots of `key`; returns the rule that picks one of them.
-    mutating func fill(_ map: Map, key: String, _ endpoints: [ServicePort.Endpoint]) -> String {
-        for (slot, endpoint) in endpoints.enumerated() {
-            elements[map, default: [:]]["\(key) . \(slot)"] = "\(endpoint.ip) . \(endpoint.port)"
-        }
-        let capacity = Self.capacity(endpoints.count)
-        largest[map] = max(largest[map] ?? 1, capacity)
-        return "goto \(Self.pickChain(map, capacity))"
-    }
-
-    /// The maps, and for each one in use its pick chains up to the largest capacity, and at least up to 16, so
-    /// that endpoint counts moving up and down seldom create or delete a chain.
-    func add(to table: inout NftTable) {
-        for map in Map.allCases {
-            // `typeof` because numgen's integer has no named type; its modulus here only sets the type.
-            table.add(.init(.map, map.rawValue, "typeof \(map.keyExpression) . numgen random mod 2 : ip daddr . th dport ;",
-                            elements: elements[map] ?? [:], layout: map.layout))
-            guard let top = largest[map].map({ max($0, Self.smallestTop) }) else { continue }
-            var capacity = 1
-            while capacity <= top {
-                let pick = "dnat ip to \(map.keyExpression) . numgen random mod \(capacity) map @\(map.rawValue)"
-                // Capacity 1 and 2 are always full: one draw. Above, draws then the fallback to slot 0.
-                let rules = capacity <= 2 ? [pick]
-                    : Array(repeating: pick, count: Self.draws) + ["dnat ip to \(map.keyExpression) . numgen random mod 1 map @\(map.rawValue)"]
-                table.add(.init(Self.pickChain(map, capacity), rules: rules))
-                capacity *= 2
-            }
+    /// The pick chains a table has when its parts use `used`: for each map in use, every capacity up to the
+    /// largest used (at least `smallestTop`).
+    static func chains(for used: some Sequence<Pick>) -> [Pick] {
+        var top: [Map: Int] = [:]
+        for pick in used { top[pick.map] = max(top[pick.map] ?? 0, pick.capacity, smallestTop) }
+        return top.keys.sorted().flatMap { map in
+            sequence(first: 1) { $0 * 2 }.prefix { $0 <= top[map]! }.map { Pick(map: map, capacity: $0) }
         }
     }
 }

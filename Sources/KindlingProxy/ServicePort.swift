@@ -139,8 +139,10 @@ public struct ServicePort: Hashable, Sendable {
                                      serving: conditions?.serving ?? ready, terminating: conditions?.terminating ?? false))
             }
         }
-        // Two slices naming one address:port with different conditions: keep the most usable.
-        let best = Dictionary(seen.map { ("\($0.ip)/\($0.port)", $0) }) { a, b in a.ready || (!b.ready && a.serving) ? a : b }
+        // Two slices naming one address:port with different conditions: keep the most usable, whatever order
+        // the slices come in.
+        func rank(_ e: Endpoint) -> (Int, Int, Int, Int) { (e.ready ? 1 : 0, e.serving ? 1 : 0, e.terminating ? 0 : 1, e.isLocal ? 1 : 0) }
+        let best = Dictionary(seen.map { ("\($0.ip)/\($0.port)", $0) }) { a, b in rank(a) >= rank(b) ? a : b }
         return best.values.sorted()
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingNet
-import KindlingProxy
+@testable import KindlingProxy
 import Testing
 
 /// The applier against the real kernel, in a throwaway node namespace: full and partial syncs leave the
@@ -12,17 +12,21 @@ struct ProxyApplierTests {
 
     /// Three services: a NodePort with two endpoints (or one, without `dropping`), a sticky UDP one and
     /// one without endpoints.
-    static func table(dropping: String? = nil, sticky: Bool = true) -> NftTable {
+    static func ports(dropping: String? = nil, sticky: Bool = true) -> [ServicePort] {
         func endpoints(_ hosts: [String], port: Int) -> [ServicePort.Endpoint] {
             hosts.filter { $0 != dropping }.map { ServicePort.Endpoint(ip: IPv4Address($0)!, port: port, isLocal: $0.hasPrefix("10.244.0.")) }
         }
-        return ProxyRules.render([
+        return [
             ServicePort(namespace: "dev", service: "web", portName: "http", clusterIP: IPv4Address("10.96.0.20")!, port: 80,
                         nodePort: 30000, endpoints: endpoints(["10.244.0.2", "10.244.1.3"], port: 8080)),
             ServicePort(namespace: "dev", service: "sticky", proto: .udp, clusterIP: IPv4Address("10.96.0.22")!, port: 53,
                         affinitySeconds: sticky ? 60 : nil, endpoints: endpoints(["10.244.1.3", "10.244.1.4"], port: 5353)),
             ServicePort(namespace: "dev", service: "empty", clusterIP: IPv4Address("10.96.0.23")!, port: 80, endpoints: []),
-        ], node: node)
+        ]
+    }
+
+    static func table(dropping: String? = nil, sticky: Bool = true) -> NftTable {
+        ProxyRules.render(ports(dropping: dropping, sticky: sticky), node: node)
     }
 
     /// The table as the kernel lists it, reduced to what matters: each chain's rules in order (handles
@@ -56,24 +60,25 @@ struct ProxyApplierTests {
         defer { cluster.teardown() }
         let (a, b) = (cluster.topology.nodes[0].netns, cluster.topology.nodes[1].netns)
         let thread = NamespaceThread(name: "test-nft")
-        let applierA = ProxyApplier(), applierB = ProxyApplier()
-        let first = Self.table(sticky: sticky), second = Self.table(dropping: "10.244.1.3", sticky: sticky)
-        #expect((second.delta(from: first)?.batchOperations != nil) == !sticky)
+        let backendA = NftablesBackend(node: Self.node), backendB = NftablesBackend(node: Self.node)
+        let first = Self.ports(sticky: sticky), second = Self.ports(dropping: "10.244.1.3", sticky: sticky)
+        var state = ProxyTableState(first, node: Self.node)
+        #expect((state.update(to: second)?.batchOperations != nil) == !sticky)
 
-        #expect(try thread.run(in: a) { try applierA.apply(first) } == .full)
-        #expect(try thread.run(in: a) { try applierA.apply(first) } == .unchanged)
-        #expect(try thread.run(in: a) { try applierA.apply(second) } == .partial)
-        #expect(try thread.run(in: b) { try applierB.apply(second) } == .full)
+        #expect(try thread.run(in: a) { try backendA.sync(first).0 } == .full)
+        #expect(try thread.run(in: a) { try backendA.sync(first).0 } == .unchanged)
+        #expect(try thread.run(in: a) { try backendA.sync(second).0 } == .partial)
+        #expect(try thread.run(in: b) { try backendB.sync(second).0 } == .full)
         #expect(try Self.kernelTable(a) == Self.kernelTable(b))
         // And back again, which re-creates what the first partial sync removed.
-        #expect(try thread.run(in: a) { try applierA.apply(first) } == .partial)
-        #expect(try thread.run(in: b) { try applierB.apply(first) } == .partial)
+        #expect(try thread.run(in: a) { try backendA.sync(first).0 } == .partial)
+        #expect(try thread.run(in: b) { try backendB.sync(first).0 } == .partial)
         #expect(try Self.kernelTable(a) == Self.kernelTable(b))
         #expect(try Self.kernelTable(a)["chain service-dev/web/tcp/http"]?.count == 1)
         #expect(try Self.kernelTable(a)["set service-endpoints"]?.count == (sticky ? 2 : 4))
         // Sticky: one affinity rule and one random choice per endpoint; otherwise one goto to a pick chain.
         #expect(try Self.kernelTable(a)["chain service-dev/sticky/udp/"]?.count == (sticky ? 4 : 1))
-        #expect(try thread.run(in: a) { try applierA.drifted() } == false)
+        #expect(try thread.run(in: a) { try backendA.drifted() } == false)
     }
 
     @Test func driftIsRepairedByAFullSync() throws {
@@ -81,16 +86,15 @@ struct ProxyApplierTests {
         defer { cluster.teardown() }
         let netns = cluster.topology.nodes[0].netns
         let thread = NamespaceThread(name: "test-nft")
-        let applier = ProxyApplier()
-        let table = Self.table()
-        #expect(try thread.run(in: netns) { try applier.apply(table) } == .full)
+        let backend = NftablesBackend(node: Self.node)
+        #expect(try thread.run(in: netns) { try backend.sync(Self.ports()).0 } == .full)
         let expected = try Self.kernelTable(netns)
-        #expect(try thread.run(in: netns) { try applier.drifted() } == false)
+        #expect(try thread.run(in: netns) { try backend.drifted() } == false)
 
         try inNetns(netns, ["nft", "flush", "map", "ip", "kindling", "service-ips"])
         try inNetns(netns, ["nft", "flush", "chain", "ip", "kindling", "nodeport-dev/web/tcp/http"])
-        #expect(try thread.run(in: netns) { try applier.drifted() } == true)
-        #expect(try thread.run(in: netns) { try applier.apply(table) } == .full)
+        #expect(try thread.run(in: netns) { try backend.drifted() } == true)
+        #expect(try thread.run(in: netns) { try backend.sync(Self.ports()).0 } == .full)
         #expect(try Self.kernelTable(netns) == expected)
     }
 
@@ -101,15 +105,21 @@ struct ProxyApplierTests {
         let thread = NamespaceThread(name: "test-nft")
         let applier = ProxyApplier()
         let good = Self.table()
-        _ = try thread.run(in: netns) { try applier.apply(good) }
+        try thread.run(in: netns) { try applier.applyFull(good) }
         let before = try Self.kernelTable(netns)
 
-        // A rule jumping to a chain that does not exist: the kernel refuses the whole transaction.
+        // A rule jumping to a chain that does not exist: the kernel refuses the whole transaction, whole table
+        // or difference.
         var bad = Self.table(dropping: "10.244.1.3")
         bad.add(.init("broken", rules: ["goto no-such-chain"]))
-        #expect(throws: ProxyError.self) { try thread.run(in: netns) { try applier.apply(bad) } }
+        #expect(throws: ProxyError.self) { try thread.run(in: netns) { try applier.applyFull(bad) } }
         #expect(try Self.kernelTable(netns) == before)
-        #expect(try thread.run(in: netns) { try applier.apply(good) } == .full)
+        var state = ProxyTableState(Self.ports(), node: Self.node)
+        let update = state.update(to: Self.ports(dropping: "10.244.1.3"))
+        var delta = try #require(update)
+        delta.changedChains.append(.init("service-dev/web/tcp/http", rules: ["goto no-such-chain"]))
+        #expect(throws: ProxyError.self) { try thread.run(in: netns) { try applier.apply(delta) } }
+        #expect(try Self.kernelTable(netns) == before)
     }
 }
 
@@ -123,11 +133,13 @@ extension ProxyApplierTests {
         let thread = NamespaceThread(name: "test-nft")
         let applierA = ProxyApplier(), applierB = ProxyApplier()
         let before = Self.table(sticky: false), after = Self.table(dropping: "10.244.1.3", sticky: false)
-        let operations = try #require(after.delta(from: before)?.batchOperations)
+        var state = ProxyTableState(Self.ports(sticky: false), node: Self.node)
+        let update = state.update(to: Self.ports(dropping: "10.244.1.3", sticky: false))
+        let operations = try #require(update?.batchOperations)
         #expect(operations.contains { if case .element(_, _, _, let value?) = $0 { !value.isEmpty } else { false } }
                 && operations.contains { if case .verdict = $0 { true } else { false } })
-        _ = try thread.run(in: a) { try applierA.apply(before) }
-        _ = try thread.run(in: b) { try applierB.apply(after) }
+        try thread.run(in: a) { try applierA.applyFull(before) }
+        try thread.run(in: b) { try applierB.applyFull(after) }
         try thread.run(in: a) { try NftBatch.commit(operations, table: ProxyRules.tableName, on: NftSocket()) }
         #expect(try Self.kernelTable(a) == Self.kernelTable(b))
 

@@ -154,12 +154,16 @@ import Testing
         try expectGolden(table.fullSyncCommands, "proxy-full.nft")
     }
 
+    /// The difference a sync sends when `old` ports become `new`.
+    static func delta(_ old: [ServicePort], _ new: [ServicePort]) -> NftTable.Delta? {
+        var state = ProxyTableState(old, node: node)
+        return state.update(to: new)
+    }
+
     @Test func partialSyncWritesOnlyTheDifference() throws {
-        let before = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
-        let after = ProxyRules.render(try ProxyTests.ports(dropping: "10.244.1.3"), node: ProxyTests.node)
-        let commands = try #require(after.commands(from: before))
+        let commands = try #require(Self.delta(try ProxyTests.ports(), try ProxyTests.ports(dropping: "10.244.1.3"))?.commands)
         try expectGolden(commands, "proxy-partial.nft")
-        #expect(before.commands(from: before) == "")
+        #expect(Self.delta(try ProxyTests.ports(), try ProxyTests.ports())?.commands == "")
         #expect(!commands.contains("delete table") && !commands.contains("service-dev/sticky"))
     }
 
@@ -274,8 +278,7 @@ extension ProxyTests {
         // of gotos only (two endpoints to one: the chains move to the smaller pick chains).
         let plain = try ProxyTests.ports().filter { $0.affinitySeconds == nil && !$0.externalPolicyLocal }
         let dropped = try ProxyTests.ports(dropping: "10.244.1.3").filter { $0.affinitySeconds == nil && !$0.externalPolicyLocal }
-        let before = ProxyRules.render(plain, node: ProxyTests.node)
-        let delta = try #require(ProxyRules.render(dropped, node: ProxyTests.node).delta(from: before))
+        let delta = try #require(Self.delta(plain, dropped))
         let key = Layout.encode("10.96.0.20 . tcp . 80 . 1", [.ipv4, .proto, .port, .slot])!
         #expect(delta.batchOperations == [
             .element(set: "hairpin-endpoints", add: false, key: Layout.encode("10.244.1.3 . 10.244.1.3", [.ipv4, .ipv4])!, value: nil),
@@ -291,16 +294,134 @@ extension ProxyTests {
         let replaced = plain.map { port in port.with(endpoints: port.endpoints.map { endpoint in
             endpoint.ip == IPv4Address("10.244.1.3")! ? ServicePort.Endpoint(ip: IPv4Address("10.244.1.9")!, port: 8080, isLocal: false) : endpoint
         }) }
-        let replacing = try #require(ProxyRules.render(replaced, node: ProxyTests.node).delta(from: before)?.batchOperations)
+        let replacing = try #require(Self.delta(plain, replaced)?.batchOperations)
         #expect(replacing.allSatisfy { if case .element = $0 { true } else { false } } && replacing.count == 6)
         #expect(replacing.contains(.element(set: "service-endpoints", add: true, key: key,
                                             value: Layout.encode("10.244.1.9 . 8080", [.ipv4, .port])!)))
         // A new service adds chains and map elements with verdicts, and a Local service's chains match
         // addresses: those go as text.
-        let grown = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
-        #expect(grown.delta(from: before)?.batchOperations == nil)
+        #expect(Self.delta(plain, try ProxyTests.ports())?.batchOperations == nil)
         let local = try ProxyTests.ports().filter { $0.externalPolicyLocal }, localDropped = try ProxyTests.ports(dropping: "10.244.1.3").filter { $0.externalPolicyLocal }
-        #expect(ProxyRules.render(localDropped, node: ProxyTests.node).delta(from: ProxyRules.render(local, node: ProxyTests.node))?.batchOperations == nil)
-        #expect(before.delta(from: before)?.batchOperations == [])
+        #expect(Self.delta(local, localDropped)?.batchOperations == nil)
+        #expect(Self.delta(plain, plain)?.batchOperations == [])
+    }
+}
+
+extension ProxyTests {
+    /// A table as plain values: chain -> rules, set -> elements.
+    struct Model: Equatable {
+        var chains: [String: [String]] = [:]
+        var sets: [String: [String: String]] = [:]
+
+        init(_ table: NftTable) {
+            for chain in table.chains { chains[chain.name] = chain.rules }
+            for set in table.sets { sets[set.name] = set.elements }
+        }
+
+        /// What the kernel holds after `delta` (in the order `Delta.commands` writes it).
+        mutating func apply(_ delta: NftTable.Delta) {
+            for set in delta.newSets { sets[set.name] = set.elements }
+            for chain in delta.newChains + delta.changedChains { chains[chain.name] = chain.rules }
+            for (set, keys) in delta.staleElements { for key in keys { sets[set.name]?[key] = nil } }
+            for (set, keys) in delta.addedElements { for key in keys { sets[set.name]?[key] = set.elements[key] } }
+            for chain in delta.deletedChains { chains[chain] = nil }
+            for set in delta.deletedSets { sets[set.name] = nil }
+        }
+    }
+
+    /// Random service ports changing step by step, sharing pods, cluster IPs and external IPs: after every
+    /// step, the table the differences built equals the table rendered whole.
+    @Test func differencesAddUpToTheWholeTable() {
+        var seed: UInt64 = 0x5eed
+        func random(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let pods = (2...9).map { IPv4Address("10.244.\($0 % 3).\($0)")! }
+        func port(_ service: Int, _ index: Int) -> ServicePort {
+            let endpoints = pods.filter { _ in random(3) == 0 }.map {
+                ServicePort.Endpoint(ip: $0, port: 8080, isLocal: $0.description.hasPrefix("10.244.0."), ready: random(5) != 0)
+            }
+            return ServicePort(namespace: "ns", service: "s\(service)", portName: "p\(index)", proto: random(4) == 0 ? .udp : .tcp,
+                               clusterIP: IPv4Address("10.96.0.\(service + 1)")!, port: 80 + index,
+                               nodePort: random(2) == 0 ? 30000 + service * 2 + index : nil,
+                               externalIPs: random(3) == 0 ? [IPv4Address("172.18.0.\(200 + random(2))")!] : [],
+                               externalPolicyLocal: random(2) == 0, internalPolicyLocal: random(6) == 0,
+                               affinitySeconds: random(5) == 0 ? 30 : nil, endpoints: endpoints)
+        }
+        var ports: [String: ServicePort] = [:]
+        var state = ProxyTableState([], node: ProxyTests.node)
+        var model = Model(state.table)
+        for step in 0..<400 {
+            let (service, index) = (random(6), random(2))
+            let id = "s\(service)/\(index)"
+            if random(4) == 0 { ports[id] = nil } else { ports[id] = port(service, index) }
+            let current = Array(ports.values)
+            guard let delta = state.update(to: current) else { Issue.record("step \(step): no delta"); return }
+            model.apply(delta)
+            let whole = ProxyRules.render(current, node: ProxyTests.node)
+            #expect(model == Model(state.table), "step \(step)")
+            guard model == Model(whole) else {
+                let expected = Model(whole)
+                let chains = Set(model.chains.keys).union(expected.chains.keys).filter { model.chains[$0] != expected.chains[$0] }
+                let sets = Set(model.sets.keys).union(expected.sets.keys).filter { model.sets[$0] != expected.sets[$0] }
+                Issue.record("step \(step): chains \(chains.sorted()) and sets \(sets.sorted()) differ from the whole table's")
+                return
+            }
+        }
+    }
+}
+
+extension ProxyTests {
+    /// Services and slices changing at random: the incremental resolver gives what resolving everything gives,
+    /// and its changes clean up the same conntrack entries as comparing everything.
+    @Test func resolvingOnlyWhatChangedMatchesResolvingEverything() throws {
+        var seed: UInt64 = 0xca11
+        func random(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let decoder = JSONDecoder()
+        var version = 0
+        func service(_ i: Int) throws -> Service {
+            version += 1
+            let proto = random(2) == 0 ? "UDP" : "TCP"
+            var service = try decoder.decode(Service.self, from: Data("""
+                {"metadata":{"name":"s\(i)","namespace":"ns","resourceVersion":"\(version)"},
+                 "spec":{"clusterIP":"10.96.0.\(i + 1)","selector":{"app":"a"},"ports":[{"name":"p","port":\(80 + random(2)),"protocol":"\(proto)"}]}}
+                """.utf8))
+            service.applyDefaults()
+            return service
+        }
+        func slice(_ i: Int, _ n: Int) throws -> EndpointSlice {
+            version += 1
+            let endpoints = (0..<random(4)).map { _ in
+                #"{"addresses":["10.244.\#(random(2)).\#(2 + random(6))"],"nodeName":"node-\#(random(2) == 0 ? "a" : "b")"}"#
+            }
+            return try decoder.decode(EndpointSlice.self, from: Data("""
+                {"metadata":{"name":"s\(i)-\(n)","namespace":"ns","resourceVersion":"\(version)","labels":{"kubernetes.io/service-name":"s\(random(4) == 0 ? (i + 1) % 5 : i)"}},
+                 "addressType":"IPv4","ports":[{"name":"p","port":8080,"protocol":"\(random(2) == 0 ? "UDP" : "TCP")"}],"endpoints":[\(endpoints.joined(separator: ","))]}
+                """.utf8))
+        }
+        func sorted(_ ports: [ServicePort]) -> [ServicePort] { ports.sorted { ($0.name, $0.proto) < ($1.name, $1.proto) } }
+        var services: [String: Service] = [:]
+        var slices: [String: EndpointSlice] = [:]
+        var resolver = ServicePortResolver(nodeName: "node-a")
+        var previous: [ServicePort] = []
+        for step in 0..<300 {
+            let i = random(5)
+            switch random(5) {
+            case 0: services["ns/s\(i)"] = nil
+            case 1, 2: services["ns/s\(i)"] = try service(i)
+            case 3: slices["ns/s\(i)-\(random(2))"] = nil
+            default: let n = random(2); slices["ns/s\(i)-\(n)"] = try slice(i, n)
+            }
+            let (ports, changes) = resolver.resolve(services: services, slices: slices)
+            let everything = ServicePort.from(services: Array(services.values), slices: Array(slices.values), nodeName: "node-a")
+            #expect(sorted(ports) == everything, "step \(step)")
+            #expect(Set(ConntrackCleanup.commands(old: changes.old, new: changes.new)) == Set(ConntrackCleanup.commands(old: previous, new: everything)),
+                    "step \(step)")
+            previous = everything
+        }
     }
 }

@@ -58,13 +58,15 @@ struct ConvergenceBench: AsyncParsableCommand {
         let thread = NamespaceThread(name: "bench-watch")
         let contexts = NftContexts()
 
-        /// The endpoint IPs in each node's chain for the service.
+        /// The endpoint IPs in each node's endpoint map for the service's cluster IP.
+        let vip = try await client.get(Service.self, namespace: "bench", name: "echo").spec.clusterIP ?? ""
         func programmed() throws -> [Set<String>] {
             try nodes.map { node in
-                let listing = try thread.run(in: node) { try contexts.context(node).run("list chain ip kindling service-bench/echo/tcp/") }
-                return Set(listing.split(separator: "\n").compactMap { line -> String? in
-                    guard let range = line.range(of: "dnat to ") else { return nil }
-                    return String(line[range.upperBound...].split(separator: ":")[0])
+                let listing = try thread.run(in: node) { try contexts.context(node).run("list map ip kindling service-endpoints") }
+                // Elements read `<vip> . tcp . 80 . <slot> : <endpoint> . 8080`.
+                return Set(listing.components(separatedBy: "\(vip) . tcp . 80 . ").dropFirst().compactMap { element -> String? in
+                    let words = element.split(separator: " ")
+                    return words.count >= 3 && words[1] == ":" ? String(words[2]) : nil
                 })
             }
         }
@@ -91,7 +93,7 @@ struct ConvergenceBench: AsyncParsableCommand {
             }
             results.append(milliseconds(since: start))
         }
-        print("endpoint convergence over \(results.count) trials (pod delete -> rule gone on every node)")
+        print("endpoint convergence over \(results.count) trials (pod delete -> endpoint gone from every node's table)")
         print("p50 \(format(percentile(results, 0.5))) ms   p99 \(format(percentile(results, 0.99))) ms   max \(format(results.max() ?? .nan)) ms")
         print("baselines: kube-proxy's minimum sync period 1000 ms; Kubernetes e2e tolerance 30000 ms")
     }

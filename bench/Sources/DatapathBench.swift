@@ -40,7 +40,7 @@ struct DatapathBench: ParsableCommand {
                 ServicePort(namespace: "bench", service: "target", portName: "p\(port)", clusterIP: Self.vip, port: port,
                             endpoints: [.init(ip: Self.server, port: port, isLocal: false)])
             }
-            _ = try nft.run(in: router) { try applier.apply(ProxyRules.render(benchPorts + syntheticPorts(services: others, endpoints: 5), node: node)) }
+            _ = try nft.run(in: router) { try applier.applyFull(ProxyRules.render(benchPorts + syntheticPorts(services: others, endpoints: 5), node: node)) }
         }
         try load(others: 10)
 

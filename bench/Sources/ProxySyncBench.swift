@@ -29,18 +29,18 @@ struct ProxySyncBench: ParsableCommand {
         defer { scratch.remove() }
         let thread = NamespaceThread(name: "bench-nft")
         let node = ProxyRules.Node(clusterCIDR: IPv4CIDR("10.244.0.0/16")!)
-        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  raw_replace_p50_ms  raw_replace_p99_ms  raw_remove_p50_ms  raw_remove_p99_ms  nft_cli_change_ms  rules")
+        print("services  render_ms  kindling_full_ms  nft_f_same_layout_ms  nft_f_kube_proxy_layout_ms  change_p50_ms  change_p99_ms  raw_replace_p50_ms  raw_replace_p99_ms  raw_remove_p50_ms  raw_remove_p99_ms  nft_cli_change_ms  resolve_all_ms  resolve_one_ms  rules")
         for count in services.split(separator: ",").compactMap({ Int($0) }) {
             var ports = syntheticPorts(services: count, endpoints: endpoints)
             var start = ContinuousClock.now
             let table = ProxyRules.render(ports, node: node)
             let renderMs = milliseconds(since: start)
 
-            // kindling: in-process libnftables, one transaction.
+            // kindling, as the agent syncs: render, then in-process libnftables, one transaction.
             let loaded = try scratch.namespace("load\(count)")
-            let applier = ProxyApplier()
+            let backend = NftablesBackend(node: node)
             start = ContinuousClock.now
-            _ = try thread.run(in: loaded) { try applier.apply(table) }
+            _ = try thread.run(in: loaded) { try backend.sync(ports) }
             let fullMs = milliseconds(since: start)
 
             // One endpoint of one service replaced (its pod re-created with a new address), render + partial
@@ -56,15 +56,13 @@ struct ProxySyncBench: ParsableCommand {
                 let victim = (trial * 7919) % count
                 ports[victim] = replacingOne(ports[victim])
                 start = ContinuousClock.now
-                let changed = ProxyRules.render(ports, node: node)
-                let kind = try thread.run(in: loaded) { try applier.apply(changed) }
+                let (kind, _) = try thread.run(in: loaded) { try backend.sync(ports) }
                 changeMs.append(milliseconds(since: start))
                 precondition(kind == .partial, "expected a partial sync")
             }
             // The kernel's part alone: the raw nfnetlink batch the applier sends, for an endpoint replaced and
             // for one removed (5 -> 4 endpoints, which also moves the service to a smaller pick chain).
-            var current = ProxyRules.render(ports, node: node)
-            _ = try thread.run(in: loaded) { try applier.apply(current) }
+            var state = ProxyTableState(ports, node: node)
             let socket = try thread.run(in: loaded) { try NftSocket() }
             var rawMs: [String: [Double]] = [:]
             for trial in 0..<(2 * changes) {
@@ -72,15 +70,13 @@ struct ProxySyncBench: ParsableCommand {
                 let removing = trial % 2 == 1
                 let port = ports[victim]
                 ports[victim] = removing ? port.with(endpoints: Array(port.endpoints.dropFirst())) : replacingOne(port)
-                let next = ProxyRules.render(ports, node: node)
-                guard let operations = next.delta(from: current)?.batchOperations else { throw ValidationError("not a raw batch") }
+                guard let operations = state.update(to: ports)?.batchOperations else { throw ValidationError("not a raw batch") }
                 // Apart from each other, as endpoint changes come: a commit right after another first waits for
                 // the kernel to free the previous generation (an RCU grace period, ~10-15 ms here).
                 usleep(100_000)
                 start = ContinuousClock.now
                 try thread.run(in: loaded) { try NftBatch.commit(operations, table: ProxyRules.tableName, on: socket) }
                 rawMs[removing ? "remove" : "replace", default: []].append(milliseconds(since: start))
-                current = next
             }
             // The nft CLI deleting one map element on the same loaded table (it reads the table first).
             start = ContinuousClock.now
@@ -92,11 +88,12 @@ struct ProxySyncBench: ParsableCommand {
             let sameMs = try nftFile(table.fullSyncCommands, scratch.namespace("same\(count)"))
             let kubeProxyMs = skipKubeProxyLayout ? nil : try nftFile(kubeProxyLayout(syntheticPorts(services: count, endpoints: endpoints)),
                                                                        scratch.namespace("kp\(count)"))
+            let resolve = try Self.resolveMs(services: count, endpoints: endpoints)
             print([String(count), format(renderMs), format(fullMs), format(sameMs), kubeProxyMs.map { format($0) } ?? "skipped",
                    format(percentile(changeMs, 0.5)), format(percentile(changeMs, 0.99)),
                    format(percentile(rawMs["replace"] ?? [], 0.5), 2), format(percentile(rawMs["replace"] ?? [], 0.99), 2),
                    format(percentile(rawMs["remove"] ?? [], 0.5), 2), format(percentile(rawMs["remove"] ?? [], 0.99), 2),
-                   format(cliChangeMs), String(table.ruleCount)]
+                   format(cliChangeMs), format(resolve.everything), format(resolve.oneChanged, 2), String(table.ruleCount)]
                 .joined(separator: "  "))
         }
     }
@@ -142,5 +139,52 @@ struct ProxySyncBench: ParsableCommand {
             out += "add element ip kube-proxy service-ips { \(port.clusterIP) . tcp . \(port.port) : goto service-\(base) }\n"
         }
         return out
+    }
+}
+
+extension ProxySyncBench {
+    /// What an agent does before the backend on every sync: resolve services and endpoint slices into service
+    /// ports, for `count` services with `endpoints` endpoints each. Milliseconds: resolving everything
+    /// (`ServicePort.from`), and the agent's incremental resolver after one slice changed (medians).
+    static func resolveMs(services count: Int, endpoints: Int) throws -> (everything: Double, oneChanged: Double) {
+        let decoder = JSONDecoder()
+        var services: [String: Service] = [:]
+        var slices: [String: EndpointSlice] = [:]
+        func slice(_ i: Int, _ addresses: [String], version: Int) throws -> EndpointSlice {
+            let endpoints = addresses.map { #"{"addresses":["\#($0)"],"nodeName":"node-b","conditions":{"ready":true}}"# }
+            return try decoder.decode(EndpointSlice.self, from: Data("""
+                {"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","addressType":"IPv4",
+                 "metadata":{"name":"svc-\(i)-abc","namespace":"bench","resourceVersion":"\(version)","labels":{"kubernetes.io/service-name":"svc-\(i)"}},
+                 "ports":[{"name":"http","port":8080,"protocol":"TCP"}],"endpoints":[\(endpoints.joined(separator: ","))]}
+                """.utf8))
+        }
+        let ports = syntheticPorts(services: count, endpoints: endpoints)
+        for (i, port) in ports.enumerated() {
+            services["bench/svc-\(i)"] = try decoder.decode(Service.self, from: Data("""
+                {"apiVersion":"v1","kind":"Service","metadata":{"name":"svc-\(i)","namespace":"bench","resourceVersion":"\(i + 1)"},
+                 "spec":{"clusterIP":"\(port.clusterIP)","selector":{"app":"svc-\(i)"},"ports":[{"name":"http","port":80,"protocol":"TCP"}]}}
+                """.utf8))
+            slices["bench/svc-\(i)-abc"] = try slice(i, port.endpoints.map { "\($0.ip)" }, version: count + i + 1)
+        }
+        var everything: [Double] = []
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            let resolved = ServicePort.from(services: Array(services.values), slices: Array(slices.values), nodeName: "node-a")
+            everything.append(milliseconds(since: start))
+            precondition(resolved.count == count && resolved.allSatisfy { $0.endpoints.count == endpoints })
+        }
+        var resolver = ServicePortResolver(nodeName: "node-a")
+        _ = resolver.resolve(services: services, slices: slices)
+        var oneChanged: [Double] = []
+        for trial in 0..<20 {
+            let i = (trial * 7919) % count
+            slices["bench/svc-\(i)-abc"] = try slice(i, ports[i].endpoints.dropFirst().map { "\($0.ip)" } + ["10.246.0.\(trial + 1)"],
+                                                    version: 3 * count + trial)
+            let start = ContinuousClock.now
+            let (_, changes) = resolver.resolve(services: services, slices: slices)
+            oneChanged.append(milliseconds(since: start))
+            precondition(changes.new.count == 1)
+        }
+        return (percentile(everything, 0.5), percentile(oneChanged, 0.5))
     }
 }
