@@ -9,6 +9,7 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
         case duplicate = "Duplicate value"
         case notFound = "Not found"
         case unknownField = "unknown field"
+        case tooLong = "Too long"
     }
 
     public let kind: Kind

@@ -104,6 +104,9 @@ public enum Printing {
                 let addresses = (slice.endpoints ?? []).flatMap(\.addresses)
                 return [slice.name, slice.addressType, ports.nonEmpty ?? "<unset>", abbreviated(addresses) ?? "<unset>", age(slice as! T)]
             }
+        case let maps as [ConfigMap]:
+            headers = ["NAME", "DATA", "AGE"]
+            rows = maps.map { [$0.name, String(($0.data ?? [:]).count + ($0.binaryData ?? [:]).count), age($0 as! T)] }
         case let namespaces as [Namespace]:
             headers = ["NAME", "STATUS", "AGE"]
             rows = namespaces.map { [$0.name, $0.status?.phase ?? "Active", age($0 as! T)] }

@@ -121,6 +121,14 @@ public struct ClusterRecords: Sendable {
 
     static let reverseZone = try! DNSName("in-addr.arpa")
 
+    /// Whether `name` is this server's to answer: the cluster domain, and reverse names of the cluster's
+    /// networks. Others are refused, or forwarded where upstreams are configured.
+    public func covers(_ name: DNSName) -> Bool {
+        name.isSubdomain(of: zone) || name.isSubdomain(of: Self.reverseZone) && reverseNetworks.contains { cidr in
+            Self.address(fromReverse: name).map { cidr.contains($0) } ?? false
+        }
+    }
+
     /// The response to `query`: one question, standard query, class IN.
     public func answer(_ query: DNSMessage) -> DNSMessage {
         var response = DNSMessage(header: .init(id: query.header.id))
@@ -141,10 +149,7 @@ public struct ClusterRecords: Sendable {
         let name = question.name
 
         let inZone = name.isSubdomain(of: zone)
-        let inReverse = name.isSubdomain(of: Self.reverseZone) && reverseNetworks.contains { cidr in
-            Self.address(fromReverse: name).map { cidr.contains($0) } ?? false
-        }
-        guard inZone || inReverse else { return fail(.refused) }
+        guard covers(name) else { return fail(.refused) }
         response.header.authoritative = true
         // The server resolves its whole namespace itself, as CoreDNS says it can (nslookup warns otherwise).
         response.header.recursionAvailable = query.header.recursionDesired

@@ -16,11 +16,49 @@ public struct DNSServer: Sendable {
     }
 
     public let zone: Zone
+    public let forwarder: DNSForwarder
+    /// The address to listen on: all of the namespace's by default. A server in a namespace with several
+    /// addresses bound to one replies from that one (the kernel would pick a reply's source by route otherwise).
+    public let address: String
     public let port: Int
 
-    public init(zone: Zone, port: Int = 53) {
+    public init(zone: Zone, forwarder: DNSForwarder = DNSForwarder(), address: String = "0.0.0.0", port: Int = 53) {
         self.zone = zone
+        self.forwarder = forwarder
+        self.address = address
         self.port = port
+    }
+
+    /// What to do with one query's bytes: reply (nil: drop), or forward upstream when the name is outside the
+    /// cluster's and upstreams are configured.
+    enum Handling {
+        case reply([UInt8]?)
+        case forward
+    }
+
+    static func handling(_ bytes: [UInt8], records: ClusterRecords, forwarding: Bool, udp: Bool) -> Handling {
+        if forwarding, let query = try? DNSMessage(parsing: bytes), !query.header.isResponse, query.header.opcode == 0,
+           query.questions.count == 1, let question = query.questions.first, !records.covers(question.name) {
+            return .forward
+        }
+        return .reply(reply(to: bytes, records: records, udp: udp))
+    }
+
+    /// The upstream's reply to a forwarded query, or SERVFAIL when none answered (as CoreDNS's forward).
+    static func forwarded(_ bytes: [UInt8], by forwarder: DNSForwarder, zone: DNSName, udp: Bool) async -> [UInt8]? {
+        guard let query = try? DNSMessage(parsing: bytes) else { return nil }
+        let started = ContinuousClock.now
+        if let reply = await forwarder.forward(bytes), let response = try? DNSMessage(parsing: reply) {
+            DNSMetrics.answered(query, response, udp: udp, zone: zone, duration: ContinuousClock.now - started)
+            return reply
+        }
+        var failure = DNSMessage(header: .init(id: query.header.id))
+        failure.header.isResponse = true
+        failure.header.recursionDesired = query.header.recursionDesired
+        failure.header.rcode = UInt8(ResponseCode.serverFailure.rawValue)
+        failure.questions = query.questions
+        DNSMetrics.answered(query, failure, udp: udp, zone: zone, duration: ContinuousClock.now - started)
+        return failure.encoded()
     }
 
     /// The reply to one query's bytes, or nil to drop it. `maxSize` bounds a UDP reply (TC beyond it).
@@ -48,26 +86,46 @@ public struct DNSServer: Sendable {
         let group = MultiThreadedEventLoopGroup.singleton
         let udp = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "0.0.0.0", port: port) { channel in
+            .bind(host: address, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
                 }
             }
         let tcp = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "0.0.0.0", port: port) { channel in
+            .bind(host: address, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        let zone = self.zone
+        let (zone, forwarder) = (self.zone, self.forwarder)
+        /// The reply to `bytes`, waiting for an upstream where the query is forwarded.
+        @Sendable func respond(_ bytes: [UInt8], udp: Bool) async -> [UInt8]? {
+            let records = zone.records
+            switch DNSServer.handling(bytes, records: records, forwarding: !forwarder.upstreams.isEmpty, udp: udp) {
+            case .reply(let reply): return reply
+            case .forward: return await DNSServer.forwarded(bytes, by: forwarder, zone: records.zone, udp: udp)
+            }
+        }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 try await udp.executeThenClose { inbound, outbound in
-                    for try await envelope in inbound {
-                        guard let reply = DNSServer.reply(to: Array(buffer: envelope.data), records: zone.records, udp: true) else { continue }
-                        try await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply)))
+                    try await withThrowingDiscardingTaskGroup { forwarding in
+                        for try await envelope in inbound {
+                            let bytes = Array(buffer: envelope.data)
+                            switch DNSServer.handling(bytes, records: zone.records, forwarding: !forwarder.upstreams.isEmpty, udp: true) {
+                            case .reply(let reply):
+                                guard let reply else { continue }
+                                try await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply)))
+                            case .forward:
+                                // Waits on an upstream: beside the loop, which goes on answering.
+                                forwarding.addTask {
+                                    guard let reply = await DNSServer.forwarded(bytes, by: forwarder, zone: zone.records.zone, udp: true) else { return }
+                                    try? await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply)))
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -79,7 +137,7 @@ public struct DNSServer: Sendable {
                                 // One client's connection: length-prefixed queries and replies until it closes.
                                 try? await connection.executeThenClose { inbound, outbound in
                                     for try await frame in inbound {
-                                        guard let reply = DNSServer.reply(to: Array(buffer: frame), records: zone.records, udp: false) else { continue }
+                                        guard let reply = await respond(Array(buffer: frame), udp: false) else { continue }
                                         var framed = ByteBuffer()
                                         framed.writeInteger(UInt16(reply.count))
                                         framed.writeBytes(reply)

@@ -62,8 +62,40 @@ public struct ControlPlane: Sendable {
     /// Cluster DNS as kubeadm installs it: Deployment `kube-system/coredns` (2 replicas of the catalog's CoreDNS
     /// image, which the agents run as `kindling dns`) behind Service `kube-dns` at the subnet's tenth address.
     /// Made once; a user may scale or change them afterwards.
+    /// kind's Corefile, without the `forward` line: a kindling cluster has no outside network, so names outside
+    /// the cluster domain are refused at once. Adding `forward . <address>[:port] ...` makes the cluster DNS
+    /// forward them there (the only directive it reads; the others describe what it does anyway).
+    static func corefile(domain: String) -> String {
+        """
+        .:53 {
+            errors
+            health {
+               lameduck 5s
+            }
+            ready
+            kubernetes \(domain) in-addr.arpa ip6.arpa {
+               pods insecure
+               fallthrough in-addr.arpa ip6.arpa
+               ttl 30
+            }
+            prometheus :9153
+            cache 30
+            loop
+            reload
+            loadbalance
+        }
+        """
+    }
+
     func ensureClusterDNS(_ registry: Registry) throws {
         let manifest = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: coredns, namespace: kube-system}
+            data:
+              Corefile: |
+            \(Self.corefile(domain: ClusterConfig.clusterDomain).split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
+            ---
             apiVersion: v1
             kind: Service
             metadata:
@@ -105,7 +137,9 @@ public struct ControlPlane: Sendable {
             """
         let decoder = JSONDecoder()
         for object in try Manifest.parse(manifest, source: "cluster DNS") {
-            if object.kind == "Service", (try? registry.get(Service.self, namespace: "kube-system", name: object.name)) == nil {
+            if object.kind == "ConfigMap", (try? registry.get(ConfigMap.self, namespace: "kube-system", name: object.name)) == nil {
+                _ = try registry.create(try decoder.decode(ConfigMap.self, from: object.json))
+            } else if object.kind == "Service", (try? registry.get(Service.self, namespace: "kube-system", name: object.name)) == nil {
                 _ = try registry.create(try decoder.decode(Service.self, from: object.json))
             } else if object.kind == "Deployment", (try? registry.get(Deployment.self, namespace: "kube-system", name: object.name)) == nil {
                 _ = try registry.create(try decoder.decode(Deployment.self, from: object.json))

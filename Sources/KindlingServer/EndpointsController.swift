@@ -92,6 +92,8 @@ struct EndpointsController: Controller {
     /// One endpoint: a pod's address with the ports it resolves to.
     struct Resolved: Hashable {
         let ip: String
+        /// The pod's `hostname` when its `subdomain` names this service (DNS: `<hostname>.<svc>.<ns>.svc`).
+        var hostname: String? = nil
         let node: String?
         let pod: ObjectReference?
         let ready: Bool
@@ -119,7 +121,7 @@ struct EndpointsController: Controller {
             let terminating = pod.metadata.deletionTimestamp != nil
             let ready = pod.isReady
             groups[ports, default: []].append(Resolved(
-                ip: ip, node: pod.spec.nodeName,
+                ip: ip, hostname: pod.spec.subdomain == service.name ? pod.spec.hostname : nil, node: pod.spec.nodeName,
                 pod: ObjectReference(kind: "Pod", namespace: pod.namespace, name: pod.name, uid: pod.metadata.uid),
                 ready: ready && !terminating, serving: ready, terminating: terminating))
         }
@@ -131,9 +133,11 @@ struct EndpointsController: Controller {
         var desired: [(ports: [EndpointSlice.Port], endpoints: [EndpointSlice.Endpoint])] = []
         for (ports, resolved) in groups.sorted(by: { $0.key.description < $1.key.description }) {
             let endpoints = resolved.map { endpoint in
-                EndpointSlice.Endpoint(addresses: [endpoint.ip],
-                                       conditions: .init(ready: endpoint.ready, serving: endpoint.serving, terminating: endpoint.terminating),
-                                       nodeName: endpoint.node, targetRef: endpoint.pod)
+                var sliceEndpoint = EndpointSlice.Endpoint(addresses: [endpoint.ip],
+                                                           conditions: .init(ready: endpoint.ready, serving: endpoint.serving, terminating: endpoint.terminating),
+                                                           nodeName: endpoint.node, targetRef: endpoint.pod)
+                sliceEndpoint.hostname = endpoint.hostname
+                return sliceEndpoint
             }
             for start in stride(from: 0, to: endpoints.count, by: EndpointsController.maxEndpointsPerSlice) {
                 desired.append((ports, Array(endpoints[start..<min(start + EndpointsController.maxEndpointsPerSlice, endpoints.count)])))
@@ -174,7 +178,9 @@ struct EndpointsController: Controller {
         let publishAll = service.spec.publishNotReadyAddresses == true
         let subsets = groups.sorted(by: { $0.key.description < $1.key.description }).compactMap { ports, resolved -> Endpoints.Subset? in
             func address(_ endpoint: Resolved) -> Endpoints.Address {
-                Endpoints.Address(ip: endpoint.ip, nodeName: endpoint.node, targetRef: endpoint.pod)
+                var address = Endpoints.Address(ip: endpoint.ip, nodeName: endpoint.node, targetRef: endpoint.pod)
+                address.hostname = endpoint.hostname
+                return address
             }
             let live = resolved.filter { !$0.terminating || publishAll }
             let ready = live.filter { $0.ready || publishAll }.map(address)

@@ -157,7 +157,7 @@ struct Apply: AsyncParsableCommand {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get pods|svc|rs|deploy|nodes|ns [NAME...].",
+        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get pods|svc|ep|endpointslices|rs|deploy|nodes|ns|cm [NAME...].",
         discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
     )
 
@@ -220,7 +220,7 @@ struct Get: AsyncParsableCommand {
                 let pretty = try JSONSerialization.data(withJSONObject: tree, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: pretty, as: UTF8.self))
             } else {
-                print(try Yams.dump(object: tree, indent: 2, sortKeys: true), terminator: "")
+                print(try YAMLOutput.text(tree), terminator: "")
             }
         case "name":
             for object in objects { print(displayName(T.self, object.name)) }

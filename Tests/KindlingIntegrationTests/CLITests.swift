@@ -100,6 +100,8 @@ struct CLITests: Sendable {
             #expect(wide.contains("app=nginx") && wide.contains("nginx:1.25"))
             let yaml = try kindling(["get", "rs", "nginx-replicaset", "--name", name, "-n", "dev", "-o", "yaml"]).output
             #expect(yaml.hasPrefix("apiVersion: apps/v1\nkind: ReplicaSet\n"), "\(yaml)")
+            // As kubectl prints it: integers as integers, strings that look like something else quoted.
+            #expect(yaml.contains("\n  replicas: 2\n") && yaml.contains("\n  generation: 2\n") && yaml.contains("\n  resourceVersion: \""), "\(yaml)")
             #expect(try kindling(["get", "ns", "--name", name, "-o", "name"]).output.contains("namespace/dev\n"))
 
             let invalid = try kindling(["apply", "--name", name, "-f", "-"], input: manifest.replacingOccurrences(of: "replicas: 6", with: "replicas: -1"))

@@ -163,3 +163,72 @@ extension ServiceDiscoveryTests {
         }
     }
 }
+
+extension ServiceDiscoveryTests {
+    /// Names outside the cluster domain go where ConfigMap kube-system/coredns's `forward` line says, as with
+    /// CoreDNS. The upstream here is a second `kindling dns`, serving another domain from the same cluster, in the
+    /// control-plane node's namespace on its node IP (which pods reach), with a ConfigMap of its own (none: it
+    /// forwards nothing, so no loop).
+    @Test func namesOutsideTheClusterGoToTheCorefilesUpstreams() throws {
+        try cli.withCluster("dnsfwd") { name in
+            let pod = "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n---\n" + ServiceProxyTests.curlPod
+            #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: pod).status == 0)
+            #expect(podTests.allReady(name, namespace: "dev", count: 1))
+            #expect(podTests.allReady(name, namespace: "kube-system", count: 2), "the cluster DNS pods")
+            // kind's Corefile, without a forward line: nothing outside to forward to.
+            let corefile = try cli.kindling(["get", "--name", name, "-n", "kube-system", "configmap", "coredns", "-o", "yaml"]).output
+            #expect(corefile.contains("  Corefile: |\n    .:53 {\n") && corefile.contains("\n        kubernetes cluster.local in-addr.arpa ip6.arpa {\n")
+                    && !corefile.contains("forward ."), "\(corefile)")
+            #expect(try exec(name, ["dig", "+tries=1", "kubernetes.default.svc.upstream.test"]).output.contains("status: REFUSED"))
+
+            let node = try #require(try cli.kindling(["get", "nodes", "--name", name, "-o", "name"]).output
+                .split(separator: "\n").map { String($0.split(separator: "/").last!) }.first { $0.hasSuffix("control-plane") })
+            let nodeIP = try #require(try cli.kindling(["exec", "--name", name, "--node", node, "--", "ip", "-4", "-o", "addr", "show", "eth0"]).output
+                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) })
+            let upstream = Process()
+            upstream.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            upstream.arguments = ["netns", "exec", ClusterNames(cluster: name).nodeNetns(node: node),
+                                  CLITests.binary, "dns", "--name", name, "--domain", "upstream.test", "--address", nodeIP, "--port", "5353",
+                                  "--metrics-port", "9253", "--config-map", "kube-system/upstream-dns"]
+            let log = NSTemporaryDirectory() + "\(name)-upstream-dns.log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: log) }
+            upstream.standardError = FileHandle(forWritingAtPath: log)
+            try upstream.run()
+            defer { kill(upstream.processIdentifier, SIGKILL); upstream.waitUntilExit() }
+
+            func forward(_ targets: String) throws {
+                let map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: coredns, namespace: kube-system}\ndata:\n  Corefile: |\n"
+                    + "    .:53 {\n        kubernetes cluster.local in-addr.arpa ip6.arpa\n" + (targets.isEmpty ? "" : "        forward . \(targets)\n") + "    }\n"
+                #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: map).status == 0)
+            }
+            try forward("\(nodeIP):5353")
+            var answer = ""
+            let forwarded = eventually(20) {
+                answer = (try? exec(name, ["dig", "+tries=1", "+time=2", "kubernetes.default.svc.upstream.test"]))?.output ?? ""
+                return answer.contains("status: NOERROR") && answer.contains("IN A\t10.96.0.1\n")
+            }
+            if !forwarded {
+                let logs = try podTests.pods(name, namespace: "kube-system").map { pod in
+                    (try? cli.kindling(["logs", "--name", name, "-n", "kube-system", pod.name]).output) ?? ""
+                }
+                Issue.record("\(answer)\nthe upstream said: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")\nthe cluster DNS said: \(logs)")
+            }
+            // Cluster names are still answered by the cluster DNS itself.
+            #expect(try exec(name, ["dig", "+short", "kubernetes.default.svc.cluster.local"]).output == "10.96.0.1\n")
+
+            // An upstream that does not answer (nothing on that port): SERVFAIL, without waiting out a timeout.
+            try forward("\(nodeIP):5399")
+            #expect(eventually(10) {
+                let started = Date()
+                let reply = (try? exec(name, ["dig", "+tries=1", "+time=5", "kubernetes.default.svc.upstream.test"]))?.output ?? ""
+                return reply.contains("status: SERVFAIL") && Date().timeIntervalSince(started) < 2
+            })
+            // No forward line again: refused at once.
+            try forward("")
+            #expect(eventually(10) {
+                ((try? exec(name, ["dig", "+tries=1", "kubernetes.default.svc.upstream.test"]))?.output ?? "").contains("status: REFUSED")
+            })
+        }
+    }
+}

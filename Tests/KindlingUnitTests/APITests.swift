@@ -138,3 +138,23 @@ import Testing
         #expect(names.contains("deployments") && names.contains("replicasets/scale"))
     }
 }
+
+extension APITests {
+    @Test func configMapsAreServedAndValidatedAsKubernetesDoes() async {
+        let map = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings"},"data":{"game.properties":"lives=3","ui_theme":"dark"}}"#
+        let (created, object) = await call("POST", "/api/v1/namespaces/dev/configmaps", map)
+        #expect(created == 201 && (object["data"] as? [String: String])?["ui_theme"] == "dark")
+        let bad = map.replacingOccurrences(of: "ui_theme", with: "ui theme").replacingOccurrences(of: "settings", with: "other")
+        let (invalid, status) = await call("POST", "/api/v1/namespaces/dev/configmaps", bad)
+        #expect(invalid == 422)
+        #expect((status["message"] as? String)?.hasPrefix(#"ConfigMap "other" is invalid: data[ui theme]: Invalid value: "ui theme": a valid config key must consist of alphanumeric characters"#) == true,
+                "\(status["message"] ?? "")")
+        // Immutable once marked so.
+        let frozen = map.replacingOccurrences(of: "settings", with: "frozen").replacingOccurrences(of: #""data""#, with: #""immutable":true,"data""#)
+        #expect(await call("POST", "/api/v1/namespaces/dev/configmaps", frozen).0 == 201)
+        let (changed, _) = await call("PUT", "/api/v1/namespaces/dev/configmaps/frozen", frozen.replacingOccurrences(of: "lives=3", with: "lives=9"))
+        #expect(changed == 422)
+        let (_, list) = await call("GET", "/api/v1/namespaces/dev/configmaps")
+        #expect((list["items"] as? [Any])?.count == 2)
+    }
+}

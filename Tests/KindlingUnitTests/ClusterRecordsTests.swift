@@ -133,3 +133,39 @@ extension DNSMessage {
         return copy
     }
 }
+
+/// The part of CoreDNS's Corefile the cluster DNS reads: `forward`'s upstreams.
+@Suite struct CorefileTests {
+    @Test func forwardLinesGiveUpstreams() {
+        let corefile = """
+            .:53 {
+                errors
+                kubernetes cluster.local in-addr.arpa ip6.arpa {
+                   pods insecure
+                }
+                forward . 172.18.0.2 dns://172.18.0.3:5353 172.18.0.4:53 {   # comment
+                   max_concurrent 1000
+                }
+                cache 30
+            }
+            """
+        let (upstreams, problems) = Corefile.upstreams(corefile)
+        #expect(upstreams.map(\.description) == ["172.18.0.2:53", "172.18.0.3:5353", "172.18.0.4:53"])
+        #expect(problems.isEmpty)
+    }
+
+    @Test func whatCannotBeUsedIsSaid() {
+        let (upstreams, problems) = Corefile.upstreams("""
+            forward . /etc/resolv.conf
+            forward example.org 10.0.0.1
+            forward . 8.8.8.8:99999 tls://1.1.1.1 example.com
+            forward .
+            # forward . 10.0.0.9
+            """)
+        #expect(upstreams.isEmpty)
+        #expect(problems.count == 6, "\(problems)")
+        #expect(problems[0].contains("machine's resolver") && problems[1].contains("not example.org"))
+        // kind's own Corefile as kindling writes it has no forward line: nothing forwarded.
+        #expect(Corefile.upstreams("kubernetes cluster.local\ncache 30\n") == ([], []))
+    }
+}

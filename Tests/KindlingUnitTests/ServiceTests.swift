@@ -154,6 +154,21 @@ struct SeededRandom: RandomNumberGenerator {
         #expect(on9090.map(\.ip) == ["10.244.2.2"] && on9090.first?.ready == false)
     }
 
+    /// A pod whose `subdomain` names the service gets its `hostname` on its endpoint (the DNS name
+    /// `<hostname>.<service>.<ns>.svc`); with another subdomain, or none, it does not.
+    @Test func podsHostnameGoesOnTheEndpointOfTheServiceItsSubdomainNames() {
+        var service = Service(metadata: ObjectMeta(name: "web", namespace: "dev"), spec: .init(selector: ["app": "web"], ports: []))
+        service.spec.clusterIP = "None"
+        service.applyDefaults()
+        var named = pod("a", ip: "10.244.1.2"), other = pod("b", ip: "10.244.1.3"), plain = pod("c", ip: "10.244.1.4")
+        (named.spec.hostname, named.spec.subdomain) = ("web-0", "web")
+        (other.spec.hostname, other.spec.subdomain) = ("db-0", "db")
+        plain.spec.hostname = "lonely"
+        let resolved = EndpointsController.groups(for: service, pods: [named, other, plain]).values.flatMap { $0 }
+        #expect(resolved.map(\.ip) == ["10.244.1.2", "10.244.1.3", "10.244.1.4"])
+        #expect(resolved.map(\.hostname) == ["web-0", nil, nil])
+    }
+
     @Test func controllerKeepsSlicesAndEndpointsEqualToThePods() async throws {
         let registry = Registry(store: try Store(path: nil), admission: ServiceAdmission(serviceSubnet: IPv4CIDR("10.96.0.0/16")!))
         _ = try registry.create(Namespace(name: "dev"))

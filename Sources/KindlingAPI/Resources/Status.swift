@@ -92,6 +92,7 @@ extension FieldError.Kind {
         case .duplicate: "ValueDuplicate"
         case .notFound: "ValueNotFound"
         case .unknownField: "UnknownField"
+        case .tooLong: "ValueTooLong"
         }
     }
 }

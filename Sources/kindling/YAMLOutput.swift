@@ -1,0 +1,29 @@
+import Foundation
+import Yams
+
+/// `-o yaml` as kubectl prints it: keys sorted, numbers as written (JSONSerialization's NSNumbers would come
+/// out as floats, `1e+0`), multi-line strings as literal blocks (a Corefile stays readable).
+enum YAMLOutput {
+    static func text(_ tree: Any) throws -> String { try Yams.serialize(node: node(tree), indent: 2) }
+
+    static func node(_ value: Any) -> Node {
+        switch value {
+        case let map as [String: Any]:
+            return .mapping(.init(map.keys.sorted().map { (Node($0), node(map[$0]!)) }))
+        case let list as [Any]:
+            return .sequence(.init(list.map(node)))
+        case let string as String:
+            // A string that would read back as something else (`"6"`, `"true"`, a timestamp) is quoted.
+            let plain = Resolver.default.resolveTag(of: Node(string)) == .str
+            return .scalar(.init(string, Tag(.str), string.contains("\n") ? .literal : plain ? .any : .doubleQuoted))
+        case let number as NSNumber:
+            switch String(cString: number.objCType) {
+            case "c": return .scalar(.init(number.boolValue ? "true" : "false", Tag(.bool)))
+            case "f", "d": return .scalar(.init("\(number.doubleValue)", Tag(.float)))
+            default: return .scalar(.init(String(number.int64Value), Tag(.int)))
+            }
+        default:
+            return .scalar(.init("null", Tag(.null)))
+        }
+    }
+}
