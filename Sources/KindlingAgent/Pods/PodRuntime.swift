@@ -51,12 +51,13 @@ public actor PodRuntime {
 
     public func run() async {
         try? FileManager.default.createDirectory(atPath: files.root, withIntermediateDirectories: true)
-        for record in files.loadAll() { records[record.uid] = record }
-        if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
         while podCIDR == nil && !Task.isCancelled {
             podCIDR = try? await client.get(Node.self, name: nodeName).podCIDR
             if podCIDR == nil { try? await Task.sleep(for: .milliseconds(100)) }
         }
+        // The records directory is the cluster's: this node's pods are those addressed from its pod CIDR.
+        for record in files.loadAll() where record.podCIDR == podCIDR { records[record.uid] = record }
+        if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
         let informer = Informer<Pod>(client: client, fieldSelector: "spec.nodeName=\(nodeName)")
         // A pass runs when the pods change (changes arriving together share one pass) and at least every
         // 100 ms, which is how fast an exited container is noticed.
