@@ -2,8 +2,8 @@ import Foundation
 import KindlingAPI
 
 /// List, then watch, keeping a local copy of every object of one kind; calls `onChange` with the whole
-/// copy after the first list and after every event. The watch is re-made (and everything relisted) every
-/// `resyncSeconds`, and at once after any error, so a missed event or a 410 Gone heals by itself.
+/// copy after the first list and after every event. The watch is re-made from the last resourceVersion every
+/// `resyncSeconds` and after any error; a 410 Gone (history too short for that version) relists.
 public struct Informer<T: KubeObject>: Sendable {
     public let client: APIClient
     public let namespace: String?
@@ -17,18 +17,27 @@ public struct Informer<T: KubeObject>: Sendable {
         self.resyncSeconds = resyncSeconds
     }
 
-    /// Runs until cancelled; errors are retried with `Backoff`.
+    /// Runs until cancelled. Like client-go's reflector: list once, then watch from the last resourceVersion
+    /// seen, again after each watch ends or fails (a server restart included, as its history survives it);
+    /// list again only when the server answers 410 Gone (that version is older than its history) or the first
+    /// list has not succeeded. Errors are retried with `Backoff`.
     public func run(onChange: @Sendable ([String: T]) async -> Void) async {
         var backoff = Backoff()
+        var cache: [String: T] = [:]
+        var resourceVersion: String?
         while !Task.isCancelled {
             do {
-                let list = try await client.list(T.self, namespace: namespace, fieldSelector: fieldSelector)
-                backoff.succeeded()
-                var cache = Dictionary(list.items.map { (Informer.key($0), $0) }, uniquingKeysWith: { _, b in b })
-                await onChange(cache)
-                let events = client.watch(T.self, namespace: namespace, resourceVersion: list.metadata.resourceVersion,
+                if resourceVersion == nil {
+                    let list = try await client.list(T.self, namespace: namespace, fieldSelector: fieldSelector)
+                    cache = Dictionary(list.items.map { (Informer.key($0), $0) }, uniquingKeysWith: { _, b in b })
+                    resourceVersion = list.metadata.resourceVersion
+                    await onChange(cache)
+                }
+                let events = client.watch(T.self, namespace: namespace, resourceVersion: resourceVersion,
                                           fieldSelector: fieldSelector, timeoutSeconds: resyncSeconds)
                 for try await event in events {
+                    backoff.succeeded()
+                    if let version = event.object.metadata.resourceVersion { resourceVersion = version }
                     switch event.type {
                     case .deleted: cache[Informer.key(event.object)] = nil
                     case .added, .modified: cache[Informer.key(event.object)] = event.object
@@ -36,6 +45,8 @@ public struct Informer<T: KubeObject>: Sendable {
                     }
                     await onChange(cache)
                 }
+            } catch let status as Status where status.code == 410 {
+                resourceVersion = nil
             } catch {
                 try? await Task.sleep(for: backoff.failed())
             }
