@@ -11,53 +11,82 @@ struct ReliabilityTests {
     let podTests = PodTests()
     let services = ServiceProxyTests()
 
+    static let nginxService = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: nginx-service, namespace: dev}
+        spec:
+          selector: {app: nginx}
+          ports: [{name: http, port: 80, targetPort: 80}]
+        """
+
+    /// A 3-node cluster with seed 002's six nginx pods behind `nginx-service` and a curl pod; `body` gets the
+    /// cluster's name and the service's cluster IP, once a request through it has succeeded.
+    func withServedCluster(_ tag: String, _ body: (String, String) throws -> Void) throws {
+        try cli.withCluster(tag) { name in
+            try services.apply(name, [PodTests.seed002, ServiceProxyTests.curlPod, Self.nginxService].joined(separator: "\n---\n"))
+            #expect(podTests.allReady(name, namespace: "dev", count: 7))
+            let vip = try services.clusterIP(name, "nginx-service")
+            #expect(eventually(10) { status(name, "http://\(vip)") == "200" })
+            try body(name, vip)
+        }
+    }
+
+    /// The HTTP status `curl` gets from the curl pod for `url` ("000" when nothing answered).
+    func status(_ cluster: String, _ url: String) -> String? {
+        (try? services.exec(cluster, pod: "curl-pod", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", url]))?.output
+    }
+
+    /// A steady stream from the curl pod: `count` requests 20 ms apart, each allowed 2 s (about 4 s for 150).
+    struct Stream {
+        let process = Process()
+        let output = Pipe()
+        let count: Int
+
+        init(_ cluster: String, to vip: String, count: Int = 150) throws {
+            self.count = count
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", ClusterNames(cluster: cluster).netnsPrefix + "pod.dev.curl-pod", "sh", "-c",
+                                 "for i in $(seq \(count)); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://\(vip)/; sleep 0.02; done"]
+            process.standardOutput = output
+            try process.run()
+        }
+
+        /// Waits for the stream's end; records an issue unless every request got a 200.
+        func expectAllAnswered() {
+            let answers = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+            process.waitUntilExit()
+            #expect(answers.count == count && answers.allSatisfy { $0 == "200" },
+                    "\(answers.filter { $0 != "200" }.count) of \(answers.count) requests failed: \(Set(answers))")
+        }
+
+        func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    }
+
+    /// The cluster's daemon processes whose command is `verb` (`server`, `agent`).
+    func daemons(_ cluster: String, _ verb: String) -> [Int32] {
+        ClusterProcesses(cluster: cluster).pids().filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0\(verb)\0") == true
+        }
+    }
+
     /// Every agent killed with SIGKILL while a pod sends a steady stream of requests to a ClusterIP service
     /// with endpoints on every node: the supervisor restarts them, they re-adopt their pods, re-sync routes and
     /// rules in place (one transaction, never an empty table), and not one request fails.
     @Test func killedAgentsLoseNoRequest() throws {
-        try cli.withCluster("agentkill") { name in
-            try services.apply(name, PodTests.seed002 + "\n---\n" + ServiceProxyTests.curlPod + """
-
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: nginx-service, namespace: dev}
-                spec:
-                  selector: {app: nginx}
-                  ports: [{name: http, port: 80, targetPort: 80}]
-                """)
-            #expect(podTests.allReady(name, namespace: "dev", count: 7))
+        try withServedCluster("agentkill") { name, vip in
             let before = try podTests.pods(name, namespace: "dev")
-            let vip = try services.clusterIP(name, "nginx-service")
-            #expect(eventually(10) { (try? services.exec(name, pod: "curl-pod", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", "http://\(vip)"]))?.output == "200" })
-
-            // 150 requests, 20 ms apart, each allowed 2 s: about 4 s of traffic around the kills.
-            let count = 150
-            let client = Process()
-            client.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            client.arguments = ["netns", "exec", ClusterNames(cluster: name).netnsPrefix + "pod.dev.curl-pod", "sh", "-c",
-                                "for i in $(seq \(count)); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://\(vip)/; sleep 0.02; done"]
-            let output = Pipe()
-            client.standardOutput = output
-            try client.run()
-            defer { if client.isRunning { kill(client.processIdentifier, SIGKILL) } }
-
+            let stream = try Stream(name, to: vip)
+            defer { stream.stop() }
             usleep(800_000)
-            let processes = ClusterProcesses(cluster: name)
-            let agents = processes.pids().filter { pid in
-                (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0agent\0") == true
-            }
+            let agents = daemons(name, "agent")
             #expect(agents.count == 3)
             for agent in agents { kill(agent, SIGKILL) }
-
-            let answers = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-            client.waitUntilExit()
-            #expect(answers.count == count && answers.allSatisfy { $0 == "200" },
-                    "\(answers.filter { $0 != "200" }.count) of \(answers.count) requests failed: \(Set(answers))")
+            stream.expectAllAnswered()
 
             // New agents, and the pods they found were adopted, not restarted.
             #expect(eventually(10) {
-                let now = processes.pids()
+                let now = ClusterProcesses(cluster: name).pids()
                 return now.count == 5 && agents.allSatisfy { !now.contains($0) }
             })
             #expect(podTests.allReady(name, namespace: "dev", count: 7))
@@ -65,44 +94,17 @@ struct ReliabilityTests {
             #expect(Set(after.map(\.uid)) == Set(before.map(\.uid)) && after.allSatisfy { $0.restarts == 0 })
         }
     }
-}
 
-extension ReliabilityTests {
     /// The server SIGKILLed in the middle of a burst of applies, while a pod keeps sending requests to a
     /// ClusterIP service: every apply that was acknowledged is there after the supervisor restarts it, the
     /// datapath never stops, and the agents carry on from their watches (a service created after the restart
-    /// is programmed on every node).
+    /// is served).
     @Test func killedServerLosesNoAcknowledgedWriteAndTrafficFlows() throws {
-        try cli.withCluster("serverkill") { name in
-            try services.apply(name, PodTests.seed002 + "\n---\n" + ServiceProxyTests.curlPod + """
-
-                ---
-                apiVersion: v1
-                kind: Service
-                metadata: {name: nginx-service, namespace: dev}
-                spec:
-                  selector: {app: nginx}
-                  ports: [{name: http, port: 80, targetPort: 80}]
-                """)
-            #expect(podTests.allReady(name, namespace: "dev", count: 7))
-            let vip = try services.clusterIP(name, "nginx-service")
-            #expect(eventually(10) { (try? services.exec(name, pod: "curl-pod", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", "http://\(vip)"]))?.output == "200" })
-
-            let count = 150
-            let client = Process()
-            client.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            client.arguments = ["netns", "exec", ClusterNames(cluster: name).netnsPrefix + "pod.dev.curl-pod", "sh", "-c",
-                                "for i in $(seq \(count)); do curl -s -o /dev/null -w '%{http_code}\\n' --max-time 2 http://\(vip)/; sleep 0.02; done"]
-            let output = Pipe()
-            client.standardOutput = output
-            try client.run()
-            defer { if client.isRunning { kill(client.processIdentifier, SIGKILL) } }
-
+        try withServedCluster("serverkill") { name, vip in
+            let stream = try Stream(name, to: vip)
+            defer { stream.stop() }
             // Applies one after another; the server dies somewhere in the middle of them.
-            let processes = ClusterProcesses(cluster: name)
-            let server = try #require(processes.pids().first { pid in
-                (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0server\0") == true
-            })
+            let server = try #require(daemons(name, "server").first)
             let killedAt = Mutex<Date?>(nil)
             let killer = Thread {
                 usleep(400_000)
@@ -117,14 +119,10 @@ extension ReliabilityTests {
                 if (try? cli.kindling(["apply", "--name", name, "-f", "-"], input: map))?.status == 0 { acknowledged.append("burst-\(index)") }
             }
             let burstEnded = Date()
-            #expect(!processes.pids().contains(server))
+            #expect(!ClusterProcesses(cluster: name).pids().contains(server))
             let killed = try #require(killedAt.withLock { $0 })
             #expect(burstStarted < killed && killed < burstEnded, "the server was killed outside the burst")
-
-            let answers = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-            client.waitUntilExit()
-            #expect(answers.count == count && answers.allSatisfy { $0 == "200" },
-                    "\(answers.filter { $0 != "200" }.count) of \(answers.count) requests failed: \(Set(answers))")
+            stream.expectAllAnswered()
 
             // Back: every acknowledged write is there.
             var stored: Set<String> = []
@@ -133,12 +131,33 @@ extension ReliabilityTests {
                 stored = Set(listing.split(separator: "\n").map { String($0.split(separator: "/").last ?? "") })
                 return Set(acknowledged).isSubset(of: stored)
             }, "lost: \(Set(acknowledged).subtracting(stored).sorted())")
-            // The agents' watches carry on: a service made now is programmed on every node.
+            // The agents' watches carry on: a service made now is served.
             try services.apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: after, namespace: dev}\nspec:\n  selector: {app: nginx}\n  ports: [{port: 8080, targetPort: 80}]\n")
             let after = try services.clusterIP(name, "after")
-            #expect(eventually(15) {
-                (try? services.exec(name, pod: "curl-pod", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "1", "http://\(after):8080"]))?.output == "200"
-            })
+            #expect(eventually(15) { status(name, "http://\(after):8080") == "200" })
         }
+    }
+}
+
+extension ReliabilityTests {
+    /// 20 create/delete cycles of one cluster name, each with a pod and a service programmed: after every delete
+    /// nothing of the cluster is left (namespaces, processes, state and run directories, mounts, /etc/netns),
+    /// and the machine's own links are as before.
+    @Test func twentyCreateDeleteCyclesLeaveNothing() throws {
+        let name = uniqueClusterName("cycles")
+        defer { _ = try? cli.kindling(["delete", "cluster", "--name", name]) }
+        let linksBefore = try rootLinks()
+        let workload = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\nspec:\n  containers:\n  - {name: nginx, image: nginx}\n"
+            + "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n"
+        for cycle in 1...20 {
+            let created = try cli.kindling(["create", "cluster", "--name", name])
+            try #require(created.status == 0, "cycle \(cycle): \(created.output)")
+            try services.apply(name, workload)
+            #expect(podTests.allReady(name, count: 1), "cycle \(cycle)")
+            let deleted = try cli.kindling(["delete", "cluster", "--name", name])
+            #expect(deleted.status == 0, "cycle \(cycle): \(deleted.output)")
+            try cli.assertNothingLeft(name)
+        }
+        #expect(try rootLinks() == linksBefore)
     }
 }

@@ -72,13 +72,8 @@ extension ServiceDiscoveryTests {
         try cli.withCluster("dns") { name in
             #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: PodTests.seed002).status == 0)
             #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: ServiceProxyTests.curlPod).status == 0)
-            let services = """
-                apiVersion: v1
-                kind: Service
-                metadata: {name: nginx-service, namespace: dev}
-                spec:
-                  selector: {app: nginx}
-                  ports: [{name: http, port: 80, targetPort: 80}]
+            let services = ReliabilityTests.nginxService + """
+
                 ---
                 apiVersion: v1
                 kind: Service
