@@ -43,6 +43,10 @@ public struct ClusterNames: Hashable, Sendable {
     public func stateDirectory(root: String = ClusterNames.stateRoot) -> String { "\(root)/\(cluster)" }
     /// Runtime files: sockets, pid files. Gone at reboot, as the namespaces are.
     public func runDirectory(root: String = ClusterNames.runRoot) -> String { "\(root)/\(cluster)" }
+    /// Present while `kindling node stop` holds a node down: the supervisor keeps its agent stopped.
+    public func stoppedNodeMarker(node: String, root: String = ClusterNames.stateRoot) -> String {
+        stateDirectory(root: root) + "/stopped-nodes/\(node)"
+    }
 
     public static let stateRoot = "/var/lib/kindling"
     public static let runRoot = "/run/kindling"

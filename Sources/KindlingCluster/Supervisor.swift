@@ -10,6 +10,8 @@ public struct Supervisor {
         public let name: String
         public let arguments: [String]
         public let namespace: NetNamespace?
+        /// An agent's node: kept stopped while `kindling node stop` marks it so.
+        public var node: String? = nil
         var pid: pid_t?
         var restarts = 0
         var notBefore = Date.distantPast
@@ -26,7 +28,7 @@ public struct Supervisor {
         for node in topology.nodes {
             children.append(Child(name: "agent-\(node.name)",
                                   arguments: [binary, "agent", "--name", config.name, "--node", node.name],
-                                  namespace: node.netns))
+                                  namespace: node.netns, node: node.name))
         }
         self.children = children
     }
@@ -72,6 +74,19 @@ public struct Supervisor {
     }
 
     func tend(_ child: inout Child, exited: [pid_t: Int32]) {
+        if let node = child.node, FileManager.default.fileExists(atPath: ClusterNames(cluster: processes.cluster).stoppedNodeMarker(node: node, root: processes.stateRoot)) {
+            // A stopped node: its agent goes at once and stays gone; it starts again when the mark is removed.
+            if let pid = child.pid {
+                kill(pid, SIGKILL)
+                if exited[pid] != nil {
+                    child.pid = nil
+                    log("\(child.name) (pid \(pid)) stopped: node stopped")
+                }
+            }
+            child.notBefore = .distantPast
+            child.restarts = 0
+            return
+        }
         if let pid = child.pid {
             guard let status = exited[pid] else { return }
             child.pid = nil

@@ -93,13 +93,18 @@ public final class RouteSocket {
         try nl("set \(name) master \(bridge)") { rtnl_link_enslave_ifindex(handle, master, port) }
     }
 
-    public func setUp(_ name: String) throws {
-        guard let link = try link(name) else { throw NetlinkError("set \(name) up", code: NLE_NODEV) }
+    public func setUp(_ name: String) throws { try setState(name, up: true) }
+
+    public func setDown(_ name: String) throws { try setState(name, up: false) }
+
+    private func setState(_ name: String, up: Bool) throws {
+        let what = "set \(name) \(up ? "up" : "down")"
+        guard let link = try link(name) else { throw NetlinkError(what, code: NLE_NODEV) }
         defer { rtnl_link_put(link) }
         let change = rtnl_link_alloc()
         defer { rtnl_link_put(change) }
-        rtnl_link_set_flags(change, UInt32(IFF_UP))
-        try nl("set \(name) up") { rtnl_link_change(handle, link, change, 0) }
+        if up { rtnl_link_set_flags(change, UInt32(IFF_UP)) } else { rtnl_link_unset_flags(change, UInt32(IFF_UP)) }
+        try nl(what) { rtnl_link_change(handle, link, change, 0) }
     }
 
     /// Deletes a link (for a veth, both ends); deleting one that is gone is not an error.

@@ -12,14 +12,16 @@ public struct ControlPlane: Sendable {
     public let tls: HTTPServer.TLSListener?
     /// How long a node may stay silent before it is NotReady (kube-controller-manager's 40 s by default).
     public let nodeMonitorGracePeriod: TimeInterval
+    public let podEvictionTimeout: TimeInterval
     /// Prometheus text for /metrics (the process bootstraps swift-metrics); nil: no metrics endpoint.
     public let metrics: (@Sendable () -> String)?
 
     public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil,
-                nodeMonitorGracePeriod: TimeInterval = 40, metrics: (@Sendable () -> String)? = nil) {
+                nodeMonitorGracePeriod: TimeInterval = 40, podEvictionTimeout: TimeInterval = 300, metrics: (@Sendable () -> String)? = nil) {
         self.config = config
         self.metrics = metrics
         self.nodeMonitorGracePeriod = nodeMonitorGracePeriod
+        self.podEvictionTimeout = podEvictionTimeout
         self.storePath = storePath
         self.socketPath = socketPath
         self.tls = tls
@@ -34,7 +36,7 @@ public struct ControlPlane: Sendable {
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
-            NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod), LoadBalancerController(pool: config.loadBalancerIPs),
+            NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
         ]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {

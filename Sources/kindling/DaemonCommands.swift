@@ -28,7 +28,8 @@ struct ServerCommand: AsyncParsableCommand {
             let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
             let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials) }
             let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls,
-                                            nodeMonitorGracePeriod: NodeTiming.gracePeriod(), metrics: MetricsExport.bootstrap())
+                                            nodeMonitorGracePeriod: NodeTiming.gracePeriod(),
+                                            podEvictionTimeout: NodeTiming.evictionTimeout(), metrics: MetricsExport.bootstrap())
             try await controlPlane.run { printError("serving on \(processes.socketPath)") }
         }
     }

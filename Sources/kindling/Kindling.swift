@@ -13,7 +13,7 @@ struct Kindling: AsyncParsableCommand {
             the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise.
             """,
         subcommands: [Create.self, Delete.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
-                      ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self]
+                      NodeCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self]
     )
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingCluster
+import KindlingNet
 import Synchronization
 import Testing
 
@@ -159,5 +160,61 @@ extension ReliabilityTests {
             try cli.assertNothingLeft(name)
         }
         #expect(try rootLinks() == linksBefore)
+    }
+}
+
+extension ReliabilityTests {
+    /// `kindling node stop`: the node goes NotReady after the (shortened) grace period, its pods' endpoints
+    /// leave every node's rules, its pods are evicted and made again on other nodes; `node start` brings it
+    /// back Ready and its stale pods are cleaned up.
+    @Test func aStoppedNodeIsWorkedAroundAndCleanedUpWhenItReturns() throws {
+        let name = uniqueClusterName("nodestop")
+        defer { _ = try? cli.kindling(["delete", "cluster", "--name", name]) }
+        let created = try sh(["env", "\(NodeTiming.variable)=2", "\(NodeTiming.evictionVariable)=2", CLITests.binary, "create", "cluster",
+                              "--name", name, "--config", "-"], input: ClusterLifecycleTests.seed002)
+        try #require(created.status == 0, "\(created.output)")
+        try services.apply(name, [PodTests.seed002, ServiceProxyTests.curlPod, Self.nginxService].joined(separator: "\n---\n"))
+        #expect(podTests.allReady(name, namespace: "dev", count: 7))
+        let vip = try services.clusterIP(name, "nginx-service")
+        // A worker without the curl pod, with nginx pods of its own.
+        let pods = try podTests.pods(name, namespace: "dev")
+        let curlNode = try #require(pods.first { $0.name == "curl-pod" }?.node)
+        let victim = try #require(Set(pods.map(\.node)).filter { $0 != curlNode && $0.contains("worker") }.sorted().first)
+        let victimPods = pods.filter { $0.node == victim }
+        #expect(!victimPods.isEmpty)
+
+        let stop = try cli.kindling(["node", "stop", "--name", name, victim])
+        #expect(stop.status == 0 && stop.output == "node/\(victim) stopped\n", "\(stop.output)")
+        #expect(daemons(name, "agent").count == 2)
+        // NotReady, its endpoints gone, its pods evicted and the ReplicaSet back at six ready pods elsewhere.
+        /// The victim's STATUS column as `get nodes` prints it.
+        func victimStatus() -> String? {
+            let lines = ((try? cli.kindling(["get", "nodes", "--name", name]))?.output ?? "").split(separator: "\n")
+            return lines.first { $0.hasPrefix(victim + " ") }?.split(separator: " ").dropFirst().first.map(String.init)
+        }
+        #expect(eventually(15) { victimStatus() == "NotReady" })
+        #expect(eventually(10) { Set(services.endpointIPs(name, "nginx-service")).isDisjoint(with: victimPods.map(\.ip)) })
+        #expect(eventually(20) {
+            let now = (try? podTests.pods(name, namespace: "dev", selector: "app=nginx")) ?? []
+            return now.filter { $0.ready && $0.node != victim }.count == 6
+        })
+        var answers: [String] = []
+        for _ in 0..<10 { answers.append(status(name, "http://\(vip)") ?? "") }
+        #expect(answers.allSatisfy { $0 == "200" }, "\(answers)")
+
+        // Back: Ready again, and the evicted pods are gone, objects and namespaces alike.
+        let start = try cli.kindling(["node", "start", "--name", name, victim])
+        #expect(start.status == 0 && start.output == "node/\(victim) started\n", "\(start.output)")
+        #expect(eventually(15) { victimStatus() == "Ready" })
+        #expect(eventually(15) {
+            let names = Set(((try? podTests.pods(name, namespace: "dev")) ?? []).map(\.name))
+            return names.isDisjoint(with: victimPods.map(\.name))
+        })
+        #expect(eventually(10) {
+            let left = NetNamespace.list(prefix: ClusterNames(cluster: name).netnsPrefix + "pod.dev.")
+            return victimPods.allSatisfy { pod in !left.contains { $0.name.hasSuffix(pod.name) } }
+        })
+        let unknown = try cli.kindling(["node", "stop", "--name", name, "no-such-node"])
+        #expect(unknown.status != 0 && unknown.output.contains("nodes \"no-such-node\" not found"), "\(unknown.output)")
     }
 }

@@ -100,4 +100,14 @@ import Testing
         let now = Timestamp.date("2026-01-01T00:00:45Z")!
         #expect(NodeLifecycleController.silent([fresh, silent, marked], now: now, gracePeriod: 40) == ["silent"])
     }
+
+    @Test func podsAreEvictedFromNodesNotReadyForLongerThanTheTimeout() {
+        var ready = node("ready"), recent = node("recent", ready: false), long = node("long", ready: false)
+        ready.status?.conditions?[0].lastTransitionTime = "2026-01-01T00:00:00Z"
+        recent.status?.conditions?[0].lastTransitionTime = "2026-01-01T00:04:00Z"
+        long.status?.conditions?[0].lastTransitionTime = "2026-01-01T00:00:00Z"
+        let now = Timestamp.date("2026-01-01T00:05:01Z")!
+        #expect(NodeLifecycleController.toEvict([ready, recent, long], now: now, timeout: 300) == ["long"])
+        #expect(NodeLifecycleController.toEvict([ready, recent, long], now: now, timeout: 30) == ["recent", "long"])
+    }
 }
