@@ -149,11 +149,26 @@ public struct APIHandler: Sendable {
         throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
     }
 
-    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> T {
+    /// The body's size checked: present, and at most `maxBodySize`.
+    func checkBody(_ request: APIRequest) throws {
         guard !request.body.isEmpty else { throw Status.badRequest("the request has no body") }
         guard request.body.count <= APIHandler.maxBodySize else {
             throw Status(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(APIHandler.maxBodySize) bytes")
         }
+    }
+
+    /// A patch's body as a JSON value; anything else is the client's error (400), as Kubernetes answers it.
+    func jsonBody(_ request: APIRequest) throws -> Any {
+        try checkBody(request)
+        do {
+            return try JSONSerialization.jsonObject(with: request.body, options: [.fragmentsAllowed])
+        } catch {
+            throw Status.badRequest("the body of the request could not be decoded as JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error)")
+        }
+    }
+
+    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> T {
+        try checkBody(request)
         let object = try KubeJSON.decoder.decode(T.self, from: request.body)
         if let version = object.apiVersion, version != T.apiVersion {
             throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
@@ -172,9 +187,7 @@ public struct APIHandler: Sendable {
         guard contentType.hasPrefix("application/merge-patch+json") || contentType.hasPrefix("application/strategic-merge-patch+json") else {
             throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json")
         }
-        guard let patch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any] else {
-            throw Status.badRequest("the patch must be a JSON object")
-        }
+        guard let patch = try jsonBody(request) as? [String: Any] else { throw Status.badRequest("the patch must be a JSON object") }
         return try registry.modify(T.self, namespace: namespace, name: name) { current in
             let merged = KubeJSON.mergePatch(patch, onto: try KubeJSON.tree(current)) as? [String: Any] ?? [:]
             var patched = try KubeJSON.value(T.self, from: merged)
@@ -205,7 +218,7 @@ public struct APIHandler: Sendable {
             if method == "PUT" {
                 replicas = try KubeJSON.decoder.decode(Scale.self, from: request.body).spec.replicas
             } else {
-                let patch = try JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+                let patch = try jsonBody(request) as? [String: Any]
                 replicas = (patch?["spec"] as? [String: Any])?["replicas"] as? Int
             }
             guard let replicas else { throw Status.badRequest("spec.replicas is required") }
