@@ -27,16 +27,18 @@ public struct ClusterProcesses: Sendable {
     /// The daemon subcommands; every one takes `--name <cluster>`.
     public static let daemonVerbs: Set<String> = ["server", "agent", "supervise"]
 
-    /// Pids of this cluster's kindling daemons, read from /proc.
-    public func pids() -> [pid_t] {
+    /// Pids of this cluster's kindling daemons, read from /proc: all of them, or those of one verb
+    /// (`server`, `agent`), or one node's agent.
+    public func pids(verb: String? = nil, node: String? = nil) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), pid != getpid(),
                   let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
             let argv = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            func option(_ flag: String) -> String? { argv.firstIndex(of: flag).flatMap { $0 + 1 < argv.count ? argv[$0 + 1] : nil } }
             guard argv.count >= 4, (argv[0] as NSString).lastPathComponent == "kindling",
-                  ClusterProcesses.daemonVerbs.contains(argv[1]),
-                  let flag = argv.firstIndex(of: "--name"), flag + 1 < argv.count, argv[flag + 1] == cluster else { return nil }
+                  ClusterProcesses.daemonVerbs.contains(argv[1]), verb == nil || argv[1] == verb,
+                  option("--name") == cluster, node == nil || option("--node") == node else { return nil }
             return pid
         }
     }

@@ -11,8 +11,8 @@ import KindlingAPI
 ///     d.c.b.a.in-addr.arpa             PTR for cluster IPs, headless endpoints and pods
 ///
 /// Names below the zone that do not exist get NXDOMAIN, names that exist without the asked type NOERROR
-/// with no answer (both with the zone's SOA, RFC 2308); names outside it are refused at once, as nothing
-/// forwards them anywhere.
+/// with no answer (both with the zone's SOA, RFC 2308); names outside it are not this zone's (the server
+/// refuses them, or forwards them where upstreams are configured).
 public struct ClusterRecords: Sendable {
     public let zone: DNSName
     /// Reverse lookups are answered (NXDOMAIN included) for these networks; others are refused.
@@ -20,6 +20,9 @@ public struct ClusterRecords: Sendable {
     /// CoreDNS's kubernetes plugin answers with 5 s TTLs: names follow the cluster closely.
     public static let ttl: UInt32 = 5
 
+    /// The zone's SOA and name server, made once: every negative answer carries the SOA.
+    public let soa: DNSMessage.Record
+    let nameServer: DNSName
     var records: [DNSName: [RecordData]] = [:]
     /// Every name that exists, including those that only have names below them (`dev.svc.cluster.local`).
     var names: Set<DNSName> = []
@@ -27,6 +30,9 @@ public struct ClusterRecords: Sendable {
     public init(zone: DNSName, reverseNetworks: [IPv4CIDR], services: [Service], slices: [EndpointSlice], pods: [Pod]) {
         self.zone = zone
         self.reverseNetworks = reverseNetworks
+        nameServer = (try? zone.prepending("dns").prepending("ns")) ?? zone
+        soa = .init(name: zone, ttl: Self.ttl, data: .soa(SOA(primary: nameServer, mailbox: (try? zone.prepending("hostmaster")) ?? zone,
+                                                                serial: 1, refresh: 7200, retry: 1800, expire: 86400, minimum: Self.ttl)))
         var slicesByService: [String: [EndpointSlice]] = [:]
         for slice in slices {
             guard let service = slice.metadata.labels?[EndpointSlice.serviceNameLabel] else { continue }
@@ -112,13 +118,6 @@ public struct ClusterRecords: Sendable {
         try DNSName(ip.description.split(separator: ".").reversed().joined(separator: ".") + ".in-addr.arpa")
     }
 
-    public var soa: DNSMessage.Record {
-        let primary = (try? zone.prepending("dns").prepending("ns")) ?? zone
-        let mailbox = (try? zone.prepending("hostmaster")) ?? zone
-        return .init(name: zone, ttl: Self.ttl, data: .soa(SOA(primary: primary, mailbox: mailbox, serial: 1, refresh: 7200,
-                                                                 retry: 1800, expire: 86400, minimum: Self.ttl)))
-    }
-
     static let reverseZone = try! DNSName("in-addr.arpa")
 
     /// Whether `name` is this server's to answer: the cluster domain, and reverse names of the cluster's
@@ -156,7 +155,7 @@ public struct ClusterRecords: Sendable {
 
         if inZone, name == zone {
             if question.type == .soa || question.type == .any { response.answers = [soa] } else if question.type == .ns {
-                response.answers = [.init(name: zone, ttl: Self.ttl, data: .ns((try? zone.prepending("dns").prepending("ns")) ?? zone))]
+                response.answers = [.init(name: zone, ttl: Self.ttl, data: .ns(nameServer))]
             } else {
                 response.authorities = [soa]
             }

@@ -19,9 +19,10 @@ public final class DNSForwarder: Sendable {
         self.maxConcurrent = maxConcurrent
     }
 
-    public var upstreams: [Corefile.Upstream] {
-        get { current.withLockedValue { $0 } }
-    }
+    public var upstreams: [Corefile.Upstream] { current.withLockedValue { $0 } }
+
+    /// Whether any upstream is set: asked for every query, without copying the list.
+    public var isForwarding: Bool { current.withLockedValue { !$0.isEmpty } }
 
     public func set(_ upstreams: [Corefile.Upstream]) { current.withLockedValue { $0 = upstreams } }
 

@@ -2,6 +2,9 @@
 public struct DNSName: Hashable, Sendable, CustomStringConvertible {
     /// The labels as they came, outermost last; the root name has none.
     public let labels: [[UInt8]]
+    /// The labels in lower case: what equality, hashing and compression compare (made once: names are
+    /// compared on every lookup).
+    let folded: [[UInt8]]
 
     public static let root = DNSName(unchecked: [])
     /// A name is at most 255 bytes on the wire, a label at most 63.
@@ -13,10 +16,13 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
             throw .malformed("a label must be 1 to 63 bytes")
         }
         guard labels.reduce(1, { $0 + $1.count + 1 }) <= DNSName.maxLength else { throw .malformed("a name must be at most 255 bytes") }
-        self.labels = labels
+        self.init(unchecked: labels)
     }
 
-    init(unchecked labels: [[UInt8]]) { self.labels = labels }
+    init(unchecked labels: [[UInt8]]) {
+        self.labels = labels
+        folded = labels.map { $0.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 } }
+    }
 
     /// `my-svc.default.svc.cluster.local` or with a trailing dot; `.` is the root.
     public init(_ text: String) throws(DNSError) {
@@ -44,17 +50,12 @@ public struct DNSName: Hashable, Sendable, CustomStringConvertible {
         }.joined(separator: ".") + "."
     }
 
-    /// The labels in lower case: what equality and compression compare.
-    var folded: [[UInt8]] {
-        labels.map { $0.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 + 32 : $0 } }
-    }
-
     public static func == (a: DNSName, b: DNSName) -> Bool { a.folded == b.folded }
     public func hash(into hasher: inout Hasher) { hasher.combine(folded) }
 
     /// Whether this name is `other` or lies below it.
     public func isSubdomain(of other: DNSName) -> Bool {
-        labels.count >= other.labels.count && Array(folded.suffix(other.labels.count)) == other.folded
+        labels.count >= other.labels.count && folded.suffix(other.labels.count).elementsEqual(other.folded)
     }
 
     /// The labels before `suffix` (which this name must be under), outermost last.

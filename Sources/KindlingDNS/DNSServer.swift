@@ -29,24 +29,40 @@ public struct DNSServer: Sendable {
         self.port = port
     }
 
-    /// What to do with one query's bytes: reply (nil: drop), or forward upstream when the name is outside the
-    /// cluster's and upstreams are configured.
+    /// What to do with one query's bytes: reply (nil: drop), or forward the parsed query upstream when its name is
+    /// outside the cluster's and upstreams are configured. The bytes are parsed once, here.
     enum Handling {
         case reply([UInt8]?)
-        case forward
+        case forward(DNSMessage)
     }
 
     static func handling(_ bytes: [UInt8], records: ClusterRecords, forwarding: Bool, udp: Bool) -> Handling {
-        if forwarding, let query = try? DNSMessage(parsing: bytes), !query.header.isResponse, query.header.opcode == 0,
-           query.questions.count == 1, let question = query.questions.first, !records.covers(question.name) {
-            return .forward
+        let query: DNSMessage
+        do {
+            query = try DNSMessage(parsing: bytes)
+        } catch {
+            guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return .reply(nil) }
+            var failure = DNSMessage(header: .init(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1])))
+            failure.header.isResponse = true
+            failure.header.rcode = UInt8(ResponseCode.formatError.rawValue)
+            return .reply(failure.encoded())
         }
-        return .reply(reply(to: bytes, records: records, udp: udp))
+        guard !query.header.isResponse else { return .reply(nil) }
+        if forwarding, query.header.opcode == 0, query.questions.count == 1, let question = query.questions.first,
+           !records.covers(question.name) {
+            return .forward(query)
+        }
+        let started = ContinuousClock.now
+        let response = records.answer(query)
+        let limit = udp ? max(DNSMessage.classicUDPSize, Int(min(query.edns?.udpPayloadSize ?? 0, 4096))) : 65535
+        let reply = response.encoded(maxSize: limit)
+        DNSMetrics.answered(query, response, udp: udp, zone: records.zone, duration: ContinuousClock.now - started)
+        return .reply(reply)
     }
 
-    /// The upstream's reply to a forwarded query, or SERVFAIL when none answered (as CoreDNS's forward).
-    static func forwarded(_ bytes: [UInt8], by forwarder: DNSForwarder, zone: DNSName, udp: Bool) async -> [UInt8]? {
-        guard let query = try? DNSMessage(parsing: bytes) else { return nil }
+    /// The upstream's reply to a forwarded query (`bytes` as the client sent them), or SERVFAIL when none
+    /// answered (as CoreDNS's forward).
+    static func forwarded(_ query: DNSMessage, _ bytes: [UInt8], by forwarder: DNSForwarder, zone: DNSName, udp: Bool) async -> [UInt8] {
         let started = ContinuousClock.now
         if let reply = await forwarder.forward(bytes), let response = try? DNSMessage(parsing: reply) {
             DNSMetrics.answered(query, response, udp: udp, zone: zone, duration: ContinuousClock.now - started)
@@ -61,25 +77,11 @@ public struct DNSServer: Sendable {
         return failure.encoded()
     }
 
-    /// The reply to one query's bytes, or nil to drop it. `maxSize` bounds a UDP reply (TC beyond it).
+    /// The reply to one query's bytes from the cluster's records alone, or nil to drop it. A UDP reply is bounded
+    /// by the client's EDNS size (TC beyond it).
     public static func reply(to bytes: [UInt8], records: ClusterRecords, udp: Bool) -> [UInt8]? {
-        let query: DNSMessage
-        do {
-            query = try DNSMessage(parsing: bytes)
-        } catch {
-            guard bytes.count >= 12, bytes[2] & 0x80 == 0 else { return nil }
-            var failure = DNSMessage(header: .init(id: UInt16(bytes[0]) << 8 | UInt16(bytes[1])))
-            failure.header.isResponse = true
-            failure.header.rcode = UInt8(ResponseCode.formatError.rawValue)
-            return failure.encoded()
-        }
-        guard !query.header.isResponse else { return nil }
-        let started = ContinuousClock.now
-        let response = records.answer(query)
-        let limit = udp ? max(DNSMessage.classicUDPSize, Int(min(query.edns?.udpPayloadSize ?? 0, 4096))) : 65535
-        let bytes = response.encoded(maxSize: limit)
-        DNSMetrics.answered(query, response, udp: udp, zone: records.zone, duration: ContinuousClock.now - started)
-        return bytes
+        guard case .reply(let reply) = handling(bytes, records: records, forwarding: false, udp: udp) else { return nil }
+        return reply
     }
 
     public func run() async throws {
@@ -103,9 +105,9 @@ public struct DNSServer: Sendable {
         /// The reply to `bytes`, waiting for an upstream where the query is forwarded.
         @Sendable func respond(_ bytes: [UInt8], udp: Bool) async -> [UInt8]? {
             let records = zone.records
-            switch DNSServer.handling(bytes, records: records, forwarding: !forwarder.upstreams.isEmpty, udp: udp) {
+            switch DNSServer.handling(bytes, records: records, forwarding: forwarder.isForwarding, udp: udp) {
             case .reply(let reply): return reply
-            case .forward: return await DNSServer.forwarded(bytes, by: forwarder, zone: records.zone, udp: udp)
+            case .forward(let query): return await DNSServer.forwarded(query, bytes, by: forwarder, zone: records.zone, udp: udp)
             }
         }
         try await withThrowingDiscardingTaskGroup { group in
@@ -114,14 +116,15 @@ public struct DNSServer: Sendable {
                     try await withThrowingDiscardingTaskGroup { forwarding in
                         for try await envelope in inbound {
                             let bytes = Array(buffer: envelope.data)
-                            switch DNSServer.handling(bytes, records: zone.records, forwarding: !forwarder.upstreams.isEmpty, udp: true) {
+                            let records = zone.records
+                            switch DNSServer.handling(bytes, records: records, forwarding: forwarder.isForwarding, udp: true) {
                             case .reply(let reply):
                                 guard let reply else { continue }
                                 try await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply)))
-                            case .forward:
+                            case .forward(let query):
                                 // Waits on an upstream: beside the loop, which goes on answering.
                                 forwarding.addTask {
-                                    guard let reply = await DNSServer.forwarded(bytes, by: forwarder, zone: zone.records.zone, udp: true) else { return }
+                                    let reply = await DNSServer.forwarded(query, bytes, by: forwarder, zone: records.zone, udp: true)
                                     try? await outbound.write(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: ByteBuffer(bytes: reply)))
                                 }
                             }

@@ -34,9 +34,7 @@ public final class NftablesBackend: ProxyBackend, @unchecked Sendable {
 
     public func sync(_ ports: [ServicePort]) throws -> (ProxySync, rules: Int) {
         // Taken out, so that updating it copies nothing.
-        var kept = self.state
-        self.state = nil
-        if var state = kept.take(), !(try applier.drifted()) {
+        if var state = self.state.take(), !(try applier.drifted()) {
             if let delta = state.update(to: ports) {
                 if delta.isEmpty {
                     self.state = state

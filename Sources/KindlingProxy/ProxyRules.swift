@@ -54,6 +54,8 @@ public enum ProxyRules {
 
         mutating func add(_ set: String, _ key: String, _ value: String = "") { elements.append(.init(set: set, key: key, value: value)) }
 
+        var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } }
+
         /// Puts `endpoints` (not empty) in the slots of `key` in `map`; returns the rule that picks one of them.
         mutating func fill(_ map: Slots.Map, key: String, _ endpoints: [ServicePort.Endpoint]) -> String {
             for (slot, endpoint) in endpoints.enumerated() { add(map.rawValue, "\(key) . \(slot)", "\(endpoint.ip) . \(endpoint.port)") }
@@ -140,6 +142,9 @@ public enum ProxyRules {
         }
         return part
     }
+
+    /// The rules of `fixedChains`, whatever the node.
+    static let fixedRuleCount = fixedChains(Node(clusterCIDR: IPv4CIDR("10.0.0.0/8")!)).reduce(0) { $0 + $1.rules.count }
 
     /// The chains every table has before the services' own: the base chains, then `services`.
     static func fixedChains(_ node: Node) -> [NftTable.Chain] {

@@ -13,6 +13,8 @@ public struct ProxyTableState: Sendable {
     private var owners: [Element: Owners] = [:]
     /// How many ports use each pick chain.
     private var pickUse: [Slots.Pick: Int] = [:]
+    /// The rules of all parts' chains, kept as parts come and go: read after every sync.
+    private var partRules = 0
 
     /// One element of a shared set or map.
     struct Element: Hashable {
@@ -66,9 +68,7 @@ public struct ProxyTableState: Sendable {
     static func id(_ port: ServicePort) -> String { ChainNames(port).base }
 
     public var ruleCount: Int {
-        ProxyRules.fixedChains(node).reduce(0) { $0 + $1.rules.count }
-            + parts.values.reduce(0) { total, part in part.chains.reduce(total) { $0 + $1.rules.count } }
-            + Slots.chains(for: pickUse.keys).reduce(0) { $0 + $1.rules.count }
+        ProxyRules.fixedRuleCount + partRules + Slots.chains(for: pickUse.keys).reduce(0) { $0 + $1.rules.count }
     }
 
     /// The whole table, as a full sync writes it.
@@ -178,6 +178,7 @@ public struct ProxyTableState: Sendable {
     /// Puts `part` (of `port`) in place of what `id` had, keeping owners and pick counts; nil removes it.
     private mutating func install(_ id: String, _ port: ServicePort?, _ part: ProxyRules.Part) {
         if let old = parts[id] {
+            partRules -= old.ruleCount
             for contribution in old.elements {
                 let element = Element(set: contribution.set, key: contribution.key)
                 owners[element] = owners[element]?.removing(id)
@@ -190,6 +191,7 @@ public struct ProxyTableState: Sendable {
         parts[id] = port == nil ? nil : part
         ports[id] = port
         guard port != nil else { return }
+        partRules += part.ruleCount
         for contribution in part.elements {
             let element = Element(set: contribution.set, key: contribution.key)
             owners[element] = owners[element]?.adding(id, contribution.value) ?? .one(owner: id, value: contribution.value)

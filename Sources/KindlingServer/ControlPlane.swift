@@ -92,13 +92,6 @@ public struct ControlPlane: Sendable {
     func ensureClusterDNS(_ registry: Registry) throws {
         let manifest = """
             apiVersion: v1
-            kind: ConfigMap
-            metadata: {name: coredns, namespace: kube-system}
-            data:
-              Corefile: |
-            \(Self.corefile(domain: ClusterConfig.clusterDomain).split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n"))
-            ---
-            apiVersion: v1
             kind: Service
             metadata:
               name: kube-dns
@@ -139,13 +132,15 @@ public struct ControlPlane: Sendable {
             """
         let decoder = JSONDecoder()
         for object in try Manifest.parse(manifest, source: "cluster DNS") {
-            if object.kind == "ConfigMap", (try? registry.get(ConfigMap.self, namespace: "kube-system", name: object.name)) == nil {
-                _ = try registry.create(try decoder.decode(ConfigMap.self, from: object.json))
-            } else if object.kind == "Service", (try? registry.get(Service.self, namespace: "kube-system", name: object.name)) == nil {
+            if object.kind == "Service", (try? registry.get(Service.self, namespace: "kube-system", name: object.name)) == nil {
                 _ = try registry.create(try decoder.decode(Service.self, from: object.json))
             } else if object.kind == "Deployment", (try? registry.get(Deployment.self, namespace: "kube-system", name: object.name)) == nil {
                 _ = try registry.create(try decoder.decode(Deployment.self, from: object.json))
             }
+        }
+        if (try? registry.get(ConfigMap.self, namespace: "kube-system", name: "coredns")) == nil {
+            _ = try registry.create(ConfigMap(namespace: "kube-system", name: "coredns",
+                                              data: ["Corefile": Self.corefile(domain: ClusterConfig.clusterDomain) + "\n"]))
         }
     }
 

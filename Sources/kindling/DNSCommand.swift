@@ -17,7 +17,7 @@ struct DNSCommand: AsyncParsableCommand {
     @OptionGroup var cluster: ClusterOption
 
     @Option(help: "The cluster domain.")
-    var domain = "cluster.local"
+    var domain = ClusterConfig.clusterDomain
 
     @Option(help: "The address to listen on (default: every address of the namespace).")
     var address = "0.0.0.0"

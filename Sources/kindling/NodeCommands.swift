@@ -80,9 +80,5 @@ struct NodeSwitch {
         guard agentRunning() != stopped else { throw CLIError("the supervisor did not \(stopped ? "stop" : "start") \(node)'s agent within 5 s") }
     }
 
-    func agentRunning() -> Bool {
-        ClusterProcesses(cluster: cluster).pids().contains { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0--node\0\(node)\0") == true
-        }
-    }
+    func agentRunning() -> Bool { !ClusterProcesses(cluster: cluster).pids(verb: "agent", node: node).isEmpty }
 }

@@ -139,9 +139,7 @@ struct CLITests: Sendable {
         try withCluster("restart", yaml: "") { name in
             _ = try kindling(["apply", "--name", name, "-f", "-"], input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: kept}\n")
             let processes = ClusterProcesses(cluster: name)
-            let server = try #require(processes.pids().first { pid in
-                (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0server\0") == true
-            })
+            let server = try #require(processes.pids(verb: "server").first)
             kill(server, SIGKILL)
             let back = eventually(10) { (try? kindling(["get", "ns", "kept", "--name", name]))?.status == 0 }
             #expect(back, "the server did not come back with its data")

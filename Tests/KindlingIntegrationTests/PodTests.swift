@@ -307,9 +307,7 @@ struct PodTests {
             #expect(allReady(name, count: 1))
             let pod = try #require(try pods(name).first)
             let before = try #require(PodFiles(cluster: name).load(pod.uid)?.containers["nginx"]?.process)
-            let agent = try #require(ClusterProcesses(cluster: name).pids().first { pid in
-                (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0agent\0") == true
-            })
+            let agent = try #require(ClusterProcesses(cluster: name).pids(verb: "agent").first)
             kill(agent, SIGKILL)
             #expect(eventually(10) { ClusterProcesses(cluster: name).pids().count == 3 && !ClusterProcesses(cluster: name).pids().contains(agent) })
             // The new agent posts status again; the container is the same process, never restarted.

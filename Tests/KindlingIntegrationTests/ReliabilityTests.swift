@@ -65,13 +65,6 @@ struct ReliabilityTests {
         func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
 
-    /// The cluster's daemon processes whose command is `verb` (`server`, `agent`).
-    func daemons(_ cluster: String, _ verb: String) -> [Int32] {
-        ClusterProcesses(cluster: cluster).pids().filter { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0\(verb)\0") == true
-        }
-    }
-
     /// Every agent killed with SIGKILL while a pod sends a steady stream of requests to a ClusterIP service
     /// with endpoints on every node: the supervisor restarts them, they re-adopt their pods, re-sync routes and
     /// rules in place (one transaction, never an empty table), and not one request fails.
@@ -81,7 +74,7 @@ struct ReliabilityTests {
             let stream = try Stream(name, to: vip)
             defer { stream.stop() }
             usleep(800_000)
-            let agents = daemons(name, "agent")
+            let agents = ClusterProcesses(cluster: name).pids(verb: "agent")
             #expect(agents.count == 3)
             for agent in agents { kill(agent, SIGKILL) }
             stream.expectAllAnswered()
@@ -106,7 +99,7 @@ struct ReliabilityTests {
             let stream = try Stream(name, to: vip)
             defer { stream.stop() }
             // Applies one after another; the server dies somewhere in the middle of them.
-            let server = try #require(daemons(name, "server").first)
+            let server = try #require(ClusterProcesses(cluster: name).pids(verb: "server").first)
             let killedAt = Mutex<Date?>(nil)
             let killer = Thread {
                 usleep(400_000)
@@ -183,7 +176,7 @@ extension ReliabilityTests {
 
         let stop = try cli.kindling(["node", "stop", "--name", name, victim])
         #expect(stop.status == 0 && stop.output == "node/\(victim) stopped\n", "\(stop.output)")
-        #expect(daemons(name, "agent").count == 2)
+        #expect(ClusterProcesses(cluster: name).pids(verb: "agent").count == 2)
         // NotReady, its endpoints gone, its pods evicted and the ReplicaSet back at six ready pods elsewhere.
         /// The victim's STATUS column as `get nodes` prints it.
         func victimStatus() -> String? {

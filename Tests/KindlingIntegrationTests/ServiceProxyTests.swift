@@ -408,9 +408,7 @@ extension ServiceProxyTests {
         // That node fails: its agent stops and its link to the node network goes down.
         let failed = try #require(owners.first)
         let nodeName = "\(name)-" + failed.split(separator: ".").last!
-        let agent = try #require(ClusterProcesses(cluster: name).pids().first { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.contains("\0--node\0\(nodeName)\0") == true
-        })
+        let agent = try #require(ClusterProcesses(cluster: name).pids(verb: "agent", node: nodeName).first)
         kill(agent, SIGSTOP)
         defer { kill(agent, SIGCONT) }
         let port = try #require(ClusterTopology(try ClusterState(cluster: name).load()).node(named: nodeName)?.underlayPort)

@@ -30,7 +30,7 @@ public actor PodRuntime {
     var records: [String: PodRecord] = [:]
     /// Every service, for the environment kubelet gives containers; nil until the first list, and no container
     /// starts before it (a container would otherwise miss variables of services that already exist).
-    var services: [Service]?
+    var services: [String: Service]?
     /// The status last posted per pod, and when.
     var posted: [String: (status: PodStatus, at: Date)] = [:]
     var probing: Set<String> = []
@@ -71,7 +71,7 @@ public actor PodRuntime {
             }
             group.addTask {
                 for await services in await self.serviceInformer.subscribe() {
-                    await self.setServices(Array(services.values))
+                    await self.setServices(services)
                 }
             }
             group.addTask {
@@ -86,7 +86,8 @@ public actor PodRuntime {
         }
     }
 
-    func setServices(_ services: [Service]) { self.services = services }
+    /// The informer's cache as it is (read only when a container starts).
+    func setServices(_ services: [String: Service]) { self.services = services }
 
     func update(_ pods: [String: Pod]) {
         desired = Dictionary(pods.values.compactMap { pod in pod.metadata.uid.map { ($0, pod) } }, uniquingKeysWith: { _, b in b })
@@ -311,7 +312,7 @@ public actor PodRuntime {
     /// The container's environment: the services' variables as kubelet sets them, then the container's own
     /// variables (which win) with `$(VAR)` references and downward-API fields resolved.
     func environment(_ container: Container, _ pod: Pod, _ record: PodRecord) -> [String: String] {
-        var env = ServiceLinks.environment(namespace: pod.namespace, services: services ?? [],
+        var env = ServiceLinks.environment(namespace: pod.namespace, services: services.map { Array($0.values) } ?? [],
                                            enableServiceLinks: pod.spec.enableServiceLinks ?? true)
         env.merge(["PATH": PodRuntime.containerPath, "HOSTNAME": PodRuntime.hostname(pod), "HOME": "/root"]) { _, own in own }
         for variable in container.env ?? [] {
