@@ -48,6 +48,7 @@ bench: release
 	.build/release/kindling-bench datapath
 	.build/release/kindling-bench convergence
 	.build/release/kindling-bench dns
+	.build/release/kindling-bench crash
 
 clean:
 	rm -rf .build

@@ -92,11 +92,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // The proxy's benchmarks (bench/README.md): sync at scale, datapath, convergence.
+        // The benchmarks (bench/README.md): proxy sync at scale, datapath, convergence, DNS, crash recovery.
         .executableTarget(
             name: "kindling-bench",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient", "KindlingDNS",
+                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources"

@@ -10,6 +10,15 @@ for ns in $(ip netns list 2>/dev/null | awk '/^kl-kt-/{print $1}'); do
   [ -n "$pids" ] && kill -9 $pids 2>/dev/null
   ip netns delete "$ns" 2>/dev/null && found=$((found + 1))
 done
+# The reliability test's stand-in for the machine's network: namespace kt-out-<hex>, root-side veth kto<hex>.
+for ns in $(ip netns list 2>/dev/null | awk '/^kt-out-/{print $1}'); do
+  pids=$(ip netns pids "$ns" 2>/dev/null)
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+  ip netns delete "$ns" 2>/dev/null && found=$((found + 1))
+done
+for link in $(ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^kto[0-9a-f]+@/{split($2, a, "@"); print a[1]}'); do
+  ip link delete "$link" 2>/dev/null && found=$((found + 1))
+done
 for dir in /var/lib/kindling/kt-* /run/kindling/kt-* /etc/netns/kl-kt-*; do
   [ -e "$dir" ] && rm -rf "$dir" && found=$((found + 1))
 done

@@ -66,6 +66,16 @@ public enum LabelValidation {
         return problems
     }
 
+    /// Service names: a DNS-1035 label (it must start with a letter, as it becomes an environment variable's prefix).
+    public static func dns1035LabelProblems(_ s: String) -> [String] {
+        var problems: [String] = []
+        if s.count > 63 { problems.append("must be no more than 63 characters") }
+        if !isDNS1123Label(Substring(s)) || !(s.first?.isLetter ?? false) {
+            problems.append("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+        }
+        return problems
+    }
+
     public static func dns1123SubdomainProblems(_ s: String) -> [String] {
         var problems: [String] = []
         if s.count > subdomainMaxLength { problems.append("must be no more than \(subdomainMaxLength) characters") }

@@ -13,9 +13,14 @@ public struct Supervisor {
         /// An agent's node: kept stopped while `kindling node stop` marks it so.
         public var node: String? = nil
         var pid: pid_t?
+        var startedAt = Date.distantPast
         var restarts = 0
         var notBefore = Date.distantPast
     }
+
+    /// A child that ran this long before it exited was not crash-looping: its backoff starts over (kubelet
+    /// resets a container's after 10 minutes; kindling's daemons start in well under a second).
+    static let stableRun: TimeInterval = 10
 
     public let processes: ClusterProcesses
     public var children: [Child]
@@ -90,6 +95,7 @@ public struct Supervisor {
         if let pid = child.pid {
             guard let status = exited[pid] else { return }
             child.pid = nil
+            if Date().timeIntervalSince(child.startedAt) >= Supervisor.stableRun { child.restarts = 0 }
             child.restarts += 1
             // 1 s, 2 s, 4 s ... up to 10 s between restarts of a child that keeps dying.
             let backoff = min(10, pow(2, Double(min(child.restarts, 4)) - 1))
@@ -101,6 +107,7 @@ public struct Supervisor {
         do {
             child.pid = try Spawn.start(child.arguments, options: .init(namespace: child.namespace,
                                                                        logPath: processes.logPath(child.name)))
+            child.startedAt = Date()
             log("started \(child.name) (pid \(child.pid!))")
         } catch {
             child.notBefore = Date().addingTimeInterval(2)

@@ -19,7 +19,8 @@ public struct APIRequest: Sendable {
 }
 
 public enum APIResponse: Sendable {
-    case json(status: Int, body: Data)
+    /// A JSON answer; `warnings` become `Warning: 299` headers (kubectl prints them as `Warning: ...`).
+    case json(status: Int, body: Data, warnings: [String] = [])
     /// A watch: one JSON event per line until the client goes away.
     case stream(AsyncStream<Data>)
 }
@@ -29,6 +30,8 @@ public struct APIHandler: Sendable {
     public let registry: Registry
     /// kube-apiserver's limit on request bodies (3 MiB).
     public static let maxBodySize = 3 * 1024 * 1024
+
+    public static let tooLarge = Status(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(maxBodySize)")
 
     public init(registry: Registry) { self.registry = registry }
 
@@ -44,8 +47,8 @@ public struct APIHandler: Sendable {
         }
     }
 
-    static func json<T: Encodable>(_ status: Int, _ value: T) -> APIResponse {
-        .json(status: status, body: (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8))
+    static func json<T: Encodable>(_ status: Int, _ value: T, warnings: [String] = []) -> APIResponse {
+        .json(status: status, body: (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8), warnings: warnings)
     }
 
     /// Splits a path into group/version and the rest: `/apis/apps/v1/namespaces/dev/replicasets/x`.
@@ -118,8 +121,9 @@ public struct APIHandler: Sendable {
                 }
                 return APIHandler.json(200, try registry.list(T.self, namespace: target.namespace, selector: selector, fields: fields))
             case "POST":
-                let object = try decodeBody(T.self, request)
-                return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil))
+                let (object, warnings) = try decodeBody(T.self, request)
+                return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil),
+                                       warnings: warnings)
             default:
                 throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
             }
@@ -128,12 +132,15 @@ public struct APIHandler: Sendable {
         switch (request.method, target.subresource) {
         case ("GET", nil), ("GET", "status"):
             return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
-        case ("PUT", nil):
-            return APIHandler.json(200, try registry.update(try decodeBody(T.self, request), namespace: namespace, name: name))
-        case ("PUT", "status"):
-            return APIHandler.json(200, try registry.update(try decodeBody(T.self, request), namespace: namespace, name: name, scope: .status))
+        case ("PUT", let sub) where sub == nil || sub == "status":
+            let (object, warnings) = try decodeBody(T.self, request)
+            return APIHandler.json(200, try registry.update(object, namespace: namespace, name: name, scope: sub == nil ? .main : .status),
+                                   warnings: warnings)
         case ("PATCH", let sub) where sub == nil || sub == "status":
-            return APIHandler.json(200, try patch(T.self, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status))
+            var warnings: [String] = []
+            let patched = try patch(T.self, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status,
+                                    warnings: &warnings)
+            return APIHandler.json(200, patched, warnings: warnings)
         case ("DELETE", nil):
             let options = request.body.isEmpty ? DeleteOptions() : try KubeJSON.decoder.decode(DeleteOptions.self, from: request.body)
             let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
@@ -152,9 +159,7 @@ public struct APIHandler: Sendable {
     /// The body's size checked: present, and at most `maxBodySize`.
     func checkBody(_ request: APIRequest) throws {
         guard !request.body.isEmpty else { throw Status.badRequest("the request has no body") }
-        guard request.body.count <= APIHandler.maxBodySize else {
-            throw Status(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than \(APIHandler.maxBodySize) bytes")
-        }
+        guard request.body.count <= APIHandler.maxBodySize else { throw APIHandler.tooLarge }
     }
 
     /// A patch's body as a JSON value; anything else is the client's error (400), as Kubernetes answers it.
@@ -167,8 +172,11 @@ public struct APIHandler: Sendable {
         }
     }
 
-    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> T {
+    /// The body as a `T`, with the warnings for the fields it has that `T` has not (an error under
+    /// `fieldValidation=Strict`).
+    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> (T, [String]) {
         try checkBody(request)
+        let validation = try FieldValidation(parameter: request.query["fieldValidation"])
         let object = try KubeJSON.decoder.decode(T.self, from: request.body)
         if let version = object.apiVersion, version != T.apiVersion {
             throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
@@ -176,25 +184,37 @@ public struct APIHandler: Sendable {
         if let kind = object.kind, kind != T.kind {
             throw Status.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(T.kind))")
         }
-        return object
+        guard validation != .ignore else { return (object, []) }
+        return (object, try Self.checkFields(T.self, FieldValidation.unknownFields(of: object, body: request.body), validation))
+    }
+
+    /// Unknown fields as `validation` treats them: an error (Strict) or warnings.
+    static func checkFields<T: KubeObject>(_ type: T.Type, _ unknown: [String], _ validation: FieldValidation) throws -> [String] {
+        guard !unknown.isEmpty else { return [] }
+        return try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion, unknown: unknown, validation)
     }
 
     /// JSON merge patch (RFC 7386); strategic merge patch is accepted for kindling's own clients, which
     /// send only maps and whole lists, where both mean the same.
     func patch<T: KubeObject>(_ type: T.Type, namespace: String, name: String, request: APIRequest,
-                              scope: Registry.UpdateScope) throws -> T {
+                              scope: Registry.UpdateScope, warnings: inout [String]) throws -> T {
+        let validation = try FieldValidation(parameter: request.query["fieldValidation"])
         let contentType = request.contentType ?? ""
         guard contentType.hasPrefix("application/merge-patch+json") || contentType.hasPrefix("application/strategic-merge-patch+json") else {
             throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json")
         }
         guard let patch = try jsonBody(request) as? [String: Any] else { throw Status.badRequest("the patch must be a JSON object") }
-        return try registry.modify(T.self, namespace: namespace, name: name) { current in
+        var found: [String] = []
+        let result = try registry.modify(T.self, namespace: namespace, name: name) { current in
             let merged = KubeJSON.mergePatch(patch, onto: try KubeJSON.tree(current)) as? [String: Any] ?? [:]
             var patched = try KubeJSON.value(T.self, from: merged)
+            found = try Self.checkFields(T.self, FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
             patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.withStatus(of: current, on: patched)
             try validatePatched(patched, current)
             return patched
         }
+        warnings = found
+        return result
     }
 
     func validatePatched<T: KubeObject>(_ patched: T, _ current: T) throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTLS
+import HTTPTypes
 import KindlingAPI
 import Logging
 import NIOCore
@@ -71,16 +72,19 @@ public struct HTTPServer: Sendable {
         return CallbackResponder { request, context in
             var request = request
             if let token, !HTTPServer.bears(token, request.headers[.authorization]) {
-                let status = Status(code: 401, reason: "Unauthorized", message: "Unauthorized")
-                return Response(status: .unauthorized, headers: [.contentType: "application/json"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? KubeJSON.encoder.encode(status)) ?? Data())))
+                return HTTPServer.response(Status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
             }
             if request.uri.path == "/metrics", request.method == .get, let metrics {
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
             }
             let started = ContinuousClock.now
-            let body = try await request.collectBody(upTo: APIHandler.maxBodySize + 1)
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: APIHandler.maxBodySize)
+            } catch is NIOTooManyBytesError {
+                return HTTPServer.response(APIHandler.tooLarge)
+            }
             let apiRequest = APIRequest(
                 method: request.method.rawValue,
                 path: request.uri.path,
@@ -89,16 +93,24 @@ public struct HTTPServer: Sendable {
                 contentType: request.headers[.contentType]
             )
             switch await handler.handle(apiRequest) {
-            case .json(let status, let data):
+            case .json(let status, let data, let warnings):
                 RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: status, since: started)
-                return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+                var headers: HTTPFields = [.contentType: "application/json"]
+                for warning in warnings { headers.append(HTTPField(name: HTTPServer.warning, value: "299 - \"\(warning)\"")) }
+                return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
             case .stream(let lines):
                 RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: 200, since: started)
                 return Response(status: .ok, headers: [.contentType: "application/json", .transferEncoding: "chunked"],
                                 body: ResponseBody(asyncSequence: RequestMetrics.watching(lines, path: apiRequest.path).map { ByteBuffer(bytes: $0) }))
             }
         }
+    }
+
+    static let warning = HTTPField.Name("Warning")!
+
+    static func response(_ status: Status) -> Response {
+        Response(status: .init(code: status.code), headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? KubeJSON.encoder.encode(status)) ?? Data())))
     }
 
     /// Whether an Authorization header carries `Bearer <token>`, compared in constant time.

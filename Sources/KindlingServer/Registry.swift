@@ -259,10 +259,7 @@ public final class Registry: Sendable {
     // MARK: Rules
 
     func validate<T: KubeObject>(_ object: T, _ old: T?) throws {
-        // Namespace names are DNS labels; other names are DNS subdomains.
-        var errors = MetadataValidation.validate(object.metadata, namespaced: T.namespaced,
-                                                 nameRule: T.self == Namespace.self
-                                                    ? LabelValidation.dns1123LabelProblems : LabelValidation.dns1123SubdomainProblems)
+        var errors = MetadataValidation.validate(object.metadata, namespaced: T.namespaced, nameRule: T.nameProblems)
         errors += old.map { object.validateUpdate(from: $0) } ?? object.validate()
         if !errors.isEmpty {
             throw Status.invalid(kind: T.kind, group: T.group, name: object.name, errors: errors)

@@ -83,6 +83,11 @@ struct Apply: AsyncParsableCommand {
         } catch let error as DecodingError {
             throw CLIError("error validating \"\(file)\": error validating data: \(error.fieldDescription)")
         }
+        // kubectl validates strictly by default: what the server's strict decoding would refuse is refused here.
+        let unknown = FieldValidation.unknownFields(of: object, body: manifest.json)
+        for warning in try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion, unknown: unknown, .strict) {
+            printError("Warning: \(warning)")
+        }
         var namespace: String?
         if T.namespaced {
             if let flag = namespaces.namespace, let own = object.metadata.namespace, own != flag {

@@ -183,7 +183,26 @@ extension ReliabilityTests {
             let lines = ((try? cli.kindling(["get", "nodes", "--name", name]))?.output ?? "").split(separator: "\n")
             return lines.first { $0.hasPrefix(victim + " ") }?.split(separator: " ").dropFirst().first.map(String.init)
         }
-        #expect(eventually(15) { victimStatus() == "NotReady" })
+        // The figure: from NotReady (as `get nodes` shows it) until no other node's rules hold the victim's pods.
+        let others = ClusterTopology(try ClusterState(cluster: name).load()).nodes.filter { $0.name != victim }
+        func rulesHoldVictimPods() -> Bool {
+            others.contains { node in
+                let map = (try? inNetns(node.netns, ["nft", "list", "map", "ip", "kindling", "service-endpoints"]))?.output ?? ": "
+                return victimPods.contains { map.contains(": \($0.ip) . ") }
+            }
+        }
+        var notReadyAt: Date?, removedAt: Date?, polls = 0
+        let pollStart = Date(), deadline = pollStart.addingTimeInterval(20)
+        while Date() < deadline, notReadyAt == nil || removedAt == nil {
+            let notReady = victimStatus() == "NotReady", held = rulesHoldVictimPods()
+            polls += 1
+            if notReady, notReadyAt == nil { notReadyAt = Date() }
+            if !held, removedAt == nil { removedAt = Date() }
+        }
+        let seen = try #require(notReadyAt, "the node never went NotReady"), removed = try #require(removedAt, "its pods stayed in the rules")
+        let lag = max(0, removed.timeIntervalSince(seen)), poll = Date().timeIntervalSince(pollStart) / Double(polls)
+        print("figure: node stop: endpoints removed from every node's rules \(Int(lag * 1000)) ms after NotReady (polled every ~\(Int(poll * 1000)) ms)")
+        #expect(lag <= 1.0, "endpoints removed \(lag) s after NotReady")
         #expect(eventually(10) { Set(services.endpointIPs(name, "nginx-service")).isDisjoint(with: victimPods.map(\.ip)) })
         #expect(eventually(20) {
             let now = (try? podTests.pods(name, namespace: "dev", selector: "app=nginx")) ?? []
@@ -207,5 +226,63 @@ extension ReliabilityTests {
         })
         let unknown = try cli.kindling(["node", "stop", "--name", name, "no-such-node"])
         #expect(unknown.status != 0 && unknown.output.contains("nodes \"no-such-node\" not found"), "\(unknown.output)")
+    }
+}
+
+extension ReliabilityTests {
+    /// No pod, node or other namespace of a cluster reaches the machine's own network. The test stands in a
+    /// namespace of its own for "the outside": joined to the root namespace by a veth (198.51.100.0/30, a
+    /// documentation range) and serving HTTP, with routes back to the private ranges (the cluster's), so that a
+    /// packet leaking out of the cluster would get an answer. The root namespace reaches it (the control); nothing of the cluster
+    /// does, no node has a default route, and the root namespace has no route into the cluster.
+    @Test func noPodOrNodeReachesTheMachinesNetwork() throws {
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let outside = "kt-out-\(tag)", rootEnd = "kto\(tag)"
+        defer {
+            _ = try? sh(["ip", "link", "del", rootEnd])
+            _ = try? sh(["ip", "netns", "del", outside])
+        }
+        for step in [["ip", "netns", "add", outside],
+                     ["ip", "link", "add", rootEnd, "type", "veth", "peer", "name", "eth0", "netns", outside],
+                     ["ip", "addr", "add", "198.51.100.1/30", "dev", rootEnd], ["ip", "link", "set", rootEnd, "up"],
+                     ["ip", "-n", outside, "addr", "add", "198.51.100.2/30", "dev", "eth0"],
+                     ["ip", "-n", outside, "link", "set", "eth0", "up"], ["ip", "-n", outside, "link", "set", "lo", "up"],
+                     ["ip", "-n", outside, "route", "add", "10.0.0.0/8", "via", "198.51.100.1"],
+                     ["ip", "-n", outside, "route", "add", "172.16.0.0/12", "via", "198.51.100.1"]] {
+            let result = try sh(step)
+            try #require(result.status == 0, "\(step): \(result.output)")
+        }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        // socketserver, not http.server: http.server looks its own address up in DNS.
+        server.arguments = ["netns", "exec", outside, "python3", "-c", PodNetworkTests.clientIPServer
+            .replacingOccurrences(of: "http.server.HTTPServer((\"0.0.0.0\"", with: "socketserver.TCPServer((\"198.51.100.2\"")
+            .replacingOccurrences(of: "import http.server", with: "import http.server, socketserver")]
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        let url = "http://198.51.100.2:8080/"
+        var control = ""
+        #expect(eventually(5) {
+            let attempt = try? sh(["curl", "-sS", "-o", "/dev/null", "--max-time", "1", url])
+            control = attempt?.output ?? ""
+            return attempt?.status == 0
+        }, "the control failed: the root namespace does not reach the test's outside namespace: \(control)")
+
+        let rootRoutesBefore = try sh(["ip", "-4", "route", "show"]).output
+        try cli.withCluster("outside") { name in
+            try services.apply(name, "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n---\n" + ServiceProxyTests.curlPod)
+            #expect(podTests.allReady(name, namespace: "dev", count: 1))
+            let namespaces = NetNamespace.list(prefix: ClusterNames(cluster: name).netnsPrefix)
+            #expect(namespaces.count >= 6, "underlay, three nodes, the external client and the pod: \(namespaces.map(\.name))")
+            for namespace in namespaces {
+                let attempt = try inNetns(namespace, ["curl", "-s", "-o", "/dev/null", "--max-time", "2", url])
+                #expect(attempt.status != 0, "\(namespace.name) reached the machine's network")
+            }
+            for node in namespaces where node.name.contains("control-plane") || node.name.contains("worker") {
+                guard !node.name.contains(".pod.") else { continue }
+                #expect(try inNetns(node, ["ip", "-4", "route", "show", "default"]).output.isEmpty, "\(node.name) has a default route")
+            }
+            #expect(try sh(["ip", "-4", "route", "show"]).output == rootRoutesBefore, "the cluster added routes to the root namespace")
+        }
     }
 }

@@ -405,14 +405,10 @@ extension ServiceProxyTests {
         }, "\(answers)")
         #expect(!owners[0].hasSuffix(".control-plane"), "the control plane is excluded from external load balancers")
 
-        // That node fails: its agent stops and its link to the node network goes down.
+        // That node fails: `kindling node stop` stops its agent and takes its link to the node network down.
         let failed = try #require(owners.first)
         let nodeName = "\(name)-" + failed.split(separator: ".").last!
-        let agent = try #require(ClusterProcesses(cluster: name).pids(verb: "agent", node: nodeName).first)
-        kill(agent, SIGSTOP)
-        defer { kill(agent, SIGCONT) }
-        let port = try #require(ClusterTopology(try ClusterState(cluster: name).load()).node(named: nodeName)?.underlayPort)
-        try #require(try sh(["ip", "-n", ClusterNames(cluster: name).underlayNetns, "link", "set", port, "down"]).status == 0)
+        try #require(try cli.kindling(["node", "stop", "--name", name, nodeName]).status == 0)
 
         // Another node takes the address over and the client reaches the service again, without any change on its side.
         #expect(eventually(20) { ((try? announcers(name, ingress)) ?? []).contains { $0 != failed } }, "no node took \(ingress) over")

@@ -16,9 +16,16 @@ import Testing
 
     func call(_ method: String, _ path: String, _ body: String = "", query: [String: String] = [:],
               contentType: String = "application/json") async -> (Int, [String: Any]) {
+        let (status, object, _) = await callWithWarnings(method, path, body, query: query, contentType: contentType)
+        return (status, object)
+    }
+
+    /// `call`, with the warnings the answer carries.
+    func callWithWarnings(_ method: String, _ path: String, _ body: String = "", query: [String: String] = [:],
+                          contentType: String = "application/json") async -> (Int, [String: Any], [String]) {
         let response = await handler.handle(APIRequest(method: method, path: path, query: query, body: Data(body.utf8), contentType: contentType))
-        guard case .json(let status, let data) = response else { return (0, [:]) }
-        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        guard case .json(let status, let data, let warnings) = response else { return (0, [:], []) }
+        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:], warnings)
     }
 
     static let replicaSet = """

@@ -18,6 +18,8 @@ public protocol KubeObject: Codable, Hashable, Sendable {
     func validate() -> [FieldError]
     /// Field errors of an update from `old`; immutable fields are checked here.
     func validateUpdate(from old: Self) -> [FieldError]
+    /// What is wrong with `name` as this kind's name (most kinds: a DNS subdomain).
+    static func nameProblems(_ name: String) -> [String]
 }
 
 extension KubeObject {
@@ -29,6 +31,8 @@ extension KubeObject {
     public static var groupResource: GroupResource { GroupResource(group: group, resource: resource) }
 
     public func validateUpdate(from old: Self) -> [FieldError] { validate() }
+
+    public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123SubdomainProblems(name) }
 
     public var name: String { metadata.name ?? "" }
     public var namespace: String { metadata.namespace ?? "" }

@@ -4,6 +4,7 @@ public struct Namespace: KubeObject {
     public static let resource = "namespaces"
     public static let namespaced = false
     public static let shortNames = ["ns"]
+    public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123LabelProblems(name) }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var finalizers: [String]?

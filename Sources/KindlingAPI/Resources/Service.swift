@@ -5,6 +5,7 @@ public struct Service: KubeObject {
     public static let resource = "services"
     public static let namespaced = true
     public static let shortNames = ["svc"]
+    public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1035LabelProblems(name) }
 
     public struct Port: Codable, Hashable, Sendable {
         public var name: String?

@@ -1,0 +1,136 @@
+import Foundation
+
+/// What the server does with fields of a request body that the type does not have: the `fieldValidation`
+/// query parameter of POST, PUT and PATCH. Kubernetes' default is `Warn`; kubectl sends `Strict`.
+public enum FieldValidation: String, Sendable, CaseIterable {
+    case ignore = "Ignore"
+    case warn = "Warn"
+    case strict = "Strict"
+
+    /// The parameter's value; nil (absent) is `Warn`, anything else is the client's error.
+    public init(parameter: String?) throws(Status) {
+        guard let parameter, !parameter.isEmpty else {
+            self = .warn
+            return
+        }
+        guard let value = FieldValidation(rawValue: parameter) else {
+            throw Status.badRequest("fieldValidation: Unsupported value: \"\(parameter)\": supported values: \"Ignore\", \"Strict\", \"Warn\"")
+        }
+        self = value
+    }
+
+    /// The fields of `body` that decoding dropped: present (and not null) in the body, absent from `decoded`
+    /// (the object decoded from it and encoded again). Paths as Kubernetes names them, `spec.ports[0].foo`, in
+    /// the order they appear when keys are sorted.
+    public static func unknownFields(body: Any, decoded: Any) -> [String] {
+        var found: [String] = []
+        collect(body, decoded, path: "", into: &found)
+        return found
+    }
+
+    static func collect(_ body: Any, _ decoded: Any?, path: String, into found: inout [String]) {
+        switch body {
+        case let map as [String: Any]:
+            let known = decoded as? [String: Any]
+            for key in map.keys.sorted() where !(map[key] is NSNull) {
+                let field = path.isEmpty ? key : "\(path).\(key)"
+                guard let knownValue = known?[key] else {
+                    found.append(field)
+                    continue
+                }
+                collect(map[key]!, knownValue, path: field, into: &found)
+            }
+        case let list as [Any]:
+            let known = decoded as? [Any] ?? []
+            for (index, item) in list.enumerated() where index < known.count {
+                collect(item, known[index], path: "\(path)[\(index)]", into: &found)
+            }
+        default:
+            return
+        }
+    }
+
+    /// The unknown fields of a `T` decoded from `body` (JSON); empty when the body is not a JSON object.
+    public static func unknownFields<T: KubeObject>(of object: T, body: Data) -> [String] {
+        guard let tree = try? JSONSerialization.jsonObject(with: body), let known = try? KubeJSON.tree(object) else { return [] }
+        return unknownFields(body: tree, decoded: known)
+    }
+
+    /// The outcome of checking a body's unknown fields under `validation` for `kind`: fields Kubernetes has
+    /// but kindling does not implement are warnings; fields Kubernetes does not have either are an error
+    /// under Strict (kube-apiserver's strict decoding message) and warnings under Warn.
+    public static func check(kind: String, apiVersion: String, unknown: [String], _ validation: FieldValidation) throws(Status) -> [String] {
+        guard validation != .ignore else { return [] }
+        let unimplemented = unknown.filter { KubernetesFields.has(kind: kind, path: $0) }
+        let foreign = unknown.filter { !KubernetesFields.has(kind: kind, path: $0) }
+        if validation == .strict, !foreign.isEmpty {
+            let list = foreign.map { "unknown field \"\($0)\"" }.joined(separator: ", ")
+            throw Status.badRequest("\(kind) in version \"\(apiVersion.split(separator: "/").last ?? "")\" cannot be handled as a \(kind): strict decoding error: \(list)")
+        }
+        return foreign.map { "unknown field \"\($0)\"" } + unimplemented.map { "\($0): kindling does not implement this field; it was dropped" }
+    }
+}
+
+/// Which fields Kubernetes' own types have where kindling's types implement only some of them. A field
+/// kindling lacks but Kubernetes has is dropped with a warning (kindling does not implement it), never
+/// refused: real manifests carry resources, volumes and tolerations. Only what Kubernetes would not know
+/// either is an unknown field. Names from the Kubernetes API reference (core/v1, apps/v1).
+public enum KubernetesFields {
+    static let objectMeta: Set = ["name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+                                  "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+                                  "ownerReferences", "finalizers", "managedFields"]
+    static let podSpec: Set = ["volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy",
+                               "terminationGracePeriodSeconds", "activeDeadlineSeconds", "dnsPolicy", "nodeSelector",
+                               "serviceAccountName", "serviceAccount", "automountServiceAccountToken", "nodeName", "hostNetwork",
+                               "hostPID", "hostIPC", "shareProcessNamespace", "securityContext", "imagePullSecrets", "hostname",
+                               "subdomain", "affinity", "schedulerName", "tolerations", "hostAliases", "priorityClassName", "priority",
+                               "dnsConfig", "readinessGates", "runtimeClassName", "enableServiceLinks", "preemptionPolicy", "overhead",
+                               "topologySpreadConstraints", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates",
+                               "resourceClaims", "resources", "hostnameOverride"]
+    static let container: Set = ["name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources",
+                                 "resizePolicy", "restartPolicy", "restartPolicyRules", "volumeMounts", "volumeDevices",
+                                 "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "terminationMessagePath",
+                                 "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty"]
+    static let probe: Set = ["exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "timeoutSeconds", "periodSeconds",
+                             "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"]
+    static let serviceSpec: Set = ["ports", "selector", "clusterIP", "clusterIPs", "type", "externalIPs", "sessionAffinity",
+                                   "loadBalancerIP", "loadBalancerSourceRanges", "externalName", "externalTrafficPolicy",
+                                   "healthCheckNodePort", "publishNotReadyAddresses", "sessionAffinityConfig", "ipFamilies",
+                                   "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass", "internalTrafficPolicy",
+                                   "trafficDistribution"]
+    static let workloadSpec: [String: Set<String>] = [
+        "Deployment": ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "paused",
+                       "progressDeadlineSeconds"],
+        "ReplicaSet": ["replicas", "minReadySeconds", "selector", "template"],
+    ]
+
+    /// Whether Kubernetes' `kind` has the field at `path` (`spec.template.spec.containers[0].resources`).
+    public static func has(kind: String, path: String) -> Bool {
+        var parts = path.replacing(/\[\d+\]/, with: "").split(separator: ".").map(String.init)
+        guard let field = parts.popLast() else { return false }
+        if let spec = workloadSpec[kind] {
+            if parts == ["spec"] { return spec.contains(field) }
+            if parts == ["spec", "template"] { return field == "metadata" || field == "spec" }
+            guard parts.starts(with: ["spec", "template"]) else { return parts == ["metadata"] && objectMeta.contains(field) }
+            parts.removeFirst(2)
+            return podFields(parent: parts)?.contains(field) ?? false
+        }
+        switch (kind, parts) {
+        case (_, ["metadata"]): return objectMeta.contains(field)
+        case ("Pod", _): return podFields(parent: parts)?.contains(field) ?? false
+        case ("Service", ["spec"]): return serviceSpec.contains(field)
+        default: return false
+        }
+    }
+
+    /// The fields of what sits at `parent` inside a pod (or pod template): its spec, containers, probes.
+    static func podFields(parent: [String]) -> Set<String>? {
+        switch parent {
+        case ["metadata"]: objectMeta
+        case ["spec"]: podSpec
+        case ["spec", "containers"], ["spec", "initContainers"]: container
+        case ["spec", "containers", "livenessProbe"], ["spec", "containers", "readinessProbe"], ["spec", "containers", "startupProbe"]: probe
+        default: nil
+        }
+    }
+}
