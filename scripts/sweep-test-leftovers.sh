@@ -22,6 +22,8 @@ done
 for dir in /var/lib/kindling/kt-* /run/kindling/kt-* /etc/netns/kl-kt-*; do
   [ -e "$dir" ] && rm -rf "$dir" && found=$((found + 1))
 done
+# The tests' own kubeconfig (their clusters' contexts, each removed by its delete): always left, always removed.
+rm -rf /tmp/kt-kubeconfig-*
 if [ "$found" -gt 0 ]; then
   echo "sweep: removed $found leftovers of test clusters (a test process was killed?)" >&2
 fi

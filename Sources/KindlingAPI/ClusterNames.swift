@@ -48,6 +48,13 @@ public struct ClusterNames: Hashable, Sendable {
         stateDirectory(root: root) + "/stopped-nodes/\(node)"
     }
 
+    /// Pod state the agents keep (records, container logs), one directory per pod uid.
+    public func podsDirectory(root: String = ClusterNames.stateRoot) -> String { stateDirectory(root: root) + "/pods" }
+    /// A container's log: written by its node's agent, read by `kindling logs` and the API's `pods/log`.
+    public static func containerLogPath(podsDirectory: String, uid: String, container: String) -> String {
+        "\(podsDirectory)/\(uid)/logs/\(container).log"
+    }
+
     public static let stateRoot = "/var/lib/kindling"
     public static let runRoot = "/run/kindling"
 }

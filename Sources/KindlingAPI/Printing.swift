@@ -1,3 +1,5 @@
+import Foundation
+
 /// The columns `kubectl get` prints for each kind (Kubernetes' printers.go), as pure functions of the
 /// objects and the current time, so the CLI and (later) the server's Table responses share them.
 public struct ObjectTable: Equatable, Sendable {
@@ -164,5 +166,24 @@ public enum Printing {
             return days == 0 ? "\(hours / 24 / 365)y" : "\(hours / 24 / 365)y\(days)d"
         }
         return "\(hours / 24 / 365)y"
+    }
+}
+
+/// Container output as `logs --tail` cuts it.
+public enum LogText {
+    /// The last `count` lines of `text` (a final line without a newline counts as one).
+    public static func lastLines(_ text: Data, _ count: Int) -> Data {
+        guard count > 0 else { return Data() }
+        var end = text.endIndex
+        if end > text.startIndex, text[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        var seen = 0, index = end
+        while index > text.startIndex {
+            if text[index - 1] == UInt8(ascii: "\n") {
+                seen += 1
+                if seen == count { return text[index...] }
+            }
+            index -= 1
+        }
+        return text
     }
 }

@@ -8,32 +8,41 @@ public struct APIRequest: Sendable {
     public var query: [String: String]
     public var body: Data
     public var contentType: String?
+    /// The Accept header: kubectl asks for Tables and aggregated discovery through it.
+    public var accept: String?
 
-    public init(method: String, path: String, query: [String: String] = [:], body: Data = Data(), contentType: String? = nil) {
+    public init(method: String, path: String, query: [String: String] = [:], body: Data = Data(), contentType: String? = nil,
+                accept: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
         self.body = body
         self.contentType = contentType
+        self.accept = accept
     }
 }
 
 public enum APIResponse: Sendable {
     /// A JSON answer; `warnings` become `Warning: 299` headers (kubectl prints them as `Warning: ...`).
-    case json(status: Int, body: Data, warnings: [String] = [])
-    /// A watch: one JSON event per line until the client goes away.
-    case stream(AsyncStream<Data>)
+    case json(status: Int, body: Data, warnings: [String] = [], contentType: String = "application/json")
+    /// A watch (one JSON event per line) or a followed log, until the client goes away.
+    case stream(AsyncStream<Data>, contentType: String = "application/json")
 }
 
 /// Maps Kubernetes REST paths to registry calls for every served kind, and errors to `Status` objects.
 public struct APIHandler: Sendable {
     public let registry: Registry
+    /// Where the agents keep pod state, container logs among it (`pods/log` reads them: one machine); nil: no logs.
+    public let podsDirectory: String?
     /// kube-apiserver's limit on request bodies (3 MiB).
     public static let maxBodySize = 3 * 1024 * 1024
 
     public static let tooLarge = Status(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(maxBodySize)")
 
-    public init(registry: Registry) { self.registry = registry }
+    public init(registry: Registry, podsDirectory: String? = nil) {
+        self.registry = registry
+        self.podsDirectory = podsDirectory
+    }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
         do {
@@ -47,8 +56,8 @@ public struct APIHandler: Sendable {
         }
     }
 
-    static func json<T: Encodable>(_ status: Int, _ value: T, warnings: [String] = []) -> APIResponse {
-        .json(status: status, body: (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8), warnings: warnings)
+    static func json<T: Encodable>(_ status: Int, _ value: T, warnings: [String] = [], contentType: String = "application/json") -> APIResponse {
+        .json(status: status, body: (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8), warnings: warnings, contentType: contentType)
     }
 
     /// Splits a path into group/version and the rest: `/apis/apps/v1/namespaces/dev/replicasets/x`.
@@ -57,14 +66,25 @@ public struct APIHandler: Sendable {
         switch parts.first {
         case "version" where parts.count == 1:
             return APIHandler.json(200, Discovery.Version())
+        case "openapi":
+            guard let answer = OpenAPI.serve(parts) else {
+                throw Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+            }
+            return answer
         case "healthz", "readyz", "livez":
             return .json(status: 200, body: Data("ok".utf8))
         case "api":
-            if parts.count == 1 { return APIHandler.json(200, Discovery.apiVersions) }
+            if parts.count == 1 {
+                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Discovery.legacyGroup) }
+                return APIHandler.json(200, Discovery.apiVersions)
+            }
             guard parts[1] == "v1" else { throw Status.notFound(GroupResource(group: "", resource: "versions"), parts[1]) }
             return try await resource(request, groupVersion: "v1", parts: Array(parts.dropFirst(2)))
         case "apis":
-            if parts.count == 1 { return APIHandler.json(200, Discovery.groups) }
+            if parts.count == 1 {
+                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Discovery.namedGroups) }
+                return APIHandler.json(200, Discovery.groups)
+            }
             guard parts.count >= 3 else { throw Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource") }
             return try await resource(request, groupVersion: "\(parts[1])/\(parts[2])", parts: Array(parts.dropFirst(3)))
         default:
@@ -119,7 +139,11 @@ public struct APIHandler: Sendable {
                 if let watch = request.query["watch"], watch == "true" || watch == "1" {
                     return try watchStream(T.self, namespace: target.namespace, request: request, selector: selector, fields: fields)
                 }
-                return APIHandler.json(200, try registry.list(T.self, namespace: target.namespace, selector: selector, fields: fields))
+                let list = try registry.list(T.self, namespace: target.namespace, selector: selector, fields: fields)
+                if Table.isRequested(accept: request.accept) {
+                    return APIHandler.json(200, Self.table(list.items, resourceVersion: list.metadata.resourceVersion, request))
+                }
+                return APIHandler.json(200, list)
             case "POST":
                 let (object, warnings) = try decodeBody(T.self, request)
                 return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil),
@@ -131,7 +155,11 @@ public struct APIHandler: Sendable {
         let namespace = target.namespace ?? ""
         switch (request.method, target.subresource) {
         case ("GET", nil), ("GET", "status"):
-            return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
+            let object = try registry.get(T.self, namespace: namespace, name: name)
+            if Table.isRequested(accept: request.accept) {
+                return APIHandler.json(200, Self.table([object], resourceVersion: object.metadata.resourceVersion, request))
+            }
+            return APIHandler.json(200, object)
         case ("PUT", let sub) where sub == nil || sub == "status":
             let (object, warnings) = try decodeBody(T.self, request)
             return APIHandler.json(200, try registry.update(object, namespace: namespace, name: name, scope: sub == nil ? .main : .status),
@@ -147,6 +175,8 @@ public struct APIHandler: Sendable {
             let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
             return APIHandler.json(200, deleted)
+        case ("GET", "log") where T.self == Pod.self:
+            return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):
             guard let scalable = T.self as? any Scalable.Type else { break }
             return try scale(scalable, namespace: namespace, name: name, method: method, request: request)
@@ -154,6 +184,12 @@ public struct APIHandler: Sendable {
             break
         }
         throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
+    }
+
+    /// kubectl's columns for `objects`, with each row's metadata unless `includeObject=None`.
+    static func table<T: KubeObject>(_ objects: [T], resourceVersion: String?, _ request: APIRequest) -> Table {
+        Printing.serverTable(objects, resourceVersion: resourceVersion, includeObject: request.query["includeObject"] != "None",
+                             now: Date().timeIntervalSince1970, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
     }
 
     /// The body's size checked: present, and at most `maxBodySize`.
@@ -194,19 +230,46 @@ public struct APIHandler: Sendable {
         return try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion, unknown: unknown, validation)
     }
 
-    /// JSON merge patch (RFC 7386); strategic merge patch is accepted for kindling's own clients, which
-    /// send only maps and whole lists, where both mean the same.
+    /// PATCH in the three formats kube-apiserver takes (server-side apply's is not served yet): the patch is
+    /// applied to the stored object's JSON, which must then decode, validate and keep its name.
     func patch<T: KubeObject>(_ type: T.Type, namespace: String, name: String, request: APIRequest,
                               scope: Registry.UpdateScope, warnings: inout [String]) throws -> T {
         let validation = try FieldValidation(parameter: request.query["fieldValidation"])
-        let contentType = request.contentType ?? ""
-        guard contentType.hasPrefix("application/merge-patch+json") || contentType.hasPrefix("application/strategic-merge-patch+json") else {
-            throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json")
+        let contentType = (request.contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let apply: (Any, [String: Any]) throws -> [String: Any]
+        switch contentType {
+        case "application/merge-patch+json":
+            apply = { patch, current in KubeJSON.mergePatch(patch, onto: current) as? [String: Any] ?? [:] }
+        case "application/strategic-merge-patch+json":
+            apply = { patch, current in
+                guard let patch = patch as? [String: Any] else { throw Status.badRequest("the patch must be a JSON object") }
+                do { return try Patch.strategicMerge(patch, onto: current, kind: T.kind) } catch let failure as Patch.Failure {
+                    throw Status.badRequest(failure.description)
+                }
+            }
+        case "application/json-patch+json":
+            apply = { patch, current in
+                guard let operations = patch as? [Any] else { throw Status.badRequest("the JSON patch must be a list of operations") }
+                do {
+                    guard let result = try Patch.jsonPatch(operations, onto: current) as? [String: Any] else {
+                        throw Status.badRequest("the JSON patch must leave an object")
+                    }
+                    return result
+                } catch let failure as Patch.Failure {
+                    throw Status(code: 422, reason: "Invalid", message: failure.description)
+                }
+            }
+        default:
+            throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
         }
-        guard let patch = try jsonBody(request) as? [String: Any] else { throw Status.badRequest("the patch must be a JSON object") }
+        let patch = try jsonBody(request)
         var found: [String] = []
         let result = try registry.modify(T.self, namespace: namespace, name: name) { current in
-            let merged = KubeJSON.mergePatch(patch, onto: try KubeJSON.tree(current)) as? [String: Any] ?? [:]
+            let merged = try apply(patch, try KubeJSON.tree(current))
+            // A resourceVersion in the patch is a precondition, as in kube-apiserver.
+            if let version = (merged["metadata"] as? [String: Any])?["resourceVersion"] as? String, version != current.metadata.resourceVersion {
+                throw Status.conflict(T.groupResource, name, "the object has been modified; please apply your changes to the latest version and try again")
+            }
             var patched = try KubeJSON.value(T.self, from: merged)
             found = try Self.checkFields(T.self, FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
             patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.withStatus(of: current, on: patched)
@@ -257,6 +320,44 @@ public struct APIHandler: Sendable {
         }
     }
 
+    /// `pods/{name}/log`: a container's output as text (`container`, `tailLines`, `limitBytes`, `follow`).
+    func logs(_ pod: Pod, _ request: APIRequest) throws -> APIResponse {
+        let names = pod.spec.containers.map(\.name)
+        let container: String
+        if let asked = request.query["container"], !asked.isEmpty {
+            guard names.contains(asked) else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
+            container = asked
+        } else if names.count == 1 {
+            container = names[0]
+        } else {
+            throw Status.badRequest("a container name must be specified for pod \(pod.name), choose one of: [\(names.joined(separator: " "))]")
+        }
+        let waiting = Status.badRequest("container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(pod.status?.containerStatuses?.first { $0.name == container }?.state?.waiting?.reason ?? "ContainerCreating")")
+        guard let podsDirectory, let uid = pod.metadata.uid,
+              let handle = FileHandle(forReadingAtPath: ClusterNames.containerLogPath(podsDirectory: podsDirectory, uid: uid, container: container))
+        else { throw waiting }
+        var text = handle.readDataToEndOfFile()
+        if let tail = request.query["tailLines"].flatMap(Int.init), tail >= 0 {
+            text = LogText.lastLines(text, tail)
+        }
+        if let limit = request.query["limitBytes"].flatMap(Int.init), limit > 0, text.count > limit { text = text.prefix(limit) }
+        guard request.query["follow"] == "true" || request.query["follow"] == "1" else {
+            try? handle.close()
+            return .json(status: 200, body: text, contentType: "text/plain")
+        }
+        return .stream(AsyncStream { continuation in
+            continuation.yield(text)
+            let task = Task {
+                while !Task.isCancelled {
+                    let more = handle.availableData
+                    if more.isEmpty { try? await Task.sleep(for: .milliseconds(200)) } else { continuation.yield(more) }
+                }
+                try? handle.close()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }, contentType: "text/plain")
+    }
+
     func watchStream<T: KubeObject>(_ type: T.Type, namespace: String?, request: APIRequest,
                                     selector: Selector, fields: FieldSelector) throws -> APIResponse {
         let from = try request.query["resourceVersion"].flatMap { text -> Int64? in
@@ -266,10 +367,16 @@ public struct APIHandler: Sendable {
         }
         let events = try registry.watch(T.self, namespace: namespace, resourceVersion: from, selector: selector, fields: fields)
         let timeout = request.query["timeoutSeconds"].flatMap(Double.init)
+        // `kubectl get -w` watches in Table form: each event's object is a one-row Table.
+        let asTable = Table.isRequested(accept: request.accept)
         return .stream(AsyncStream { continuation in
             let task = Task {
                 for await event in events {
-                    guard var line = try? KubeJSON.encoder.encode(event) else { continue }
+                    let encoded = asTable
+                        ? try? KubeJSON.encoder.encode(WatchEvent(type: WatchEvent<Table>.EventType(rawValue: event.type.rawValue)!,
+                                                                  object: Self.table([event.object], resourceVersion: event.object.metadata.resourceVersion, request)))
+                        : try? KubeJSON.encoder.encode(event)
+                    guard var line = encoded else { continue }
                     line.append(UInt8(ascii: "\n"))
                     continuation.yield(line)
                 }

@@ -43,7 +43,7 @@ public struct ControlPlane: Sendable {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                try await HTTPServer(handler: APIHandler(registry: registry), socketPath: socketPath, tls: tls, metrics: metrics)
+                try await HTTPServer(handler: APIHandler(registry: registry, podsDirectory: ClusterNames(cluster: config.name).podsDirectory()), socketPath: socketPath, tls: tls, metrics: metrics)
                     .run(onReady: onReady)
             }
             try await group.next()

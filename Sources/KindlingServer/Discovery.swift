@@ -18,7 +18,7 @@ enum Discovery {
     }
     struct APIResourceList: Codable { var kind = "APIResourceList"; var apiVersion = "v1"; var groupVersion: String; var resources: [APIResource] }
     struct Version: Codable {
-        var major = "1", minor = "34", gitVersion = "v1.34.0-kindling", gitCommit = "", gitTreeState = "clean"
+        var major = "1", minor = "37", gitVersion = "v1.37.0-kindling", gitCommit = "", gitTreeState = "clean"
         var buildDate = "", goVersion = "", compiler = "swift", platform = "linux/amd64"
     }
 
@@ -52,4 +52,62 @@ enum Discovery {
         }
         return APIResourceList(groupVersion: groupVersion, resources: resources)
     }
+
+    // MARK: Aggregated discovery (apidiscovery.k8s.io/v2): every group, version and resource in one answer.
+
+    static let aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+    struct GroupVersionKind: Codable { var group: String; var version: String; var kind: String }
+    struct SubresourceDiscovery: Codable { var subresource: String; var responseKind: GroupVersionKind; var verbs: [String] }
+    struct ResourceDiscovery: Codable {
+        var resource: String
+        var responseKind: GroupVersionKind
+        var scope: String
+        var singularResource: String
+        var verbs: [String]
+        var shortNames: [String]?
+        var categories: [String]?
+        var subresources: [SubresourceDiscovery]?
+    }
+    struct VersionDiscovery: Codable { var version: String; var resources: [ResourceDiscovery]; var freshness = "Current" }
+    struct GroupName: Codable { var name: String }
+    struct GroupDiscovery: Codable { var metadata: GroupName; var versions: [VersionDiscovery] }
+    struct GroupDiscoveryList: Codable {
+        var kind = "APIGroupDiscoveryList"
+        var apiVersion = "apidiscovery.k8s.io/v2"
+        var metadata = ListMeta()
+        var items: [GroupDiscovery]
+    }
+
+    /// Whether the client asks for the aggregated form (kubectl does, first, for `/api` and `/apis`).
+    static func wantsAggregated(_ accept: String?) -> Bool {
+        AcceptHeader.offers(accept, ["g=apidiscovery.k8s.io", "v=v2", "as=APIGroupDiscoveryList"])
+    }
+
+    static func aggregated(_ groups: [String]) -> APIResponse {
+        let list = GroupDiscoveryList(items: groups.map { group in
+            let kinds = Kinds.all.filter { $0.group == group }
+            let resources = kinds.map { kind in
+                var subresources = [SubresourceDiscovery(subresource: "status", responseKind: .init(group: group, version: "v1", kind: kind.kind),
+                                                         verbs: ["get", "patch", "update"])]
+                if kind is any Scalable.Type {
+                    subresources.append(SubresourceDiscovery(subresource: "scale", responseKind: .init(group: "autoscaling", version: "v1", kind: "Scale"),
+                                                             verbs: ["get", "patch", "update"]))
+                }
+                return ResourceDiscovery(resource: kind.resource, responseKind: .init(group: group, version: "v1", kind: kind.kind),
+                                         scope: kind.namespaced ? "Namespaced" : "Cluster", singularResource: kind.kind.lowercased(),
+                                         verbs: verbs, shortNames: kind.shortNames.isEmpty ? nil : kind.shortNames,
+                                         categories: allCategory.contains(kind.kind) ? ["all"] : nil, subresources: subresources)
+            }
+            return GroupDiscovery(metadata: GroupName(name: group), versions: [VersionDiscovery(version: "v1", resources: resources)])
+        })
+        return APIHandler.json(200, list, contentType: aggregatedType)
+    }
+
+    /// The legacy group (`/api`) and the named ones (`/apis`).
+    static let legacyGroup = [""]
+    static var namedGroups: [String] { Set(Kinds.all.map { $0.group }.filter { !$0.isEmpty }).sorted() }
+
+    /// Kinds in the `all` category (`kubectl get all`), as Kubernetes puts them there.
+    static let allCategory: Set = ["Pod", "Service", "ReplicaSet", "Deployment"]
 }

@@ -90,17 +90,18 @@ public struct HTTPServer: Sendable {
                 path: request.uri.path,
                 query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a }),
                 body: Data(buffer: body),
-                contentType: request.headers[.contentType]
+                contentType: request.headers[.contentType],
+                accept: request.headers[.accept]
             )
             switch await handler.handle(apiRequest) {
-            case .json(let status, let data, let warnings):
+            case .json(let status, let data, let warnings, let contentType):
                 RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: status, since: started)
-                var headers: HTTPFields = [.contentType: "application/json"]
+                var headers: HTTPFields = [.contentType: contentType]
                 for warning in warnings { headers.append(HTTPField(name: HTTPServer.warning, value: "299 - \"\(warning)\"")) }
                 return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-            case .stream(let lines):
+            case .stream(let lines, let contentType):
                 RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: 200, since: started)
-                return Response(status: .ok, headers: [.contentType: "application/json", .transferEncoding: "chunked"],
+                return Response(status: .ok, headers: [.contentType: contentType, .transferEncoding: "chunked"],
                                 body: ResponseBody(asyncSequence: RequestMetrics.watching(lines, path: apiRequest.path).map { ByteBuffer(bytes: $0) }))
             }
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KindlingAPI
 import SwiftASN1
 import X509
 
@@ -74,29 +75,9 @@ public struct ServerCredentials: Sendable {
                                  token: try read(files.token).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
-    /// A kubeconfig for this cluster, as `kind get kubeconfig` prints one (context `kindling-<cluster>`).
-    public func kubeconfig(cluster: String, port: Int) -> String {
-        let name = "kindling-\(cluster)"
-        return """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - cluster:
-                certificate-authority-data: \(Data(caPEM.utf8).base64EncodedString())
-                server: https://127.0.0.1:\(port)
-              name: \(name)
-            contexts:
-            - context:
-                cluster: \(name)
-                user: \(name)
-              name: \(name)
-            current-context: \(name)
-            preferences: {}
-            users:
-            - name: \(name)
-              user:
-                token: \(token)
-
-            """
+    /// This cluster's kubeconfig entry (context `kindling-<cluster>`), as kind writes one.
+    public func kubeconfigEntry(cluster: String, port: Int) -> Kubeconfig.Entry {
+        Kubeconfig.Entry(name: Kubeconfig.contextName(cluster: cluster), server: "https://127.0.0.1:\(port)",
+                         certificateAuthority: caPEM, token: token)
     }
 }

@@ -30,6 +30,8 @@ struct CreateCluster: AsyncParsableCommand {
     @Option(name: .long, help: "How long to wait for the control plane and every node to be Ready, in seconds.")
     var wait: Int = 60
 
+    @OptionGroup var kubeconfig: KubeconfigOption
+
     func run() async throws {
         try await reportingErrors("ERROR: failed to create cluster") {
             let text: String
@@ -57,6 +59,7 @@ struct CreateCluster: AsyncParsableCommand {
                 let credentials = try ServerCredentials.generate(cluster: parsed.name)
                 try credentials.save(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
                 try await startAndWait(parsed, topology, progress: progress)
+                try kubeconfig.export(cluster: parsed.name)
             } catch {
                 let logs = ClusterProcesses(cluster: parsed.name).logDirectory
                 try? provisioner.delete(cluster: parsed.name)
@@ -72,12 +75,15 @@ struct CreateCluster: AsyncParsableCommand {
 
                 You can now use your cluster with:
 
+                kubectl cluster-info --context \(Kubeconfig.contextName(cluster: parsed.name))
+
+                or with kindling's own verbs:
+
                 \(me) get nodes --name \(parsed.name) -o wide
                 \(me) apply --name \(parsed.name) -f manifest.yaml
                 \(me) exec --name \(parsed.name) --node \(topology.nodes[0].name) -- ip route
 
-                The API also answers on https://127.0.0.1:\(parsed.apiServerPort ?? 0) for clients with the cluster's token:
-                \(me) get kubeconfig --name \(parsed.name) > kubeconfig
+                The API answers on https://127.0.0.1:\(parsed.apiServerPort ?? 0) (context \(Kubeconfig.contextName(cluster: parsed.name)) in \(kubeconfig.path)).
 
                 Prometheus metrics: the API server's at https://127.0.0.1:\(parsed.apiServerPort ?? 0)/metrics (same token) and on
                 the unix socket; each node's proxy at <node IP>:\(AgentCommand.metricsPort)/metrics inside the node network:

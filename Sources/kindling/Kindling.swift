@@ -12,7 +12,7 @@ struct Kindling: AsyncParsableCommand {
             like kubectl's (apply, get, describe, delete, scale, exec, logs). Nodes and pods are network namespaces; the datapath is \
             the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise.
             """,
-        subcommands: [Create.self, Delete.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
+        subcommands: [Create.self, Delete.self, Export.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
                       NodeCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self]
     )
 }

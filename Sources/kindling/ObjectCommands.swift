@@ -193,7 +193,8 @@ struct Get: AsyncParsableCommand {
                 let (config, _) = try loadCluster(cluster.name)
                 let processes = ClusterProcesses(cluster: cluster.name)
                 let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
-                print(credentials.kubeconfig(cluster: cluster.name, port: config.apiServerPort ?? 0), terminator: "")
+                let entry = credentials.kubeconfigEntry(cluster: cluster.name, port: config.apiServerPort ?? 0)
+                print(try YAMLOutput.text(Kubeconfig.standalone(entry)), terminator: "")
             }
             return
         }
@@ -252,6 +253,7 @@ struct Delete: AsyncParsableCommand {
 
     @OptionGroup var cluster: ClusterOption
     @OptionGroup var namespaces: NamespaceOptions
+    @OptionGroup var kubeconfig: KubeconfigOption
 
     @Option(name: [.short, .customLong("filename")], help: "Delete the objects of this manifest (- for standard input).")
     var file: String?
@@ -263,6 +265,7 @@ struct Delete: AsyncParsableCommand {
                 printError("Deleting cluster \"\(cluster.name)\" ...")
                 let teardown = try ClusterProvisioner().delete(cluster: cluster.name)
                 for namespace in teardown.namespaces { printError("Deleted network namespace: \(namespace)") }
+                try kubeconfig.remove(cluster: cluster.name)
             }
             return
         }

@@ -132,13 +132,9 @@ struct Logs: AsyncParsableCommand {
             guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw CLIError("container \"\(name)\" in pod \"\(pod)\" is waiting to start")
             }
-            var text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-            if let tail {
-                let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                let kept = lines.last == "" ? lines.dropLast() : lines[...]
-                text = kept.suffix(tail).joined(separator: "\n") + (kept.isEmpty ? "" : "\n")
-            }
-            FileHandle.standardOutput.write(Data(text.utf8))
+            var text = handle.readDataToEndOfFile()
+            if let tail { text = LogText.lastLines(text, tail) }
+            FileHandle.standardOutput.write(text)
             while follow {
                 let more = handle.availableData
                 if more.isEmpty { try await Task.sleep(for: .milliseconds(200)) } else { FileHandle.standardOutput.write(more) }

@@ -39,12 +39,20 @@ struct CommandResult {
     let output: String
 }
 
+/// The tests' kubeconfig: clusters they create write their contexts here, never into the machine's own
+/// (`scripts/sweep-test-leftovers.sh` removes it).
+let testKubeconfig = "/tmp/kt-kubeconfig-\(getpid())/config"
+
+/// The environment every command of the tests runs with: the caller's, with `KUBECONFIG` the tests' own.
+let testEnvironment = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": testKubeconfig]) { _, new in new }
+
 /// Runs a program and collects its standard output and error together.
 @discardableResult
 func sh(_ arguments: [String], input: String? = nil) throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = arguments
+    process.environment = testEnvironment
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

@@ -79,7 +79,7 @@ import Testing
                 + registry.list(Service.self).items.count + registry.list(Deployment.self).items.count
             let response = await handler.handle(APIRequest(method: method, path: target, query: query,
                                                            body: Self.body(seed, &random), contentType: contentType))
-            guard case .json(let status, let data, _) = response else { Issue.record("run \(run): not a JSON answer"); continue }
+            guard case .json(let status, let data, _, _) = response else { Issue.record("run \(run): not a JSON answer"); continue }
             #expect((200..<500).contains(status), "run \(run): \(method) \(target) got \(status): \(String(decoding: data.prefix(300), as: UTF8.self))")
             if status >= 400 {
                 refused += 1

@@ -24,7 +24,7 @@ import Testing
     func callWithWarnings(_ method: String, _ path: String, _ body: String = "", query: [String: String] = [:],
                           contentType: String = "application/json") async -> (Int, [String: Any], [String]) {
         let response = await handler.handle(APIRequest(method: method, path: path, query: query, body: Data(body.utf8), contentType: contentType))
-        guard case .json(let status, let data, let warnings) = response else { return (0, [:], []) }
+        guard case .json(let status, let data, let warnings, _) = response else { return (0, [:], []) }
         return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:], warnings)
     }
 
@@ -129,7 +129,7 @@ import Testing
 
     @Test func watchStreamsEventsAsLines() async throws {
         let response = await handler.handle(APIRequest(method: "GET", path: "/api/v1/namespaces", query: ["watch": "1"]))
-        guard case .stream(let lines) = response else { Issue.record("not a stream"); return }
+        guard case .stream(let lines, _) = response else { Issue.record("not a stream"); return }
         var iterator = lines.makeAsyncIterator()
         let first = try #require(await iterator.next())
         let event = try #require(try JSONSerialization.jsonObject(with: first) as? [String: Any])

@@ -92,7 +92,7 @@ import Testing
         invalid[invalid.count / 2] = 0xFF
         let response = await api.handler.handle(APIRequest(method: "POST", path: "/api/v1/namespaces/dev/services", body: invalid,
                                                            contentType: "application/json"))
-        guard case .json(let code, _, _) = response else { Issue.record("not JSON"); return }
+        guard case .json(let code, _, _, _) = response else { Issue.record("not JSON"); return }
         #expect(code == 400)
 
         let (selector, parse) = await api.call("GET", "/api/v1/namespaces/dev/pods", query: ["labelSelector": "app in (a"])

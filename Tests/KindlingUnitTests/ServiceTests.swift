@@ -102,13 +102,13 @@ struct SeededRandom: RandomNumberGenerator {
         let handler = APIHandler(registry: registry)
         let body = #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"nginx-service"},"spec":{"type":"NodePort","selector":{"app":"nginx"},"ports":[{"port":80,"targetPort":80,"nodePort":30000}]}}"#
         let response = await handler.handle(APIRequest(method: "POST", path: "/api/v1/namespaces/dev/services", body: Data(body.utf8)))
-        guard case .json(let code, let data, _) = response else { Issue.record("no json"); return }
+        guard case .json(let code, let data, _, _) = response else { Issue.record("no json"); return }
         #expect(code == 201)
         let created = try JSONDecoder().decode(Service.self, from: data)
         #expect(created.spec.clusterIP?.hasPrefix("10.96.") == true && created.spec.ports?.first?.nodePort == 30000)
         let again = await handler.handle(APIRequest(method: "POST", path: "/api/v1/namespaces/dev/services",
                                                     body: Data(body.replacingOccurrences(of: "nginx-service", with: "second").utf8)))
-        guard case .json(let clash, let status, _) = again else { Issue.record("no json"); return }
+        guard case .json(let clash, let status, _, _) = again else { Issue.record("no json"); return }
         #expect(clash == 422)
         #expect(String(decoding: status, as: UTF8.self).contains("provided port is already allocated"))
         let table = Printing.table([created], wide: true, withNamespace: false, now: 0, parseTime: { _ in 0 })

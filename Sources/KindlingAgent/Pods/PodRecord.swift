@@ -76,12 +76,14 @@ public struct PodFiles: Sendable {
     public let root: String
 
     public init(cluster: String, stateRoot: String = ClusterNames.stateRoot) {
-        root = ClusterNames(cluster: cluster).stateDirectory(root: stateRoot) + "/pods"
+        root = ClusterNames(cluster: cluster).podsDirectory(root: stateRoot)
     }
 
     public func directory(_ uid: String) -> String { "\(root)/\(uid)" }
     public func recordPath(_ uid: String) -> String { directory(uid) + "/record.json" }
-    public func logPath(_ uid: String, container: String) -> String { directory(uid) + "/logs/\(container).log" }
+    public func logPath(_ uid: String, container: String) -> String {
+        ClusterNames.containerLogPath(podsDirectory: root, uid: uid, container: container)
+    }
     public func html(_ uid: String) -> String { directory(uid) + "/html" }
 
     public func load(_ uid: String) -> PodRecord? {

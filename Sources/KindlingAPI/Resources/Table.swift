@@ -1,0 +1,103 @@
+import Foundation
+
+/// `meta.k8s.io/v1 Table`: what `kubectl get` asks the server for (`Accept: application/json;as=Table;v=v1;
+/// g=meta.k8s.io`) and prints as it comes: column definitions (priority 1 only with `-o wide`) and one row per
+/// object, each carrying the object's metadata (kubectl's `-A` and `--show-labels` columns come from it).
+public struct Table: Codable, Sendable, Equatable {
+    public struct Column: Codable, Sendable, Equatable {
+        public var name: String
+        public var type: String
+        public var format: String
+        public var description: String
+        public var priority: Int
+    }
+
+    public enum Cell: Codable, Sendable, Equatable {
+        case string(String)
+        case int(Int)
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) { self = .int(number) } else { self = .string(try container.decode(String.self)) }
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .string(let text): try container.encode(text)
+            case .int(let number): try container.encode(number)
+            }
+        }
+    }
+
+    public struct Row: Codable, Sendable, Equatable {
+        public var cells: [Cell]
+        public var object: PartialObjectMetadata?
+    }
+
+    public var kind = "Table"
+    public var apiVersion = "meta.k8s.io/v1"
+    public var metadata: ListMeta
+    public var columnDefinitions: [Column]
+    public var rows: [Row]
+
+    /// Whether an Accept header asks for a Table (kubectl lists `as=Table` first, then plain JSON).
+    public static func isRequested(accept: String?) -> Bool {
+        AcceptHeader.offers(accept, ["as=Table", "g=meta.k8s.io", "v=v1"])
+    }
+}
+
+/// Content negotiation the way Kubernetes clients use it: a media type's parameters name the form wanted.
+public enum AcceptHeader {
+    /// Whether one of the header's media types carries all of `parameters` (`as=Table`, `g=meta.k8s.io`, ...).
+    public static func offers(_ accept: String?, _ parameters: Set<String>) -> Bool {
+        guard let accept else { return false }
+        return accept.split(separator: ",").contains { type in
+            Set(type.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }).isSuperset(of: parameters)
+        }
+    }
+}
+
+/// An object reduced to its metadata, as Table rows carry it.
+public struct PartialObjectMetadata: Codable, Sendable, Equatable {
+    public var kind = "PartialObjectMetadata"
+    public var apiVersion = "meta.k8s.io/v1"
+    public var metadata: ObjectMeta
+
+    public init(metadata: ObjectMeta) { self.metadata = metadata }
+}
+
+extension Printing {
+    /// The server's Table for `objects`: kubectl's columns (the `-o wide` ones at priority 1) under the names
+    /// kube-apiserver gives them, integer columns as numbers.
+    public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: Bool = true,
+                                                  now: Double, parseTime: (String) -> Double?) -> Table {
+        let narrow = table(objects, wide: false, withNamespace: false, now: now, parseTime: parseTime).headers.count
+        let wide = table(objects, wide: true, withNamespace: false, now: now, parseTime: parseTime)
+        let integers = integerColumns[T.kind] ?? []
+        let columns = wide.headers.enumerated().map { index, header in
+            Table.Column(name: columnName(header), type: integers.contains(header) ? "integer" : "string",
+                         format: header == "NAME" ? "name" : "", description: columnName(header), priority: index < narrow ? 0 : 1)
+        }
+        let rows = zip(objects, wide.rows).map { object, cells in
+            Table.Row(cells: zip(wide.headers, cells).map { header, cell in
+                integers.contains(header) ? Int(cell).map(Table.Cell.int) ?? .string(cell) : .string(cell)
+            }, object: includeObject ? PartialObjectMetadata(metadata: object.metadata) : nil)
+        }
+        return Table(metadata: ListMeta(resourceVersion: resourceVersion), columnDefinitions: columns, rows: rows)
+    }
+
+    /// Columns printers.go declares as integers.
+    static let integerColumns: [String: Set<String>] = [
+        "ReplicaSet": ["DESIRED", "CURRENT", "READY"], "Deployment": ["UP-TO-DATE", "AVAILABLE"], "ConfigMap": ["DATA"],
+    ]
+
+    /// kube-apiserver's spelling of a column kubectl prints upper-cased: `Cluster-IP`, `Port(s)`, `Nominated Node`.
+    static func columnName(_ header: String) -> String {
+        let exceptions = ["IP": "IP", "CLUSTER-IP": "Cluster-IP", "EXTERNAL-IP": "External-IP", "INTERNAL-IP": "Internal-IP",
+                          "PORT(S)": "Port(s)", "UP-TO-DATE": "Up-to-date", "OS-IMAGE": "OS-Image", "KERNEL-VERSION": "Kernel-Version",
+                          "CONTAINER-RUNTIME": "Container-Runtime", "ADDRESSTYPE": "AddressType"]
+        if let name = exceptions[header] { return name }
+        return header.split(separator: " ").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: " ")
+    }
+}

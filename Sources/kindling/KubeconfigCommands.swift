@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import KindlingAPI
+import KindlingCluster
+import KindlingServer
+
+/// `--kubeconfig` as kind takes it: the file a cluster's context is written to and removed from.
+struct KubeconfigOption: ParsableArguments {
+    @Option(name: .customLong("kubeconfig"), help: "The kubeconfig file to update. (default: the first path of $KUBECONFIG, else ~/.kube/config)")
+    var explicitPath: String?
+
+    var path: String {
+        explicitPath ?? Kubeconfig.path(environment: ProcessInfo.processInfo.environment,
+                                        home: ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
+    }
+
+    /// Writes the cluster's context into the file and makes it current, as kind does after creating a cluster.
+    func export(cluster: String) throws {
+        let (config, _) = try loadCluster(cluster)
+        let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: ClusterProcesses(cluster: cluster).stateDirectory))
+        let entry = credentials.kubeconfigEntry(cluster: cluster, port: config.apiServerPort ?? 0)
+        try KubeconfigFile(path: path).update { Kubeconfig.merging(entry, into: $0) }
+        printError("Set kubectl context to \"\(entry.name)\"")
+    }
+
+    /// Removes the cluster's context, user and cluster entries; nothing to do without a file.
+    func remove(cluster: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        try KubeconfigFile(path: path).update { Kubeconfig.removing(Kubeconfig.contextName(cluster: cluster), from: $0) }
+    }
+}
+
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Exports one of [kubeconfig].", subcommands: [ExportKubeconfig.self])
+}
+
+struct ExportKubeconfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kubeconfig",
+        abstract: "Writes the cluster's context (kindling-<name>) into the kubeconfig and makes it current, like kind.")
+
+    @OptionGroup var cluster: ClusterOption
+    @OptionGroup var kubeconfig: KubeconfigOption
+
+    func run() async throws {
+        try await reportingErrors("ERROR") { try kubeconfig.export(cluster: cluster.name) }
+    }
+}

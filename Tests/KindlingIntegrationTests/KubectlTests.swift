@@ -1,0 +1,127 @@
+import Foundation
+import KindlingAPI
+import Testing
+
+/// Real kubectl (1.37, from PyPI into the project's `.venv` by `scripts/install-deps.sh`) and the official
+/// Python client against a real cluster, through the kubeconfig context `create cluster` writes: seed 002's
+/// commands as written, with their output compared to what kubectl prints against Kubernetes.
+@Suite(.enabled(if: isRoot, "needs root: builds clusters"))
+struct KubectlTests {
+    static let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".venv/bin").path
+    let cli = CLITests()
+
+    /// kubectl with the cluster's context named explicitly (tests create clusters side by side in one kubeconfig).
+    func kubectl(_ cluster: String, _ arguments: [String], input: String? = nil) throws -> CommandResult {
+        try sh(["\(Self.venv)/kubectl", "--context", Kubeconfig.contextName(cluster: cluster)] + arguments, input: input)
+    }
+
+    /// The lines of kubectl's output, each with its columns split on runs of spaces.
+    func columns(_ output: String) -> [[String]] {
+        output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+    }
+
+    static let nodePortService = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          labels:
+            app: nginx-service
+          name: nginx-service
+          namespace: dev
+        spec:
+          ports:
+            - name: http
+              port: 80
+              protocol: TCP
+              targetPort: 80
+              nodePort: 30000
+          selector:
+            app: nginx
+          type: NodePort
+        """
+
+    @Test func seed002WithRealKubectl() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(Self.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("kubectl") { name in
+            // The context create cluster wrote, made current.
+            let context = try sh(["\(Self.venv)/kubectl", "config", "get-contexts", "-o", "name"]).output
+            #expect(context.split(separator: "\n").contains(Substring(Kubeconfig.contextName(cluster: name))), "\(context)")
+
+            let version = try kubectl(name, ["version"])
+            #expect(version.status == 0 && version.output.contains("Server Version: v1.37.0-kindling"), "\(version.output)")
+            let info = try kubectl(name, ["cluster-info"]).output
+            #expect(info.contains("Kubernetes control plane is running at https://127.0.0.1:"), "\(info)")
+            let resources = columns(try kubectl(name, ["api-resources"]).output)
+            #expect(resources.contains(["pods", "po", "v1", "true", "Pod"]) && resources.contains(["replicasets", "rs", "apps/v1", "true", "ReplicaSet"]))
+
+            let nodes = columns(try kubectl(name, ["get", "nodes"]).output)
+            #expect(nodes.first == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"])
+            #expect(nodes.dropFirst().count == 3 && nodes.dropFirst().allSatisfy { $0[1] == "Ready" }, "\(nodes)")
+
+            // Seed 002: namespace and ReplicaSet, then the ClusterIP service, applied; again unchanged.
+            let applied = try kubectl(name, ["apply", "-f", "-"], input: PodTests.seed002)
+            #expect(applied.output == "namespace/dev created\nreplicaset.apps/nginx-replicaset created\n", "\(applied.output)")
+            let again = try kubectl(name, ["apply", "-f", "-"], input: PodTests.seed002)
+            #expect(again.output == "namespace/dev unchanged\nreplicaset.apps/nginx-replicaset unchanged\n", "\(again.output)")
+            let clusterIP = Self.nodePortService.replacingOccurrences(of: "      nodePort: 30000\n", with: "")
+                .replacingOccurrences(of: "type: NodePort", with: "type: ClusterIP")
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: clusterIP).output == "service/nginx-service created\n")
+            #expect(eventually(20) {
+                let pods = columns((try? kubectl(name, ["get", "pod", "-n", "dev", "-o", "wide"]))?.output ?? "")
+                return pods.count == 7 && pods.dropFirst().allSatisfy { $0[1] == "1/1" && $0[2] == "Running" }
+            })
+            let wide = try kubectl(name, ["get", "pod", "-n", "dev", "-o", "wide"]).output
+            #expect(wide.hasPrefix("NAME                     READY   STATUS    RESTARTS   AGE   IP           NODE"), "\(wide)")
+            #expect(wide.split(separator: "\n").first?.hasSuffix("NOMINATED NODE   READINESS GATES") == true)
+            let services = columns(try kubectl(name, ["-n", "dev", "get", "svc"]).output)
+            #expect(services.first == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"])
+            #expect(Array(services[1].prefix(2)) == ["nginx-service", "ClusterIP"] && services[1][4] == "80/TCP", "\(services)")
+
+            // The NodePort version: configured through a strategic merge patch (ports merge by port).
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: Self.nodePortService).output == "service/nginx-service configured\n")
+            #expect(columns(try kubectl(name, ["-n", "dev", "get", "svc"]).output)[1][4] == "80:30000/TCP")
+            let endpoints = try kubectl(name, ["get", "endpoints", "-n", "dev"]).output
+            #expect(endpoints.contains(":80,") && endpoints.contains(" + 3 more..."), "\(endpoints)")
+            let described = try kubectl(name, ["describe", "svc", "nginx-service", "-n", "dev"]).output
+            #expect(described.contains("Type:                     NodePort") && described.contains("NodePort:                 http  30000/TCP"), "\(described)")
+
+            // Labels, all namespaces, names, jsonpath, a JSON patch, scale, logs.
+            let labelled = try kubectl(name, ["get", "svc", "-A", "--show-labels"]).output
+            #expect(labelled.contains("kube-system   kube-dns") && labelled.contains("app=nginx-service"), "\(labelled)")
+            #expect(try kubectl(name, ["get", "rs", "-n", "dev", "-o", "name"]).output == "replicaset.apps/nginx-replicaset\n")
+            let env = try kubectl(name, ["get", "rs", "nginx-replicaset", "-n", "dev", "-o", "jsonpath={.spec.template.spec.containers[0].env[*].name}"])
+            #expect(env.output == "NODE_NAME POD_NAME")
+            let patched = try kubectl(name, ["patch", "svc", "nginx-service", "-n", "dev", "--type=json",
+                                             "-p", #"[{"op":"replace","path":"/spec/ports/0/nodePort","value":30001}]"#])
+            #expect(patched.output == "service/nginx-service patched\n", "\(patched.output)")
+            #expect(try kubectl(name, ["scale", "rs", "nginx-replicaset", "-n", "dev", "--replicas=2"]).output == "replicaset.apps/nginx-replicaset scaled\n")
+            #expect(eventually(15) { columns((try? kubectl(name, ["get", "pods", "-n", "dev", "--no-headers"]))?.output ?? "x").count == 2 })
+            let pod = try #require(columns(try kubectl(name, ["get", "pods", "-n", "dev", "--no-headers"]).output).first?.first)
+            let logs = try kubectl(name, ["logs", "-n", "dev", pod, "--tail=50"])
+            #expect(logs.status == 0 && logs.output.contains("nginx"), "\(logs.output)")
+
+            // Bad input: an unknown field, refused as kube-apiserver refuses it under kubectl's strict validation.
+            let typo = try kubectl(name, ["apply", "-f", "-"], input: PodTests.seed002.replacingOccurrences(of: "  replicas: 6", with: "  replicaz: 6"))
+            #expect(typo.status != 0 && typo.output.contains(#"strict decoding error: unknown field "spec.replicaz""#), "\(typo.output)")
+
+            // The official Python client lists and watches.
+            let python = try sh(["\(Self.venv)/python", "-c", """
+                from kubernetes import client, config, watch
+                config.load_kube_config(context="\(Kubeconfig.contextName(cluster: name))")
+                v1 = client.CoreV1Api()
+                print(sorted({p.metadata.namespace for p in v1.list_pod_for_all_namespaces().items}))
+                print([s.metadata.name for s in v1.list_namespaced_service("dev").items])
+                for event in watch.Watch().stream(v1.list_namespaced_pod, "dev", timeout_seconds=5):
+                    print(event["type"]); break
+                """])
+            #expect(python.output == "['dev', 'kube-system']\n['nginx-service']\nADDED\n", "\(python.output)")
+
+            let deleted = try kubectl(name, ["delete", "-f", "-"], input: Self.nodePortService)
+            #expect(deleted.output == "service \"nginx-service\" deleted from dev namespace\n", "\(deleted.output)")
+        }
+        // Deleting the cluster took its context out of the kubeconfig.
+        let contexts = try sh(["\(Self.venv)/kubectl", "config", "get-contexts", "-o", "name"]).output
+        #expect(!contexts.contains("kindling-kt-kubectl-"), "\(contexts)")
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import KindlingAPI
+import KindlingServer
+import Testing
+
+/// What real kubectl needs of kindling that is pure: kubeconfig entries, server-side Tables, discovery.
+@Suite struct KubectlSupportTests {
+    static let entry = Kubeconfig.Entry(name: "kindling-dev", server: "https://127.0.0.1:6443", certificateAuthority: "PEM", token: "t0k")
+
+    @Test func kubeconfigEntriesMergeBesideOthersAndGoAway() throws {
+        let other: [String: Any] = ["apiVersion": "v1", "kind": "Config", "current-context": "prod",
+                                    "clusters": [["name": "prod", "cluster": ["server": "https://prod"]]],
+                                    "users": [["name": "prod", "user": ["token": "p"]]],
+                                    "contexts": [["name": "prod", "context": ["cluster": "prod", "user": "prod"]]]]
+        let merged = Kubeconfig.merging(Self.entry, into: other)
+        #expect(merged["current-context"] as? String == "kindling-dev")
+        for key in ["clusters", "users", "contexts"] {
+            #expect((merged[key] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["prod", "kindling-dev"], "\(key)")
+        }
+        let cluster = (merged["clusters"] as? [[String: Any]])?.last?["cluster"] as? [String: Any]
+        #expect(cluster?["server"] as? String == "https://127.0.0.1:6443")
+        #expect(cluster?["certificate-authority-data"] as? String == Data("PEM".utf8).base64EncodedString())
+        // Again (export after a re-create): replaced, not doubled.
+        let twice = Kubeconfig.merging(Self.entry, into: merged)
+        #expect((twice["users"] as? [Any])?.count == 2)
+
+        let removed = Kubeconfig.removing("kindling-dev", from: twice)
+        #expect(removed["current-context"] as? String == "")
+        for key in ["clusters", "users", "contexts"] {
+            #expect((removed[key] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["prod"], "\(key)")
+        }
+        #expect(Kubeconfig.removing("kindling-x", from: other)["current-context"] as? String == "prod")
+    }
+
+    @Test func kubeconfigPathIsKUBECONFIGsFirstElseHome() {
+        #expect(Kubeconfig.path(environment: [:], home: "/root") == "/root/.kube/config")
+        #expect(Kubeconfig.path(environment: ["KUBECONFIG": "/a/one:/b/two"], home: "/root") == "/a/one")
+        #expect(Kubeconfig.path(environment: ["KUBECONFIG": ":/b/two"], home: "/root") == "/b/two")
+    }
+
+    @Test func kubeconfigFileKeepsOtherEntriesUnderConcurrentWriters() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = KubeconfigFile(path: directory + "/config")
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            let entry = Kubeconfig.Entry(name: "kindling-c\(index)", server: "https://127.0.0.1:\(7000 + index)", certificateAuthority: "PEM", token: "t")
+            try? file.update { Kubeconfig.merging(entry, into: $0) }
+        }
+        var names: [String] = []
+        try file.update { tree in
+            names = (tree["contexts"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            return tree
+        }
+        #expect(Set(names) == Set((0..<8).map { "kindling-c\($0)" }))
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/config")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func serverTablesCarryKubectlsColumnsAndMetadata() throws {
+        var service = Service(metadata: ObjectMeta(name: "web", namespace: "dev"),
+                              spec: .init(selector: ["app": "web"], ports: [.init(port: 80)]))
+        service.spec.clusterIP = "10.96.0.20"
+        service.metadata.creationTimestamp = "2026-11-24T00:00:00Z"
+        service.metadata.labels = ["tier": "front"]
+        service.applyDefaults()
+        let now = Timestamp.date("2026-11-24T00:05:00Z")!.timeIntervalSince1970
+        let table = Printing.serverTable([service], resourceVersion: "42", now: now, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
+        #expect(table.columnDefinitions.map(\.name) == ["Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age", "Selector"])
+        #expect(table.columnDefinitions.map(\.priority) == [0, 0, 0, 0, 0, 0, 1])
+        #expect(table.columnDefinitions.first?.format == "name")
+        #expect(table.rows.first?.cells == [.string("web"), .string("ClusterIP"), .string("10.96.0.20"), .string("<none>"),
+                                            .string("80/TCP"), .string("5m"), .string("app=web")])
+        #expect(table.rows.first?.object?.metadata.labels == ["tier": "front"])
+        #expect(table.metadata.resourceVersion == "42")
+        let json = try JSONSerialization.jsonObject(with: KubeJSON.encoder.encode(table)) as? [String: Any]
+        #expect(json?["kind"] as? String == "Table" && json?["apiVersion"] as? String == "meta.k8s.io/v1")
+        #expect(((json?["rows"] as? [[String: Any]])?.first?["object"] as? [String: Any])?["kind"] as? String == "PartialObjectMetadata")
+
+        var replicaSet = try KubeJSON.decoder.decode(ReplicaSet.self, from: Data(APITests.replicaSet.utf8))
+        replicaSet.metadata.creationTimestamp = "2026-11-24T00:00:00Z"
+        let counts = Printing.serverTable([replicaSet], resourceVersion: nil, now: now, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
+        #expect(counts.columnDefinitions.prefix(4).map(\.type) == ["string", "integer", "integer", "integer"])
+        #expect(counts.rows.first?.cells.prefix(4) == [.string("web"), .int(2), .int(0), .int(0)])
+    }
+
+    @Test func tablesAndAggregatedDiscoveryAreNegotiatedByAccept() async throws {
+        let api = try APITests()
+        let kubectlAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+        #expect(Table.isRequested(accept: kubectlAccept))
+        #expect(!Table.isRequested(accept: "application/json"))
+        #expect(!Table.isRequested(accept: nil))
+
+        let response = await api.handler.handle(APIRequest(method: "GET", path: "/api/v1/namespaces", accept: kubectlAccept))
+        guard case .json(200, let body, _, _) = response else { Issue.record("\(response)"); return }
+        let table = try KubeJSON.decoder.decode(Table.self, from: body)
+        #expect(table.columnDefinitions.map(\.name) == ["Name", "Status", "Age"])
+        #expect(Set(table.rows.compactMap { $0.object?.metadata.name }) == ["default", "dev"])
+
+        let discoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+        for (path, groups) in [("/api", [""]), ("/apis", ["apps", "discovery.k8s.io"])] {
+            let answer = await api.handler.handle(APIRequest(method: "GET", path: path, accept: discoveryAccept))
+            guard case .json(200, let data, _, let type) = answer else { Issue.record("\(answer)"); continue }
+            #expect(type == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+            let list = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let items = list?["items"] as? [[String: Any]] ?? []
+            #expect(items.compactMap { ($0["metadata"] as? [String: Any])?["name"] as? String } == groups)
+            if path == "/api" {
+                let resources = ((items.first?["versions"] as? [[String: Any]])?.first?["resources"] as? [[String: Any]]) ?? []
+                let pods = resources.first { $0["resource"] as? String == "pods" }
+                #expect(pods?["scope"] as? String == "Namespaced" && pods?["shortNames"] as? [String] == ["po"])
+                #expect(pods?["categories"] as? [String] == ["all"])
+            }
+        }
+        // Without the aggregated type: the legacy documents.
+        let legacy = await api.handler.handle(APIRequest(method: "GET", path: "/api", accept: "application/json"))
+        guard case .json(200, let data, _, _) = legacy else { Issue.record("\(legacy)"); return }
+        #expect((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["kind"] as? String == "APIVersions")
+    }
+}
