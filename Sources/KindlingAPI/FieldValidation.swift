@@ -19,7 +19,7 @@ public enum FieldValidation: String, Sendable, CaseIterable {
         self = value
     }
 
-    /// The fields of `body` that decoding dropped: present (and not null) in the body, absent from `decoded`
+    /// The fields of `body` that decoding dropped: present (and not null or empty) in the body, absent from `decoded`
     /// (the object decoded from it and encoded again). Paths as Kubernetes names them, `spec.ports[0].foo`, in
     /// the order they appear when keys are sorted.
     public static func unknownFields(body: Any, decoded: Any) -> [String] {
@@ -32,7 +32,9 @@ public enum FieldValidation: String, Sendable, CaseIterable {
         switch body {
         case let map as [String: Any]:
             let known = decoded as? [String: Any]
-            for key in map.keys.sorted() where !(map[key] is NSNull) {
+            // A null or empty value carries nothing to drop (kubectl's own objects carry `resources: {}`).
+            for key in map.keys.sorted() where !(map[key] is NSNull) && (map[key] as? [String: Any])?.isEmpty != true
+                && (map[key] as? [Any])?.isEmpty != true {
                 let field = path.isEmpty ? key : "\(path).\(key)"
                 guard let knownValue = known?[key] else {
                     found.append(field)

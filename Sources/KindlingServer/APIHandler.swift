@@ -213,7 +213,16 @@ public struct APIHandler: Sendable {
     func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> (T, [String]) {
         try checkBody(request)
         let validation = try FieldValidation(parameter: request.query["fieldValidation"])
-        let object = try KubeJSON.decoder.decode(T.self, from: request.body)
+        var body = request.body
+        // kubectl's create commands send protobuf, and never retry as JSON.
+        if request.contentType?.hasPrefix(KubeProtobuf.mediaType) == true {
+            do {
+                body = try JSONSerialization.data(withJSONObject: try KubeProtobuf.decode(request.body))
+            } catch let failure as KubeProtobuf.Failure {
+                throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
+            }
+        }
+        let object = try KubeJSON.decoder.decode(T.self, from: body)
         if let version = object.apiVersion, version != T.apiVersion {
             throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
         }
@@ -221,7 +230,7 @@ public struct APIHandler: Sendable {
             throw Status.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(T.kind))")
         }
         guard validation != .ignore else { return (object, []) }
-        return (object, try Self.checkFields(T.self, FieldValidation.unknownFields(of: object, body: request.body), validation))
+        return (object, try Self.checkFields(T.self, FieldValidation.unknownFields(of: object, body: body), validation))
     }
 
     /// Unknown fields as `validation` treats them: an error (Strict) or warnings.
@@ -358,6 +367,16 @@ public struct APIHandler: Sendable {
         }, contentType: "text/plain")
     }
 
+    /// The bookmark that ends a watch's initial events: an object of the kind with only its resourceVersion
+    /// and the `k8s.io/initial-events-end` annotation.
+    static func initialEventsEnd<T: KubeObject>(_ type: T.Type, resourceVersion: String) -> Data? {
+        let event: [String: Any] = ["type": "BOOKMARK", "object": [
+            "kind": T.kind, "apiVersion": T.apiVersion,
+            "metadata": ["resourceVersion": resourceVersion, "annotations": ["k8s.io/initial-events-end": "true"]],
+        ]]
+        return (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])).map { $0 + [UInt8(ascii: "\n")] }
+    }
+
     func watchStream<T: KubeObject>(_ type: T.Type, namespace: String?, request: APIRequest,
                                     selector: Selector, fields: FieldSelector) throws -> APIResponse {
         let from = try request.query["resourceVersion"].flatMap { text -> Int64? in
@@ -365,19 +384,34 @@ public struct APIHandler: Sendable {
             guard let value = Int64(text) else { throw Status.badRequest("invalid resourceVersion \"\(text)\"") }
             return value
         }
-        let events = try registry.watch(T.self, namespace: namespace, resourceVersion: from, selector: selector, fields: fields)
+        // `sendInitialEvents=true` (the streaming list kubectl's delete waits with): the current objects as ADDED
+        // events, then a bookmark annotated `k8s.io/initial-events-end`, then the changes after that list.
+        var initial: [WatchEvent<T>] = []
+        var start = from
+        var initialEnd: Data?
+        if request.query["sendInitialEvents"] == "true" {
+            let list = try registry.list(T.self, namespace: namespace, selector: selector, fields: fields)
+            initial = list.items.map { WatchEvent(type: .added, object: $0) }
+            start = Int64(list.metadata.resourceVersion ?? "")
+            initialEnd = Self.initialEventsEnd(T.self, resourceVersion: list.metadata.resourceVersion ?? "")
+        }
+        let events = try registry.watch(T.self, namespace: namespace, resourceVersion: start, selector: selector, fields: fields)
         let timeout = request.query["timeoutSeconds"].flatMap(Double.init)
         // `kubectl get -w` watches in Table form: each event's object is a one-row Table.
         let asTable = Table.isRequested(accept: request.accept)
+        func line(_ event: WatchEvent<T>) -> Data? {
+            let encoded = asTable
+                ? try? KubeJSON.encoder.encode(WatchEvent(type: WatchEvent<Table>.EventType(rawValue: event.type.rawValue)!,
+                                                          object: Self.table([event.object], resourceVersion: event.object.metadata.resourceVersion, request)))
+                : try? KubeJSON.encoder.encode(event)
+            return encoded.map { $0 + [UInt8(ascii: "\n")] }
+        }
         return .stream(AsyncStream { continuation in
+            for event in initial { if let line = line(event) { continuation.yield(line) } }
+            if let initialEnd { continuation.yield(initialEnd) }
             let task = Task {
                 for await event in events {
-                    let encoded = asTable
-                        ? try? KubeJSON.encoder.encode(WatchEvent(type: WatchEvent<Table>.EventType(rawValue: event.type.rawValue)!,
-                                                                  object: Self.table([event.object], resourceVersion: event.object.metadata.resourceVersion, request)))
-                        : try? KubeJSON.encoder.encode(event)
-                    guard var line = encoded else { continue }
-                    line.append(UInt8(ascii: "\n"))
+                    guard let line = line(event) else { continue }
                     continuation.yield(line)
                 }
                 continuation.finish()

@@ -43,7 +43,9 @@ struct KubectlTests {
 
     @Test func seed002WithRealKubectl() throws {
         try #require(FileManager.default.isExecutableFile(atPath: "\(Self.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        var cluster = ""
         try cli.withCluster("kubectl") { name in
+            cluster = name
             // The context create cluster wrote, made current.
             let context = try sh(["\(Self.venv)/kubectl", "config", "get-contexts", "-o", "name"]).output
             #expect(context.split(separator: "\n").contains(Substring(Kubeconfig.contextName(cluster: name))), "\(context)")
@@ -122,6 +124,53 @@ struct KubectlTests {
         }
         // Deleting the cluster took its context out of the kubeconfig.
         let contexts = try sh(["\(Self.venv)/kubectl", "config", "get-contexts", "-o", "name"]).output
-        #expect(!contexts.contains("kindling-kt-kubectl-"), "\(contexts)")
+        #expect(!contexts.split(separator: "\n").contains(Substring(Kubeconfig.contextName(cluster: cluster))), "\(contexts)")
+    }
+
+    /// kubectl's `create` commands (protobuf bodies), `expose`, `get all`, a watch in Table form, and `delete`
+    /// waiting for the pod to go (a streaming list ended by the initial-events bookmark; it hangs without).
+    @Test func createCommandsWatchesAndWaits() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(Self.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("kubectl-create") { name in
+            for (arguments, expected) in [
+                (["create", "namespace", "shop"], "namespace/shop created"),
+                (["create", "deployment", "web", "--image=nginx:1.25", "--replicas=2", "--port=80", "-n", "shop"], "deployment.apps/web created"),
+                (["expose", "deployment/web", "--port=80", "-n", "shop"], "service/web exposed"),
+                (["create", "service", "nodeport", "edge", "--tcp=80:80", "--node-port=30080", "-n", "shop"], "service/edge created"),
+                (["create", "configmap", "settings", "--from-literal=mode=test", "-n", "shop"], "configmap/settings created"),
+            ] {
+                let result = try kubectl(name, arguments)
+                #expect(result.status == 0 && result.output == expected + "\n", "\(arguments): \(result.output)")
+            }
+            #expect(eventually(20) {
+                let pods = columns((try? kubectl(name, ["get", "pods", "-n", "shop", "--no-headers"]))?.output ?? "")
+                return pods.count == 2 && pods.allSatisfy { $0[1] == "1/1" }
+            })
+            let all = try kubectl(name, ["get", "all", "-n", "shop"]).output
+            for line in ["deployment.apps/web   2/2", "service/edge   NodePort", "service/web    ClusterIP"] {
+                #expect(all.contains(line), "\(line) in \(all)")
+            }
+            #expect(columns(try kubectl(name, ["get", "svc", "edge", "-n", "shop", "--no-headers"]).output).first?[4] == "80:30080/TCP")
+            // A watch in Table form: the header once, then a row per change.
+            let watcher = Process()
+            watcher.executableURL = URL(fileURLWithPath: "\(Self.venv)/kubectl")
+            watcher.arguments = ["--context", Kubeconfig.contextName(cluster: name), "get", "pods", "-n", "shop", "-w", "--request-timeout=6s"]
+            watcher.environment = testEnvironment
+            let output = Pipe()
+            watcher.standardOutput = output
+            try watcher.run()
+            usleep(1_500_000)
+            let pod = try #require(columns(try kubectl(name, ["get", "pods", "-n", "shop", "--no-headers"]).output).first?.first)
+            let started = Date()
+            let deleted = try kubectl(name, ["delete", "pod", pod, "-n", "shop"])
+            #expect(deleted.output == "pod \"\(pod)\" deleted from shop namespace\n", "\(deleted.output)")
+            #expect(Date().timeIntervalSince(started) < 10, "kubectl delete waited \(Date().timeIntervalSince(started)) s")
+            watcher.waitUntilExit()
+            let watched = columns(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            #expect(watched.first == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], "\(watched)")
+            #expect(watched.filter { $0.first == "NAME" }.count == 1)
+            #expect(watched.contains { $0.first == pod && $0[2] == "Terminating" } || watched.filter { $0.first == pod }.count > 1, "\(watched)")
+        }
     }
 }
+

@@ -117,3 +117,32 @@ import Testing
         #expect((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["kind"] as? String == "APIVersions")
     }
 }
+
+extension KubectlSupportTests {
+    /// kubectl delete waits for the object to go with a streaming list: the current objects, then the
+    /// `k8s.io/initial-events-end` bookmark, then changes; without that bookmark it hangs.
+    @Test func watchesSendInitialEventsThenTheirEndBookmark() async throws {
+        let api = try APITests()
+        let response = await api.handler.handle(APIRequest(method: "GET", path: "/api/v1/namespaces",
+                                                           query: ["watch": "1", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
+                                                                   "resourceVersionMatch": "NotOlderThan", "fieldSelector": "metadata.name=dev"]))
+        guard case .stream(let lines, _) = response else { Issue.record("not a stream"); return }
+        var iterator = lines.makeAsyncIterator()
+        func next() async throws -> [String: Any] {
+            let line = try #require(await iterator.next())
+            return try #require(try JSONSerialization.jsonObject(with: line) as? [String: Any])
+        }
+        let added = try await next()
+        #expect(added["type"] as? String == "ADDED")
+        #expect(((added["object"] as? [String: Any])?["metadata"] as? [String: Any])?["name"] as? String == "dev")
+        let bookmark = try await next()
+        #expect(bookmark["type"] as? String == "BOOKMARK")
+        let meta = (bookmark["object"] as? [String: Any])?["metadata"] as? [String: Any]
+        #expect((meta?["annotations"] as? [String: String])?["k8s.io/initial-events-end"] == "true")
+        #expect(meta?["resourceVersion"] as? String != nil)
+        // Then the changes: the namespace deleted.
+        _ = await api.call("DELETE", "/api/v1/namespaces/dev")
+        let change = try await next()
+        #expect(["MODIFIED", "DELETED"].contains(change["type"] as? String ?? ""), "\(change)")
+    }
+}
