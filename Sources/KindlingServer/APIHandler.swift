@@ -32,16 +32,19 @@ public enum APIResponse: Sendable {
 /// Maps Kubernetes REST paths to registry calls for every served kind, and errors to `Status` objects.
 public struct APIHandler: Sendable {
     public let registry: Registry
-    /// Where the agents keep pod state, container logs among it (`pods/log` reads them: one machine); nil: no logs.
-    public let podsDirectory: String?
+    /// The cluster served, for what reaches into pods: `pods/log` reads the logs its agents write and
+    /// `pods/exec` runs commands in its pods (both on this machine); nil serves neither.
+    public let cluster: String?
+    /// Where recent reads of container logs ended, for an attach that follows one.
+    let logReads = ContainerLog.ReadPositions()
     /// kube-apiserver's limit on request bodies (3 MiB).
     public static let maxBodySize = 3 * 1024 * 1024
 
     public static let tooLarge = Status(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(maxBodySize)")
 
-    public init(registry: Registry, podsDirectory: String? = nil) {
+    public init(registry: Registry, cluster: String? = nil) {
         self.registry = registry
-        self.podsDirectory = podsDirectory
+        self.cluster = cluster
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -175,6 +178,12 @@ public struct APIHandler: Sendable {
             let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
             return APIHandler.json(200, deleted)
+        case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach"):
+            // Reached only when the WebSocket upgrade was declined (see HTTPServer): say why.
+            let pod = try registry.get(Pod.self, namespace: namespace, name: name)
+            if target.subresource == "attach", pod.phase == "Pending" { throw Status.badRequest("pod \(name) has not started yet; cannot attach to it") }
+            if target.subresource == "exec", pod.phase != "Running" { throw Status.badRequest("pod \(name) is not running (phase \(pod.phase)); cannot exec into it") }
+            throw Status.badRequest("Upgrade request required: \(target.subresource ?? "exec") takes a WebSocket with subprotocol \(PodExec.subprotocols.joined(separator: " or "))")
         case ("GET", "log") where T.self == Pod.self:
             return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):
@@ -331,21 +340,12 @@ public struct APIHandler: Sendable {
 
     /// `pods/{name}/log`: a container's output as text (`container`, `tailLines`, `limitBytes`, `follow`).
     func logs(_ pod: Pod, _ request: APIRequest) throws -> APIResponse {
-        let names = pod.spec.containers.map(\.name)
-        let container: String
-        if let asked = request.query["container"], !asked.isEmpty {
-            guard names.contains(asked) else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
-            container = asked
-        } else if names.count == 1 {
-            container = names[0]
-        } else {
-            throw Status.badRequest("a container name must be specified for pod \(pod.name), choose one of: [\(names.joined(separator: " "))]")
-        }
-        let waiting = Status.badRequest("container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(pod.status?.containerStatuses?.first { $0.name == container }?.state?.waiting?.reason ?? "ContainerCreating")")
-        guard let podsDirectory, let uid = pod.metadata.uid,
-              let handle = FileHandle(forReadingAtPath: ClusterNames.containerLogPath(podsDirectory: podsDirectory, uid: uid, container: container))
-        else { throw waiting }
+        let container = try ContainerLog.container(of: pod, asked: request.query["container"])
+        guard let cluster else { throw Status.badRequest("this server keeps no container logs") }
+        let log = ContainerLog(registry: registry, cluster: cluster, pod: pod, container: container)
+        guard let handle = log.open() else { throw log.waiting }
         var text = handle.readDataToEndOfFile()
+        logReads.record(log, offset: handle.offsetInFile)
         if let tail = request.query["tailLines"].flatMap(Int.init), tail >= 0 {
             text = LogText.lastLines(text, tail)
         }
@@ -354,14 +354,12 @@ public struct APIHandler: Sendable {
             try? handle.close()
             return .json(status: 200, body: text, contentType: "text/plain")
         }
+        let rest = log.follow(handle)
         return .stream(AsyncStream { continuation in
             continuation.yield(text)
             let task = Task {
-                while !Task.isCancelled {
-                    let more = handle.availableData
-                    if more.isEmpty { try? await Task.sleep(for: .milliseconds(200)) } else { continuation.yield(more) }
-                }
-                try? handle.close()
+                for await chunk in rest { continuation.yield(chunk) }
+                continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
         }, contentType: "text/plain")

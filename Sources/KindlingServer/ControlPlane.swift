@@ -28,6 +28,8 @@ public struct ControlPlane: Sendable {
     }
 
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+        // A command run by `pods/exec` may exit before its standard input is written: EPIPE, not death.
+        signal(SIGPIPE, SIG_IGN)
         let registry = Registry(store: try Store(path: storePath), admission: ServiceAdmission(serviceSubnet: config.serviceSubnet))
         try ensureSystemNamespaces(registry)
         try ensureKubernetesService(registry)
@@ -43,7 +45,7 @@ public struct ControlPlane: Sendable {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                try await HTTPServer(handler: APIHandler(registry: registry, podsDirectory: ClusterNames(cluster: config.name).podsDirectory()), socketPath: socketPath, tls: tls, metrics: metrics)
+                try await HTTPServer(handler: APIHandler(registry: registry, cluster: config.name), socketPath: socketPath, tls: tls, metrics: metrics)
                     .run(onReady: onReady)
             }
             try await group.next()

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTLS
+import HummingbirdWebSocket
 import HTTPTypes
 import KindlingAPI
 import Logging
@@ -39,6 +40,7 @@ public struct HTTPServer: Sendable {
         let socketPath = self.socketPath
         let local = Application(
             responder: responder(token: nil),
+            server: .http1WebSocketUpgrade(shouldUpgrade: upgrade(token: nil)),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "kindling"),
             onServerRunning: { _ in
                 chmod(socketPath, 0o600)
@@ -55,7 +57,7 @@ public struct HTTPServer: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         let remote = Application(
             responder: responder(token: tls.credentials.token),
-            server: try .tls(.http1(), tlsConfiguration: configuration),
+            server: try .tls(.http1WebSocketUpgrade(shouldUpgrade: upgrade(token: tls.credentials.token)), tlsConfiguration: configuration),
             configuration: .init(address: .hostname("127.0.0.1", port: tls.port), serverName: "kindling"),
             logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -63,6 +65,31 @@ public struct HTTPServer: Sendable {
             group.addTask { try await remote.runService() }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// WebSocket upgrades for `pods/exec` and `pods/attach` of a running pod (with a token, only for requests
+    /// bearing it); anything else goes on to the responder, which answers it or says why not.
+    func upgrade(token: String?) -> @Sendable (HTTPRequest, any Channel, Logger) async throws
+        -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let registry = handler.registry, cluster = handler.cluster, reads = handler.logReads
+        return { request, _, _ in
+            if let token, !HTTPServer.bears(token, request.headerFields[.authorization]) { return .dontUpgrade }
+            guard let cluster, let stream = PodExec.parse(request.path ?? ""),
+                  let subprotocol = PodExec.subprotocol(offered: request.headerFields[.secWebSocketProtocol]),
+                  let pod = try? registry.get(Pod.self, namespace: stream.namespace, name: stream.pod)
+            else { return .dontUpgrade }
+            if stream.attach {
+                guard let container = try? ContainerLog.container(of: pod, asked: stream.container), pod.phase != "Pending" else { return .dontUpgrade }
+                let log = ContainerLog(registry: registry, cluster: cluster, pod: pod, container: container)
+                return .upgrade([.secWebSocketProtocol: subprotocol]) { inbound, outbound, _ in
+                    try await PodExec.attach(log, after: reads, inbound: inbound, outbound: outbound)
+                }
+            }
+            guard pod.phase == "Running" else { return .dontUpgrade }
+            return .upgrade([.secWebSocketProtocol: subprotocol]) { inbound, outbound, _ in
+                try await PodExec.run(stream, cluster: cluster, inbound: inbound, outbound: outbound)
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingAgent
 import KindlingServer
 import Testing
 
@@ -144,5 +145,33 @@ extension KubectlSupportTests {
         _ = await api.call("DELETE", "/api/v1/namespaces/dev")
         let change = try await next()
         #expect(["MODIFIED", "DELETED"].contains(change["type"] as? String ?? ""), "\(change)")
+    }
+}
+
+extension KubectlSupportTests {
+    /// `kubectl run --image=curlimages/curl -- sh -c '...'` gives args only: the image's entrypoint script runs
+    /// them as a command unless the first is an option, when they are curl's.
+    @Test func curlImageArgumentsAreACommandUnlessTheyAreOptions() throws {
+        let programs = ImageCatalog.Programs(agnhost: ["agnhost"], clusterDNS: ["dns"])
+        func line(_ command: [String]?, _ args: [String]?) throws -> [String] {
+            try ImageCatalog.commandLine(image: "curlimages/curl:latest", command: command, args: args, programs: programs).get()
+        }
+        #expect(try line(nil, ["sh", "-c", "curl -s x"]) == ["sh", "-c", "curl -s x"])
+        #expect(try line(nil, ["-s", "http://x"]) == ["curl", "-s", "http://x"])
+        #expect(try line(nil, nil) == ["curl"])
+        #expect(try line(["sleep"], ["infinity"]) == ["sleep", "infinity"])
+    }
+
+    /// kubectl's exec request: repeated `command` values in order, form-encoded (`+` is a space).
+    @Test func execRequestsAndTheirEndings() throws {
+        let exec = try #require(PodExec.parse("/api/v1/namespaces/dev/pods/web/exec?command=sh&command=-c&command=echo+a+%3E+b&container=nginx&stdin=true&stdout=true"))
+        #expect(exec == PodExec.Request(namespace: "dev", pod: "web", container: "nginx", command: ["sh", "-c", "echo a > b"], stdin: true, tty: false))
+        #expect(PodExec.parse("/api/v1/namespaces/dev/pods/web/log") == nil)
+        #expect(PodExec.subprotocol(offered: "v5.channel.k8s.io, v4.channel.k8s.io") == "v5.channel.k8s.io")
+        #expect(PodExec.subprotocol(offered: "channel.k8s.io") == nil)
+        let failed = try JSONSerialization.jsonObject(with: PodExec.finalStatus(exitCode: 3, command: ["false"])) as? [String: Any]
+        #expect(failed?["reason"] as? String == "NonZeroExitCode")
+        #expect(((failed?["details"] as? [String: Any])?["causes"] as? [[String: String]])?.first == ["reason": "ExitCode", "message": "3"])
+        #expect((try JSONSerialization.jsonObject(with: PodExec.finalStatus(exitCode: 0, command: [])) as? [String: Any])?["status"] as? String == "Success")
     }
 }

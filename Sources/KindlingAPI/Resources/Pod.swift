@@ -150,6 +150,10 @@ public struct Container: Codable, Hashable, Sendable {
     public var readinessProbe: Probe?
     public var livenessProbe: Probe?
     public var imagePullPolicy: String?
+    /// What `kubectl run -i -t` asks for; kept, though containers' input and terminals are not attachable yet.
+    public var stdin: Bool?
+    public var stdinOnce: Bool?
+    public var tty: Bool?
 
     public init(name: String, image: String) {
         self.name = name

@@ -77,8 +77,9 @@ public enum ImageCatalog {
             return .success(programs.clusterDNS)
         case .tools(let entrypoint):
             if !command.isEmpty { return .success(command + args) }
-            // curl's image has curl as its entrypoint: args are curl's arguments.
-            if entrypoint == ["curl"] { return .success(["curl"] + args) }
+            // curlimages/curl's entrypoint script runs `curl "$@"` when the first argument is an option or
+            // there is none, and the arguments themselves otherwise (`kubectl run --image=curlimages/curl -- sh -c ...`).
+            if entrypoint == ["curl"] { return .success(args.first.map { $0.hasPrefix("-") } ?? true ? ["curl"] + args : args) }
             return .success(args.isEmpty ? entrypoint : args)
         }
     }

@@ -1,0 +1,90 @@
+import Foundation
+import KindlingAPI
+import Synchronization
+
+/// A container's output as its node's agent writes it to a file on this machine: read whole for `pods/log`,
+/// followed until the container is done for `logs -f` and `attach`.
+struct ContainerLog {
+    let registry: Registry
+    let cluster: String
+    let pod: Pod
+    let container: String
+
+    /// The container of `pod` a request names, or its only one; a Kubernetes-worded error otherwise.
+    static func container(of pod: Pod, asked: String?) throws -> String {
+        let names = pod.spec.containers.map(\.name)
+        if let asked, !asked.isEmpty {
+            guard names.contains(asked) else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
+            return asked
+        }
+        guard names.count == 1 else {
+            throw Status.badRequest("a container name must be specified for pod \(pod.name), choose one of: [\(names.joined(separator: " "))]")
+        }
+        return names[0]
+    }
+
+    /// The log file, open for reading; nil before the container has started.
+    func open() -> FileHandle? {
+        guard let uid = pod.metadata.uid else { return nil }
+        return FileHandle(forReadingAtPath: ClusterNames.containerLogPath(podsDirectory: ClusterNames(cluster: cluster).podsDirectory(),
+                                                                          uid: uid, container: container))
+    }
+
+    var waiting: Status {
+        Status.badRequest("container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(pod.status?.containerStatuses?.first { $0.name == container }?.state?.waiting?.reason ?? "ContainerCreating")")
+    }
+
+    /// What `handle` holds from its position on, then what the container writes until it is done (its pod
+    /// finished or deleted, or it terminated without restarting), as the kubelet ends a followed log.
+    func follow(_ handle: FileHandle) -> AsyncStream<Data> {
+        AsyncStream { continuation in
+            let task = Task {
+                while !Task.isCancelled {
+                    let more = handle.availableData
+                    if !more.isEmpty {
+                        continuation.yield(more)
+                        continue
+                    }
+                    if done() != nil {
+                        continuation.yield(handle.availableData)
+                        break
+                    }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+                try? handle.close()
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// The container's exit code once it will write no more (nil while it may); -1 when its pod is gone.
+    func done() -> Int32? {
+        guard let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name), now.metadata.uid == pod.metadata.uid else { return -1 }
+        let terminated = now.status?.containerStatuses?.first { $0.name == container }?.state?.terminated
+        let finished = now.phase == "Succeeded" || now.phase == "Failed" || (terminated != nil && now.spec.restartPolicy == "Never")
+        return finished ? Int32(terminated?.exitCode ?? (now.phase == "Succeeded" ? 0 : 1)) : nil
+    }
+
+    /// Where a recent whole read of each log ended. `kubectl run -i` reads the log and attaches right after;
+    /// an attach within a moment of such a read goes on from where it ended, so no line is shown twice or lost
+    /// between the two (Kubernetes loses those; here they are on disk).
+    final class ReadPositions: Sendable {
+        let positions = Mutex<[String: (offset: UInt64, at: ContinuousClock.Instant)]>([:])
+
+        func record(_ log: ContainerLog, offset: UInt64) {
+            positions.withLock { $0[log.key] = (offset, .now) }
+        }
+
+        /// The end of the last read of this log if it was within ten seconds.
+        func recent(_ log: ContainerLog) -> UInt64? {
+            positions.withLock { positions in
+                positions = positions.filter { ContinuousClock.now - $0.value.at < .seconds(10) }
+                return positions[log.key]?.offset
+            }
+        }
+    }
+
+    var key: String { "\(pod.metadata.uid ?? "")/\(container)" }
+}
+
