@@ -49,6 +49,7 @@ bench: release
 	.build/release/kindling-bench convergence
 	.build/release/kindling-bench dns
 	.build/release/kindling-bench crash
+	.build/release/kindling-bench kubectl
 
 clean:
 	rm -rf .build
