@@ -149,7 +149,8 @@ public struct APIHandler: Sendable {
                 return APIHandler.json(200, list)
             case "POST":
                 let (object, warnings) = try decodeBody(T.self, request)
-                return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil),
+                return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil,
+                                                                dryRun: try Self.dryRun(request)),
                                        warnings: warnings)
             default:
                 throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
@@ -165,7 +166,8 @@ public struct APIHandler: Sendable {
             return APIHandler.json(200, object)
         case ("PUT", let sub) where sub == nil || sub == "status":
             let (object, warnings) = try decodeBody(T.self, request)
-            return APIHandler.json(200, try registry.update(object, namespace: namespace, name: name, scope: sub == nil ? .main : .status),
+            return APIHandler.json(200, try registry.update(object, namespace: namespace, name: name, scope: sub == nil ? .main : .status,
+                                                            dryRun: try Self.dryRun(request)),
                                    warnings: warnings)
         case ("PATCH", let sub) where sub == nil || sub == "status":
             var warnings: [String] = []
@@ -174,6 +176,9 @@ public struct APIHandler: Sendable {
             return APIHandler.json(200, patched, warnings: warnings)
         case ("DELETE", nil):
             let options = request.body.isEmpty ? DeleteOptions() : try KubeJSON.decoder.decode(DeleteOptions.self, from: request.body)
+            if try Self.dryRun(request) || options.dryRun?.contains("All") == true {
+                return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
+            }
             let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
             let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
@@ -193,6 +198,14 @@ public struct APIHandler: Sendable {
             break
         }
         throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
+    }
+
+    /// `dryRun=All`: the write is checked and answered as if made, and nothing is stored (`kubectl diff`,
+    /// `--dry-run=server`).
+    static func dryRun(_ request: APIRequest) throws -> Bool {
+        guard let value = request.query["dryRun"], !value.isEmpty else { return false }
+        guard value == "All" else { throw Status.badRequest("dryRun: Unsupported value: \"\(value)\": supported values: \"All\"") }
+        return true
     }
 
     /// kubectl's columns for `objects`, with each row's metadata unless `includeObject=None`.
@@ -282,7 +295,7 @@ public struct APIHandler: Sendable {
         }
         let patch = try jsonBody(request)
         var found: [String] = []
-        let result = try registry.modify(T.self, namespace: namespace, name: name) { current in
+        let result = try registry.modify(T.self, namespace: namespace, name: name, dryRun: try Self.dryRun(request)) { current in
             let merged = try apply(patch, try KubeJSON.tree(current))
             // A resourceVersion in the patch is a precondition, as in kube-apiserver.
             if let version = (merged["metadata"] as? [String: Any])?["resourceVersion"] as? String, version != current.metadata.resourceVersion {
@@ -434,4 +447,5 @@ struct DeleteOptions: Codable {
     var gracePeriodSeconds: Int64?
     var propagationPolicy: String?
     var preconditions: Preconditions?
+    var dryRun: [String]?
 }

@@ -68,7 +68,8 @@ public final class Registry: Sendable {
     // MARK: Writes
 
     /// Creates an object as POST does: defaults, validation, a name from generateName, uid, timestamps.
-    public func create<T: KubeObject>(_ object: T, namespace requestNamespace: String? = nil) throws -> T {
+    /// With `dryRun`, all of that and admission happen but nothing is stored.
+    public func create<T: KubeObject>(_ object: T, namespace requestNamespace: String? = nil, dryRun: Bool = false) throws -> T {
         var object = object
         if T.namespaced {
             let namespace = requestNamespace ?? object.metadata.namespace ?? "default"
@@ -95,6 +96,7 @@ public final class Registry: Sendable {
         do {
             return try admissionLock.withLock {
                 object = try admission.admit(object, old: nil, registry: self)
+                if dryRun { return object }
                 let stored = try store.create(key) { try Registry.encode(object, revision: $0) }
                 return try Registry.decode(T.self, stored)
             }
@@ -108,7 +110,7 @@ public final class Registry: Sendable {
 
     /// Replaces an object as PUT does. A set resourceVersion must be the stored one (409 otherwise).
     public func update<T: KubeObject>(_ object: T, namespace: String = "", name: String? = nil,
-                                      scope: UpdateScope = .main) throws -> T {
+                                      scope: UpdateScope = .main, dryRun: Bool = false) throws -> T {
         let name = name ?? object.name
         if let own = object.metadata.name, !own.isEmpty, own != name {
             throw Status.badRequest("the name of the object (\(own)) does not match the name on the URL (\(name))")
@@ -118,7 +120,7 @@ public final class Registry: Sendable {
             guard let value = Int64(text) else { throw Status.badRequest("invalid resourceVersion \"\(text)\"") }
             return value
         }
-        return try modify(T.self, namespace: namespace, name: name, expected: expected) { old in
+        return try modify(T.self, namespace: namespace, name: name, expected: expected, dryRun: dryRun) { old in
             var new = object
             new.metadata.name = name
             switch scope {
@@ -135,7 +137,7 @@ public final class Registry: Sendable {
     /// Immutable metadata is kept; generation increases when anything but metadata and status changed.
     @discardableResult
     public func modify<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String, expected: Int64? = nil,
-                                      _ change: (T) throws -> T) throws -> T {
+                                      dryRun: Bool = false, _ change: (T) throws -> T) throws -> T {
         let key = Registry.key(T.self, namespace: namespace, name: name)
         while true {
             guard let stored = store.get(key) else { throw Status.notFound(T.groupResource, name) }
@@ -150,6 +152,7 @@ public final class Registry: Sendable {
             new.applyDefaults()
             new.metadata.generation = Registry.specChanged(old, new) ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation
             try validate(new, old)
+            if dryRun { return try admissionLock.withLock { try admission.admit(new, old: old, registry: self) } }
             if new.metadata.deletionTimestamp != nil, (new.metadata.finalizers ?? []).isEmpty,
                old.metadata.finalizers?.isEmpty == false {
                 // The last finalizer is gone from an object being deleted: it goes now.

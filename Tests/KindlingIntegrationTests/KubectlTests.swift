@@ -174,6 +174,16 @@ struct KubectlTests {
                 #expect(all.contains(line), "\(line) in \(all)")
             }
             #expect(columns(try kubectl(name, ["get", "svc", "edge", "-n", "shop", "--no-headers"]).output).first?[4] == "80:30080/TCP")
+
+            // Server-side dry runs change nothing; kubectl diff shows what an apply would change.
+            let dry = try kubectl(name, ["apply", "--dry-run=server", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry, namespace: shop}\n")
+            #expect(dry.output == "configmap/dry created (server dry run)\n", "\(dry.output)")
+            #expect(try kubectl(name, ["get", "configmap", "dry", "-n", "shop"]).status != 0)
+            let changed = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {mode: prod}\n"
+            let diff = try kubectl(name, ["diff", "-f", "-"], input: changed)
+            #expect(diff.status == 1 && diff.output.contains("-  mode: test") && diff.output.contains("+  mode: prod"), "\(diff.output)")
+            #expect(try kubectl(name, ["delete", "configmap", "settings", "-n", "shop", "--dry-run=server"]).status == 0)
+            #expect(try kubectl(name, ["get", "configmap", "settings", "-n", "shop", "-o", "jsonpath={.data.mode}"]).output == "test")
             // A watch in Table form: the header once, then a row per change.
             let watcher = Process()
             watcher.executableURL = URL(fileURLWithPath: "\(Self.venv)/kubectl")

@@ -175,3 +175,21 @@ extension KubectlSupportTests {
         #expect((try JSONSerialization.jsonObject(with: PodExec.finalStatus(exitCode: 0, command: [])) as? [String: Any])?["status"] as? String == "Success")
     }
 }
+
+extension KubectlSupportTests {
+    /// `dryRun=All` answers a write as if made and stores nothing; other values are refused.
+    @Test func dryRunsStoreNothing() async throws {
+        let api = try APITests()
+        let (created, object) = await api.call("POST", "/apis/apps/v1/namespaces/dev/replicasets", APITests.replicaSet, query: ["dryRun": "All"])
+        #expect(created == 201 && (object["spec"] as? [String: Any])?["replicas"] as? Int == 2)
+        #expect(await api.call("GET", "/apis/apps/v1/namespaces/dev/replicasets/web").0 == 404)
+        #expect(await api.call("POST", "/apis/apps/v1/namespaces/dev/replicasets", APITests.replicaSet).0 == 201)
+        let (patched, result) = await api.call("PATCH", "/apis/apps/v1/namespaces/dev/replicasets/web", #"{"spec":{"replicas":5}}"#,
+                                               query: ["dryRun": "All"], contentType: "application/merge-patch+json")
+        #expect(patched == 200 && (result["spec"] as? [String: Any])?["replicas"] as? Int == 5)
+        #expect(await api.call("DELETE", "/apis/apps/v1/namespaces/dev/replicasets/web", query: ["dryRun": "All"]).0 == 200)
+        let (_, stored) = await api.call("GET", "/apis/apps/v1/namespaces/dev/replicasets/web")
+        #expect((stored["spec"] as? [String: Any])?["replicas"] as? Int == 2)
+        #expect(await api.call("POST", "/api/v1/namespaces", #"{"metadata":{"name":"x"}}"#, query: ["dryRun": "Some"]).0 == 400)
+    }
+}
