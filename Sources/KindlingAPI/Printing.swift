@@ -109,6 +109,20 @@ public enum Printing {
         case let maps as [ConfigMap]:
             headers = ["NAME", "DATA", "AGE"]
             rows = maps.map { [$0.name, String(($0.data ?? [:]).count + ($0.binaryData ?? [:]).count), age($0 as! T)] }
+        case let events as [Event]:
+            func since(_ time: String?) -> String {
+                time.flatMap(parseTime).map { humanDuration(seconds: Int(now - $0)) } ?? "<unknown>"
+            }
+            headers = ["LAST SEEN", "TYPE", "REASON", "OBJECT"] + (wide ? ["SUBOBJECT", "SOURCE"] : []) + ["MESSAGE"]
+                + (wide ? ["FIRST SEEN", "COUNT", "NAME"] : [])
+            rows = events.map { event in
+                let object = "\((event.involvedObject.kind ?? "").lowercased())/\(event.involvedObject.name ?? "")"
+                var row = [since(event.lastTimestamp), event.type ?? "Normal", event.reason ?? "", object]
+                if wide { row += [event.involvedObject.fieldPath ?? "", [event.source?.component, event.source?.host].compactMap { $0 }.joined(separator: ", ")] }
+                row.append(event.message ?? "")
+                if wide { row += [since(event.firstTimestamp), String(event.count ?? 1), event.name] }
+                return row
+            }
         case let namespaces as [Namespace]:
             headers = ["NAME", "STATUS", "AGE"]
             rows = namespaces.map { [$0.name, $0.status?.phase ?? "Active", age($0 as! T)] }

@@ -111,6 +111,17 @@ public final class APIClient: Sendable {
         return try decode(Scale.self, await send(.PATCH, path, body: body, contentType: "application/merge-patch+json"))
     }
 
+    /// Records an Event, best effort: a repeat of one already recorded counts it up.
+    public func record(_ event: Event) async {
+        do {
+            var current = try await get(Event.self, namespace: event.namespace, name: event.name)
+            current.repeated(now: event.lastTimestamp ?? Timestamp.string())
+            _ = try await update(current)
+        } catch {
+            _ = try? await create(event, namespace: event.namespace)
+        }
+    }
+
     // MARK: Watch
 
     /// A watch from `resourceVersion` (nil: every current object first). Ends when the server closes it;

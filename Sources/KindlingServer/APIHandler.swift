@@ -132,7 +132,7 @@ public struct APIHandler: Sendable {
         let fields = try request.query["fieldSelector"].map { text in
             let parsed: FieldSelector
             do { parsed = try FieldSelector(parsing: text) } catch { throw Status.badRequest("\(error)") }
-            if let problem = parsed.validate(for: T.kind) { throw Status.badRequest("field label not supported: \(problem)") }
+            if let problem = parsed.validate(for: T.self) { throw Status.badRequest("field label not supported: \(problem)") }
             return parsed
         } ?? .everything
 

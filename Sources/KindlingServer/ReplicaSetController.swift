@@ -5,6 +5,7 @@ import KindlingAPI
 /// most expendable when there are too many, adopts orphans its selector matches, and reports status.
 struct ReplicaSetController: Controller {
     let name = "replicaset"
+    static let events = EventRecorder(component: "replicaset-controller")
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [ReplicaSet.self, Pod.self]) {
@@ -35,10 +36,14 @@ struct ReplicaSetController: Controller {
         let active = owned.filter { $0.metadata.deletionTimestamp == nil }
         let diff = set.desiredReplicas - active.count
         if diff > 0, let template = set.spec.template {
-            for _ in 0..<diff { _ = try registry.create(ReplicaSetController.pod(from: template, owner: set)) }
+            for _ in 0..<diff {
+                let pod = try registry.create(ReplicaSetController.pod(from: template, owner: set))
+                ReplicaSetController.events.record(registry, set, reason: "SuccessfulCreate", message: "Created pod: \(pod.name)")
+            }
         } else if diff < 0 {
-            for pod in ReplicaSetController.deletionOrder(active).prefix(-diff) {
-                _ = try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)
+            for pod in ReplicaSetController.deletionOrder(active).prefix(-diff)
+                where (try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)) != nil {
+                ReplicaSetController.events.record(registry, set, reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name)")
             }
         }
         let ready = active.filter(\.isReady).count

@@ -8,6 +8,7 @@ import KindlingAPI
 /// with the scheduler's message and are retried when anything changes.
 struct Scheduler: Controller {
     let name = "scheduler"
+    static let events = EventRecorder(component: "default-scheduler")
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Pod.self, Node.self]) { try schedulePending(registry) }
@@ -75,7 +76,7 @@ extension Registry {
     /// Sets a pod's node (the Binding subresource's effect): the one change to a pod's spec the API allows
     /// after creation, and only once.
     func bind(_ pod: Pod, to node: String) throws {
-        try modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { current in
+        let bound = try modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { current in
             guard (current.spec.nodeName ?? "").isEmpty else { return nil }
             var bound = current
             bound.spec.nodeName = node
@@ -87,10 +88,13 @@ extension Registry {
             bound.status = status
             return bound
         }
+        if let bound {
+            Scheduler.events.record(self, bound, reason: "Scheduled", message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(node)")
+        }
     }
 
     func markUnschedulable(_ pod: Pod, message: String) throws {
-        try modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { current in
+        let marked = try modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { current in
             guard (current.spec.nodeName ?? "").isEmpty else { return nil }
             var status = current.status ?? PodStatus(phase: "Pending")
             var conditions = status.conditions ?? []
@@ -102,5 +106,6 @@ extension Registry {
             updated.status = status
             return updated
         }
+        if let marked { Scheduler.events.record(self, marked, type: "Warning", reason: "FailedScheduling", message: message) }
     }
 }

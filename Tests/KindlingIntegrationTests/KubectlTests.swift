@@ -169,6 +169,14 @@ struct KubectlTests {
                 let pods = columns((try? kubectl(name, ["get", "pods", "-n", "shop", "--no-headers"]))?.output ?? "")
                 return pods.count == 2 && pods.allSatisfy { $0[1] == "1/1" }
             })
+            // Events: the scheduler's, the kubelet's (the agent's) and the ReplicaSet controller's, in describe and get.
+            let firstPod = try #require(columns(try kubectl(name, ["get", "pods", "-n", "shop", "--no-headers"]).output).first?.first)
+            #expect(eventually(10) {
+                let described = (try? kubectl(name, ["describe", "pod", firstPod, "-n", "shop"]))?.output ?? ""
+                return described.contains("Successfully assigned shop/\(firstPod) to ") && described.contains("Started container nginx")
+            })
+            let events = try kubectl(name, ["get", "events", "-n", "shop"]).output
+            #expect(events.hasPrefix("LAST SEEN   TYPE     REASON") && events.contains("Created pod: \(firstPod)"), "\(events)")
             let all = try kubectl(name, ["get", "all", "-n", "shop"]).output
             for line in ["deployment.apps/web   2/2", "service/edge   NodePort", "service/web    ClusterIP"] {
                 #expect(all.contains(line), "\(line) in \(all)")

@@ -193,3 +193,31 @@ extension KubectlSupportTests {
         #expect(await api.call("POST", "/api/v1/namespaces", #"{"metadata":{"name":"x"}}"#, query: ["dryRun": "Some"]).0 == 400)
     }
 }
+
+extension KubectlSupportTests {
+    /// One report on one object is one Event whose count grows; events are selected by their object.
+    @Test func eventsCountRepeatsAndAreFoundByTheirObject() async throws {
+        let api = try APITests()
+        let (_, created) = await api.call("POST", "/apis/apps/v1/namespaces/dev/replicasets", APITests.replicaSet)
+        let uid = try #require((created["metadata"] as? [String: Any])?["uid"] as? String)
+        var set = try KubeJSON.decoder.decode(ReplicaSet.self, from: Data(APITests.replicaSet.utf8))
+        set.metadata.namespace = "dev"
+        set.metadata.uid = uid
+        let first = Event.report(about: set, reason: "SuccessfulCreate", message: "Created pod: web-1", source: .init(component: "test"), now: "2026-11-24T00:00:00Z")
+        #expect(first.involvedObject.kind == "ReplicaSet" && first.involvedObject.uid == uid && first.namespace == "dev")
+        #expect(first.name == Event.report(about: set, reason: "SuccessfulCreate", message: "Created pod: web-1", source: .init(component: "x"), now: "later").name)
+        #expect(first.name != Event.report(about: set, reason: "SuccessfulCreate", message: "Created pod: web-2", source: .init(component: "x"), now: "later").name)
+        var again = first
+        again.repeated(now: "2026-11-24T00:01:00Z")
+        #expect(again.count == 2 && again.lastTimestamp == "2026-11-24T00:01:00Z" && again.firstTimestamp == "2026-11-24T00:00:00Z")
+
+        let body = String(decoding: try KubeJSON.encoder.encode(first), as: UTF8.self)
+        #expect(await api.call("POST", "/api/v1/namespaces/dev/events", body).0 == 201)
+        let selector = "involvedObject.kind=ReplicaSet,involvedObject.name=web,involvedObject.uid=\(uid)"
+        let (_, found) = await api.call("GET", "/api/v1/namespaces/dev/events", query: ["fieldSelector": selector])
+        #expect((found["items"] as? [Any])?.count == 1)
+        let (_, none) = await api.call("GET", "/api/v1/namespaces/dev/events", query: ["fieldSelector": "involvedObject.name=other"])
+        #expect((none["items"] as? [Any])?.isEmpty == true)
+        #expect(await api.call("GET", "/api/v1/namespaces/dev/events", query: ["fieldSelector": "spec.nodeName=x"]).0 == 400)
+    }
+}

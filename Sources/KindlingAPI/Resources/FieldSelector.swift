@@ -1,5 +1,5 @@
-/// `?fieldSelector=` for the fields kindling indexes: `metadata.name`, `metadata.namespace`, and for pods
-/// `spec.nodeName` and `status.phase` (what agents and `kubectl get pods --field-selector` use).
+/// `?fieldSelector=` over the fields each kind makes selectable (`KubeObject.selectableFields`): metadata.name
+/// and metadata.namespace everywhere, a pod's spec.nodeName and status.phase, an event's involvedObject.*.
 public struct FieldSelector: Hashable, Sendable {
     public struct Requirement: Hashable, Sendable {
         public var field: String
@@ -30,8 +30,9 @@ public struct FieldSelector: Hashable, Sendable {
         }
     }
 
-    public func validate(for kind: String) -> String? {
-        let supported = ["metadata.name", "metadata.namespace"] + (kind == "Pod" ? ["spec.nodeName", "status.phase"] : [])
+    /// Why the selector cannot apply to `type`, or nil when it can.
+    public func validate(for type: any KubeObject.Type) -> String? {
+        let supported = type.selectableFields
         for requirement in requirements where !supported.contains(requirement.field) {
             return "\"\(requirement.field)\" is not a known field selector: only \"\(supported.joined(separator: "\", \""))\""
         }
@@ -39,15 +40,6 @@ public struct FieldSelector: Hashable, Sendable {
     }
 
     public func matches<T: KubeObject>(_ object: T) -> Bool {
-        requirements.allSatisfy { requirement in
-            let actual: String? = switch requirement.field {
-            case "metadata.name": object.metadata.name
-            case "metadata.namespace": object.metadata.namespace
-            case "spec.nodeName": (object as? Pod)?.spec.nodeName
-            case "status.phase": (object as? Pod)?.phase
-            default: nil
-            }
-            return ((actual ?? "") == requirement.value) != requirement.negated
-        }
+        requirements.allSatisfy { ((object.fieldValue($0.field) ?? "") == $0.value) != $0.negated }
     }
 }

@@ -20,6 +20,10 @@ public protocol KubeObject: Codable, Hashable, Sendable {
     func validateUpdate(from old: Self) -> [FieldError]
     /// What is wrong with `name` as this kind's name (most kinds: a DNS subdomain).
     static func nameProblems(_ name: String) -> [String]
+    /// The fields `?fieldSelector=` may name for this kind (every kind: metadata.name and metadata.namespace).
+    static var selectableFields: [String] { get }
+    /// The value of one of `selectableFields`.
+    func fieldValue(_ field: String) -> String?
 }
 
 extension KubeObject {
@@ -33,6 +37,17 @@ extension KubeObject {
     public func validateUpdate(from old: Self) -> [FieldError] { validate() }
 
     public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123SubdomainProblems(name) }
+
+    public static var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
+    public func fieldValue(_ field: String) -> String? { metadataFieldValue(field) }
+
+    public func metadataFieldValue(_ field: String) -> String? {
+        switch field {
+        case "metadata.name": metadata.name
+        case "metadata.namespace": metadata.namespace
+        default: nil
+        }
+    }
 
     public var name: String { metadata.name ?? "" }
     public var namespace: String { metadata.namespace ?? "" }

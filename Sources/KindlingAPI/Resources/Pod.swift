@@ -4,6 +4,15 @@ public struct Pod: KubeObject {
     public static let resource = "pods"
     public static let namespaced = true
     public static let shortNames = ["po"]
+    public static let selectableFields = ["metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"]
+
+    public func fieldValue(_ field: String) -> String? {
+        switch field {
+        case "spec.nodeName": spec.nodeName
+        case "status.phase": phase
+        default: metadataFieldValue(field)
+        }
+    }
 
     public var apiVersion: String?
     public var kind: String?

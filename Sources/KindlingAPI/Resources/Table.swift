@@ -72,12 +72,12 @@ extension Printing {
     /// kube-apiserver gives them, integer columns as numbers.
     public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: Bool = true,
                                                   now: Double, parseTime: (String) -> Double?) -> Table {
-        let narrow = table(objects, wide: false, withNamespace: false, now: now, parseTime: parseTime).headers.count
+        let narrow = Set(table(objects, wide: false, withNamespace: false, now: now, parseTime: parseTime).headers)
         let wide = table(objects, wide: true, withNamespace: false, now: now, parseTime: parseTime)
         let integers = integerColumns[T.kind] ?? []
-        let columns = wide.headers.enumerated().map { index, header in
+        let columns = wide.headers.map { header in
             Table.Column(name: columnName(header), type: integers.contains(header) ? "integer" : "string",
-                         format: header == "NAME" ? "name" : "", description: columnName(header), priority: index < narrow ? 0 : 1)
+                         format: header == "NAME" ? "name" : "", description: columnName(header), priority: narrow.contains(header) ? 0 : 1)
         }
         let rows = zip(objects, wide.rows).map { object, cells in
             Table.Row(cells: zip(wide.headers, cells).map { header, cell in
@@ -89,7 +89,7 @@ extension Printing {
 
     /// Columns printers.go declares as integers.
     static let integerColumns: [String: Set<String>] = [
-        "ReplicaSet": ["DESIRED", "CURRENT", "READY"], "Deployment": ["UP-TO-DATE", "AVAILABLE"], "ConfigMap": ["DATA"],
+        "ReplicaSet": ["DESIRED", "CURRENT", "READY"], "Deployment": ["UP-TO-DATE", "AVAILABLE"], "ConfigMap": ["DATA"], "Event": ["COUNT"],
     ]
 
     /// kube-apiserver's spelling of a column kubectl prints upper-cased: `Cluster-IP`, `Port(s)`, `Nominated Node`.

@@ -34,6 +34,8 @@ public actor PodRuntime {
     /// The status last posted per pod, and when.
     var posted: [String: (status: PodStatus, at: Date)] = [:]
     var probing: Set<String> = []
+    /// Events to record (kubelet's: Pulled, Created, Started, Killing, Failed, BackOff), sent after each pass.
+    var events: [Event] = []
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
                 clusterDNS: IPv4Address, services: SharedInformer<Service>) {
@@ -128,6 +130,16 @@ public actor PodRuntime {
             }
         }
         await post(reports)
+        let pending = events, client = self.client
+        events = []
+        if !pending.isEmpty { Task { for event in pending { await client.record(event) } } }
+    }
+
+    /// Notes an event about one of a pod's containers, as the kubelet reports it.
+    func report(_ pod: Pod, container: String, type: String = "Normal", reason: String, message: String) {
+        events.append(Event.report(about: pod, type: type, reason: reason, message: message,
+                                   source: .init(component: "kubelet", host: nodeName), fieldPath: "spec.containers{\(container)}",
+                                   now: Timestamp.string()))
     }
 
     // MARK: Sandbox
@@ -245,6 +257,10 @@ public actor PodRuntime {
                 state.notBefore = now.addingTimeInterval(Double(state.backoffSeconds))
                 state.backoffSeconds = state.backoffSeconds == 0 ? 10 : min(300, state.backoffSeconds * 2)
                 logger.info("pod \(pod.namespace)/\(pod.name): container \(container.name) exited with \(code)")
+                if code != 0, PodRuntime.shouldRun(pod, state), state.backoffSeconds > 10 {
+                    report(pod, container: container.name, type: "Warning", reason: "BackOff",
+                           message: "Back-off restarting failed container \(container.name) in pod \(pod.name)_\(pod.namespace)(\(pod.metadata.uid ?? ""))")
+                }
             }
             guard PodRuntime.shouldRun(pod, state), services != nil else { continue }
             if let notBefore = state.notBefore, notBefore > now { continue }
@@ -270,6 +286,10 @@ public actor PodRuntime {
         let argv: [String]
         switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command, args: container.args, programs: programs) {
         case .failure(let error):
+            if state.waitingReason != "ErrImagePull" {
+                report(pod, container: container.name, type: "Warning", reason: "Failed",
+                       message: "Failed to pull image \"\(container.image ?? "")\": \(error.description)")
+            }
             state.waitingReason = "ErrImagePull"
             state.waitingMessage = error.description
             return
@@ -293,6 +313,11 @@ public actor PodRuntime {
                 workingDirectory: container.workingDir, environment: env))
             state.process = ProcessRef(pid: pid)
             state.environment = env
+            if state.startedAt == nil {
+                report(pod, container: container.name, reason: "Pulled", message: "Container image \"\(container.image ?? "")\" already present on machine")
+            }
+            report(pod, container: container.name, reason: "Created", message: "Created container: \(container.name)")
+            report(pod, container: container.name, reason: "Started", message: "Started container \(container.name)")
             if state.startedAt != nil { state.restartCount += 1 }
             state.startedAt = stamp
             state.waitingReason = nil
@@ -536,6 +561,11 @@ public actor PodRuntime {
             let grace = pod == nil ? 0 : Double(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30)
             record.stopDeadline = Date().addingTimeInterval(grace)
             for process in containers where process.isAlive { kill(process.pid, SIGTERM) }
+            if let pod {
+                for (name, state) in record.containers where state.process?.isAlive == true {
+                    report(pod, container: name, reason: "Killing", message: "Stopping container \(name)")
+                }
+            }
             records[record.uid] = record
             try? files.save(record)
         }
