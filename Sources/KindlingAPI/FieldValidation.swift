@@ -73,10 +73,11 @@ public enum FieldValidation: String, Sendable, CaseIterable {
     }
 }
 
-/// Which fields Kubernetes' own types have where kindling's types implement only some of them. A field
-/// kindling lacks but Kubernetes has is dropped with a warning (kindling does not implement it), never
-/// refused: real manifests carry resources, volumes and tolerations. Only what Kubernetes would not know
-/// either is an unknown field. Names from the Kubernetes API reference (core/v1, apps/v1).
+/// Which fields Kubernetes' own types have, at the levels where kindling's types implement only some of them.
+/// A field kindling lacks but Kubernetes has is dropped with a warning (kindling does not implement it), never
+/// refused: real manifests carry resources, volumes and tolerations. Only a field missing from a level listed
+/// here is one Kubernetes would not know either (a typo); at levels not listed, every dropped field is taken for
+/// Kubernetes' own. Names from the Kubernetes API reference (core/v1, apps/v1).
 public enum KubernetesFields {
     static let objectMeta: Set = ["name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
                                   "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
@@ -88,11 +89,13 @@ public enum KubernetesFields {
                                "subdomain", "affinity", "schedulerName", "tolerations", "hostAliases", "priorityClassName", "priority",
                                "dnsConfig", "readinessGates", "runtimeClassName", "enableServiceLinks", "preemptionPolicy", "overhead",
                                "topologySpreadConstraints", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates",
-                               "resourceClaims", "resources", "hostnameOverride"]
+                               "resourceClaims", "resources", "hostnameOverride", "workloadRef"]
     static let container: Set = ["name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources",
                                  "resizePolicy", "restartPolicy", "restartPolicyRules", "volumeMounts", "volumeDevices",
                                  "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "terminationMessagePath",
                                  "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty"]
+    static let containerPort: Set = ["name", "hostPort", "containerPort", "protocol", "hostIP"]
+    static let envVar: Set = ["name", "value", "valueFrom"]
     static let probe: Set = ["exec", "httpGet", "tcpSocket", "grpc", "initialDelaySeconds", "timeoutSeconds", "periodSeconds",
                              "successThreshold", "failureThreshold", "terminationGracePeriodSeconds"]
     static let serviceSpec: Set = ["ports", "selector", "clusterIP", "clusterIPs", "type", "externalIPs", "sessionAffinity",
@@ -100,28 +103,45 @@ public enum KubernetesFields {
                                    "healthCheckNodePort", "publishNotReadyAddresses", "sessionAffinityConfig", "ipFamilies",
                                    "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass", "internalTrafficPolicy",
                                    "trafficDistribution"]
+    static let servicePort: Set = ["name", "protocol", "appProtocol", "port", "targetPort", "nodePort"]
     static let workloadSpec: [String: Set<String>] = [
         "Deployment": ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "paused",
-                       "progressDeadlineSeconds"],
+                       "progressDeadlineSeconds", "podReplacementPolicy"],
         "ReplicaSet": ["replicas", "minReadySeconds", "selector", "template"],
     ]
+    static let object: Set = ["apiVersion", "kind", "metadata", "spec", "status"]
+    static let topLevel: [String: Set<String>] = [
+        "ConfigMap": ["apiVersion", "kind", "metadata", "data", "binaryData", "immutable"],
+        "Endpoints": ["apiVersion", "kind", "metadata", "subsets"],
+        "EndpointSlice": ["apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"],
+        "Event": ["apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",
+                  "count", "type", "eventTime", "series", "action", "related", "reportingComponent", "reportingInstance"],
+    ]
 
-    /// Whether Kubernetes' `kind` has the field at `path` (`spec.template.spec.containers[0].resources`).
+    /// Whether Kubernetes' `kind` has the field at `path` (`spec.template.spec.containers[0].resources`), as far
+    /// as kindling knows: true at levels it has no table for.
     public static func has(kind: String, path: String) -> Bool {
         var parts = path.replacing(/\[\d+\]/, with: "").split(separator: ".").map(String.init)
         guard let field = parts.popLast() else { return false }
+        guard let known = fields(kind: kind, parent: parts) else { return true }
+        return known.contains(field)
+    }
+
+    /// The fields of what sits at `parent` in a `kind`, or nil where kindling keeps no table.
+    static func fields(kind: String, parent: [String]) -> Set<String>? {
+        if parent.isEmpty { return topLevel[kind] ?? object }
+        if parent == ["metadata"] { return objectMeta }
         if let spec = workloadSpec[kind] {
-            if parts == ["spec"] { return spec.contains(field) }
-            if parts == ["spec", "template"] { return field == "metadata" || field == "spec" }
-            guard parts.starts(with: ["spec", "template"]) else { return parts == ["metadata"] && objectMeta.contains(field) }
-            parts.removeFirst(2)
-            return podFields(parent: parts)?.contains(field) ?? false
+            if parent == ["spec"] { return spec }
+            if parent == ["spec", "template"] { return ["metadata", "spec"] }
+            guard parent.starts(with: ["spec", "template"]) else { return nil }
+            return podFields(parent: Array(parent.dropFirst(2)))
         }
-        switch (kind, parts) {
-        case (_, ["metadata"]): return objectMeta.contains(field)
-        case ("Pod", _): return podFields(parent: parts)?.contains(field) ?? false
-        case ("Service", ["spec"]): return serviceSpec.contains(field)
-        default: return false
+        switch (kind, parent) {
+        case ("Pod", _): return podFields(parent: parent)
+        case ("Service", ["spec"]): return serviceSpec
+        case ("Service", ["spec", "ports"]): return servicePort
+        default: return nil
         }
     }
 
@@ -131,6 +151,8 @@ public enum KubernetesFields {
         case ["metadata"]: objectMeta
         case ["spec"]: podSpec
         case ["spec", "containers"], ["spec", "initContainers"]: container
+        case ["spec", "containers", "ports"], ["spec", "initContainers", "ports"]: containerPort
+        case ["spec", "containers", "env"], ["spec", "initContainers", "env"]: envVar
         case ["spec", "containers", "livenessProbe"], ["spec", "containers", "readinessProbe"], ["spec", "containers", "startupProbe"]: probe
         default: nil
         }

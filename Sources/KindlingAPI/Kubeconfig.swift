@@ -73,20 +73,29 @@ public enum Kubeconfig {
 /// exclusive lock on its directory, so clusters created side by side do not lose each other's entries.
 public struct KubeconfigFile: Sendable {
     public let path: String
+    /// Who the file (and a directory made for it) belongs to: the user behind `sudo`, whose kubeconfig it is.
+    public let owner: (uid: uid_t, gid: gid_t)?
 
-    public init(path: String) { self.path = path }
+    public init(path: String, owner: (uid: uid_t, gid: gid_t)? = nil) {
+        self.path = path
+        self.owner = owner
+    }
 
     /// Applies `change` to the file's tree (an empty one when there is no file).
     public func update(_ change: ([String: Any]) -> [String: Any]) throws {
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            if let owner { chown(directory, owner.uid, owner.gid) }
+        }
         let lock = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard lock >= 0 else { throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: directory]) }
         defer { close(lock) }
         flock(lock, LOCK_EX)
         var tree: [String: Any] = [:]
         if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
-            guard let loaded = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) as? [String: Any] else {
+            // Timestamps stay strings (as Kubernetes' YAML to JSON conversion keeps them).
+            guard let loaded = try Yams.load(yaml: String(decoding: data, as: UTF8.self), Resolver.default.removing(.timestamp)) as? [String: Any] else {
                 throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: path])
             }
             tree = loaded
@@ -96,6 +105,7 @@ public struct KubeconfigFile: Sendable {
         guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
         }
+        if let owner { chown(temporary, owner.uid, owner.gid) }
         guard rename(temporary, path) == 0 else {
             unlink(temporary)
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])

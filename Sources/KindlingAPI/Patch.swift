@@ -69,6 +69,8 @@ public enum Patch {
             switch value {
             case is NSNull:
                 result[key] = nil
+            case let map as [String: Any] where map["$patch"] as? String == "delete":
+                result[key] = nil
             case let map as [String: Any]:
                 result[key] = try mergeMap(map, onto: result[key] as? [String: Any] ?? [:], kind: kind, path: fieldPath)
             case let list as [Any]:

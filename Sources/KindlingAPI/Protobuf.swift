@@ -116,6 +116,8 @@ public enum KubeProtobuf {
             var reader = Reader(bytes)
             var seconds: Int64 = 0
             while let (number, part) = try reader.next() { if number == 1, case .varint(let value) = part { seconds = Int64(bitPattern: value) } }
+            // Go's time ends at year 9999 (and starts at year 1): beyond that no client sends a real time.
+            guard (-62_135_596_800...253_402_300_799).contains(seconds) else { throw Failure("a time of \(seconds) seconds is out of range") }
             return seconds == 0 ? nil : Timestamp.string(Date(timeIntervalSince1970: TimeInterval(seconds)))
         case (.intOrString, .bytes(let bytes)):
             var reader = Reader(bytes)

@@ -183,7 +183,7 @@ public struct APIHandler: Sendable {
             let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
             return APIHandler.json(200, deleted)
-        case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach"):
+        case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach") where T.self == Pod.self:
             // Reached only when the WebSocket upgrade was declined (see HTTPServer): say why.
             let pod = try registry.get(Pod.self, namespace: namespace, name: name)
             if target.subresource == "attach", pod.phase == "Pending" { throw Status.badRequest("pod \(name) has not started yet; cannot attach to it") }

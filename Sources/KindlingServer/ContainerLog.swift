@@ -73,7 +73,10 @@ struct ContainerLog {
         let positions = Mutex<[String: (offset: UInt64, at: ContinuousClock.Instant)]>([:])
 
         func record(_ log: ContainerLog, offset: UInt64) {
-            positions.withLock { $0[log.key] = (offset, .now) }
+            positions.withLock { positions in
+                positions = positions.filter { ContinuousClock.now - $0.value.at < .seconds(10) }
+                positions[log.key] = (offset, .now)
+            }
         }
 
         /// The end of the last read of this log if it was within ten seconds.

@@ -8,6 +8,7 @@ struct DeploymentController: Controller {
     let name = "deployment"
     static let hashLabel = "pod-template-hash"
     static let revisionAnnotation = "deployment.kubernetes.io/revision"
+    static let events = EventRecorder(component: "deployment-controller")
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self]) {
@@ -35,8 +36,10 @@ struct DeploymentController: Controller {
         let plan = DeploymentController.plan(replicas: deployment.desiredReplicas, strategy: deployment.spec.strategy,
                                              new: (current.desiredReplicas, current.status?.availableReplicas ?? 0),
                                              olds: olds.map { ($0.desiredReplicas, $0.status?.availableReplicas ?? 0, $0.status?.replicas ?? 0) })
-        if plan.new != current.desiredReplicas { try scale(current, to: plan.new, registry) }
-        for (set, replicas) in zip(olds, plan.olds) where replicas != set.desiredReplicas { try scale(set, to: replicas, registry) }
+        if plan.new != current.desiredReplicas { try scale(current, to: plan.new, for: deployment, registry) }
+        for (set, replicas) in zip(olds, plan.olds) where replicas != set.desiredReplicas {
+            try scale(set, to: replicas, for: deployment, registry)
+        }
 
         // Old ReplicaSets scaled to zero beyond revisionHistoryLimit go, oldest first.
         let idle = olds.filter { $0.desiredReplicas == 0 && ($0.status?.replicas ?? 0) == 0 }
@@ -46,12 +49,15 @@ struct DeploymentController: Controller {
         try updateStatus(deployment, new: current, all: [current] + olds, registry)
     }
 
-    func scale(_ set: ReplicaSet, to replicas: Int, _ registry: Registry) throws {
+    func scale(_ set: ReplicaSet, to replicas: Int, for deployment: Deployment, _ registry: Registry) throws {
         try registry.modify(ReplicaSet.self, namespace: set.namespace, name: set.name) { current in
             var updated = current
             updated.desiredReplicas = replicas
             return updated
         }
+        let direction = replicas > set.desiredReplicas ? "up" : "down"
+        DeploymentController.events.record(registry, deployment, reason: "ScalingReplicaSet",
+                                           message: "Scaled \(direction) replica set \(set.name) from \(set.desiredReplicas) to \(replicas)")
     }
 
     func updateStatus(_ deployment: Deployment, new: ReplicaSet, all: [ReplicaSet], _ registry: Registry) throws {

@@ -124,7 +124,11 @@ public struct HTTPServer: Sendable {
             case .json(let status, let data, let warnings, let contentType):
                 RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: status, since: started)
                 var headers: HTTPFields = [.contentType: contentType]
-                for warning in warnings { headers.append(HTTPField(name: HTTPServer.warning, value: "299 - \"\(warning)\"")) }
+                for warning in warnings {
+                    // RFC 7234's quoted string, as apimachinery writes it: backslashes and quotes escaped.
+                    let quoted = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    headers.append(HTTPField(name: HTTPServer.warning, value: "299 - \"\(quoted)\""))
+                }
                 return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
             case .stream(let lines, let contentType):
                 RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: 200, since: started)

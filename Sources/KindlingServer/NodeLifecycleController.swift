@@ -15,6 +15,7 @@ struct NodeLifecycleController: Controller {
     let evictionTimeout: TimeInterval
 
     static let unknownMessage = "Kubelet stopped posting node status."
+    static let events = EventRecorder(component: "node-controller")
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Node.self], resync: .seconds(1)) {
@@ -27,7 +28,10 @@ struct NodeLifecycleController: Controller {
             guard !evicting.isEmpty else { return }
             for pod in try registry.list(Pod.self).items where evicting.contains(pod.spec.nodeName ?? "")
                 && pod.metadata.deletionTimestamp == nil && !Scheduler.isFinished(pod) {
-                _ = try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)
+                if (try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)) != nil {
+                    NodeLifecycleController.events.record(registry, pod, reason: "TaintManagerEviction",
+                                                          message: "Marking for deletion Pod \(pod.namespace)/\(pod.name)")
+                }
             }
         }
     }
@@ -52,7 +56,7 @@ struct NodeLifecycleController: Controller {
     }
 
     func markUnknown(_ name: String, _ registry: Registry, now: String) throws {
-        try registry.modifyUnchecked(Node.self, name: name) { node in
+        let marked = try registry.modifyUnchecked(Node.self, name: name) { node in
             var node = node
             var conditions = node.status?.conditions ?? []
             for index in conditions.indices where conditions[index].status != "Unknown" {
@@ -65,7 +69,11 @@ struct NodeLifecycleController: Controller {
             node.status?.conditions = conditions
             return node
         }
+        if let marked {
+            NodeLifecycleController.events.record(registry, marked, reason: "NodeNotReady", message: "Node \(name) status is now: NodeNotReady")
+        }
         for pod in try registry.list(Pod.self).items where pod.spec.nodeName == name && pod.isReady {
+            NodeLifecycleController.events.record(registry, pod, type: "Warning", reason: "NodeNotReady", message: "Node is not ready")
             try registry.modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { pod in
                 var pod = pod
                 var conditions = pod.status?.conditions ?? []

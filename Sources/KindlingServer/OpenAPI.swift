@@ -56,16 +56,16 @@ enum OpenAPI {
             let prefix = "/" + (kind.group.isEmpty ? "api/v1" : "apis/\(kind.apiVersion)")
                 + (kind.namespaced ? "/namespaces/{namespace}" : "") + "/\(kind.resource)"
             let gvk = ["group": kind.group, "version": "v1", "kind": kind.kind]
-            func operation(_ action: String, _ parameters: [[String: Any]] = []) -> [String: Any] {
-                ["operationId": "\(action)\(kind.kind)", "x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk,
+            func operation(_ action: String, _ parameters: [[String: Any]] = [], status: Bool = false) -> [String: Any] {
+                ["operationId": "\(action)\(kind.kind)\(status ? "Status" : "")", "x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk,
                  "parameters": parameters, "responses": ["200": ["description": "OK"]]]
             }
             paths[prefix] = ["get": operation("list", listParameters), "post": operation("post", writeParameters)]
             paths[prefix + "/{name}"] = ["get": operation("get"), "put": operation("put", writeParameters),
                                          "patch": operation("patch", writeParameters + [query("force", "Force is going to \"force\" Apply requests.")]),
                                          "delete": operation("delete", [query("dryRun", ""), query("gracePeriodSeconds", ""), query("propagationPolicy", "")])]
-            paths[prefix + "/{name}/status"] = ["get": operation("get"), "put": operation("put", writeParameters),
-                                                "patch": operation("patch", writeParameters)]
+            paths[prefix + "/{name}/status"] = ["get": operation("get", status: true), "put": operation("put", writeParameters, status: true),
+                                                "patch": operation("patch", writeParameters, status: true)]
         }
         return paths
     }

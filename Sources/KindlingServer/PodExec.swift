@@ -63,7 +63,7 @@ public enum PodExec {
     public static func finalStatus(exitCode: Int32, command: [String]) -> Data {
         let status: [String: Any] = exitCode == 0 ? ["metadata": [String: Any](), "status": "Success"] : [
             "metadata": [String: Any](), "status": "Failure", "reason": "NonZeroExitCode",
-            "message": "command terminated with non-zero exit code: error executing command \(command), exit code \(exitCode)",
+            "message": "command terminated with non-zero exit code: error executing command [\(command.joined(separator: " "))], exit code \(exitCode)",
             "details": ["causes": [["reason": "ExitCode", "message": String(exitCode)]]],
         ]
         return (try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys])) ?? Data()
@@ -93,18 +93,24 @@ public enum PodExec {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.relay(output.fileHandleForReading, stream: 1) }
             group.addTask { try await writer.relay(errors.fileHandleForReading, stream: 2) }
-            // Standard input until the client closes it (v5) or goes; the command's exit ends this task.
+            // Standard input until the client closes it (v5) or goes; the command's exit ends this task. Pipe
+            // writes block while the command does not read: they go on a queue of their own, off the pool.
+            let stdinQueue = DispatchQueue(label: "kindling.exec.stdin")
             let reader = Task {
                 let stdin = input.fileHandleForWriting
-                defer { try? stdin.close() }
+                defer { stdinQueue.async { try? stdin.close() } }
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
                     switch stream {
-                    case 0 where request.stdin: try? stdin.write(contentsOf: buffer.readableBytesView)
+                    case 0 where request.stdin:
+                        let data = Data(buffer.readableBytesView)
+                        stdinQueue.async { try? stdin.write(contentsOf: data) }
                     case 255 where buffer.readInteger(as: UInt8.self) == 0: return
                     default: continue
                     }
                 }
+                // The client went: so does the command.
+                if process.isRunning { process.terminate() }
             }
             try await group.waitForAll()
             var status: Int32 = 1
@@ -158,6 +164,7 @@ public enum PodExec {
                         continuation.yield(data)
                     }
                 }
+                continuation.onTermination = { _ in handle.readabilityHandler = nil }
             }
             for await chunk in chunks { try await send(stream: stream, chunk) }
         }

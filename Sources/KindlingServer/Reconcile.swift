@@ -46,7 +46,8 @@ extension Registry {
     }
 
     /// Changes an object without the update rules a client is held to (controllers' own writes: binding,
-    /// status, adoption). `change` returns nil when there is nothing to do. Retries on conflicting writes.
+    /// status, adoption). `change` returns nil when there is nothing to do; the object as it is then comes back
+    /// (nil only when it is gone). Retries on conflicting writes.
     @discardableResult
     func modifyUnchecked<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String,
                                         _ change: (T) throws -> T?) throws -> T? {

@@ -29,6 +29,10 @@ import Testing
         #expect(!KubernetesFields.has(kind: "ReplicaSet", path: "spec.strategy"))
         #expect(!KubernetesFields.has(kind: "Pod", path: "spec.containers[0].imagee"))
         #expect(!KubernetesFields.has(kind: "Service", path: "spec.ports[0].portt"))
+        // Levels kindling keeps no table for: every field there is taken for Kubernetes' own.
+        #expect(KubernetesFields.has(kind: "Pod", path: "spec.containers[0].env[0].valueFrom.secretKeyRef"))
+        #expect(KubernetesFields.has(kind: "Pod", path: "status.podIP"))
+        #expect(!KubernetesFields.has(kind: "ConfigMap", path: "dta"))
     }
 
     @Test func fieldValidationStrictRefusesWarnWarnsIgnoreDrops() async throws {

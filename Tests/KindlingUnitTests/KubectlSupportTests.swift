@@ -33,6 +33,34 @@ import Testing
         #expect(Kubeconfig.removing("kindling-x", from: other)["current-context"] as? String == "prod")
     }
 
+    @Test func kubeconfigFileKeepsOtherEntriesValuesAsTheyWere() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = directory + "/config"
+        try """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: prod
+              cluster: {server: "https://prod:6443", insecure-skip-tls-verify: true}
+            preferences: {colors: false}
+            users:
+            - name: prod
+              user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: aws, args: [eks, get-token], provideClusterInfo: false, interactiveMode: Never}}
+            current-context: prod
+            extensions: [{name: when, extension: {since: 2026-01-01, ratio: 1.5, port: 8080}}]
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        try KubeconfigFile(path: path).update { Kubeconfig.merging(Self.entry, into: $0) }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for kept in ["insecure-skip-tls-verify: true", "colors: false", "provideClusterInfo: false", "port: 8080", "ratio: 1.5",
+                     "2026-01-01", "interactiveMode: Never"] {
+            #expect(text.contains(kept), "\(kept) in \(text)")
+        }
+        #expect(!text.contains("null"), "\(text)")
+    }
+
     @Test func kubeconfigPathIsKUBECONFIGsFirstElseHome() {
         #expect(Kubeconfig.path(environment: [:], home: "/root") == "/root/.kube/config")
         #expect(Kubeconfig.path(environment: ["KUBECONFIG": "/a/one:/b/two"], home: "/root") == "/a/one")
@@ -158,6 +186,7 @@ extension KubectlSupportTests {
         }
         #expect(try line(nil, ["sh", "-c", "curl -s x"]) == ["sh", "-c", "curl -s x"])
         #expect(try line(nil, ["-s", "http://x"]) == ["curl", "-s", "http://x"])
+        #expect(try line(nil, ["http://x"]) == ["curl", "http://x"], "a URL is no command: curl's")
         #expect(try line(nil, nil) == ["curl"])
         #expect(try line(["sleep"], ["infinity"]) == ["sleep", "infinity"])
     }

@@ -82,7 +82,8 @@ public struct Event: KubeObject {
     /// The event of one report on one object: named after the object and the report, so a repeat finds it
     /// (Kubernetes' recorder correlates repeats in memory; here the name does it).
     public static func name(for object: ObjectReference, reason: String, message: String) -> String {
-        "\(object.name ?? "").\(String(FNV1a.hash32("\(object.uid ?? "")/\(reason)/\(message)".utf8), radix: 16))"
+        // At most 253 characters, as every name: the object's name is cut before the hash.
+        "\((object.name ?? "").prefix(240)).\(String(FNV1a.hash32("\(object.uid ?? "")/\(reason)/\(message)".utf8), radix: 16))"
     }
 
     public static let selectableFields = ["metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.namespace",

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Pods name images as real manifests do; kindling runs no images, so the catalog maps each to a program on
 /// this machine with the same behaviour: Debian's nginx for `nginx`, kindling's own agnhost for
 /// `registry.k8s.io/e2e-test-images/agnhost`, kindling's DNS server for `registry.k8s.io/coredns/coredns`, and the
@@ -61,7 +63,8 @@ public enum ImageCatalog {
 
     /// What a container runs, before its first word is resolved through PATH. kubectl semantics:
     /// `command` replaces the image's entrypoint, `args` its default arguments.
-    public static func commandLine(image: String, command: [String]?, args: [String]?, programs: Programs) -> Result<[String], NotInCatalog> {
+    public static func commandLine(image: String, command: [String]?, args: [String]?, programs: Programs,
+                                   isCommand: (String) -> Bool = ImageCatalog.isOnPath) -> Result<[String], NotInCatalog> {
         guard let family = family(of: image) else { return .failure(NotInCatalog(image: image)) }
         let command = command ?? []
         let args = args ?? []
@@ -77,10 +80,24 @@ public enum ImageCatalog {
             return .success(programs.clusterDNS)
         case .tools(let entrypoint):
             if !command.isEmpty { return .success(command + args) }
-            // curlimages/curl's entrypoint script runs `curl "$@"` when the first argument is an option or
-            // there is none, and the arguments themselves otherwise (`kubectl run --image=curlimages/curl -- sh -c ...`).
-            if entrypoint == ["curl"] { return .success(args.first.map { $0.hasPrefix("-") } ?? true ? ["curl"] + args : args) }
+            // curlimages/curl's entrypoint script runs `curl "$@"` when the first argument is an option or no
+            // command (a URL), and the arguments themselves otherwise (`kubectl run --image=curlimages/curl -- sh -c ...`).
+            if entrypoint == ["curl"] {
+                guard let first = args.first, !first.hasPrefix("-"), isCommand(first) else { return .success(["curl"] + args) }
+                return .success(args)
+            }
             return .success(args.isEmpty ? entrypoint : args)
         }
     }
+
+    /// The PATH containers run with.
+    public static let containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Whether `name` runs as a command in a container: a path, or a program in the containers' PATH.
+    public static func isOnPath(_ name: String) -> Bool {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) }
+        return containerPath.split(separator: ":")
+            .contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+    }
 }
+

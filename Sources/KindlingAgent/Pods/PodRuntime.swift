@@ -332,7 +332,7 @@ public actor PodRuntime {
         }
     }
 
-    static let containerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    static let containerPath = ImageCatalog.containerPath
 
     /// The container's environment: the services' variables as kubelet sets them, then the container's own
     /// variables (which win) with `$(VAR)` references and downward-API fields resolved.
