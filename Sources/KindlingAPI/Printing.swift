@@ -185,6 +185,21 @@ public enum Printing {
 
 /// Container output as `logs --tail` cuts it.
 public enum LogText {
+    /// The last `count` lines of a file before `end`, read backwards in chunks rather than whole; the handle is
+    /// left at `end`.
+    public static func lastLines(of handle: FileHandle, _ count: Int, end: UInt64, chunk: UInt64 = 64 * 1024) -> Data {
+        var start = end, buffer = Data()
+        while start > 0 {
+            let from = start > chunk ? start - chunk : 0
+            handle.seek(toFileOffset: from)
+            buffer = handle.readData(ofLength: Int(start - from)) + buffer
+            start = from
+            if buffer.reduce(0, { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }) > count { break }
+        }
+        handle.seek(toFileOffset: end)
+        return lastLines(buffer, count)
+    }
+
     /// The last `count` lines of `text` (a final line without a newline counts as one).
     public static func lastLines(_ text: Data, _ count: Int) -> Data {
         guard count > 0 else { return Data() }

@@ -357,21 +357,33 @@ public struct APIHandler: Sendable {
         guard let cluster else { throw Status.badRequest("this server keeps no container logs") }
         let log = ContainerLog(registry: registry, cluster: cluster, pod: pod, container: container)
         guard let handle = log.open() else { throw log.waiting }
-        var text = handle.readDataToEndOfFile()
-        logReads.record(log, offset: handle.offsetInFile)
+        let end = handle.seekToEndOfFile()
+        logReads.record(log, offset: end)
+        let limit = request.query["limitBytes"].flatMap(UInt64.init).flatMap { $0 > 0 ? $0 : nil }
+        // What exists now: the last lines only (read from the end), or the whole file in chunks, never all at once.
+        var head = Data()
         if let tail = request.query["tailLines"].flatMap(Int.init), tail >= 0 {
-            text = LogText.lastLines(text, tail)
+            head = LogText.lastLines(of: handle, tail, end: end)
+            if let limit, UInt64(head.count) > limit { head = head.prefix(Int(limit)) }
+        } else {
+            handle.seek(toFileOffset: 0)
         }
-        if let limit = request.query["limitBytes"].flatMap(Int.init), limit > 0, text.count > limit { text = text.prefix(limit) }
-        guard request.query["follow"] == "true" || request.query["follow"] == "1" else {
-            try? handle.close()
-            return .json(status: 200, body: text, contentType: "text/plain")
-        }
-        let rest = log.follow(handle)
+        let follow = request.query["follow"] == "true" || request.query["follow"] == "1"
+        let whole = request.query["tailLines"] == nil
+        let rest = follow ? log.follow(handle) : nil, first = head
         return .stream(AsyncStream { continuation in
-            continuation.yield(text)
             let task = Task {
-                for await chunk in rest { continuation.yield(chunk) }
+                continuation.yield(first)
+                if whole {
+                    var left = min(end, limit ?? end)
+                    while left > 0, !Task.isCancelled {
+                        let chunk = handle.readData(ofLength: Int(min(left, 64 * 1024)))
+                        if chunk.isEmpty { break }
+                        left -= UInt64(chunk.count)
+                        continuation.yield(chunk)
+                    }
+                }
+                if let rest { for await chunk in rest { continuation.yield(chunk) } } else { try? handle.close() }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }

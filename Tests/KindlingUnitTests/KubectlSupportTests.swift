@@ -250,3 +250,21 @@ extension KubectlSupportTests {
         #expect(await api.call("GET", "/api/v1/namespaces/dev/events", query: ["fieldSelector": "spec.nodeName=x"]).0 == 400)
     }
 }
+
+extension KubectlSupportTests {
+    /// `logs --tail` reads a log from its end, across chunk boundaries, as a whole read would cut it.
+    @Test func tailsReadFromTheEndMatchAWholeRead() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("log-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = (1...5000).map { "line \($0) " + String(repeating: "x", count: $0 % 37) }.joined(separator: "\n") + "\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let whole = Data(text.utf8)
+        for count in [0, 1, 10, 999, 5000, 6000] {
+            let handle = try #require(FileHandle(forReadingAtPath: path))
+            defer { try? handle.close() }
+            let end = handle.seekToEndOfFile()
+            #expect(LogText.lastLines(of: handle, count, end: end, chunk: 4096) == LogText.lastLines(whole, count), "tail \(count)")
+            #expect(handle.offsetInFile == end)
+        }
+    }
+}
