@@ -208,9 +208,11 @@ public struct APIHandler: Sendable {
         return true
     }
 
-    /// kubectl's columns for `objects`, with each row's metadata unless `includeObject=None`.
+    /// kubectl's columns for `objects`, each row with its object's metadata, all of it (`includeObject=Object`,
+    /// as `kubectl get --sort-by` asks) or nothing (`None`).
     static func table<T: KubeObject>(_ objects: [T], resourceVersion: String?, _ request: APIRequest) -> Table {
-        Printing.serverTable(objects, resourceVersion: resourceVersion, includeObject: request.query["includeObject"] != "None",
+        Printing.serverTable(objects, resourceVersion: resourceVersion,
+                             includeObject: request.query["includeObject"].flatMap(Printing.IncludeObject.init) ?? .metadata,
                              now: Date().timeIntervalSince1970, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
     }
 

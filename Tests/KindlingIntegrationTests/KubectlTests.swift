@@ -175,7 +175,7 @@ struct KubectlTests {
                 let described = (try? kubectl(name, ["describe", "pod", firstPod, "-n", "shop"]))?.output ?? ""
                 return described.contains("Successfully assigned shop/\(firstPod) to ") && described.contains("Started container nginx")
             })
-            let events = try kubectl(name, ["get", "events", "-n", "shop"]).output
+            let events = try kubectl(name, ["get", "events", "-n", "shop", "--sort-by=.lastTimestamp"]).output
             #expect(events.hasPrefix("LAST SEEN   TYPE     REASON") && events.contains("Created pod: \(firstPod)"), "\(events)")
             let all = try kubectl(name, ["get", "all", "-n", "shop"]).output
             for line in ["deployment.apps/web   2/2", "service/edge   NodePort", "service/web    ClusterIP"] {

@@ -99,7 +99,10 @@ import Testing
         #expect(table.columnDefinitions.first?.format == "name")
         #expect(table.rows.first?.cells == [.string("web"), .string("ClusterIP"), .string("10.96.0.20"), .string("<none>"),
                                             .string("80/TCP"), .string("5m"), .string("app=web")])
-        #expect(table.rows.first?.object?.metadata.labels == ["tier": "front"])
+        #expect(try table.rows.first?.object?.decode(PartialObjectMetadata.self).metadata.labels == ["tier": "front"])
+        let whole = Printing.serverTable([service], resourceVersion: nil, includeObject: .object, now: now, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
+        #expect(try whole.rows.first?.object?.decode(Service.self).spec.clusterIP == "10.96.0.20")
+        #expect(Printing.serverTable([service], resourceVersion: nil, includeObject: .none, now: now, parseTime: { _ in nil }).rows.first?.object == nil)
         #expect(table.metadata.resourceVersion == "42")
         let json = try JSONSerialization.jsonObject(with: KubeJSON.encoder.encode(table)) as? [String: Any]
         #expect(json?["kind"] as? String == "Table" && json?["apiVersion"] as? String == "meta.k8s.io/v1")
@@ -123,7 +126,7 @@ import Testing
         guard case .json(200, let body, _, _) = response else { Issue.record("\(response)"); return }
         let table = try KubeJSON.decoder.decode(Table.self, from: body)
         #expect(table.columnDefinitions.map(\.name) == ["Name", "Status", "Age"])
-        #expect(Set(table.rows.compactMap { $0.object?.metadata.name }) == ["default", "dev"])
+        #expect(Set(table.rows.compactMap { try? $0.object?.decode(PartialObjectMetadata.self).metadata.name }) == ["default", "dev"])
 
         let discoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
         for (path, groups) in [("/api", [""]), ("/apis", ["apps", "discovery.k8s.io"])] {

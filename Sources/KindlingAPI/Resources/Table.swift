@@ -32,7 +32,8 @@ public struct Table: Codable, Sendable, Equatable {
 
     public struct Row: Codable, Sendable, Equatable {
         public var cells: [Cell]
-        public var object: PartialObjectMetadata?
+        /// The row's object: its metadata as a `PartialObjectMetadata`, or (`includeObject=Object`) all of it.
+        public var object: JSONValue?
     }
 
     public var kind = "Table"
@@ -70,7 +71,10 @@ public struct PartialObjectMetadata: Codable, Sendable, Equatable {
 extension Printing {
     /// The server's Table for `objects`: kubectl's columns (the `-o wide` ones at priority 1) under the names
     /// kube-apiserver gives them, integer columns as numbers.
-    public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: Bool = true,
+    /// What each row carries of its object (the `includeObject` parameter).
+    public enum IncludeObject: String, Sendable { case none = "None", metadata = "Metadata", object = "Object" }
+
+    public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
                                                   now: Double, parseTime: (String) -> Double?) -> Table {
         let narrow = Set(table(objects, wide: false, withNamespace: false, now: now, parseTime: parseTime).headers)
         let wide = table(objects, wide: true, withNamespace: false, now: now, parseTime: parseTime)
@@ -80,9 +84,14 @@ extension Printing {
                          format: header == "NAME" ? "name" : "", description: columnName(header), priority: narrow.contains(header) ? 0 : 1)
         }
         let rows = zip(objects, wide.rows).map { object, cells in
-            Table.Row(cells: zip(wide.headers, cells).map { header, cell in
+            let carried: JSONValue? = switch includeObject {
+            case .none: nil
+            case .metadata: try? JSONValue(encoding: PartialObjectMetadata(metadata: object.metadata))
+            case .object: try? JSONValue(encoding: object)
+            }
+            return Table.Row(cells: zip(wide.headers, cells).map { header, cell in
                 integers.contains(header) ? Int(cell).map(Table.Cell.int) ?? .string(cell) : .string(cell)
-            }, object: includeObject ? PartialObjectMetadata(metadata: object.metadata) : nil)
+            }, object: carried)
         }
         return Table(metadata: ListMeta(resourceVersion: resourceVersion), columnDefinitions: columns, rows: rows)
     }
