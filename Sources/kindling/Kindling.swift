@@ -10,7 +10,9 @@ struct Kindling: AsyncParsableCommand {
         discussion: """
             Cluster verbs work like kind's (create cluster, delete cluster, get clusters); object verbs work \
             like kubectl's (apply, get, describe, delete, scale, exec, logs). Nodes and pods are network namespaces; the datapath is \
-            the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise.
+            the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise. \
+            create cluster also writes the kubeconfig context kindling-<name> (as kind writes kind-<name>), so real \
+            kubectl works too: kubectl --context kindling-<name> get nodes.
             """,
         subcommands: [Create.self, Delete.self, Export.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
                       NodeCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self]
