@@ -62,9 +62,11 @@ public enum FieldValidation: String, Sendable, CaseIterable {
     /// but kindling does not implement are warnings; fields Kubernetes does not have either are an error
     /// under Strict (kube-apiserver's strict decoding message) and warnings under Warn.
     public static func check(kind: String, apiVersion: String, unknown: [String], _ validation: FieldValidation) throws(Status) -> [String] {
-        guard validation != .ignore else { return [] }
-        let unimplemented = unknown.filter { KubernetesFields.has(kind: kind, path: $0) }
-        let foreign = unknown.filter { !KubernetesFields.has(kind: kind, path: $0) }
+        guard validation != .ignore, !unknown.isEmpty else { return [] }
+        var unimplemented: [String] = [], foreign: [String] = []
+        for field in unknown {
+            if KubernetesFields.has(kind: kind, path: field) { unimplemented.append(field) } else { foreign.append(field) }
+        }
         if validation == .strict, !foreign.isEmpty {
             let list = foreign.map { "unknown field \"\($0)\"" }.joined(separator: ", ")
             throw Status.badRequest("\(kind) in version \"\(apiVersion.split(separator: "/").last ?? "")\" cannot be handled as a \(kind): strict decoding error: \(list)")
@@ -134,8 +136,7 @@ public enum KubernetesFields {
         if let spec = workloadSpec[kind] {
             if parent == ["spec"] { return spec }
             if parent == ["spec", "template"] { return ["metadata", "spec"] }
-            guard parent.starts(with: ["spec", "template"]) else { return nil }
-            return podFields(parent: Array(parent.dropFirst(2)))
+            return PodTemplatePath.inside(kind: kind, path: parent).flatMap(podFields)
         }
         switch (kind, parent) {
         case ("Pod", _): return podFields(parent: parent)

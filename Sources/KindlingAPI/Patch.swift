@@ -20,9 +20,7 @@ public enum Patch {
     /// The merge rules of the lists of `kind` at `path` (field names, no indices), from the patchStrategy and
     /// patchMergeKey tags of Kubernetes' types. Lists without a rule are replaced whole (atomic).
     public static func listRule(kind: String, path: [String]) -> ListRule? {
-        var path = path
-        if kind == "Deployment" || kind == "ReplicaSet", path.starts(with: ["spec", "template"]) { path.removeFirst(2) }
-        return listRules[path.joined(separator: ".")]
+        listRules[(PodTemplatePath.inside(kind: kind, path: path) ?? path).joined(separator: ".")]
     }
 
     static let listRules: [String: ListRule] = [

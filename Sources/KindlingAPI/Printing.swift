@@ -188,13 +188,14 @@ public enum LogText {
     /// The last `count` lines of a file before `end`, read backwards in chunks rather than whole; the handle is
     /// left at `end`.
     public static func lastLines(of handle: FileHandle, _ count: Int, end: UInt64, chunk: UInt64 = 64 * 1024) -> Data {
-        var start = end, buffer = Data()
-        while start > 0 {
+        var start = end, buffer = Data(), newlines = 0
+        while start > 0, newlines <= count {
             let from = start > chunk ? start - chunk : 0
             handle.seek(toFileOffset: from)
-            buffer = handle.readData(ofLength: Int(start - from)) + buffer
+            let piece = handle.readData(ofLength: Int(start - from))
+            newlines += piece.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+            buffer = piece + buffer
             start = from
-            if buffer.reduce(0, { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }) > count { break }
         }
         handle.seek(toFileOffset: end)
         return lastLines(buffer, count)

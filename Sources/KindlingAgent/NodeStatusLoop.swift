@@ -82,8 +82,8 @@ struct NodeStatusLoop: Sendable {
         info.osImage = osRelease.split(separator: "\n").first { $0.hasPrefix("PRETTY_NAME=") }
             .map { $0.dropFirst("PRETTY_NAME=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) } ?? "Linux"
         info.containerRuntimeVersion = "kindling://0.1.0"
-        info.kubeletVersion = "v1.37.0-kindling"
-        info.kubeProxyVersion = "v1.37.0-kindling"
+        info.kubeletVersion = KubernetesVersion.gitVersion
+        info.kubeProxyVersion = KubernetesVersion.gitVersion
         info.machineID = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         return info
     }()

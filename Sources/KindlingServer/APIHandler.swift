@@ -238,10 +238,12 @@ public struct APIHandler: Sendable {
         try checkBody(request)
         let validation = try FieldValidation(parameter: request.query["fieldValidation"])
         var body = request.body
+        var tree: Any?
         // kubectl's create commands send protobuf, and never retry as JSON.
         if request.contentType?.hasPrefix(KubeProtobuf.mediaType) == true {
             do {
-                body = try JSONSerialization.data(withJSONObject: try KubeProtobuf.decode(request.body))
+                tree = try KubeProtobuf.decode(request.body)
+                body = try JSONSerialization.data(withJSONObject: tree!)
             } catch let failure as KubeProtobuf.Failure {
                 throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
             }
@@ -254,13 +256,9 @@ public struct APIHandler: Sendable {
             throw Status.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(T.kind))")
         }
         guard validation != .ignore else { return (object, []) }
-        return (object, try Self.checkFields(T.self, FieldValidation.unknownFields(of: object, body: body), validation))
-    }
-
-    /// Unknown fields as `validation` treats them: an error (Strict) or warnings.
-    static func checkFields<T: KubeObject>(_ type: T.Type, _ unknown: [String], _ validation: FieldValidation) throws -> [String] {
-        guard !unknown.isEmpty else { return [] }
-        return try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion, unknown: unknown, validation)
+        let bodyTree = try tree ?? JSONSerialization.jsonObject(with: body)
+        return (object, try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion,
+                                                  unknown: FieldValidation.unknownFields(body: bodyTree, decoded: try KubeJSON.tree(object)), validation))
     }
 
     /// PATCH in the three formats kube-apiserver takes (server-side apply's is not served yet): the patch is
@@ -304,7 +302,8 @@ public struct APIHandler: Sendable {
                 throw Status.conflict(T.groupResource, name, "the object has been modified; please apply your changes to the latest version and try again")
             }
             var patched = try KubeJSON.value(T.self, from: merged)
-            found = try Self.checkFields(T.self, FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
+            found = try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion,
+                                              unknown: FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
             patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.withStatus(of: current, on: patched)
             try validatePatched(patched, current)
             return patched

@@ -18,19 +18,27 @@ enum Discovery {
     }
     struct APIResourceList: Codable { var kind = "APIResourceList"; var apiVersion = "v1"; var groupVersion: String; var resources: [APIResource] }
     struct Version: Codable {
-        var major = "1", minor = "37", gitVersion = "v1.37.0-kindling", gitCommit = "", gitTreeState = "clean"
+        var major = KubernetesVersion.major, minor = KubernetesVersion.minor, gitVersion = KubernetesVersion.gitVersion
+        var gitCommit = "", gitTreeState = "clean"
         var buildDate = "", goVersion = "", compiler = "swift", platform = "linux/amd64"
     }
 
     static let verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    static let subresourceVerbs = ["get", "patch", "update"]
+
+    /// The subresources a kind serves, for both discovery forms: `status` for every kind, `scale`
+    /// (autoscaling/v1 Scale) for the scalable ones.
+    static func subresources(of kind: any KubeObject.Type) -> [(name: String, kind: GroupVersionKind)] {
+        [("status", GroupVersionKind(group: kind.group, version: "v1", kind: kind.kind))]
+            + (kind is any Scalable.Type ? [("scale", GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale"))] : [])
+    }
 
     static var apiVersions: APIVersions {
         APIVersions(versions: ["v1"], serverAddressByClientCIDRs: [["clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"]])
     }
 
     static var groups: APIGroupList {
-        let groupNames = Set(Kinds.all.map { $0.group }.filter { !$0.isEmpty }).sorted()
-        return APIGroupList(groups: groupNames.map { name in
+        APIGroupList(groups: namedGroups.map { name in
             let gv = GroupVersion(groupVersion: "\(name)/v1", version: "v1")
             return APIGroup(name: name, versions: [gv], preferredVersion: gv)
         })
@@ -43,11 +51,11 @@ enum Discovery {
         for kind in kinds {
             resources.append(APIResource(name: kind.resource, singularName: kind.kind.lowercased(), namespaced: kind.namespaced,
                                          kind: kind.kind, verbs: verbs, shortNames: kind.shortNames))
-            resources.append(APIResource(name: kind.resource + "/status", singularName: "", namespaced: kind.namespaced,
-                                         kind: kind.kind, verbs: ["get", "patch", "update"]))
-            if kind == ReplicaSet.self || kind == Deployment.self {
-                resources.append(APIResource(name: kind.resource + "/scale", singularName: "", namespaced: true, kind: "Scale",
-                                             verbs: ["get", "patch", "update"], group: "autoscaling", version: "v1"))
+            for sub in subresources(of: kind) {
+                let foreign = sub.kind.group != kind.group
+                resources.append(APIResource(name: kind.resource + "/" + sub.name, singularName: "", namespaced: kind.namespaced,
+                                             kind: sub.kind.kind, verbs: subresourceVerbs,
+                                             group: foreign ? sub.kind.group : nil, version: foreign ? sub.kind.version : nil))
             }
         }
         return APIResourceList(groupVersion: groupVersion, resources: resources)
@@ -88,11 +96,8 @@ enum Discovery {
         let list = GroupDiscoveryList(items: groups.map { group in
             let kinds = Kinds.all.filter { $0.group == group }
             let resources = kinds.map { kind in
-                var subresources = [SubresourceDiscovery(subresource: "status", responseKind: .init(group: group, version: "v1", kind: kind.kind),
-                                                         verbs: ["get", "patch", "update"])]
-                if kind is any Scalable.Type {
-                    subresources.append(SubresourceDiscovery(subresource: "scale", responseKind: .init(group: "autoscaling", version: "v1", kind: "Scale"),
-                                                             verbs: ["get", "patch", "update"]))
+                let subresources = subresources(of: kind).map {
+                    SubresourceDiscovery(subresource: $0.name, responseKind: $0.kind, verbs: subresourceVerbs)
                 }
                 return ResourceDiscovery(resource: kind.resource, responseKind: .init(group: group, version: "v1", kind: kind.kind),
                                          scope: kind.namespaced ? "Namespaced" : "Cluster", singularResource: kind.kind.lowercased(),

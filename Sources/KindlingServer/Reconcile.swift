@@ -46,8 +46,8 @@ extension Registry {
     }
 
     /// Changes an object without the update rules a client is held to (controllers' own writes: binding,
-    /// status, adoption). `change` returns nil when there is nothing to do; the object as it is then comes back
-    /// (nil only when it is gone). Retries on conflicting writes.
+    /// status, adoption). `change` returns nil when there is nothing to do. Returns what was written: nil when
+    /// nothing was (nothing to do, or the object is gone). Retries on conflicting writes.
     @discardableResult
     func modifyUnchecked<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String,
                                         _ change: (T) throws -> T?) throws -> T? {
@@ -55,7 +55,7 @@ extension Registry {
         while true {
             guard let stored = store.get(key) else { return nil }
             let old = try Registry.decode(T.self, stored)
-            guard let new = try change(old) else { return old }
+            guard let new = try change(old) else { return nil }
             do {
                 let written = try store.update(key, expected: stored.revision) { revision, _ in try Registry.encode(new, revision: revision) }
                 return try Registry.decode(T.self, written)

@@ -29,7 +29,7 @@ struct ReplicaSetController: Controller {
                           var pod = current
                           pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []) + [ReplicaSetController.reference(to: set)]
                           return pod
-                      }), adopted.metadata.ownerReferences?.contains(where: { $0.uid == uid }) == true {
+                      }) {
                 owned.append(adopted)
             }
         }

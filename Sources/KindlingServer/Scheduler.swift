@@ -76,10 +76,8 @@ extension Registry {
     /// Sets a pod's node (the Binding subresource's effect): the one change to a pod's spec the API allows
     /// after creation, and only once.
     func bind(_ pod: Pod, to node: String) throws {
-        var wrote = false
         let bound = try modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { current in
             guard (current.spec.nodeName ?? "").isEmpty else { return nil }
-            wrote = true
             var bound = current
             bound.spec.nodeName = node
             var status = bound.status ?? PodStatus(phase: "Pending")
@@ -90,13 +88,12 @@ extension Registry {
             bound.status = status
             return bound
         }
-        if wrote, let bound {
+        if let bound {
             Scheduler.events.record(self, bound, reason: "Scheduled", message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(node)")
         }
     }
 
     func markUnschedulable(_ pod: Pod, message: String) throws {
-        var wrote = false
         let marked = try modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name) { current in
             guard (current.spec.nodeName ?? "").isEmpty else { return nil }
             var status = current.status ?? PodStatus(phase: "Pending")
@@ -107,9 +104,8 @@ extension Registry {
             status.phase = "Pending"
             var updated = current
             updated.status = status
-            wrote = true
             return updated
         }
-        if wrote, let marked { Scheduler.events.record(self, marked, type: "Warning", reason: "FailedScheduling", message: message) }
+        if let marked { Scheduler.events.record(self, marked, type: "Warning", reason: "FailedScheduling", message: message) }
     }
 }

@@ -30,9 +30,7 @@ struct KubeconfigOption: ParsableArguments {
 
     /// Writes the cluster's context into the file and makes it current, as kind does after creating a cluster.
     func export(cluster: String) throws {
-        let (config, _) = try loadCluster(cluster)
-        let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: ClusterProcesses(cluster: cluster).stateDirectory))
-        let entry = credentials.kubeconfigEntry(cluster: cluster, port: config.apiServerPort ?? 0)
+        let entry = try kubeconfigEntry(cluster: cluster)
         try file.update { Kubeconfig.merging(entry, into: $0) }
         printError("Set kubectl context to \"\(entry.name)\"")
     }
@@ -42,6 +40,13 @@ struct KubeconfigOption: ParsableArguments {
         guard FileManager.default.fileExists(atPath: path) else { return }
         try file.update { Kubeconfig.removing(Kubeconfig.contextName(cluster: cluster), from: $0) }
     }
+}
+
+/// A created cluster's kubeconfig entry: its TLS port, CA and token, from its state directory.
+func kubeconfigEntry(cluster: String) throws -> Kubeconfig.Entry {
+    let (config, _) = try loadCluster(cluster)
+    let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: ClusterProcesses(cluster: cluster).stateDirectory))
+    return credentials.kubeconfigEntry(cluster: cluster, port: config.apiServerPort ?? 0)
 }
 
 struct Export: AsyncParsableCommand {

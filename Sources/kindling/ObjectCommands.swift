@@ -190,11 +190,7 @@ struct Get: AsyncParsableCommand {
     func run() async throws {
         if type == "kubeconfig" {
             try await reportingErrors("ERROR") {
-                let (config, _) = try loadCluster(cluster.name)
-                let processes = ClusterProcesses(cluster: cluster.name)
-                let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
-                let entry = credentials.kubeconfigEntry(cluster: cluster.name, port: config.apiServerPort ?? 0)
-                print(try YAMLOutput.text(Kubeconfig.standalone(entry)), terminator: "")
+                print(try YAMLOutput.text(Kubeconfig.standalone(try kubeconfigEntry(cluster: cluster.name))), terminator: "")
             }
             return
         }

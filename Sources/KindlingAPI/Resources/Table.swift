@@ -76,7 +76,9 @@ extension Printing {
 
     public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
                                                   now: Double, parseTime: (String) -> Double?) -> Table {
-        let narrow = Set(table(objects, wide: false, withNamespace: false, now: now, parseTime: parseTime).headers)
+        // The narrow columns' names only, from one object's row (every row is made once, wide). Not from none:
+        // an empty array casts to every element type, so the printer could not tell the kind.
+        let narrow = Set(table(Array(objects.prefix(1)), wide: false, withNamespace: false, now: now, parseTime: parseTime).headers)
         let wide = table(objects, wide: true, withNamespace: false, now: now, parseTime: parseTime)
         let integers = integerColumns[T.kind] ?? []
         let columns = wide.headers.map { header in

@@ -216,3 +216,16 @@ extension Deployment: Scalable {
     public var currentReplicas: Int { status?.replicas ?? 0 }
     public var podSelector: LabelSelector? { spec.selector }
 }
+
+/// Field paths inside a workload's pod template, which name what a pod's own paths name:
+/// `spec.template.spec.containers` of a Deployment is `spec.containers` of its pods.
+public enum PodTemplatePath {
+    /// Kinds whose `spec.template` is a pod template.
+    public static let kinds: Set = ["Deployment", "ReplicaSet"]
+
+    /// `path` relative to the pod template of a `kind` that has one, or nil when it is not inside one.
+    public static func inside(kind: String, path: [String]) -> [String]? {
+        guard kinds.contains(kind), path.starts(with: ["spec", "template"]) else { return nil }
+        return Array(path.dropFirst(2))
+    }
+}

@@ -21,7 +21,7 @@ enum Probes {
             guard let port = port(get.port, target.container) else { return false }
             let path = get.path ?? "/"
             var request = HTTPClientRequest(url: "http://\(get.host ?? target.ip.description):\(port)\(path.hasPrefix("/") ? path : "/" + path)")
-            request.headers.add(name: "User-Agent", value: "kube-probe/1.37")
+            request.headers.add(name: "User-Agent", value: "kube-probe/\(KubernetesVersion.major).\(KubernetesVersion.minor)")
             do {
                 let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
                 _ = try? await response.body.collect(upTo: 1 << 20)
