@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "KindlingStore", dependencies: ["KindlingAPI", .product(name: "GRDB", package: "GRDB.swift")]),
         // The API server: Kubernetes REST paths over a unix socket, and the controllers.
         .target(name: "KindlingServer", dependencies: [
-            "KindlingAPI", "KindlingStore",
+            "KindlingAPI", "KindlingStore", "KindlingNet",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

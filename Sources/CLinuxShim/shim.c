@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -73,11 +74,15 @@ pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const s
             }
             if (o->hostname != NULL && sethostname(o->hostname, strlen(o->hostname)) != 0) { err = errno; goto fail; }
         }
-        if (!o->keep_stdio) {
-            setsid();
+        if (o->stdin_fd >= 0) {
+            if (dup2(o->stdin_fd, 0) < 0) { err = errno; goto fail; }
+        } else if (!o->keep_stdio) {
             int devnull = open("/dev/null", O_RDONLY);
             if (devnull >= 0) { dup2(devnull, 0); if (devnull > 2) close(devnull); }
         }
+        if (!o->keep_stdio || o->terminal) setsid();
+        /* Fails harmlessly when the terminal already is some session's. */
+        if (o->terminal) (void)ioctl(0, TIOCSCTTY, 0);
         if (o->log_fd >= 0) { dup2(o->log_fd, 1); dup2(o->log_fd, 2); }
         if (o->dir != NULL && chdir(o->dir) != 0) { err = errno; goto fail; }
         /* Nothing else the parent had open may reach the child: a long-lived daemon holding the write end
@@ -101,6 +106,28 @@ pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const s
         return -1;
     }
     return pid;
+}
+
+#include <stdlib.h>
+#include <termios.h>
+
+int kl_openpty(int *primary, int *replica) {
+    int p = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (p < 0) return -1;
+    char name[64];
+    if (grantpt(p) != 0 || unlockpt(p) != 0 || ptsname_r(p, name, sizeof name) != 0) { close(p); return -1; }
+    int r = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (r < 0) { close(p); return -1; }
+    struct winsize size = { .ws_row = 24, .ws_col = 80 };
+    (void)ioctl(r, TIOCSWINSZ, &size);
+    *primary = p;
+    *replica = r;
+    return 0;
+}
+
+int kl_set_window_size(int fd, unsigned short columns, unsigned short rows) {
+    struct winsize size = { .ws_row = rows, .ws_col = columns };
+    return ioctl(fd, TIOCSWINSZ, &size);
 }
 
 #include <sys/prctl.h>

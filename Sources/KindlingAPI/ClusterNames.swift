@@ -55,6 +55,12 @@ public struct ClusterNames: Hashable, Sendable {
         "\(podsDirectory)/\(uid)/logs/\(container).log"
     }
 
+    /// The socket through which a container's standard input is reached (`attach -i`, `run -i`): under the run
+    /// directory, named by a hash, as a unix socket's path has to fit in 108 bytes.
+    public func containerInputSocket(uid: String, container: String, root: String = ClusterNames.runRoot) -> String {
+        runDirectory(root: root) + "/stdin/" + String(format: "%08x", FNV1a.hash32("\(uid)/\(container)".utf8)) + ".sock"
+    }
+
     public static let stateRoot = "/var/lib/kindling"
     public static let runRoot = "/run/kindling"
 }

@@ -31,6 +31,8 @@ public struct Agent: Sendable {
     }
 
     public func run() async throws {
+        // A container's input whose reader went must fail a write, not end the agent.
+        signal(SIGPIPE, SIG_IGN)
         guard let address = try NamespaceThread.shared.run(in: nil, { try RouteSocket().addresses(device: "eth0") }).first else {
             throw AgentError("node \(nodeName) has no address on eth0")
         }

@@ -29,10 +29,19 @@ public enum Spawn {
         public var keepStdio: Bool
         public var workingDirectory: String?
         public var environment: [String: String]?
+        /// The process's stdin (a container's stdin pipe or terminal); nil: /dev/null, or kept with keepStdio.
+        public var stdin: Int32?
+        /// Where stdout and stderr go instead of a log file (a container's terminal).
+        public var output: Int32?
+        /// Make stdin, a terminal, the controlling terminal of a new session.
+        public var terminal: Bool
 
         public init(namespace: NetNamespace? = nil, sandbox: Sandbox? = nil, joinSandboxOf: pid_t? = nil,
                     logPath: String? = nil, keepStdio: Bool = false, workingDirectory: String? = nil,
-                    environment: [String: String]? = nil) {
+                    environment: [String: String]? = nil, stdin: Int32? = nil, output: Int32? = nil, terminal: Bool = false) {
+            self.stdin = stdin
+            self.output = output
+            self.terminal = terminal
             self.namespace = namespace
             self.sandbox = sandbox
             self.joinSandboxOf = joinSandboxOf
@@ -55,7 +64,8 @@ public enum Spawn {
         if let logPath = options.logPath {
             logFD = try syscall("open \(logPath)") { open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600) }
         }
-        defer { if logFD >= 0 { close(logFD) } }
+        defer { if logFD >= 0 && logFD != options.output { close(logFD) } }
+        if let output = options.output { logFD = output }
         let environment = options.environment ?? ProcessInfo.processInfo.environment
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -78,12 +88,32 @@ public enum Spawn {
                     netns_fd: nsFD, join_pid: options.joinSandboxOf ?? 0, new_sandbox: options.sandbox == nil ? 0 : 1,
                     hostname: UnsafePointer(hostname), bind_sources: sourceBuffer.baseAddress, bind_targets: targetBuffer.baseAddress,
                     bind_count: Int32(binds.count), log_fd: logFD, keep_stdio: options.keepStdio ? 1 : 0,
-                    dir: UnsafePointer(directory))
+                    dir: UnsafePointer(directory), stdin_fd: options.stdin ?? -1, terminal: options.terminal ? 1 : 0)
                 return kl_spawn(arguments[0], argv, envp, &opts)
             }
         }
         if pid < 0 { throw SystemError("start \(arguments[0])") }
         return pid
+    }
+
+    /// A new pseudo-terminal: (primary end, kept by whoever relays it; replica end, the process's stdio).
+    public static func openTerminal() throws -> (primary: Int32, replica: Int32) {
+        var primary: Int32 = -1, replica: Int32 = -1
+        _ = try syscall("open a pseudo-terminal") { kl_openpty(&primary, &replica) }
+        return (primary, replica)
+    }
+
+    /// A new pipe, both ends close-on-exec: (read end, write end).
+    public static func openPipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        _ = try syscall("pipe") { pipe(&fds) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    /// Sets a terminal's window size (kubectl's resize messages).
+    public static func setWindowSize(_ fd: Int32, columns: UInt16, rows: UInt16) {
+        _ = kl_set_window_size(fd, columns, rows)
     }
 
     /// Whether `pid` has exited; reaps it if so (only for children of this process).

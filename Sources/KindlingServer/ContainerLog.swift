@@ -35,8 +35,9 @@ struct ContainerLog {
     }
 
     /// What `handle` holds from its position on, then what the container writes until it is done (its pod
-    /// finished or deleted, or it terminated without restarting), as the kubelet ends a followed log.
-    func follow(_ handle: FileHandle) -> AsyncStream<Data> {
+    /// finished or deleted, or it terminated without restarting), as the kubelet ends a followed log; with
+    /// `process` (a container ID, for an attach), also when that process is no longer the container's.
+    func follow(_ handle: FileHandle, every interval: Duration = .milliseconds(100), process: String? = nil) -> AsyncStream<Data> {
         AsyncStream { continuation in
             let task = Task {
                 while !Task.isCancelled {
@@ -45,11 +46,11 @@ struct ContainerLog {
                         continuation.yield(more)
                         continue
                     }
-                    if done() != nil {
+                    if done() != nil || (process != nil && currentProcess() != process) {
                         continuation.yield(handle.availableData)
                         break
                     }
-                    try? await Task.sleep(for: .milliseconds(100))
+                    try? await Task.sleep(for: interval)
                 }
                 try? handle.close()
                 continuation.finish()
@@ -64,6 +65,13 @@ struct ContainerLog {
         let terminated = now.status?.containerStatuses?.first { $0.name == container }?.state?.terminated
         let finished = now.phase == "Succeeded" || now.phase == "Failed" || (terminated != nil && now.spec.restartPolicy == "Never")
         return finished ? Int32(terminated?.exitCode ?? (now.phase == "Succeeded" ? 0 : 1)) : nil
+    }
+
+    /// The container ID of the container's running process, as its pod's status shows it.
+    func currentProcess() -> String? {
+        let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name)
+        let status = now?.status?.containerStatuses?.first { $0.name == container }
+        return status?.state?.running != nil ? status?.containerID : nil
     }
 
     /// Where a recent whole read of each log ended. `kubectl run -i` reads the log and attaches right after;

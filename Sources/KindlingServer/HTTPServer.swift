@@ -83,7 +83,7 @@ public struct HTTPServer: Sendable {
                 guard let container = try? ContainerLog.container(of: pod, asked: stream.container), pod.phase != "Pending" else { return .dontUpgrade }
                 let log = ContainerLog(registry: registry, cluster: cluster, pod: pod, container: container)
                 return .upgrade([.secWebSocketProtocol: subprotocol]) { inbound, outbound, _ in
-                    try await PodExec.attach(log, after: reads, inbound: inbound, outbound: outbound)
+                    try await PodExec.attach(log, after: reads, request: stream, cluster: cluster, inbound: inbound, outbound: outbound)
                 }
             }
             guard pod.phase == "Running" else { return .dontUpgrade }

@@ -1,15 +1,17 @@
 import Foundation
 import HummingbirdWebSocket
 import KindlingAPI
+import KindlingNet
 import NIOCore
 
 /// `pods/{name}/exec` and `pods/{name}/attach` over WebSocket, as kubectl 1.37 speaks them: the
 /// `v5.channel.k8s.io` subprotocol (or v4), binary messages whose first byte is the stream (0 stdin, 1 stdout,
 /// 2 stderr, 3 the final Status, 4 resize, 255 a v5 close of the stream in the next byte). An exec runs through
 /// `kindling exec`, the same binary's own verb, which enters the pod's namespaces with its container's
-/// environment: server and pods share this machine, so no hop through the node's agent is needed. An attach
-/// relays what the container writes from then on until it ends (`kubectl run -i`); the container's standard
-/// input is not connected (agents start containers without one).
+/// environment: server and pods share this machine, so no hop through the node's agent is needed; with a TTY
+/// on a terminal the server makes. An attach relays what the container writes from then on until its process
+/// ends (`kubectl run -i`), and the client's input to the container's stdin, which the node's agent holds
+/// (`ContainerInput`) for containers with `stdin: true`.
 public enum PodExec {
     public static let subprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 
@@ -69,7 +71,9 @@ public enum PodExec {
         return (try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys])) ?? Data()
     }
 
-    /// Runs the command and relays its streams until it exits.
+    /// Runs the command and relays its streams until it exits. With a TTY the command gets a terminal of the
+    /// server's making (`kindling exec` makes it the controlling terminal of the command's session), which
+    /// carries both output streams as one, and kubectl's resize messages set its size.
     static func run(_ request: Request, cluster: String, inbound: WebSocketInboundStream,
                     outbound: WebSocketOutboundWriter) async throws {
         let process = Process()
@@ -77,35 +81,64 @@ public enum PodExec {
         // Options before the pod: what follows it is the command's.
         process.arguments = ["exec", "--name", cluster, "-n", request.namespace] + (request.container.map { ["-c", $0] } ?? [])
             + [request.pod, "--"] + request.command
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = request.stdin ? input : FileHandle.nullDevice
-        process.standardOutput = output
-        // With a TTY the terminal carries both streams, as one.
-        process.standardError = request.tty ? output : errors
+        let writer = StreamWriter(outbound: outbound)
+        let input: FileHandle
+        let outputs: [(FileHandle, UInt8)]
+        /// The command's ends, closed here once it runs: their closing is how the relays see it end.
+        let commandEnds: [FileHandle]
+        let terminal: Int32?
+        if request.tty {
+            let (primary, replica) = try Spawn.openTerminal()
+            terminal = primary
+            let replicaHandle = FileHandle(fileDescriptor: replica, closeOnDealloc: true)
+            process.standardInput = replicaHandle
+            process.standardOutput = replicaHandle
+            process.standardError = replicaHandle
+            process.environment = ProcessInfo.processInfo.environment.merging(["TERM": "xterm"]) { _, new in new }
+            input = FileHandle(fileDescriptor: primary, closeOnDealloc: true)
+            outputs = [(input, 1)]
+            commandEnds = [replicaHandle]
+        } else {
+            let stdin = Pipe(), output = Pipe(), errors = Pipe()
+            terminal = nil
+            process.standardInput = request.stdin ? stdin : FileHandle.nullDevice
+            process.standardOutput = output
+            process.standardError = errors
+            input = stdin.fileHandleForWriting
+            outputs = [(output.fileHandleForReading, 1), (errors.fileHandleForReading, 2)]
+            commandEnds = [stdin.fileHandleForReading, output.fileHandleForWriting, errors.fileHandleForWriting]
+        }
         let exited = AsyncStream<Int32> { continuation in
             process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
         }
-        try process.run()
-        try? output.fileHandleForWriting.close()
-        try? errors.fileHandleForWriting.close()
+        do {
+            defer { for handle in commandEnds { try? handle.close() } }
+            try process.run()
+        }
+        // Writes to the command's input block while it does not read: they go on a queue of their own, off the
+        // pool, which also closes the input after the last of them.
+        let stdinQueue = DispatchQueue(label: "kindling.exec.stdin")
+        defer { stdinQueue.async { try? input.close() } }
 
-        let writer = StreamWriter(outbound: outbound)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await writer.relay(output.fileHandleForReading, stream: 1) }
-            group.addTask { try await writer.relay(errors.fileHandleForReading, stream: 2) }
-            // Standard input until the client closes it (v5) or goes; the command's exit ends this task. Pipe
-            // writes block while the command does not read: they go on a queue of their own, off the pool.
-            let stdinQueue = DispatchQueue(label: "kindling.exec.stdin")
+            for (handle, stream) in outputs {
+                group.addTask { for await chunk in reads(handle.fileDescriptor) { try await writer.send(stream: stream, chunk) } }
+            }
+            // Standard input until the client closes it (v5) or goes; the command's exit ends this task.
             let reader = Task {
-                let stdin = input.fileHandleForWriting
-                defer { stdinQueue.async { try? stdin.close() } }
+                // A pipe's closing is the command's end of input; a terminal stays until the command is done.
+                defer { if terminal == nil { stdinQueue.async { try? input.close() } } }
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
                     switch stream {
                     case 0 where request.stdin:
                         let data = Data(buffer.readableBytesView)
-                        stdinQueue.async { try? stdin.write(contentsOf: data) }
-                    case 255 where buffer.readInteger(as: UInt8.self) == 0: return
+                        stdinQueue.async { try? input.write(contentsOf: data) }
+                    case 4:
+                        if let terminal, case .resize(let columns, let rows) = AttachFrame.resize(fromKubectl: Data(buffer.readableBytesView)) {
+                            Spawn.setWindowSize(terminal, columns: columns, rows: rows)
+                        }
+                    case 255 where buffer.readInteger(as: UInt8.self) == 0 && terminal == nil: return
                     default: continue
                     }
                 }
@@ -121,24 +154,64 @@ public enum PodExec {
         try await outbound.close(.normalClosure, reason: nil)
     }
 
-    /// Relays the container's output from now until the container ends.
-    static func attach(_ log: ContainerLog, after reads: ContainerLog.ReadPositions, inbound: WebSocketInboundStream,
-                       outbound: WebSocketOutboundWriter) async throws {
+    /// Relays the container's output from now until the container's process ends; with `stdin`, the client's
+    /// input goes to the container's (held by its node's agent, see `ContainerInput`), and with a TTY its
+    /// resize messages too.
+    static func attach(_ log: ContainerLog, after reads: ContainerLog.ReadPositions, request: Request, cluster: String,
+                       inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let writer = StreamWriter(outbound: outbound)
-        // Input is read and dropped: nothing in the container reads it.
-        let drain = Task { for try await _ in inbound.messages(maxSize: 1 << 20) {} }
-        defer { drain.cancel() }
+        let spec = log.pod.spec.containers.first { $0.name == log.container }
+        let tty = spec?.tty == true
+        var connection: Int32?
+        if request.stdin, spec?.stdin == true, let uid = log.pod.metadata.uid {
+            connection = try? UnixSocket.connect(ClusterNames(cluster: cluster).containerInputSocket(uid: uid, container: log.container))
+        }
+        let input = Task { [connection] in
+            // The agent reads what arrives promptly: writes to it are short.
+            defer { if let connection { close(connection) } }
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard let connection, case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
+                let payload = Data(buffer.readableBytesView)
+                let frame: AttachFrame? = switch stream {
+                case 0: .input(payload)
+                case 4: AttachFrame.resize(fromKubectl: payload)
+                case 255 where payload.first == 0: .endOfInput
+                default: nil
+                }
+                if let frame, !UnixSocket.writeAll(connection, frame.encoded()) { return }
+            }
+        }
+        defer { input.cancel() }
+        let process = log.pod.status?.containerStatuses?.first { $0.name == log.container }?.containerID
         if let handle = log.open() {
             // What the container writes from now on, as an attach to a running process sees it; or from where a
             // read of the log a moment ago ended (kubectl run -i prints the log so far, then attaches).
             let end = handle.seekToEndOfFile()
             if let read = reads.recent(log), read <= end { handle.seek(toFileOffset: read) }
-            for await chunk in log.follow(handle) where !chunk.isEmpty { try await writer.send(stream: 1, chunk) }
+            // A terminal echoes what is typed: read often enough that typing feels immediate.
+            for await chunk in log.follow(handle, every: tty ? .milliseconds(15) : .milliseconds(100), process: process) where !chunk.isEmpty {
+                try await writer.send(stream: 1, chunk)
+            }
         }
         // The end of the output, not the container's exit code: kubectl reads that from the pod (as the kubelet's
         // attach gives none), and would take a failure here for a broken attach.
         try await writer.send(stream: 3, finalStatus(exitCode: 0, command: []))
         try await outbound.close(.normalClosure, reason: nil)
+    }
+
+    /// What one descriptor yields until its end (a pipe's writers gone, a terminal's other side closed), read by
+    /// a thread of its own.
+    static func reads(_ fd: Int32) -> AsyncStream<Data> {
+        AsyncStream { continuation in
+            Thread.detachNewThread {
+                while true {
+                    let data = UnixSocket.read(fd)
+                    if data.isEmpty { break }
+                    continuation.yield(data)
+                }
+                continuation.finish()
+            }
+        }
     }
 
     /// Writes output to the WebSocket, one message per read, prefixed by its stream's number.
@@ -150,23 +223,6 @@ public enum PodExec {
             buffer.writeInteger(stream)
             buffer.writeBytes(data)
             try await outbound.write(.binary(buffer))
-        }
-
-        /// Everything from `handle` until its end (read off the cooperative pool, through readability callbacks).
-        func relay(_ handle: FileHandle, stream: UInt8) async throws {
-            let chunks = AsyncStream<Data> { continuation in
-                handle.readabilityHandler = { handle in
-                    let data = handle.availableData
-                    if data.isEmpty {
-                        handle.readabilityHandler = nil
-                        continuation.finish()
-                    } else {
-                        continuation.yield(data)
-                    }
-                }
-                continuation.onTermination = { _ in handle.readabilityHandler = nil }
-            }
-            for await chunk in chunks { try await send(stream: stream, chunk) }
         }
     }
 }

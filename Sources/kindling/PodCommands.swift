@@ -93,8 +93,12 @@ struct Exec: AsyncParsableCommand {
                 printError("error: exec: \"\(command[0])\": executable file not found in $PATH")
                 throw ExitCode(127)
             }
+            // A terminal that is no session's yet (the API server's, for `kubectl exec -t`) becomes the command's
+            // controlling terminal, so a shell there has job control and ^C; a user's own terminal stays theirs.
+            let unownedTerminal = isatty(0) == 1 && tcgetsid(0) < 0
             let pid = try Spawn.start([path] + command.dropFirst(), options: .init(
-                namespace: NetNamespace(record.netns), joinSandboxOf: record.sandbox?.pid, keepStdio: true, environment: environment))
+                namespace: NetNamespace(record.netns), joinSandboxOf: record.sandbox?.pid, keepStdio: true, environment: environment,
+                terminal: unownedTerminal))
             let status = Spawn.wait(pid)
             if status != 0 { throw ExitCode(status) }
         }

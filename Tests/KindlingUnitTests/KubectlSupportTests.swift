@@ -270,4 +270,22 @@ extension KubectlSupportTests {
             #expect(handle.offsetInFile == end)
         }
     }
+
+    /// What the server sends an agent for an attached client: frames survive being split anywhere, kubectl's
+    /// resize JSON becomes a resize, and a frame no sender makes drops the connection.
+    @Test func attachFramesRoundTripAcrossReads() {
+        let frames: [AttachFrame] = [.input(Data("nslookup my-nginx\r".utf8)), .resize(columns: 120, rows: 40), .input(Data()), .endOfInput]
+        let wire = frames.map { $0.encoded() }.reduce(Data(), +)
+        for split in 0...wire.count {
+            var buffer = Data(wire.prefix(split))
+            var decoded = AttachFrame.decode(&buffer) ?? []
+            buffer.append(wire.dropFirst(split))
+            decoded += AttachFrame.decode(&buffer) ?? []
+            #expect(decoded == frames && buffer.isEmpty, "split at \(split)")
+        }
+        #expect(AttachFrame.resize(fromKubectl: Data(#"{"Width":120,"Height":40}"#.utf8)) == .resize(columns: 120, rows: 40))
+        #expect(AttachFrame.resize(fromKubectl: Data(#"{"Width":-1,"Height":40}"#.utf8)) == nil)
+        var bad = Data([7, 0, 0, 0, 0])
+        #expect(AttachFrame.decode(&bad) == nil)
+    }
 }

@@ -32,12 +32,17 @@ struct kl_spawn_opts {
     const char *const *bind_sources;
     const char *const *bind_targets;
     int bind_count;
-    /// stdout/stderr go here (-1: inherited). stdin is /dev/null unless keep_stdio is set.
+    /// stdout/stderr go here (-1: inherited). stdin is /dev/null unless keep_stdio is set or stdin_fd given.
     int log_fd;
     /// 1: keep stdin/stdout/stderr as they are (an interactive exec) and stay in the caller's session.
     int keep_stdio;
     /// Working directory (NULL: stay).
     const char *dir;
+    /// >=0: the child's stdin (a container's stdin pipe or terminal).
+    int stdin_fd;
+    /// 1: a new session whose controlling terminal is the child's stdin (a terminal nobody controls yet),
+    /// so the shell in it gets job control, ^C and window-size changes.
+    int terminal;
 };
 
 /// fork + exec with everything a daemon or a pod process needs: the namespaces above, a new session
@@ -45,6 +50,12 @@ struct kl_spawn_opts {
 /// children inherit that), and every other inherited descriptor closed on exec.
 /// Returns the child's pid, or -1 with errno set (also when exec itself failed).
 pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const struct kl_spawn_opts *opts);
+
+/// A new pseudo-terminal pair (both ends close-on-exec, not the caller's controlling terminal), sized
+/// 80x24 until told otherwise. Returns 0, or -1 with errno set.
+int kl_openpty(int *primary, int *replica);
+/// TIOCSWINSZ on a terminal: its window size, which the foreground process group learns by SIGWINCH.
+int kl_set_window_size(int fd, unsigned short columns, unsigned short rows);
 
 /// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants (pod processes of a restarted agent) become our
 /// children, so we reap them instead of leaving zombies.

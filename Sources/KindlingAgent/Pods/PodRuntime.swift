@@ -36,6 +36,8 @@ public actor PodRuntime {
     var probing: Set<String> = []
     /// Events to record (kubelet's: Pulled, Created, Started, Killing, Failed, BackOff), sent after each pass.
     var events: [Event] = []
+    /// The standard input of running containers that have one (`stdin` or `tty`), by "uid/container".
+    var inputs: [String: ContainerInput] = [:]
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
                 clusterDNS: IPv4Address, services: SharedInformer<Service>) {
@@ -245,6 +247,7 @@ public actor PodRuntime {
                 // Like a runtime killing the container's cgroup: what the process left behind (nginx's
                 // workers) goes with it. Each container is its own process group (kl_spawn's setsid).
                 kill(-process.pid, SIGKILL)
+                inputs.removeValue(forKey: "\(record.uid)/\(container.name)")?.close()
                 state.process = nil
                 state.ready = false
                 state.lastExitCode = code
@@ -305,12 +308,28 @@ public actor PodRuntime {
             }
             argv = [path] + words.dropFirst()
         }
+        let key = "\(record.uid)/\(container.name)"
         do {
-            let env = environment(container, pod, record)
-            let pid = try Spawn.start(argv, options: .init(
-                namespace: NetNamespace(record.netns), joinSandboxOf: sandbox.pid,
-                logPath: files.logPath(record.uid, container: container.name),
-                workingDirectory: container.workingDir, environment: env))
+            var env = environment(container, pod, record)
+            let logPath = files.logPath(record.uid, container: container.name)
+            let tty = container.tty == true
+            if tty, env["TERM"] == nil { env["TERM"] = "xterm" }
+            inputs.removeValue(forKey: key)?.close()
+            let input = container.stdin == true || tty ? try ContainerInput(
+                socketPath: ClusterNames(cluster: cluster).containerInputSocket(uid: record.uid, container: container.name),
+                terminal: tty, once: container.stdinOnce == true, logPath: logPath) : nil
+            let pid: pid_t
+            do {
+                defer { if let input { close(input.containerEnd) } }
+                pid = try Spawn.start(argv, options: .init(
+                    namespace: NetNamespace(record.netns), joinSandboxOf: sandbox.pid, logPath: tty ? nil : logPath,
+                    workingDirectory: container.workingDir, environment: env,
+                    stdin: input?.containerEnd, output: tty ? input?.containerEnd : nil, terminal: tty))
+            } catch {
+                input?.close()
+                throw error
+            }
+            inputs[key] = input
             state.process = ProcessRef(pid: pid)
             state.environment = env
             if state.startedAt == nil {
@@ -557,6 +576,7 @@ public actor PodRuntime {
     func stop(_ record: PodRecord, pod: Pod?) async {
         var record = record
         let containers = record.containers.values.compactMap(\.process)
+        for name in record.containers.keys { inputs.removeValue(forKey: "\(record.uid)/\(name)")?.close() }
         if record.stopDeadline == nil {
             let grace = pod == nil ? 0 : Double(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30)
             record.stopDeadline = Date().addingTimeInterval(grace)
