@@ -13,6 +13,7 @@ packages=(
   iperf3                          # bench/: throughput through a service VIP
   iputils-arping                  # gratuitous ARP when a node takes over a LoadBalancer IP
   python3-venv                    # the venv below
+  openssl                         # tests: the key pair of seed 001's TLS secret
 )
 
 missing=()

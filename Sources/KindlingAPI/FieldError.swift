@@ -52,8 +52,13 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
     static func quoted(_ s: String) -> String { "\"" + s + "\"" }
 
     public var description: String {
+        kind == .unknownField ? body : "\(field): \(body)"
+    }
+
+    /// The message without the field, as a Status cause carries it (kubectl puts `field: ` before it).
+    public var body: String {
         if kind == .unknownField { return "unknown field \"\(field)\"" }
-        var text = "\(field): \(kind.rawValue)"
+        var text = kind.rawValue
         if let value { text += ": \(value)" }
         if !detail.isEmpty { text += ": \(detail)" }
         return text

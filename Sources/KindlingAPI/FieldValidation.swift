@@ -114,6 +114,7 @@ public enum KubernetesFields {
     static let object: Set = ["apiVersion", "kind", "metadata", "spec", "status"]
     static let topLevel: [String: Set<String>] = [
         "ConfigMap": ["apiVersion", "kind", "metadata", "data", "binaryData", "immutable"],
+        "Secret": ["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"],
         "Endpoints": ["apiVersion", "kind", "metadata", "subsets"],
         "EndpointSlice": ["apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"],
         "Event": ["apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",

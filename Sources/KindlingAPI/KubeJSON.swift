@@ -47,6 +47,8 @@ extension DecodingError {
             return "\(path(context.codingPath)): expected \(type)"
         case .keyNotFound(let key, let context):
             return "\(path(context.codingPath + [key])): Required value"
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return context.debugDescription
         case .dataCorrupted(let context):
             return "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default:

@@ -109,6 +109,9 @@ public enum Printing {
         case let maps as [ConfigMap]:
             headers = ["NAME", "DATA", "AGE"]
             rows = maps.map { [$0.name, String(($0.data ?? [:]).count + ($0.binaryData ?? [:]).count), age($0 as! T)] }
+        case let secrets as [Secret]:
+            headers = ["NAME", "TYPE", "DATA", "AGE"]
+            rows = secrets.map { [$0.name, $0.type ?? "Opaque", String(($0.data ?? [:]).count), age($0 as! T)] }
         case let events as [Event]:
             func since(_ time: String?) -> String {
                 time.flatMap(parseTime).map { humanDuration(seconds: Int(now - $0)) } ?? "<unknown>"

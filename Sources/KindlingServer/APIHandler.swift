@@ -248,7 +248,13 @@ public struct APIHandler: Sendable {
                 throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
             }
         }
-        let object = try KubeJSON.decoder.decode(T.self, from: body)
+        let object: T
+        do {
+            object = try KubeJSON.decoder.decode(T.self, from: body)
+        } catch let error as DecodingError {
+            // kube-apiserver's words for a body its decoder refuses.
+            throw Status.badRequest("\(T.kind) in version \"\(T.apiVersion.split(separator: "/").last ?? "")\" cannot be handled as a \(T.kind): \(error.fieldDescription)")
+        }
         if let version = object.apiVersion, version != T.apiVersion {
             throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
         }

@@ -274,6 +274,35 @@ struct KubectlTests {
             #expect(shell.contains("interrupted 40 120"), "\(shell)")
             #expect(shell.contains("command terminated with exit code 7"), "\(shell)")
 
+            // Securing the service: a key pair, as a kubernetes.io/tls Secret, then as the seed's Opaque manifest.
+            let keys = FileManager.default.temporaryDirectory.appendingPathComponent("kt-keys-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: keys) }
+            let made = try sh(["openssl", "req", "-x509", "-nodes", "-days", "365", "-newkey", "rsa:2048", "-keyout", "\(keys)/nginx.key",
+                               "-out", "\(keys)/nginx.crt", "-subj", "/CN=my-nginx/O=my-nginx"])
+            try #require(made.status == 0, "\(made.output)")
+            #expect(try kubectl(name, ["create", "secret", "tls", "nginxsecret", "--key", "\(keys)/nginx.key", "--cert", "\(keys)/nginx.crt"]).output
+                    == "secret/nginxsecret created\n")
+            var secrets = columns(try kubectl(name, ["get", "secrets"]).output)
+            #expect(secrets[0] == ["NAME", "TYPE", "DATA", "AGE"] && Array(secrets[1].prefix(3)) == ["nginxsecret", "kubernetes.io/tls", "2"], "\(secrets)")
+            #expect(try kubectl(name, ["delete", "secret", "nginxsecret"]).status == 0)
+            let certificate = try Data(contentsOf: URL(fileURLWithPath: "\(keys)/nginx.crt")).base64EncodedString()
+            let key = try Data(contentsOf: URL(fileURLWithPath: "\(keys)/nginx.key")).base64EncodedString()
+            let manifest = """
+                apiVersion: "v1"
+                kind: "Secret"
+                metadata:
+                  name: "nginxsecret"
+                  namespace: "default"
+                data:
+                  nginx.crt: "\(certificate)"
+                  nginx.key: "\(key)"
+                """
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: manifest).output == "secret/nginxsecret created\n")
+            secrets = columns(try kubectl(name, ["get", "secrets"]).output)
+            #expect(Array(secrets[1].prefix(3)) == ["nginxsecret", "Opaque", "2"], "\(secrets)")
+            #expect(try kubectl(name, ["get", "secret", "nginxsecret", "-o", "jsonpath={.data.nginx\\.crt}"]).output == certificate)
+
             // edit: the type changed in the editor becomes a LoadBalancer with an address from the pool.
             let edited = try sh(["KUBE_EDITOR=sed -i s/type:\\ ClusterIP/type:\\ LoadBalancer/", "\(Self.venv)/kubectl", "--context",
                                  Kubeconfig.contextName(cluster: name), "edit", "svc", "my-nginx"])

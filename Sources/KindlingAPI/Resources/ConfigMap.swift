@@ -27,11 +27,7 @@ public struct ConfigMap: KubeObject {
         var errors: [FieldError] = []
         for (field, keys) in [("data", Array((data ?? [:]).keys)), ("binaryData", Array((binaryData ?? [:]).keys))] {
             for key in keys.sorted() {
-                if key.isEmpty || key.count > 253 || key == "." || key == ".." || key.hasPrefix("..")
-                    || !key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }) {
-                    errors.append(.invalid("\(field)[\(key)]", key,
-                                           "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"))
-                }
+                if let problem = ConfigMap.keyProblem(field: field, key: key) { errors.append(problem) }
                 if field == "binaryData", data?[key] != nil {
                     errors.append(.invalid("data[\(key)]", key, "duplicate of key present in binaryData"))
                 }
@@ -41,6 +37,14 @@ public struct ConfigMap: KubeObject {
             + (binaryData ?? [:]).reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count * 3 / 4 }
         if size > 1024 * 1024 { errors.append(FieldError(.tooLong, field: "", detail: "must have at most 1048576 bytes")) }
         return errors
+    }
+
+    /// What is wrong with `key` as a ConfigMap's or Secret's key (Kubernetes' IsConfigMapKey), if anything.
+    static func keyProblem(field: String, key: String) -> FieldError? {
+        let valid = !key.isEmpty && key.count <= 253 && key != "." && key != ".." && !key.hasPrefix("..")
+            && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }
+        return valid ? nil : .invalid("\(field)[\(key)]", key,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
     }
 
     public func validateUpdate(from old: ConfigMap) -> [FieldError] {

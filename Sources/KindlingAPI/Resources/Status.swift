@@ -54,7 +54,7 @@ public struct Status: Codable, Hashable, Sendable, Error, CustomStringConvertibl
         let error = InvalidObjectError(kind: qualified, name: name, errors: errors)
         return Status(code: 422, reason: "Invalid", message: error.description,
                       details: Details(name: name, group: group.isEmpty ? nil : group, kind: kind,
-                                       causes: errors.map { Cause(reason: "Field\($0.kind.reasonSuffix)", message: $0.description, field: $0.field) }))
+                                       causes: errors.map { Cause(reason: "Field\($0.kind.reasonSuffix)", message: $0.body, field: $0.field) }))
     }
 
     public static func badRequest(_ message: String) -> Status {

@@ -100,7 +100,7 @@ extension Printing {
 
     /// Columns printers.go declares as integers.
     static let integerColumns: [String: Set<String>] = [
-        "ReplicaSet": ["DESIRED", "CURRENT", "READY"], "Deployment": ["UP-TO-DATE", "AVAILABLE"], "ConfigMap": ["DATA"], "Event": ["COUNT"],
+        "ReplicaSet": ["DESIRED", "CURRENT", "READY"], "Deployment": ["UP-TO-DATE", "AVAILABLE"], "ConfigMap": ["DATA"], "Secret": ["DATA"], "Event": ["COUNT"],
     ]
 
     /// kube-apiserver's spelling of a column kubectl prints upper-cased: `Cluster-IP`, `Port(s)`, `Nominated Node`.
