@@ -142,10 +142,18 @@ public struct APIHandler: Sendable {
                 if let watch = request.query["watch"], watch == "true" || watch == "1" {
                     return try watchStream(T.self, namespace: target.namespace, request: request, selector: selector, fields: fields)
                 }
-                let list = try registry.list(T.self, namespace: target.namespace, selector: selector, fields: fields)
+                let all = try registry.list(T.self, namespace: target.namespace, selector: selector, fields: fields)
+                let page = try ListPaging.page(all.items, key: { "\($0.namespace)/\($0.name)" }, revision: all.metadata.resourceVersion ?? "",
+                                               limit: request.query["limit"], continueToken: request.query["continue"],
+                                               filtered: request.query["labelSelector"] != nil || request.query["fieldSelector"] != nil)
+                let meta = ListMeta(resourceVersion: page.resourceVersion, continue: page.continue, remainingItemCount: page.remainingItemCount)
                 if Table.isRequested(accept: request.accept) {
-                    return APIHandler.json(200, Self.table(list.items, resourceVersion: list.metadata.resourceVersion, request))
+                    var table = Self.table(page.items, resourceVersion: page.resourceVersion, request)
+                    table.metadata = meta
+                    return APIHandler.json(200, table)
                 }
+                var list = ObjectList(items: page.items, resourceVersion: page.resourceVersion)
+                list.metadata = meta
                 return APIHandler.json(200, list)
             case "POST":
                 let (object, warnings) = try decodeBody(T.self, request)

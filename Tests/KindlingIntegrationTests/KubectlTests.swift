@@ -346,6 +346,10 @@ struct KubectlTests {
                 #expect(all.contains(line), "\(line) in \(all)")
             }
             #expect(columns(try kubectl(name, ["get", "svc", "edge", "-n", "shop", "--no-headers"]).output).first?[4] == "80:30080/TCP")
+            // Paged lists (limit and continue, one object a page) list the same as one.
+            let whole = columns(try kubectl(name, ["get", "pods", "-A", "--no-headers"]).output).map { $0.prefix(2) }
+            let paged = columns(try kubectl(name, ["get", "pods", "-A", "--no-headers", "--chunk-size=1"]).output).map { $0.prefix(2) }
+            #expect(whole.count >= 4 && paged == whole, "\(paged) vs \(whole)")
 
             // Server-side dry runs change nothing; kubectl diff shows what an apply would change.
             let dry = try kubectl(name, ["apply", "--dry-run=server", "-f", "-"], input: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry, namespace: shop}\n")

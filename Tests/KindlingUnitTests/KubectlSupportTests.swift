@@ -288,4 +288,26 @@ extension KubectlSupportTests {
         var bad = Data([7, 0, 0, 0, 0])
         #expect(AttachFrame.decode(&bad) == nil)
     }
+
+    /// `limit` and `continue` as kube-apiserver pages: key order, a token that goes on after the last key and
+    /// claims the first page's revision, the rest counted only for unfiltered lists, bad tokens refused.
+    @Test func listsArePagedByLimitAndContinue() throws {
+        let keys = ["kube-system/coredns", "default/b", "default/a", "a-b/x", "default/c"]
+        func page(_ limit: String?, _ token: String?, revision: String = "7") throws -> ListPaging.Page<String> {
+            try ListPaging.page(keys, key: { $0 }, revision: revision, limit: limit, continueToken: token, filtered: false)
+        }
+        #expect(try page(nil, nil).items == keys)
+        let first = try page("2", nil)
+        #expect(first.items == ["a-b/x", "default/a"] && first.remainingItemCount == 3 && first.resourceVersion == "7")
+        let token = try ListPaging.Token.decode(try #require(first.continue))
+        #expect(token == ListPaging.Token(revision: 7, after: "default/a"))
+        let second = try page("2", first.continue, revision: "9")
+        #expect(second.items == ["default/b", "default/c"] && second.resourceVersion == "7")
+        let last = try page("2", second.continue, revision: "9")
+        #expect(last.items == ["kube-system/coredns"] && last.continue == nil)
+        #expect(try page("0", nil).items.count == 5)
+        #expect(try ListPaging.page(keys, key: { $0 }, revision: "7", limit: "1", continueToken: nil, filtered: true).remainingItemCount == nil)
+        #expect(throws: Status.self) { try page("2", "not-a-token") }
+        #expect(throws: Status.self) { try page("-1", nil) }
+    }
 }

@@ -43,8 +43,13 @@ public struct OwnerReference: Codable, Hashable, Sendable {
 public struct ListMeta: Codable, Hashable, Sendable {
     public var resourceVersion: String?
     public var `continue`: String?
+    public var remainingItemCount: Int64?
 
-    public init(resourceVersion: String? = nil) { self.resourceVersion = resourceVersion }
+    public init(resourceVersion: String? = nil, continue token: String? = nil, remainingItemCount: Int64? = nil) {
+        self.resourceVersion = resourceVersion
+        self.continue = token
+        self.remainingItemCount = remainingItemCount
+    }
 }
 
 /// A number or a name, as in `targetPort: 8080` / `targetPort: http`.
