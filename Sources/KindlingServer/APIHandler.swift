@@ -10,9 +10,12 @@ public struct APIRequest: Sendable {
     public var contentType: String?
     /// The Accept header: kubectl asks for Tables and aggregated discovery through it.
     public var accept: String?
+    /// Names the writer of a change when the request gives no `fieldManager`.
+    public var userAgent: String?
 
     public init(method: String, path: String, query: [String: String] = [:], body: Data = Data(), contentType: String? = nil,
-                accept: String? = nil) {
+                accept: String? = nil, userAgent: String? = nil) {
+        self.userAgent = userAgent
         self.method = method
         self.path = path
         self.query = query
@@ -158,7 +161,7 @@ public struct APIHandler: Sendable {
             case "POST":
                 let (object, warnings) = try decodeBody(T.self, request)
                 return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (target.namespace ?? "default") : nil,
-                                                                dryRun: try Self.dryRun(request)),
+                                                                dryRun: try Self.dryRun(request), writer: Self.writer(request)),
                                        warnings: warnings)
             default:
                 throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
@@ -175,7 +178,7 @@ public struct APIHandler: Sendable {
         case ("PUT", let sub) where sub == nil || sub == "status":
             let (object, warnings) = try decodeBody(T.self, request)
             return APIHandler.json(200, try registry.update(object, namespace: namespace, name: name, scope: sub == nil ? .main : .status,
-                                                            dryRun: try Self.dryRun(request)),
+                                                            dryRun: try Self.dryRun(request), writer: Self.writer(request, subresource: sub)),
                                    warnings: warnings)
         case ("PATCH", let sub) where sub == nil || sub == "status":
             var warnings: [String] = []
@@ -210,6 +213,12 @@ public struct APIHandler: Sendable {
 
     /// `dryRun=All`: the write is checked and answered as if made, and nothing is stored (`kubectl diff`,
     /// `--dry-run=server`).
+    /// Who writes, for managedFields: `?fieldManager=`, else the User-Agent's program name.
+    static func writer(_ request: APIRequest, subresource: String? = nil) -> ManagedFields.Writer {
+        ManagedFields.Writer(manager: ManagedFields.Writer.manager(fieldManager: request.query["fieldManager"], userAgent: request.userAgent),
+                             subresource: subresource)
+    }
+
     static func dryRun(_ request: APIRequest) throws -> Bool {
         guard let value = request.query["dryRun"], !value.isEmpty else { return false }
         guard value == "All" else { throw Status.badRequest("dryRun: Unsupported value: \"\(value)\": supported values: \"All\"") }
@@ -275,12 +284,15 @@ public struct APIHandler: Sendable {
                                                   unknown: FieldValidation.unknownFields(body: bodyTree, decoded: try KubeJSON.tree(object)), validation))
     }
 
-    /// PATCH in the three formats kube-apiserver takes (server-side apply's is not served yet): the patch is
-    /// applied to the stored object's JSON, which must then decode, validate and keep its name.
+    /// PATCH in the four formats kube-apiserver takes: the patch is applied to the stored object's JSON, which
+    /// must then decode, validate and keep its name. A server-side apply also creates what does not exist.
     func patch<T: KubeObject>(_ type: T.Type, namespace: String, name: String, request: APIRequest,
                               scope: Registry.UpdateScope, warnings: inout [String]) throws -> T {
         let validation = try FieldValidation(parameter: request.query["fieldValidation"])
         let contentType = (request.contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        if contentType == "application/apply-patch+yaml" {
+            return try serverSideApply(T.self, namespace: namespace, name: name, request: request, scope: scope, warnings: &warnings)
+        }
         let apply: (Any, [String: Any]) throws -> [String: Any]
         switch contentType {
         case "application/merge-patch+json":
@@ -305,11 +317,12 @@ public struct APIHandler: Sendable {
                 }
             }
         default:
-            throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json")
+            throw Status(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json")
         }
         let patch = try jsonBody(request)
         var found: [String] = []
-        let result = try registry.modify(T.self, namespace: namespace, name: name, dryRun: try Self.dryRun(request)) { current in
+        let writer = Self.writer(request, subresource: scope == .status ? "status" : nil)
+        let result = try registry.modify(T.self, namespace: namespace, name: name, dryRun: try Self.dryRun(request), writer: writer) { current in
             let merged = try apply(patch, try KubeJSON.tree(current))
             // A resourceVersion in the patch is a precondition, as in kube-apiserver.
             if let version = (merged["metadata"] as? [String: Any])?["resourceVersion"] as? String, version != current.metadata.resourceVersion {
@@ -324,6 +337,65 @@ public struct APIHandler: Sendable {
         }
         warnings = found
         return result
+    }
+
+    /// `application/apply-patch+yaml`: the body (YAML or JSON) is the manager's whole intent for the object
+    /// (see `ManagedFields.apply`); `force=true` takes fields from other managers instead of conflicting.
+    func serverSideApply<T: KubeObject>(_ type: T.Type, namespace: String, name: String, request: APIRequest,
+                                        scope: Registry.UpdateScope, warnings: inout [String]) throws -> T {
+        guard let manager = request.query["fieldManager"], !manager.isEmpty else {
+            throw Status.badRequest("PATCH, application/apply-patch+yaml requests must specify a fieldManager")
+        }
+        guard scope == .main else { throw Status.badRequest("server-side apply of the status subresource is not served by kindling") }
+        try checkBody(request)
+        let validation = try FieldValidation(parameter: request.query["fieldValidation"] ?? "Strict")
+        let force = request.query["force"] == "true"
+        let documents: [ManifestObject]
+        do {
+            documents = try Manifest.parse(String(decoding: request.body, as: UTF8.self), source: "the apply request")
+        } catch let error as ManifestError {
+            throw Status.badRequest(error.description)
+        }
+        guard documents.count == 1, let document = documents.first,
+              var config = try JSONSerialization.jsonObject(with: document.json) as? [String: Any] else {
+            throw Status.badRequest("an apply request takes exactly one object")
+        }
+        guard document.apiVersion == T.apiVersion, document.kind == T.kind else {
+            throw Status.badRequest("the object in the apply request (\(document.apiVersion), Kind=\(document.kind)) is not a \(T.apiVersion), Kind=\(T.kind)")
+        }
+        guard document.name == name else {
+            throw Status.badRequest("the name of the object (\(document.name)) does not match the name on the URL (\(name))")
+        }
+        if T.namespaced, var metadata = config["metadata"] as? [String: Any] {
+            if let own = metadata["namespace"] as? String, !own.isEmpty, own != namespace {
+                throw Status.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            metadata["namespace"] = namespace
+            config["metadata"] = metadata
+        }
+        func decoded(_ tree: [String: Any]) throws -> T {
+            let object = try KubeJSON.value(T.self, from: tree)
+            warnings = try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion,
+                                                 unknown: FieldValidation.unknownFields(body: tree, decoded: try KubeJSON.tree(object)), validation)
+            return object
+        }
+        let dryRun = try Self.dryRun(request)
+        guard (try? registry.get(T.self, namespace: namespace, name: name)) != nil else {
+            var object = try decoded(config)
+            let applied = try ManagedFields.apply(config, onto: [:], entries: [], manager: manager, force: force,
+                                                  kind: T.kind, apiVersion: T.apiVersion, now: registry.now)
+            object.metadata.managedFields = applied.entries
+            return try registry.create(object, namespace: T.namespaced ? namespace : nil, dryRun: dryRun)
+        }
+        return try registry.modify(T.self, namespace: namespace, name: name, dryRun: dryRun) { current in
+            let applied = try ManagedFields.apply(config, onto: try KubeJSON.tree(current), entries: current.metadata.managedFields ?? [],
+                                                  manager: manager, force: force, kind: T.kind, apiVersion: T.apiVersion, now: registry.now)
+            var object = try decoded(applied.object)
+            object.metadata.managedFields = applied.entries.isEmpty ? [] : applied.entries
+            object = Registry.withStatus(of: current, on: object)
+            try validatePatched(object, current)
+            return object
+        }
     }
 
     func validatePatched<T: KubeObject>(_ patched: T, _ current: T) throws {
@@ -355,7 +427,7 @@ public struct APIHandler: Sendable {
                 throw Status.invalid(kind: "Scale", group: "autoscaling", name: name,
                                      errors: [.invalid("spec.replicas", replicas, "must be greater than or equal to 0")])
             }
-            let updated = try registry.modify(T.self, namespace: namespace, name: name) { current in
+            let updated = try registry.modify(T.self, namespace: namespace, name: name, writer: Self.writer(request, subresource: "scale")) { current in
                 var next = current
                 next.desiredReplicas = replicas
                 return next

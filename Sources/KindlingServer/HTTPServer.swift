@@ -118,7 +118,8 @@ public struct HTTPServer: Sendable {
                 query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a }),
                 body: Data(buffer: body),
                 contentType: request.headers[.contentType],
-                accept: request.headers[.accept]
+                accept: request.headers[.accept],
+                userAgent: request.headers[.userAgent]
             )
             switch await handler.handle(apiRequest) {
             case .json(let status, let data, let warnings, let contentType):

@@ -69,7 +69,8 @@ public final class Registry: Sendable {
 
     /// Creates an object as POST does: defaults, validation, a name from generateName, uid, timestamps.
     /// With `dryRun`, all of that and admission happen but nothing is stored.
-    public func create<T: KubeObject>(_ object: T, namespace requestNamespace: String? = nil, dryRun: Bool = false) throws -> T {
+    public func create<T: KubeObject>(_ object: T, namespace requestNamespace: String? = nil, dryRun: Bool = false,
+                                      writer: ManagedFields.Writer? = nil) throws -> T {
         var object = object
         if T.namespaced {
             let namespace = requestNamespace ?? object.metadata.namespace ?? "default"
@@ -84,6 +85,7 @@ public final class Registry: Sendable {
             object.metadata.name = prefix + Registry.randomSuffix()
         }
         object.applyDefaults()
+        if let writer { object.metadata.managedFields = try Registry.recordUpdate(old: nil, new: object, writer: writer, now: now) }
         try validate(object, nil)
         if T.namespaced { try requireActiveNamespace(object.namespace, for: T.groupResource) }
         object.metadata.uid = UUID().uuidString.lowercased()
@@ -110,7 +112,7 @@ public final class Registry: Sendable {
 
     /// Replaces an object as PUT does. A set resourceVersion must be the stored one (409 otherwise).
     public func update<T: KubeObject>(_ object: T, namespace: String = "", name: String? = nil,
-                                      scope: UpdateScope = .main, dryRun: Bool = false) throws -> T {
+                                      scope: UpdateScope = .main, dryRun: Bool = false, writer: ManagedFields.Writer? = nil) throws -> T {
         let name = name ?? object.name
         if let own = object.metadata.name, !own.isEmpty, own != name {
             throw Status.badRequest("the name of the object (\(own)) does not match the name on the URL (\(name))")
@@ -120,7 +122,7 @@ public final class Registry: Sendable {
             guard let value = Int64(text) else { throw Status.badRequest("invalid resourceVersion \"\(text)\"") }
             return value
         }
-        return try modify(T.self, namespace: namespace, name: name, expected: expected, dryRun: dryRun) { old in
+        return try modify(T.self, namespace: namespace, name: name, expected: expected, dryRun: dryRun, writer: writer) { old in
             var new = object
             new.metadata.name = name
             switch scope {
@@ -137,7 +139,7 @@ public final class Registry: Sendable {
     /// Immutable metadata is kept; generation increases when anything but metadata and status changed.
     @discardableResult
     public func modify<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String, expected: Int64? = nil,
-                                      dryRun: Bool = false, _ change: (T) throws -> T) throws -> T {
+                                      dryRun: Bool = false, writer: ManagedFields.Writer? = nil, _ change: (T) throws -> T) throws -> T {
         let key = Registry.key(T.self, namespace: namespace, name: name)
         while true {
             guard let stored = store.get(key) else { throw Status.notFound(T.groupResource, name) }
@@ -150,6 +152,10 @@ public final class Registry: Sendable {
             new.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds
             new.metadata.generateName = old.metadata.generateName
             new.applyDefaults()
+            // Managed fields a write leaves out stay; an empty list clears them, as in kube-apiserver.
+            if new.metadata.managedFields == nil { new.metadata.managedFields = old.metadata.managedFields }
+            if new.metadata.managedFields?.isEmpty == true { new.metadata.managedFields = nil }
+            if let writer { new.metadata.managedFields = try Registry.recordUpdate(old: old, new: new, writer: writer, now: now) }
             new.metadata.generation = Registry.specChanged(old, new) ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation
             try validate(new, old)
             if dryRun { return try admissionLock.withLock { try admission.admit(new, old: old, registry: self) } }
@@ -277,6 +283,14 @@ public final class Registry: Sendable {
         if ns.metadata.deletionTimestamp != nil {
             throw Status.forbidden(resource, "", "unable to create new content in namespace \(namespace) because it is being terminated")
         }
+    }
+
+    /// `new`'s managed fields after `writer` made it from `old`; nil when none remain.
+    static func recordUpdate<T: KubeObject>(old: T?, new: T, writer: ManagedFields.Writer, now: String) throws -> [ManagedFieldsEntry]? {
+        let entries = ManagedFields.recordUpdate(old: try old.map { try KubeJSON.tree($0) }, new: try KubeJSON.tree(new),
+                                                 entries: new.metadata.managedFields ?? [], writer: writer,
+                                                 kind: T.kind, apiVersion: T.apiVersion, now: now)
+        return entries.isEmpty ? nil : entries
     }
 
     /// The object `onto` with `source`'s status (through a JSON tree, so it works for every kind).

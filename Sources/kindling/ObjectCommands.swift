@@ -209,9 +209,11 @@ struct Get: AsyncParsableCommand {
 
     func show<T: KubeObject>(_ type: T.Type, _ client: APIClient) async throws {
         let namespace = T.namespaced ? (namespaces.allNamespaces ? nil : namespaces.namespace ?? "default") : nil
-        let objects = try await fetch(T.self, names: names, namespace: namespace, selector: selector, client)
+        var objects = try await fetch(T.self, names: names, namespace: namespace, selector: selector, client)
         switch output {
         case "json", "yaml":
+            // As kubectl shows objects unless asked with --show-managed-fields.
+            for index in objects.indices { objects[index].metadata.managedFields = nil }
             let data: Data = try names.count == 1 ? KubeJSON.encoder.encode(objects[0])
                 : JSONSerialization.data(withJSONObject: [
                     "apiVersion": "v1", "kind": "List", "metadata": ["resourceVersion": ""],

@@ -360,6 +360,34 @@ struct KubectlTests {
             #expect(diff.status == 1 && diff.output.contains("-  mode: test") && diff.output.contains("+  mode: prod"), "\(diff.output)")
             #expect(try kubectl(name, ["delete", "configmap", "settings", "-n", "shop", "--dry-run=server"]).status == 0)
             #expect(try kubectl(name, ["get", "configmap", "settings", "-n", "shop", "-o", "jsonpath={.data.mode}"]).output == "test")
+            // Server-side apply: created, then conflicting with a scale, then forced; a client-side applied object
+            // taken over by kubectl's first server-side apply without conflicts.
+            let ssa = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: ssa, namespace: shop}
+                spec:
+                  replicas: 1
+                  selector: {matchLabels: {app: ssa}}
+                  template:
+                    metadata: {labels: {app: ssa}}
+                    spec: {containers: [{name: nginx, image: nginx}]}
+                """
+            #expect(try kubectl(name, ["apply", "--server-side", "-f", "-"], input: ssa).output == "deployment.apps/ssa serverside-applied\n")
+            #expect(try kubectl(name, ["get", "deploy", "ssa", "-n", "shop", "-o", "jsonpath={.metadata.managedFields[0].manager} {.metadata.managedFields[0].operation}"]).output
+                    == "kubectl Apply")
+            #expect(try kubectl(name, ["scale", "deployment", "ssa", "-n", "shop", "--replicas=2"]).status == 0)
+            let conflict = try kubectl(name, ["apply", "--server-side", "-f", "-"], input: ssa)
+            #expect(conflict.status != 0 && conflict.output.hasPrefix(#"error: Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas"#),
+                    "\(conflict.output)")
+            #expect(try kubectl(name, ["apply", "--server-side", "--force-conflicts", "-f", "-"], input: ssa).status == 0)
+            #expect(try kubectl(name, ["get", "deploy", "ssa", "-n", "shop", "-o", "jsonpath={.spec.replicas}"]).output == "1")
+            let clientSide = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moved, namespace: shop}\ndata: {a: \"1\", b: \"2\"}\n"
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: clientSide).output == "configmap/moved created\n")
+            let serverSide = try kubectl(name, ["apply", "--server-side", "-f", "-"], input: clientSide.replacingOccurrences(of: #"{a: "1", b: "2"}"#, with: #"{a: "3"}"#))
+            #expect(serverSide.output == "configmap/moved serverside-applied\n", "\(serverSide.output)")
+            #expect(try kubectl(name, ["get", "configmap", "moved", "-n", "shop", "-o", "jsonpath={.data}"]).output == #"{"a":"3"}"#)
+
             // A watch in Table form: the header once, then a row per change.
             let watcher = Process()
             watcher.executableURL = URL(fileURLWithPath: "\(Self.venv)/kubectl")

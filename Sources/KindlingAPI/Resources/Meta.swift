@@ -13,6 +13,8 @@ public struct ObjectMeta: Codable, Hashable, Sendable {
     public var annotations: [String: String]?
     public var ownerReferences: [OwnerReference]?
     public var finalizers: [String]?
+    /// Who set which fields (see `ManagedFields`).
+    public var managedFields: [ManagedFieldsEntry]?
 
     public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil) {
         self.name = name
