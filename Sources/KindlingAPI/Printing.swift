@@ -109,6 +109,9 @@ public enum Printing {
         case let maps as [ConfigMap]:
             headers = ["NAME", "DATA", "AGE"]
             rows = maps.map { [$0.name, String(($0.data ?? [:]).count + ($0.binaryData ?? [:]).count), age($0 as! T)] }
+        case let leases as [Lease]:
+            headers = ["NAME", "HOLDER", "AGE"]
+            rows = leases.map { [$0.name, $0.spec?.holderIdentity ?? "", age($0 as! T)] }
         case let secrets as [Secret]:
             headers = ["NAME", "TYPE", "DATA", "AGE"]
             rows = secrets.map { [$0.name, $0.type ?? "Opaque", String(($0.data ?? [:]).count), age($0 as! T)] }

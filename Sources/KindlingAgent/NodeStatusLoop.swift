@@ -20,6 +20,7 @@ struct NodeStatusLoop: Sendable {
                 try await register()
                 while !Task.isCancelled {
                     try await postStatus()
+                    try await renewLease()
                     backoff.succeeded()
                     try await Task.sleep(for: heartbeat)
                 }
@@ -46,6 +47,27 @@ struct NodeStatusLoop: Sendable {
         } catch let status as Status where status.code == 404 {
             _ = try await client.create(Node(name: nodeName, labels: nodeLabels))
             logger.info("registered node \(nodeName)")
+        }
+    }
+
+    /// The node's Lease in kube-node-lease, held by the node and renewed with each heartbeat (kubelet's 40 s
+    /// duration), owned by the Node so it goes with it.
+    func renewLease() async throws {
+        let now = Timestamp.preciseString()
+        do {
+            var lease = try await client.get(Lease.self, namespace: Lease.nodeLeaseNamespace, name: nodeName)
+            lease.spec = lease.spec ?? Lease.Spec()
+            lease.spec?.holderIdentity = nodeName
+            lease.spec?.renewTime = now
+            _ = try await client.update(lease)
+        } catch let status as Status where status.code == 404 {
+            let node = try await client.get(Node.self, name: nodeName)
+            var lease = Lease(namespace: Lease.nodeLeaseNamespace, name: nodeName,
+                              spec: .init(holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: now))
+            if let uid = node.metadata.uid {
+                lease.metadata.ownerReferences = [OwnerReference(apiVersion: "v1", kind: "Node", name: nodeName, uid: uid, controller: nil, blockOwnerDeletion: nil)]
+            }
+            _ = try await client.create(lease, namespace: Lease.nodeLeaseNamespace)
         }
     }
 

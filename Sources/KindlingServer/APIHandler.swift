@@ -191,8 +191,32 @@ public struct APIHandler: Sendable {
                 return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
             }
             let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
-            let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+            let policy = options.propagationPolicy ?? request.query["propagationPolicy"] ?? "Background"
+            let deleted: T
+            switch policy {
+            case "Background":
+                deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
+            case "Orphan":
+                // The dependents stay, without their reference to this owner (the garbage collector's orphan finalizer, at once).
+                let owner = try registry.get(T.self, namespace: namespace, name: name)
+                if let uid = owner.metadata.uid { try GarbageCollector.orphan(dependentsOf: uid, namespace: namespace, registry) }
+                deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+                                              expectedUID: options.preconditions?.uid)
+            case "Foreground":
+                // The owner stays, marked, until the garbage collector has removed its dependents.
+                _ = try registry.modify(T.self, namespace: namespace, name: name) { current in
+                    var marked = current
+                    if !(marked.metadata.finalizers ?? []).contains(GarbageCollector.foregroundDeletion) {
+                        marked.metadata.finalizers = (marked.metadata.finalizers ?? []) + [GarbageCollector.foregroundDeletion]
+                    }
+                    return marked
+                }
+                deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+                                              expectedUID: options.preconditions?.uid)
+            default:
+                throw Status.badRequest("propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Background\", \"Foreground\", \"Orphan\"")
+            }
             return APIHandler.json(200, deleted)
         case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach") where T.self == Pod.self:
             // Reached only when the WebSocket upgrade was declined (see HTTPServer): say why.

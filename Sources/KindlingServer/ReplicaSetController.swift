@@ -98,25 +98,69 @@ struct ReplicaSetController: Controller {
 struct GarbageCollector: Controller {
     let name = "garbage-collector"
 
+    /// The finalizer of an owner deleted with propagationPolicy Foreground: it goes when its dependents have.
+    static let foregroundDeletion = "foregroundDeletion"
+
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, Service.self, Pod.self, EndpointSlice.self]) {
-            let owners = Set(try registry.list(Deployment.self).items.compactMap(\.metadata.uid)
-                + registry.list(ReplicaSet.self).items.compactMap(\.metadata.uid)
-                + registry.list(Service.self).items.compactMap(\.metadata.uid))
-            try collect(ReplicaSet.self, owners: owners, registry)
-            try collect(Pod.self, owners: owners, registry)
-            try collect(EndpointSlice.self, owners: owners, registry)
+            let deployments = try registry.list(Deployment.self).items, replicaSets = try registry.list(ReplicaSet.self).items
+            let services = try registry.list(Service.self).items
+            let owners = Set(deployments.compactMap(\.metadata.uid) + replicaSets.compactMap(\.metadata.uid) + services.compactMap(\.metadata.uid))
+            // Owners being deleted in the foreground count as gone for their dependents.
+            let leaving = Set((deployments.map(\.metadata) + replicaSets.map(\.metadata) + services.map(\.metadata))
+                .filter { $0.deletionTimestamp != nil && ($0.finalizers ?? []).contains(GarbageCollector.foregroundDeletion) }
+                .compactMap(\.uid))
+            var remaining: Set<String> = []
+            remaining.formUnion(try collect(ReplicaSet.self, owners: owners, leaving: leaving, registry))
+            remaining.formUnion(try collect(Pod.self, owners: owners, leaving: leaving, registry))
+            remaining.formUnion(try collect(EndpointSlice.self, owners: owners, leaving: leaving, registry))
+            try finish(Deployment.self, deployments, leaving.subtracting(remaining), registry)
+            try finish(ReplicaSet.self, replicaSets, leaving.subtracting(remaining), registry)
+            try finish(Service.self, services, leaving.subtracting(remaining), registry)
         }
     }
 
     static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service"]
 
-    func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, _ registry: Registry) throws {
-        for object in try registry.list(T.self).items where object.metadata.deletionTimestamp == nil {
+    /// Deletes the objects whose owners are all gone or leaving; returns the leaving owners that still have dependents.
+    func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, leaving: Set<String>, _ registry: Registry) throws -> Set<String> {
+        var waitedOn: Set<String> = []
+        for object in try registry.list(T.self).items {
             let references = (object.metadata.ownerReferences ?? []).filter { GarbageCollector.ownerKinds.contains($0.kind) }
-            if !references.isEmpty && references.allSatisfy({ !owners.contains($0.uid) }) {
+            waitedOn.formUnion(references.map(\.uid).filter(leaving.contains))
+            guard object.metadata.deletionTimestamp == nil else { continue }
+            if !references.isEmpty && references.allSatisfy({ !owners.contains($0.uid) || leaving.contains($0.uid) }) {
                 _ = try? registry.delete(T.self, namespace: object.namespace, name: object.name)
             }
         }
+        return waitedOn
+    }
+
+    /// Owners deleted in the foreground whose dependents are all gone lose their finalizer, and so go.
+    func finish<T: KubeObject>(_ kind: T.Type, _ owners: [T], _ done: Set<String>, _ registry: Registry) throws {
+        for owner in owners where owner.metadata.uid.map(done.contains) == true {
+            _ = try? registry.modify(T.self, namespace: owner.namespace, name: owner.name) { current in
+                var next = current
+                next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != GarbageCollector.foregroundDeletion }
+                return next
+            }
+        }
+    }
+
+    /// Removes references to `owner` from its dependents (propagationPolicy Orphan).
+    static func orphan(dependentsOf owner: String, namespace: String, _ registry: Registry) throws {
+        func release<T: KubeObject>(_ kind: T.Type) throws {
+            for object in try registry.list(T.self, namespace: namespace).items where object.metadata.ownerReferences?.contains(where: { $0.uid == owner }) == true {
+                _ = try registry.modify(T.self, namespace: object.namespace, name: object.name) { current in
+                    var next = current
+                    next.metadata.ownerReferences = current.metadata.ownerReferences?.filter { $0.uid != owner }
+                    if next.metadata.ownerReferences?.isEmpty == true { next.metadata.ownerReferences = nil }
+                    return next
+                }
+            }
+        }
+        try release(ReplicaSet.self)
+        try release(Pod.self)
+        try release(EndpointSlice.self)
     }
 }

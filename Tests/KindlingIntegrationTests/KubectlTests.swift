@@ -346,6 +346,26 @@ struct KubectlTests {
                 #expect(all.contains(line), "\(line) in \(all)")
             }
             #expect(columns(try kubectl(name, ["get", "svc", "edge", "-n", "shop", "--no-headers"]).output).first?[4] == "80:30080/TCP")
+            // describe of each workload kind, and the Service error kube-apiserver gives, as kubectl prints them.
+            let deployment = try kubectl(name, ["describe", "deploy", "web", "-n", "shop"]).output
+            #expect(deployment.contains("Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable")
+                    && deployment.contains("NewReplicaSet:   web-") && deployment.contains("ScalingReplicaSet"), "\(deployment)")
+            let replicaSet = try kubectl(name, ["describe", "rs", "-n", "shop"]).output
+            #expect(replicaSet.contains("Controlled By:  Deployment/web") && replicaSet.contains("Pods Status:    2 Running / 0 Waiting / 0 Succeeded / 0 Failed"),
+                    "\(replicaSet)")
+            let endpointsDescribed = try kubectl(name, ["describe", "ep", "web", "-n", "shop"]).output
+            #expect(endpointsDescribed.contains("Subsets:\n  Addresses:          10.244."), "\(endpointsDescribed)")
+            let node = try kubectl(name, ["describe", "node", "\(name)-control-plane"]).output
+            #expect(node.contains("Roles:              control-plane") && node.contains("PodCIDR:                      10.244.")
+                    && node.contains("Kubelet Version:            v1.37.0-kindling")
+                    && node.contains("Lease:\n  HolderIdentity:  \(name)-control-plane\n  AcquireTime:     <unset>\n  RenewTime:       "), "\(node)")
+            let leases = columns(try kubectl(name, ["get", "leases", "-n", "kube-node-lease"]).output)
+            #expect(leases.first == ["NAME", "HOLDER", "AGE"] && leases.dropFirst().allSatisfy { $0[0] == $0[1] } && leases.count == 4, "\(leases)")
+            let badPort = try kubectl(name, ["create", "service", "nodeport", "bad", "--tcp=80:80", "--node-port=80", "-n", "shop"])
+            // (kubectl's create service puts its own words before the server's.)
+            #expect(badPort.status != 0 && badPort.output == #"error: failed to create NodePort service: Service "bad" is invalid: spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767"# + "\n",
+                    "\(badPort.output)")
+
             // Paged lists (limit and continue, one object a page) list the same as one.
             let whole = columns(try kubectl(name, ["get", "pods", "-A", "--no-headers"]).output).map { $0.prefix(2) }
             let paged = columns(try kubectl(name, ["get", "pods", "-A", "--no-headers", "--chunk-size=1"]).output).map { $0.prefix(2) }

@@ -144,6 +144,46 @@ import Testing
         }
     }
 
+    /// DELETE's propagationPolicy: Orphan leaves the pods without their owner; Foreground keeps the owner,
+    /// marked, until its pods are gone; Background (the default) deletes the owner at once.
+    @Test func deletionPropagatesAsAsked() async throws {
+        let api = APIHandler(registry: registry)
+        func delete(_ name: String, _ policy: String) async -> Int {
+            let body = Data(#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"\#(policy)"}"#.utf8)
+            guard case .json(let status, _, _, _) = await api.handle(APIRequest(method: "DELETE", path: "/apis/apps/v1/namespaces/dev/replicasets/\(name)",
+                                                                                body: body, contentType: "application/json")) else { return 0 }
+            return status
+        }
+        func pods(of name: String) throws -> [Pod] {
+            try registry.list(Pod.self, namespace: "dev").items.filter { $0.name.hasPrefix(name + "-") && $0.metadata.deletionTimestamp == nil }
+        }
+        try await running {
+            for name in ["kept", "fore"] {
+                var template = Self.template
+                template.metadata?.labels = ["app": name]
+                _ = try registry.create(ReplicaSet(metadata: ObjectMeta(name: name, namespace: "dev"),
+                                                   spec: .init(replicas: 2, selector: LabelSelector(matchLabels: ["app": name]), template: template)))
+            }
+            #expect(try await eventually { try pods(of: "kept").count == 2 && pods(of: "fore").count == 2 })
+            #expect(await delete("kept", "Orphan") == 200)
+            #expect((try? registry.get(ReplicaSet.self, namespace: "dev", name: "kept")) == nil)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try pods(of: "kept").count == 2 && pods(of: "kept").allSatisfy { $0.metadata.ownerReferences == nil })
+
+            #expect(await delete("fore", "Foreground") == 200)
+            let marked = try registry.get(ReplicaSet.self, namespace: "dev", name: "fore")
+            #expect(marked.metadata.deletionTimestamp != nil && marked.metadata.finalizers == ["foregroundDeletion"])
+            #expect(try await eventually { try pods(of: "fore").isEmpty })
+            // The pods are marked; their nodes' agents (none here) would remove them: the owner waits for that.
+            #expect((try? registry.get(ReplicaSet.self, namespace: "dev", name: "fore")) != nil)
+            for pod in try registry.list(Pod.self, namespace: "dev").items where pod.name.hasPrefix("fore-") {
+                _ = try registry.remove(Pod.self, namespace: "dev", name: pod.name)
+            }
+            #expect(try await eventually { (try? registry.get(ReplicaSet.self, namespace: "dev", name: "fore")) == nil })
+            #expect(await delete("missing", "Sideways") == 400)
+        }
+    }
+
     @Test func deploymentCreatesAHashedReplicaSetAndRollsToANewOne() async throws {
         try await running {
             let deployment = Deployment(metadata: ObjectMeta(name: "web", namespace: "dev"),
