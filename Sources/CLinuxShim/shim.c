@@ -2,6 +2,7 @@
 #include <sched.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -45,6 +46,36 @@ static int kl_join_ns(int pid, const char *kind, int type) {
     return rc;
 }
 
+#define KL_MAX_BINDS 256
+
+/* "/proc/self/fd/<fd>", built by hand (snprintf is not async-signal-safe). */
+static void kl_fd_path(int fd, char out[32]) {
+    const char *prefix = "/proc/self/fd/";
+    int i = 0;
+    while (*prefix) out[i++] = *prefix++;
+    char digits[12];
+    int n = 0;
+    do { digits[n++] = (char)('0' + fd % 10); fd /= 10; } while (fd > 0 && n < 11);
+    while (n > 0) out[i++] = digits[--n];
+    out[i] = 0;
+}
+
+/* mkdir -p, with async-signal-safe calls only. */
+static int kl_mkdir_p(const char *path) {
+    char buffer[4096];
+    size_t length = strlen(path);
+    if (length == 0 || length >= sizeof buffer) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buffer, path, length + 1);
+    for (size_t i = 1; i <= length; i++) {
+        if (buffer[i] != '/' && buffer[i] != 0) continue;
+        char saved = buffer[i];
+        buffer[i] = 0;
+        if (mkdir(buffer, 0755) != 0 && errno != EEXIST) return -1;
+        buffer[i] = saved;
+    }
+    return 0;
+}
+
 pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const struct kl_spawn_opts *o) {
     /* A pipe that closes on exec tells the parent whether exec worked. */
     int status_pipe[2];
@@ -69,8 +100,27 @@ pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const s
         if (o->new_sandbox) {
             if (unshare(CLONE_NEWNS | CLONE_NEWUTS) != 0) { err = errno; goto fail; }
             if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) { err = errno; goto fail; }
+            /* Bind sources are opened before the overlays: a source under an overlaid directory (the pod's own
+               files under /var/lib when /var is overlaid) must be the machine's directory, not the overlay's
+               view of it, which does not see later changes to its lower layer. */
+            int sources[KL_MAX_BINDS];
+            if (o->bind_count > KL_MAX_BINDS) { err = E2BIG; goto fail; }
             for (int i = 0; i < o->bind_count; i++) {
-                if (mount(o->bind_sources[i], o->bind_targets[i], NULL, MS_BIND, NULL) != 0) { err = errno; goto fail; }
+                sources[i] = open(o->bind_sources[i], O_PATH | O_CLOEXEC);
+                if (sources[i] < 0) { err = errno; goto fail; }
+            }
+            for (int i = 0; i < o->overlay_count; i++) {
+                if (mount("overlay", o->overlay_targets[i], "overlay", 0, o->overlay_options[i]) != 0) { err = errno; goto fail; }
+            }
+            for (int i = 0; i < o->mkdir_count; i++) {
+                if (kl_mkdir_p(o->mkdir_paths[i]) != 0) { err = errno; goto fail; }
+            }
+            for (int i = 0; i < o->bind_count; i++) {
+                char source[32];
+                kl_fd_path(sources[i], source);
+                if (mount(source, o->bind_targets[i], NULL, MS_BIND, NULL) != 0) { err = errno; goto fail; }
+                if (o->bind_readonly != NULL && o->bind_readonly[i] &&
+                    mount(NULL, o->bind_targets[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) { err = errno; goto fail; }
             }
             if (o->hostname != NULL && sethostname(o->hostname, strlen(o->hostname)) != 0) { err = errno; goto fail; }
         }

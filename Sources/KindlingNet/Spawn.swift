@@ -9,10 +9,21 @@ public enum Spawn {
         /// (source on this machine, target path inside the pod), e.g. the pod's html directory onto
         /// /usr/share/nginx/html.
         public var binds: [(source: String, target: String)]
+        /// Targets of `binds` mounted read-only (Secret and ConfigMap volumes).
+        public var readOnly: Set<String>
+        /// Overlay file systems mounted first, (target, "lowerdir=...,upperdir=...,workdir=..."): the sandbox's own
+        /// writable view of a directory of this machine, where mount points for `binds` can be made.
+        public var overlays: [(target: String, options: String)]
+        /// Directories made after the overlays (mount points inside them).
+        public var directories: [String]
 
-        public init(hostname: String, binds: [(source: String, target: String)] = []) {
+        public init(hostname: String, binds: [(source: String, target: String)] = [], readOnly: Set<String> = [],
+                    overlays: [(target: String, options: String)] = [], directories: [String] = []) {
             self.hostname = hostname
             self.binds = binds
+            self.readOnly = readOnly
+            self.overlays = overlays
+            self.directories = directories
         }
     }
 
@@ -69,27 +80,52 @@ public enum Spawn {
         let environment = options.environment ?? ProcessInfo.processInfo.environment
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        let binds = options.sandbox?.binds ?? []
-        let sources = binds.map { UnsafePointer(strdup($0.source)) } + [nil]
-        let targets = binds.map { UnsafePointer(strdup($0.target)) } + [nil]
-        let hostname = options.sandbox.map { strdup($0.hostname) } ?? nil
+        let sandbox = options.sandbox
+        let binds = sandbox?.binds ?? []
+        let cStrings = { (strings: [String]) in strings.map { UnsafePointer(strdup($0)) } + [nil] }
+        let sources = cStrings(binds.map(\.source)), targets = cStrings(binds.map(\.target))
+        let readOnly: [Int32] = binds.map { sandbox?.readOnly.contains($0.target) == true ? 1 : 0 } + [0]
+        let overlayTargets = cStrings(sandbox?.overlays.map(\.target) ?? []), overlayOptions = cStrings(sandbox?.overlays.map(\.options) ?? [])
+        let directories = cStrings(sandbox?.directories ?? [])
+        let hostname = sandbox.map { strdup($0.hostname) } ?? nil
         let directory = options.workingDirectory.map { strdup($0) } ?? nil
         defer {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
-            sources.forEach { free(UnsafeMutablePointer(mutating: $0)) }
-            targets.forEach { free(UnsafeMutablePointer(mutating: $0)) }
+            for list in [sources, targets, overlayTargets, overlayOptions, directories] { list.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
             free(hostname)
             free(directory)
         }
+        var opts = kl_spawn_opts()
+        opts.netns_fd = nsFD
+        opts.join_pid = options.joinSandboxOf ?? 0
+        opts.new_sandbox = sandbox == nil ? 0 : 1
+        opts.hostname = UnsafePointer(hostname)
+        opts.bind_count = Int32(binds.count)
+        opts.overlay_count = Int32(sandbox?.overlays.count ?? 0)
+        opts.mkdir_count = Int32(sandbox?.directories.count ?? 0)
+        opts.log_fd = logFD
+        opts.keep_stdio = options.keepStdio ? 1 : 0
+        opts.dir = UnsafePointer(directory)
+        opts.stdin_fd = options.stdin ?? -1
+        opts.terminal = options.terminal ? 1 : 0
         let pid = sources.withUnsafeBufferPointer { sourceBuffer in
             targets.withUnsafeBufferPointer { targetBuffer in
-                var opts = kl_spawn_opts(
-                    netns_fd: nsFD, join_pid: options.joinSandboxOf ?? 0, new_sandbox: options.sandbox == nil ? 0 : 1,
-                    hostname: UnsafePointer(hostname), bind_sources: sourceBuffer.baseAddress, bind_targets: targetBuffer.baseAddress,
-                    bind_count: Int32(binds.count), log_fd: logFD, keep_stdio: options.keepStdio ? 1 : 0,
-                    dir: UnsafePointer(directory), stdin_fd: options.stdin ?? -1, terminal: options.terminal ? 1 : 0)
-                return kl_spawn(arguments[0], argv, envp, &opts)
+                readOnly.withUnsafeBufferPointer { readOnlyBuffer in
+                    overlayTargets.withUnsafeBufferPointer { overlayTargetBuffer in
+                        overlayOptions.withUnsafeBufferPointer { overlayOptionBuffer in
+                            directories.withUnsafeBufferPointer { directoryBuffer in
+                                opts.bind_sources = sourceBuffer.baseAddress
+                                opts.bind_targets = targetBuffer.baseAddress
+                                opts.bind_readonly = readOnlyBuffer.baseAddress
+                                opts.overlay_targets = overlayTargetBuffer.baseAddress
+                                opts.overlay_options = overlayOptionBuffer.baseAddress
+                                opts.mkdir_paths = directoryBuffer.baseAddress
+                                return kl_spawn(arguments[0], argv, envp, &opts)
+                            }
+                        }
+                    }
+                }
             }
         }
         if pid < 0 { throw SystemError("start \(arguments[0])") }

@@ -7,7 +7,7 @@ import KindlingNet
 import KindlingServer
 
 struct Create: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Creates one of [cluster].", subcommands: [CreateCluster.self])
+    static let configuration = CommandConfiguration(abstract: "Creates one of [cluster, secret].", subcommands: [CreateCluster.self, CreateSecret.self])
 }
 
 struct CreateCluster: AsyncParsableCommand {

@@ -286,6 +286,12 @@ struct KubectlTests {
             var secrets = columns(try kubectl(name, ["get", "secrets"]).output)
             #expect(secrets[0] == ["NAME", "TYPE", "DATA", "AGE"] && Array(secrets[1].prefix(3)) == ["nginxsecret", "kubernetes.io/tls", "2"], "\(secrets)")
             #expect(try kubectl(name, ["delete", "secret", "nginxsecret"]).status == 0)
+            // kindling's own verb makes the same Secret; a file without PEM data is refused as kubectl refuses it.
+            #expect(try cli.kindling(["create", "secret", "tls", "own", "--name", name, "--key", "\(keys)/nginx.key", "--cert", "\(keys)/nginx.crt"]).output
+                    == "secret/own created\n")
+            #expect(try kubectl(name, ["get", "secret", "own", "-o", "jsonpath={.type}"]).output == "kubernetes.io/tls")
+            let notPEM = try cli.kindling(["create", "secret", "tls", "bad", "--name", name, "--key", "\(keys)/nginx.key", "--cert", "/etc/hostname"])
+            #expect(notPEM.status != 0 && notPEM.output.contains("failed to find any PEM data in certificate input"), "\(notPEM.output)")
             let certificate = try Data(contentsOf: URL(fileURLWithPath: "\(keys)/nginx.crt")).base64EncodedString()
             let key = try Data(contentsOf: URL(fileURLWithPath: "\(keys)/nginx.key")).base64EncodedString()
             let manifest = """
@@ -303,16 +309,202 @@ struct KubectlTests {
             #expect(Array(secrets[1].prefix(3)) == ["nginxsecret", "Opaque", "2"], "\(secrets)")
             #expect(try kubectl(name, ["get", "secret", "nginxsecret", "-o", "jsonpath={.data.nginx\\.crt}"]).output == certificate)
 
+            // HTTPS: nginx configured by a ConfigMap mounted at /etc/nginx/conf.d, the Secret at /etc/nginx/ssl; a
+            // curl pod with the same Secret checks the certificate by the service's name.
+            let config = try kubectl(name, ["create", "configmap", "nginxconfigmap", "--from-file=default.conf=/dev/stdin"], input: Self.secureDefaultConf)
+            #expect(config.output == "configmap/nginxconfigmap created\n", "\(config.output)")
+            #expect(try kubectl(name, ["delete", "deployments,svc", "my-nginx"]).status == 0)
+            let created = try kubectl(name, ["create", "-f", "-"], input: Self.nginxSecureApp)
+            #expect(created.output == "service/my-nginx created\ndeployment.apps/my-nginx created\n", "\(created.output)")
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: Self.curlPod).output == "deployment.apps/curl-deployment created\n")
+            #expect(eventually(30) {
+                let pods = columns((try? kubectl(name, ["get", "pods", "-l", "app=curlpod", "--no-headers"]))?.output ?? "")
+                let secure = columns((try? kubectl(name, ["get", "pods", "-l", "run=my-nginx", "--no-headers"]))?.output ?? "")
+                return pods.count == 1 && pods[0][2] == "Running" && secure.count == 1 && secure[0][1] == "1/1"
+            })
+            let curlPod = try #require(columns(try kubectl(name, ["get", "pods", "-l", "app=curlpod", "--no-headers"]).output).first?.first)
+            var secured = CommandResult(status: -1, output: "")
+            #expect(eventually(10) {
+                secured = (try? kubectl(name, ["exec", curlPod, "--", "curl", "-s", "https://my-nginx", "--cacert", "/etc/nginx/ssl/nginx.crt"]))
+                    ?? secured
+                return secured.status == 0
+            })
+            #expect(secured.output.contains("Welcome to nginx!"), "\(secured.output)")
+            // The mounted files are the pod's alone, read-only, and the machine has no such directory.
+            #expect(!FileManager.default.fileExists(atPath: "/etc/nginx/ssl"))
+            let write = try kubectl(name, ["exec", curlPod, "--", "sh", "-c", "echo x > /etc/nginx/ssl/nginx.crt"])
+            #expect(write.status != 0 && write.output.contains("Read-only file system"), "\(write.output)")
+            let nodePort = try kubectl(name, ["get", "svc", "my-nginx", "-o", "jsonpath={.spec.ports[?(@.name==\"https\")].nodePort}"]).output
+            let nodeIP = try kubectl(name, ["get", "nodes", "-o", "jsonpath={.items[0].status.addresses[0].address}"]).output
+            let external = try cli.kindling(["exec", "--name", name, "--external", "--", "curl", "-sk", "https://\(nodeIP):\(nodePort)"])
+            #expect(external.output.contains("Welcome to nginx!"), "\(external.output)")
+
             // edit: the type changed in the editor becomes a LoadBalancer with an address from the pool.
-            let edited = try sh(["KUBE_EDITOR=sed -i s/type:\\ ClusterIP/type:\\ LoadBalancer/", "\(Self.venv)/kubectl", "--context",
+            let edited = try sh(["KUBE_EDITOR=sed -i s/type:\\ NodePort/type:\\ LoadBalancer/", "\(Self.venv)/kubectl", "--context",
                                  Kubeconfig.contextName(cluster: name), "edit", "svc", "my-nginx"])
             #expect(edited.output == "service/my-nginx edited\n", "\(edited.output)")
             #expect(eventually(10) {
                 let row = columns((try? kubectl(name, ["get", "svc", "my-nginx", "--no-headers"]))?.output ?? "").first ?? []
-                return row.count > 4 && row[1] == "LoadBalancer" && row[3] != "<pending>" && row[4].hasPrefix("80:3")
+                return row.count > 4 && row[1] == "LoadBalancer" && row[3] != "<pending>" && row[4].hasPrefix("8080:3")
             })
         }
     }
+
+    /// A pod whose Secret does not exist yet waits in ContainerCreating with kubelet's FailedMount event, starts
+    /// once it does with the key as a file and a variable, and sees a changed key in its file within seconds;
+    /// a missing ConfigMap key is kubelet's CreateContainerConfigError.
+    @Test func secretsAndConfigMapsReachPodsAsFilesAndVariables() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(Self.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("kubectl-volumes") { name in
+            let pod = """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: reader}
+                spec:
+                  volumes: [{name: creds, secret: {secretName: later}}, {name: scratch, emptyDir: {}}]
+                  containers:
+                  - name: reader
+                    image: busybox
+                    command: [sh, -c, 'echo user=$USERNAME mode=$CFG_mode; sleep 3600']
+                    env: [{name: USERNAME, valueFrom: {secretKeyRef: {name: later, key: username}}}]
+                    envFrom: [{prefix: CFG_, configMapRef: {name: settings}}]
+                    volumeMounts: [{name: creds, mountPath: /etc/creds}, {name: scratch, mountPath: /var/scratch}]
+                """
+            #expect(try kubectl(name, ["create", "configmap", "settings", "--from-literal=mode=test"]).status == 0)
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: pod).output == "pod/reader created\n")
+            #expect(eventually(10) {
+                let described = (try? kubectl(name, ["describe", "pod", "reader"]))?.output ?? ""
+                return described.contains(#"FailedMount  "#) && described.contains(#"MountVolume.SetUp failed for volume "creds" : secret "later" not found"#)
+            })
+            #expect(columns(try kubectl(name, ["get", "pod", "reader", "--no-headers"]).output).first?[2] == "ContainerCreating")
+            #expect(try kubectl(name, ["create", "secret", "generic", "later", "--from-literal=username=admin"]).status == 0)
+            #expect(eventually(10) { (try? kubectl(name, ["logs", "reader"]))?.output == "user=admin mode=test\n" })
+            #expect(try kubectl(name, ["exec", "reader", "--", "cat", "/etc/creds/username"]).output == "admin")
+            #expect(try kubectl(name, ["exec", "reader", "--", "sh", "-c", "echo kept > /var/scratch/x && cat /var/scratch/x"]).output == "kept\n")
+            let changed = try kubectl(name, ["patch", "secret", "later", "-p", #"{"stringData":{"username":"root"}}"#])
+            #expect(changed.status == 0, "\(changed.output)")
+            let refreshed = eventually(20) { (try? kubectl(name, ["exec", "reader", "--", "cat", "/etc/creds/username"]))?.output == "root" }
+            let seen = try kubectl(name, ["exec", "reader", "--", "cat", "/etc/creds/username"]).output
+            let stored = try kubectl(name, ["get", "secret", "later", "-o", "yaml"]).output
+            #expect(refreshed, "\(seen) \(stored)")
+
+            let missingKey = pod.replacingOccurrences(of: "name: reader", with: "name: unlucky")
+                .replacingOccurrences(of: "key: username", with: "key: password")
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: missingKey).status == 0)
+            #expect(eventually(10) {
+                let described = (try? kubectl(name, ["describe", "pod", "unlucky"]))?.output ?? ""
+                return described.contains("CreateContainerConfigError") && described.contains("Error: couldn't find key password in Secret default/later")
+            })
+        }
+    }
+
+    /// Seed 001's nginx configuration for HTTPS (kubernetes/examples' https-nginx default.conf).
+    static let secureDefaultConf = """
+        server {
+                listen 80 default_server;
+                listen [::]:80 default_server ipv6only=on;
+
+                listen 443 ssl;
+
+                root /usr/share/nginx/html;
+                index index.html;
+
+                server_name localhost;
+                ssl_certificate /etc/nginx/ssl/nginx.crt;
+                ssl_certificate_key /etc/nginx/ssl/nginx.key;
+
+                location / {
+                        try_files $uri $uri/ =404;
+                }
+        }
+        """
+
+    /// Seed 001's nginx-secure-app.yaml.
+    static let nginxSecureApp = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: my-nginx
+          labels:
+            run: my-nginx
+        spec:
+          type: NodePort
+          ports:
+          - port: 8080
+            targetPort: 80
+            protocol: TCP
+            name: http
+          - port: 443
+            protocol: TCP
+            name: https
+          selector:
+            run: my-nginx
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: my-nginx
+        spec:
+          selector:
+            matchLabels:
+              run: my-nginx
+          replicas: 1
+          template:
+            metadata:
+              labels:
+                run: my-nginx
+            spec:
+              volumes:
+              - name: secret-volume
+                secret:
+                  secretName: nginxsecret
+              - name: configmap-volume
+                configMap:
+                  name: nginxconfigmap
+              containers:
+              - name: nginxhttps
+                image: bprashanth/nginxhttps:1.0
+                ports:
+                - containerPort: 443
+                - containerPort: 80
+                volumeMounts:
+                - mountPath: /etc/nginx/ssl
+                  name: secret-volume
+                - mountPath: /etc/nginx/conf.d
+                  name: configmap-volume
+        """
+
+    /// Seed 001's curlpod.yaml.
+    static let curlPod = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata:
+          name: curl-deployment
+        spec:
+          selector:
+            matchLabels:
+              app: curlpod
+          replicas: 1
+          template:
+            metadata:
+              labels:
+                app: curlpod
+            spec:
+              volumes:
+              - name: secret-volume
+                secret:
+                  secretName: nginxsecret
+              containers:
+              - name: curlpod
+                command:
+                - sh
+                - -c
+                - while true; do sleep 1; done
+                image: radial/busyboxplus:curl
+                volumeMounts:
+                - mountPath: /etc/nginx/ssl
+                  name: secret-volume
+        """
 
     /// kubectl's `create` commands (protobuf bodies), `expose`, `get all`, a watch in Table form, and `delete`
     /// waiting for the pod to go (a streaming list ended by the initial-events bookmark; it hangs without).

@@ -25,13 +25,23 @@ struct kl_spawn_opts {
     int netns_fd;
     /// >0: join the mount and UTS namespaces of this process (a pod's sandbox), as `nsenter -t PID -m -u`.
     int join_pid;
-    /// 1: make new mount and UTS namespaces (a pod's sandbox): mounts become slaves of the host's, then
-    /// `bind_sources[i]` is bind-mounted on `bind_targets[i]`, and the hostname is set.
+    /// 1: make new mount and UTS namespaces (a pod's sandbox): mounts become slaves of the host's, then the
+    /// overlays are mounted, the directories made, `bind_sources[i]` bind-mounted on `bind_targets[i]` (read-only
+    /// where `bind_readonly[i]`), and the hostname set.
     int new_sandbox;
     const char *hostname;
     const char *const *bind_sources;
     const char *const *bind_targets;
+    const int *bind_readonly;
     int bind_count;
+    /// Overlay file systems: `overlay_options[i]` ("lowerdir=...,upperdir=...,workdir=...") on `overlay_targets[i]`,
+    /// so that mount points can be made inside the sandbox's view of a directory without touching the machine's.
+    const char *const *overlay_targets;
+    const char *const *overlay_options;
+    int overlay_count;
+    /// Directories made (with their parents) after the overlays: mount points for binds.
+    const char *const *mkdir_paths;
+    int mkdir_count;
     /// stdout/stderr go here (-1: inherited). stdin is /dev/null unless keep_stdio is set or stdin_fd given.
     int log_fd;
     /// 1: keep stdin/stdout/stderr as they are (an interactive exec) and stay in the caller's session.

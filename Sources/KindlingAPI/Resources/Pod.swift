@@ -61,6 +61,7 @@ public struct PodSpec: Codable, Hashable, Sendable {
     public var enableServiceLinks: Bool?
     public var schedulerName: String?
     public var serviceAccountName: String?
+    public var volumes: [Volume]?
 
     public init(containers: [Container]) { self.containers = containers }
 
@@ -109,16 +110,34 @@ public struct PodSpec: Codable, Hashable, Sendable {
         enableServiceLinks = enableServiceLinks ?? true
         schedulerName = schedulerName ?? "default-scheduler"
         for i in containers.indices { containers[i].applyDefaults() }
+        for i in (volumes ?? []).indices { volumes![i].applyDefaults() }
     }
 
     public func validate(_ path: String) -> [FieldError] {
         var errors: [FieldError] = []
         if containers.isEmpty { errors.append(.required("\(path).containers")) }
+        var volumeNames = Set<String>()
+        for (i, volume) in (volumes ?? []).enumerated() {
+            let p = "\(path).volumes[\(i)]"
+            if !volumeNames.insert(volume.name).inserted { errors.append(.duplicate("\(p).name", volume.name)) }
+            errors += volume.validate(p)
+        }
         var names = Set<String>()
         for (i, container) in containers.enumerated() {
             let p = "\(path).containers[\(i)]"
             if !names.insert(container.name).inserted { errors.append(.duplicate("\(p).name", container.name)) }
             errors += container.validate(p)
+            var mountPaths = Set<String>()
+            for (j, mount) in (container.volumeMounts ?? []).enumerated() {
+                let m = "\(p).volumeMounts[\(j)]"
+                if mount.name.isEmpty { errors.append(.required("\(m).name")) } else if !volumeNames.contains(mount.name) {
+                    errors.append(FieldError(.notFound, field: "\(m).name", value: "\"\(mount.name)\""))
+                }
+                if mount.mountPath.isEmpty { errors.append(.required("\(m).mountPath")) } else if !mountPaths.insert(mount.mountPath).inserted {
+                    errors.append(.invalid("\(m).mountPath", mount.mountPath, "must be unique"))
+                }
+                if mount.mountPath.contains(":") { errors.append(.invalid("\(m).mountPath", mount.mountPath, "must not contain ':'")) }
+            }
         }
         if let policy = restartPolicy, !["Always", "OnFailure", "Never"].contains(policy) {
             errors.append(.unsupported("\(path).restartPolicy", policy, supported: ["Always", "OnFailure", "Never"]))
@@ -163,6 +182,8 @@ public struct Container: Codable, Hashable, Sendable {
     public var stdin: Bool?
     public var stdinOnce: Bool?
     public var tty: Bool?
+    public var volumeMounts: [VolumeMount]?
+    public var envFrom: [EnvFromSource]?
 
     public init(name: String, image: String) {
         self.name = name
@@ -206,6 +227,14 @@ public struct Container: Codable, Hashable, Sendable {
             if variable.value != nil && variable.valueFrom != nil {
                 errors.append(FieldError(.invalid, field: "\(p).valueFrom", value: "", detail: "may not be specified when `value` is not empty"))
             }
+            if let source = variable.valueFrom,
+               [source.fieldRef != nil, source.secretKeyRef != nil, source.configMapKeyRef != nil].filter({ $0 }).count != 1 {
+                errors.append(FieldError(.invalid, field: "\(p).valueFrom", value: "", detail: "may not have more than one field specified at a time"))
+            }
+            for (field, selector) in [("secretKeyRef", variable.valueFrom?.secretKeyRef), ("configMapKeyRef", variable.valueFrom?.configMapKeyRef)] {
+                if let selector, selector.key.isEmpty { errors.append(.required("\(p).valueFrom.\(field).key")) }
+                if let selector, (selector.name ?? "").isEmpty { errors.append(.required("\(p).valueFrom.\(field).name")) }
+            }
             if let path = variable.valueFrom?.fieldRef?.fieldPath, !EnvVar.supportedFieldPaths.contains(path) {
                 errors.append(.unsupported("\(p).valueFrom.fieldRef.fieldPath", path, supported: EnvVar.supportedFieldPaths))
             }
@@ -244,6 +273,8 @@ public struct ContainerPort: Codable, Hashable, Sendable {
 public struct EnvVar: Codable, Hashable, Sendable {
     public struct Source: Codable, Hashable, Sendable {
         public var fieldRef: FieldRef?
+        public var secretKeyRef: KeySelector?
+        public var configMapKeyRef: KeySelector?
     }
 
     public struct FieldRef: Codable, Hashable, Sendable {

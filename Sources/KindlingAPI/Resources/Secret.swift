@@ -25,6 +25,14 @@ public struct Secret: KubeObject {
         stampTypeMeta()
     }
 
+    /// A kubernetes.io/tls Secret, as `kubectl create secret tls` makes one: both files must hold PEM data.
+    public static func tls(namespace: String, name: String, certificate: Data, key: Data) throws -> Secret {
+        for (what, data) in [("certificate", certificate), ("key", key)] where !String(decoding: data, as: UTF8.self).contains("-----BEGIN ") {
+            throw ManifestError("failed to load key pair tls: failed to find any PEM data in \(what) input")
+        }
+        return Secret(namespace: namespace, name: name, type: "kubernetes.io/tls", data: ["tls.crt": certificate, "tls.key": key])
+    }
+
     enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, data, stringData, type, immutable }
 
     /// Refuses values that are not base64, in the words of Go's decoder (which fails the whole body).

@@ -51,7 +51,8 @@ public enum ImageCatalog {
         let repo = repository(image)
         let base = repo.split(separator: "/").last.map(String.init) ?? repo
         switch base {
-        case "nginx", "nginx-unprivileged": return .nginx
+        // nginxhttps: seed 001's HTTPS example image, nginx reading the pod's /etc/nginx/conf.d.
+        case "nginx", "nginx-unprivileged", "nginxhttps": return .nginx
         case "agnhost": return .agnhost
         case "coredns": return .clusterDNS
         case "busybox", "busyboxplus", "alpine": return .tools(entrypoint: ["sh"])

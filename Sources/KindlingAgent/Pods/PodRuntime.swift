@@ -38,6 +38,11 @@ public actor PodRuntime {
     var events: [Event] = []
     /// The standard input of running containers that have one (`stdin` or `tty`), by "uid/container".
     var inputs: [String: ContainerInput] = [:]
+    /// The Secrets and ConfigMaps each pod's volumes and variables read, by pod uid.
+    var references: [String: PodReferences] = [:]
+    /// Pods whose sandbox cannot be made yet (a volume's Secret missing): why, and when that was last reported.
+    var setupFailures: [String: (message: String, reported: Date)] = [:]
+    var lastReferenceRefresh = Date.distantPast
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
                 clusterDNS: IPv4Address, services: SharedInformer<Service>) {
@@ -104,14 +109,35 @@ public actor PodRuntime {
         for (uid, record) in records where desired[uid] == nil || desired[uid]?.metadata.deletionTimestamp != nil {
             await stop(record, pod: desired[uid])
         }
-        for (uid, pod) in desired where records[uid] == nil && pod.metadata.deletionTimestamp == nil {
+        var reports: [(Pod, PodStatus)] = []
+        for (uid, pod) in desired where records[uid] == nil {
+            if pod.metadata.deletionTimestamp != nil {
+                // Nothing of it runs here (its sandbox was never made): it can go at once.
+                setupFailures[uid] = nil
+                _ = try? await client.delete(Pod.self, namespace: pod.namespace, name: pod.name, gracePeriodSeconds: 0)
+                continue
+            }
+            if let failure = setupFailures[uid], Date().timeIntervalSince(failure.reported) < 2 { continue }
             do {
                 try await createSandbox(pod, podCIDR: podCIDR)
+                setupFailures[uid] = nil
+            } catch let problem as PodSetupError {
+                // As kubelet: the pod waits in ContainerCreating, the reason reported as an event now and then.
+                let previous = setupFailures[uid]
+                if previous?.message != problem.description || Date().timeIntervalSince(previous?.reported ?? .distantPast) > 60 {
+                    events.append(Event.report(about: pod, type: "Warning", reason: "FailedMount", message: problem.description,
+                                               source: .init(component: "kubelet", host: nodeName), fieldPath: nil, now: Timestamp.string()))
+                    setupFailures[uid] = (problem.description, Date())
+                } else {
+                    setupFailures[uid] = (problem.description, previous?.reported ?? Date())
+                }
+                let waiting = PodRuntime.waitingStatus(pod, hostIP: nodeIP)
+                if pod.status.map({ PodRuntime.sameIgnoringTimes($0, waiting) }) != true { reports.append((pod, waiting)) }
             } catch {
                 logger.error("pod \(pod.namespace)/\(pod.name): cannot create sandbox: \(error)")
             }
         }
-        var reports: [(Pod, PodStatus)] = []
+        refreshReferences()
         for (uid, pod) in desired where pod.metadata.deletionTimestamp == nil {
             guard var record = records[uid] else { continue }
             let before = record
@@ -153,9 +179,18 @@ public actor PodRuntime {
         }
         let netns = PodRuntime.netnsName(cluster: cluster, pod: pod)
         let directory = files.directory(uid)
-        for sub in ["", "/logs", "/html", "/etc"] {
-            try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
+        let podReferences = await fetchReferences(pod)
+        let mounts: Mounts
+        do {
+            for sub in ["", "/logs", "/html", "/etc"] {
+                try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
+            }
+            mounts = try prepareMounts(pod, references: podReferences, directory: directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
         }
+        references[uid] = podReferences
         try PodRuntime.writePodFiles(pod, ip: ip, directory: directory, clusterDNS: clusterDNS)
         try PodRuntime.publishForIPNetnsExec(netns: netns, directory: directory)
         if NetNamespace(netns).exists { try NetNamespace(netns).delete() }
@@ -169,12 +204,138 @@ public actor PodRuntime {
         if FileManager.default.fileExists(atPath: "/usr/share/nginx/html") {
             binds.append((source: directory + "/html", target: "/usr/share/nginx/html"))
         }
+        binds += mounts.binds
         let sandbox = try Spawn.start(["/usr/bin/sleep", "infinity"], options: .init(
-            namespace: namespace, sandbox: .init(hostname: PodRuntime.hostname(pod), binds: binds)))
+            namespace: namespace, sandbox: .init(hostname: PodRuntime.hostname(pod), binds: binds, readOnly: mounts.readOnly,
+                                                 overlays: mounts.overlays, directories: mounts.directories)))
         record.sandbox = ProcessRef(pid: sandbox)
         records[uid] = record
         try files.save(record)
         logger.info("pod \(pod.namespace)/\(pod.name): sandbox \(netns) at \(ip)")
+    }
+
+    /// What a sandbox mounts for the pod's volumes (besides its own /etc files).
+    struct Mounts {
+        var binds: [(source: String, target: String)] = []
+        var readOnly: Set<String> = []
+        var overlays: [(target: String, options: String)] = []
+        var directories: [String] = []
+    }
+
+    /// The pod's Secrets and ConfigMaps as the API has them now (absent ones left out).
+    func fetchReferences(_ pod: Pod) async -> PodReferences {
+        let (secretNames, mapNames) = PodReferences.names(in: pod)
+        var found = PodReferences()
+        for name in secretNames { found.secrets[name] = try? await client.get(Secret.self, namespace: pod.namespace, name: name) }
+        for name in mapNames { found.configMaps[name] = try? await client.get(ConfigMap.self, namespace: pod.namespace, name: name) }
+        return found
+    }
+
+    /// Writes each volume's files under the pod's directory and plans their mounts: at every container's
+    /// mountPath (containers share the sandbox's mount namespace, so mounts are the pod's), Secrets and
+    /// ConfigMaps read-only, nginx's conf.d the pod's own unless a volume is mounted there.
+    func prepareMounts(_ pod: Pod, references: PodReferences, directory: String) throws -> Mounts {
+        var mounts = Mounts()
+        if pod.spec.containers.contains(where: { ImageCatalog.family(of: $0.image ?? "") == .nginx }) {
+            try FileManager.default.createDirectory(atPath: directory + "/nginx-conf.d", withIntermediateDirectories: true)
+            try PodRuntime.nginxDefaultServer(pod).write(toFile: directory + "/nginx-conf.d/default.conf", atomically: true, encoding: .utf8)
+            mounts.binds.append((source: directory + "/nginx-conf.d", target: "/etc/nginx/conf.d"))
+        }
+        let volumes = Dictionary((pod.spec.volumes ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for volume in volumes.values { try writeVolume(volume, references: references, directory: directory) }
+        var targets: Set<String> = []
+        for container in pod.spec.containers {
+            for mount in container.volumeMounts ?? [] {
+                guard let volume = volumes[mount.name], mount.subPath == nil || mount.subPath == "" else { continue }
+                let target = (mount.mountPath as NSString).standardizingPath
+                guard targets.insert(target).inserted else { continue }
+                mounts.binds.append((source: "\(directory)/volumes/\(volume.name)", target: target))
+                if volume.secret != nil || volume.configMap != nil || mount.readOnly == true { mounts.readOnly.insert(target) }
+            }
+        }
+        let plan = try PodVolumes.mountPoints(mounts.binds.map(\.target).filter { !$0.hasPrefix("/etc/hosts") }) { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        for (index, root) in plan.overlays.enumerated() {
+            let layer = "\(directory)/overlay/\(index)"
+            for sub in ["upper", "work"] { try FileManager.default.createDirectory(atPath: "\(layer)/\(sub)", withIntermediateDirectories: true) }
+            mounts.overlays.append((target: root, options: "lowerdir=\(root),upperdir=\(layer)/upper,workdir=\(layer)/work"))
+        }
+        mounts.directories = plan.directories
+        return mounts
+    }
+
+    /// A volume's files as its Secret or ConfigMap holds them now (an empty directory for the rest), each written
+    /// whole and renamed into place, so a reader never sees half a file.
+    func writeVolume(_ volume: Volume, references: PodReferences, directory: String) throws {
+        let root = "\(directory)/volumes/\(volume.name)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        guard let wanted = try PodVolumes.files(of: volume, references: references) else { return }
+        for (path, file) in wanted {
+            let target = "\(root)/\(path)"
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if FileManager.default.contents(atPath: target) == file.data { continue }
+            let temporary = "\(root)/.\(UUID().uuidString)"
+            guard FileManager.default.createFile(atPath: temporary, contents: file.data, attributes: [.posixPermissions: file.mode]),
+                  rename(temporary, target) == 0 else { throw PodSetupError("cannot write \(target): \(String(cString: strerror(errno)))") }
+        }
+        // Keys gone from the object go from the volume (top-level files only: items' subdirectories stay).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where wanted[name] == nil && !wanted.keys.contains(where: { $0.hasPrefix(name + "/") }) {
+            try? FileManager.default.removeItem(atPath: "\(root)/\(name)")
+        }
+    }
+
+    /// Every ten seconds, the running pods' Secrets and ConfigMaps are read again; changed keys reach their
+    /// volumes' files (and variables of containers started later).
+    func refreshReferences() {
+        guard Date().timeIntervalSince(lastReferenceRefresh) > 10 else { return }
+        lastReferenceRefresh = Date()
+        // Also pods re-adopted after a restart of the agent, whose references are not read yet.
+        let pods = desired.values.filter { pod in
+            pod.metadata.uid.map { records[$0] != nil } == true && !PodReferences.names(in: pod).secrets.union(PodReferences.names(in: pod).configMaps).isEmpty
+        }
+        guard !pods.isEmpty else { return }
+        Task {
+            for pod in pods {
+                let fresh = await self.fetchReferences(pod)
+                self.refreshed(pod, fresh)
+            }
+        }
+    }
+
+    func refreshed(_ pod: Pod, _ fresh: PodReferences) {
+        guard let uid = pod.metadata.uid, let record = records[uid], references[uid] != fresh else { return }
+        references[uid] = fresh
+        logger.info("pod \(pod.namespace)/\(pod.name): its Secrets or ConfigMaps changed; volumes rewritten")
+        for volume in pod.spec.volumes ?? [] {
+            do {
+                try writeVolume(volume, references: fresh, directory: files.directory(record.uid))
+            } catch {
+                logger.warning("pod \(pod.namespace)/\(pod.name): volume \(volume.name): \(error)")
+            }
+        }
+    }
+
+    /// A pod whose sandbox waits (for a volume's Secret, say), as kubelet shows it: Pending, its containers
+    /// ContainerCreating.
+    static func waitingStatus(_ pod: Pod, hostIP: IPv4Address) -> PodStatus {
+        var status = PodStatus()
+        status.phase = "Pending"
+        status.hostIP = hostIP.description
+        let now = Timestamp.string()
+        var conditions = pod.status?.conditions ?? []
+        conditions.set(Condition(type: "PodScheduled", status: "True"), now: now)
+        let names = pod.spec.containers.map(\.name).joined(separator: " ")
+        conditions.set(Condition(type: "Ready", status: "False", reason: "ContainersNotReady", message: "containers with unready status: [\(names)]"), now: now)
+        status.conditions = conditions
+        status.containerStatuses = pod.spec.containers.map { container in
+            var state = ContainerStatus(name: container.name, image: container.image ?? "", ready: false, restartCount: 0)
+            state.state = .init(waiting: .init(reason: "ContainerCreating"))
+            state.started = false
+            return state
+        }
+        return status
     }
 
     /// `kl-<cluster>.pod.<namespace>.<name>`, so `ip netns list` shows which pod is which.
@@ -310,7 +471,19 @@ public actor PodRuntime {
         }
         let key = "\(record.uid)/\(container.name)"
         do {
-            var env = environment(container, pod, record)
+            var env: [String: String]
+            do {
+                env = try environment(container, pod, record)
+            } catch let problem as PodSetupError {
+                // kubelet's CreateContainerConfigError: tried again shortly, reported when the reason changes.
+                if state.waitingMessage != problem.description {
+                    report(pod, container: container.name, type: "Warning", reason: "Failed", message: "Error: \(problem.description)")
+                }
+                state.waitingReason = "CreateContainerConfigError"
+                state.waitingMessage = problem.description
+                state.notBefore = Date().addingTimeInterval(2)
+                return
+            }
             let logPath = files.logPath(record.uid, container: container.name)
             let tty = container.tty == true
             if tty, env["TERM"] == nil { env["TERM"] = "xterm" }
@@ -355,13 +528,22 @@ public actor PodRuntime {
 
     /// The container's environment: the services' variables as kubelet sets them, then the container's own
     /// variables (which win) with `$(VAR)` references and downward-API fields resolved.
-    func environment(_ container: Container, _ pod: Pod, _ record: PodRecord) -> [String: String] {
+    func environment(_ container: Container, _ pod: Pod, _ record: PodRecord) throws -> [String: String] {
         var env = ServiceLinks.environment(namespace: pod.namespace, services: services.map { Array($0.values) } ?? [],
                                            enableServiceLinks: pod.spec.enableServiceLinks ?? true)
         env.merge(["PATH": PodRuntime.containerPath, "HOSTNAME": PodRuntime.hostname(pod), "HOME": "/root"]) { _, own in own }
+        let sources = references[record.uid] ?? PodReferences()
+        for source in container.envFrom ?? [] {
+            env.merge(try PodRuntime.variables(from: source, sources, namespace: pod.namespace)) { _, new in new }
+        }
         for variable in container.env ?? [] {
             if let value = variable.value {
                 env[variable.name] = PodRuntime.expand(value, env)
+            } else if let selector = variable.valueFrom?.secretKeyRef ?? variable.valueFrom?.configMapKeyRef {
+                let fromSecret = variable.valueFrom?.secretKeyRef != nil
+                if let value = try PodRuntime.value(of: selector, secret: fromSecret, sources, namespace: pod.namespace) {
+                    env[variable.name] = value
+                }
             } else if let path = variable.valueFrom?.fieldRef?.fieldPath {
                 env[variable.name] = switch path {
                 case "metadata.name": pod.name
@@ -376,6 +558,35 @@ public actor PodRuntime {
             }
         }
         return env
+    }
+
+    /// One key of a Secret or ConfigMap, as kubelet resolves `secretKeyRef`/`configMapKeyRef`: nil when optional
+    /// and missing; kubelet's error otherwise.
+    static func value(of selector: KeySelector, secret: Bool, _ sources: PodReferences, namespace: String) throws -> String? {
+        let name = selector.name ?? ""
+        let data: [String: Data]? = secret ? sources.secrets[name]?.decodedData : sources.configMaps[name].map(PodReferences.contents)
+        guard let data else {
+            if selector.optional == true { return nil }
+            throw PodSetupError("\(secret ? "secret" : "configmap") \"\(name)\" not found")
+        }
+        guard let value = data[selector.key] else {
+            if selector.optional == true { return nil }
+            throw PodSetupError("couldn't find key \(selector.key) in \(secret ? "Secret" : "ConfigMap") \(namespace)/\(name)")
+        }
+        return String(decoding: value, as: UTF8.self)
+    }
+
+    /// Every key of an `envFrom` source as a variable (with its prefix).
+    static func variables(from source: EnvFromSource, _ sources: PodReferences, namespace: String) throws -> [String: String] {
+        let secret = source.secretRef != nil
+        guard let reference = source.secretRef ?? source.configMapRef else { return [:] }
+        let name = reference.name ?? ""
+        let data: [String: Data]? = secret ? sources.secrets[name]?.decodedData : sources.configMaps[name].map(PodReferences.contents)
+        guard let data else {
+            if reference.optional == true { return [:] }
+            throw PodSetupError("\(secret ? "secret" : "configmap") \"\(name)\" not found")
+        }
+        return Dictionary(uniqueKeysWithValues: data.map { ((source.prefix ?? "") + $0.key, String(decoding: $0.value, as: UTF8.self)) })
     }
 
     /// `$(VAR)` references to earlier variables, as Kubernetes expands them; `$$` escapes.
@@ -400,12 +611,13 @@ public actor PodRuntime {
         return result + rest
     }
 
+    /// nginx's main configuration for one container, as the nginx image's: everything in the pod's
+    /// /etc/nginx/conf.d (its own default.conf, or what a volume mounts there, as in seed 001's HTTPS example).
     func writeNginxConfig(_ record: PodRecord, container: Container) -> String {
         let directory = files.directory(record.uid)
         let path = "\(directory)/nginx-\(container.name).conf"
-        let port = container.ports?.first?.containerPort ?? 80
         let config = """
-            # nginx for pod \(record.namespace)/\(record.name); /usr/share/nginx/html is the pod's own.
+            # nginx for pod \(record.namespace)/\(record.name); /etc/nginx/conf.d and /usr/share/nginx/html are the pod's own.
             daemon off;
             worker_processes 1;
             pid \(directory)/nginx-\(container.name).pid;
@@ -417,17 +629,26 @@ public actor PodRuntime {
                 access_log /dev/stdout;
                 sendfile on;
                 keepalive_timeout 65;
-                server {
-                    listen \(port) default_server;
-                    server_name localhost;
-                    root /usr/share/nginx/html;
-                    index index.html index.htm;
-                }
+                include /etc/nginx/conf.d/*.conf;
             }
 
             """
         try? config.write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    /// The image's /etc/nginx/conf.d/default.conf: the pod's html on its first nginx container's first port.
+    static func nginxDefaultServer(_ pod: Pod) -> String {
+        let port = pod.spec.containers.first { ImageCatalog.family(of: $0.image ?? "") == .nginx }?.ports?.first?.containerPort ?? 80
+        return """
+            server {
+                listen \(port) default_server;
+                server_name localhost;
+                root /usr/share/nginx/html;
+                index index.html index.htm;
+            }
+
+            """
     }
 
     // MARK: Probes
@@ -615,6 +836,7 @@ public actor PodRuntime {
             return
         }
         records[record.uid] = nil
+        references[record.uid] = nil
         posted[record.uid] = nil
         logger.info("pod \(record.namespace)/\(record.name): stopped and removed")
         if let pod {
