@@ -76,8 +76,10 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
+        // NetworkPolicy as nf_tables rules: a pure renderer from policies, pods and namespaces to a table.
+        .target(name: "KindlingPolicy", dependencies: ["KindlingAPI"]),
         .target(name: "KindlingAgent", dependencies: [
-            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy",
+            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy", "KindlingPolicy",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -104,7 +106,7 @@ let package = Package(
             path: "bench/Sources"
         ),
         // Pure parts; no root needed.
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS"],
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS", "KindlingPolicy"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
         .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingProxy"]),

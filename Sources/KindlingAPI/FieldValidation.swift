@@ -116,6 +116,7 @@ public enum KubernetesFields {
         "ConfigMap": ["apiVersion", "kind", "metadata", "data", "binaryData", "immutable"],
         "Secret": ["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"],
         "Lease": ["apiVersion", "kind", "metadata", "spec"],
+        "NetworkPolicy": ["apiVersion", "kind", "metadata", "spec"],
         "Endpoints": ["apiVersion", "kind", "metadata", "subsets"],
         "EndpointSlice": ["apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"],
         "Event": ["apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",

@@ -109,6 +109,12 @@ public enum Printing {
         case let maps as [ConfigMap]:
             headers = ["NAME", "DATA", "AGE"]
             rows = maps.map { [$0.name, String(($0.data ?? [:]).count + ($0.binaryData ?? [:]).count), age($0 as! T)] }
+        case let policies as [NetworkPolicy]:
+            headers = ["NAME", "POD-SELECTOR", "AGE"]
+            rows = policies.map { policy in
+                let selector = policy.spec.podSelector.map { $0.selector.description } ?? ""
+                return [policy.name, selector.isEmpty ? "<none>" : selector, age(policy as! T)]
+            }
         case let leases as [Lease]:
             headers = ["NAME", "HOLDER", "AGE"]
             rows = leases.map { [$0.name, $0.spec?.holderIdentity ?? "", age($0 as! T)] }

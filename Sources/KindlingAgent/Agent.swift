@@ -61,6 +61,8 @@ public struct Agent: Sendable {
                 let proxy = ProxyLoop(nodeName: nodeName, backend: backend, services: services, slices: slices, logger: logger)
                 group.addTask { await proxy.run() }
             }
+            let policy = PolicyLoop(nodeName: nodeName, client: client, logger: logger)
+            group.addTask { await policy.run() }
             let speaker = LoadBalancerSpeaker(nodeName: nodeName, pool: config.loadBalancerIPs, services: services, nodes: nodes,
                                               slices: slices, logger: logger)
             group.addTask { await speaker.run() }

@@ -1,0 +1,213 @@
+import KindlingAPI
+
+/// A pod as policies see it: where it is, its labels, and its named container ports.
+public struct PolicyPod: Hashable, Sendable {
+    public struct NamedPort: Hashable, Sendable {
+        public var name: String
+        public var proto: String
+        public var port: Int
+
+        public init(name: String, proto: String, port: Int) {
+            self.name = name
+            self.proto = proto
+            self.port = port
+        }
+    }
+
+    public var namespace: String
+    public var name: String
+    public var ip: IPv4Address
+    public var labels: [String: String]
+    public var namedPorts: [NamedPort]
+
+    public init(namespace: String, name: String, ip: IPv4Address, labels: [String: String], namedPorts: [NamedPort] = []) {
+        self.namespace = namespace
+        self.name = name
+        self.ip = ip
+        self.labels = labels
+        self.namedPorts = namedPorts
+    }
+
+    /// A running pod with an address; nil for one without (pending, or gone).
+    public init?(_ pod: Pod) {
+        guard pod.metadata.deletionTimestamp == nil, let text = pod.status?.podIP, let ip = IPv4Address(text) else { return nil }
+        let ports = pod.spec.containers.flatMap { $0.ports ?? [] }.compactMap { port in
+            port.name.map { NamedPort(name: $0, proto: port.protocol ?? "TCP", port: port.containerPort) }
+        }
+        self.init(namespace: pod.namespace, name: pod.name, ip: ip, labels: pod.metadata.labels ?? [:], namedPorts: ports)
+    }
+
+    func port(named name: String, proto: String) -> Int? {
+        namedPorts.first { $0.name == name && $0.proto == proto }?.port
+    }
+}
+
+/// Everything one node's policy table depends on.
+public struct PolicyState: Equatable, Sendable {
+    public var policies: [NetworkPolicy]
+    /// Every pod of the cluster that has an address.
+    public var pods: [PolicyPod]
+    /// Each namespace's labels (with `kubernetes.io/metadata.name`).
+    public var namespaceLabels: [String: [String: String]]
+    /// The addresses of this node's pods: the only ones this table enforces for.
+    public var localIPs: Set<IPv4Address>
+
+    public init(policies: [NetworkPolicy], pods: [PolicyPod], namespaceLabels: [String: [String: String]], localIPs: Set<IPv4Address>) {
+        self.policies = policies
+        self.pods = pods
+        self.namespaceLabels = namespaceLabels
+        self.localIPs = localIPs
+    }
+}
+
+/// NetworkPolicy as an nf_tables table of each node, apart from the proxy's: in the forward hook (after the
+/// proxy's DNAT, so traffic through a service VIP is judged against the pod it reaches), packets of
+/// established connections pass, then a pod isolated for egress has its packets checked in its egress chain
+/// and a pod isolated for ingress its arriving packets in its ingress chain; each chain holds one rule per
+/// allowed (peer, ports) of every policy selecting the pod, which `return`s, and drops the rest. Pods no
+/// policy isolates are not in the maps at all. Traffic from the node itself (kubelet's probes) is not
+/// forwarded, so never judged, as with most network policy implementations. Pure.
+public enum PolicyRules {
+    public static let table = "kindling-policy"
+
+    /// The whole table, as `nft -f` takes it (the caller deletes the old one in the same transaction).
+    public static func render(_ state: PolicyState) -> String {
+        let policies = state.policies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        let local = state.pods.filter { state.localIPs.contains($0.ip) }.sorted { $0.ip < $1.ip }
+        var chains: [(name: String, rules: [String])] = []
+        var egressMap: [String] = [], ingressMap: [String] = []
+        for pod in local {
+            let selecting = policies.filter { $0.namespace == pod.namespace && ($0.spec.podSelector ?? LabelSelector()).matches(pod.labels) }
+            for ingress in [false, true] {
+                let direction = ingress ? "ingress" : "egress"
+                let applying = selecting.filter { $0.spec.policyTypes?.contains(ingress ? "Ingress" : "Egress") ?? ingress }
+                guard !applying.isEmpty else { continue }
+                let name = "\(direction)-\(pod.ip)"
+                if ingress { ingressMap.append("\(pod.ip) : jump \(name)") } else { egressMap.append("\(pod.ip) : jump \(name)") }
+                var rules: [String] = []
+                for policy in applying {
+                    let policyRules = ingress ? (policy.spec.ingress ?? []).map { ($0.from, $0.ports) } : (policy.spec.egress ?? []).map { ($0.to, $0.ports) }
+                    for (index, rule) in policyRules.enumerated() {
+                        let comment = "comment \"\(policy.namespace)/\(policy.name) \(direction)[\(index)]\""
+                        rules += lines(peers: rule.0, ports: rule.1, policy: policy, target: pod, ingress: ingress, state: state).map { verdict($0, comment) }
+                    }
+                }
+                chains.append((name, rules + ["drop"]))
+            }
+        }
+        var text = "table inet \(table) {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
+        text += "\t\tct state established,related accept\n"
+        if !egressMap.isEmpty { text += "\t\tip saddr vmap { \(egressMap.joined(separator: ", ")) }\n" }
+        if !ingressMap.isEmpty { text += "\t\tip daddr vmap { \(ingressMap.joined(separator: ", ")) }\n" }
+        text += "\t}\n"
+        for chain in chains {
+            text += "\tchain \(chain.name) {\n" + chain.rules.map { "\t\t\($0)\n" }.joined() + "\t}\n"
+        }
+        return text + "}\n"
+    }
+
+    /// An allowing rule: its matches (none: everything), `return` to go on past this pod's chain, its origin.
+    static func verdict(_ matches: String, _ comment: String) -> String {
+        matches.isEmpty ? "return \(comment)" : "\(matches) return \(comment)"
+    }
+
+    /// The match expressions (without verdict) of one ingress or egress rule for `target`: one per peer and
+    /// protocol; named ports resolved on the target pod (ingress) or on each destination pod (egress).
+    static func lines(peers: [NetworkPolicy.Peer]?, ports: [NetworkPolicy.Port]?, policy: NetworkPolicy, target: PolicyPod,
+                      ingress: Bool, state: PolicyState) -> [String] {
+        let direction = ingress ? "saddr" : "daddr"
+        let ports = ports ?? []
+        let numeric = ports.filter { if case .string = $0.port { return false } else { return true } }
+        let named = ports.compactMap { port -> (proto: String, name: String)? in
+            if case .string(let name)? = port.port { return (port.protocol ?? "TCP", name) }
+            return nil
+        }
+        var result: [String] = []
+        for peer in (peers?.isEmpty == false ? peers!.map(Optional.some) : [nil]) {
+            // Who the peer is: anyone (no peers), the pods selected, or an address block.
+            let address: String?
+            var candidates: [PolicyPod]?
+            if let peer, let block = peer.ipBlock {
+                // Excepts inside other excepts would overlap in the set: only the outermost stay.
+                let excepts = (block.except ?? []).compactMap(IPv4CIDR.init)
+                let outermost = Set(excepts.filter { inner in !excepts.contains { $0 != inner && $0.contains(inner) } }).sorted()
+                let except = outermost.isEmpty ? "" : " ip \(direction) != { \(outermost.map(\.description).joined(separator: ", ")) }"
+                address = "ip \(direction) \(block.cidr)\(except)"
+            } else if let peer {
+                let pods = selected(peer, policyNamespace: policy.namespace, state: state)
+                guard !pods.isEmpty else { continue }
+                candidates = pods
+                address = "ip \(direction) { \(Set(pods.map(\.ip)).sorted().map(\.description).joined(separator: ", ")) }"
+            } else {
+                address = nil
+            }
+            if ports.isEmpty {
+                result.append(address ?? "")
+                continue
+            }
+            for clause in portClauses(numeric) { result.append([address, clause].compactMap { $0 }.joined(separator: " ")) }
+            for (proto, name) in named {
+                if ingress {
+                    // The target's own port of that name.
+                    guard let port = target.port(named: name, proto: proto) else { continue }
+                    result.append([address, "meta l4proto \(proto.lowercased()) th dport \(port)"].compactMap { $0 }.joined(separator: " "))
+                } else {
+                    // Each destination pod's port of that name (named ports never match address blocks).
+                    if peer?.ipBlock != nil { continue }
+                    let pods = candidates ?? state.pods
+                    var byPort: [Int: [IPv4Address]] = [:]
+                    for pod in pods { if let port = pod.port(named: name, proto: proto) { byPort[port, default: []].append(pod.ip) } }
+                    for (port, ips) in byPort.sorted(by: { $0.key < $1.key }) {
+                        result.append("ip daddr { \(Set(ips).sorted().map(\.description).joined(separator: ", ")) } meta l4proto \(proto.lowercased()) th dport \(port)")
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The pods a selector peer names: by podSelector in the policy's namespace, by namespaceSelector in the
+    /// namespaces it selects, or both at once.
+    static func selected(_ peer: NetworkPolicy.Peer, policyNamespace: String, state: PolicyState) -> [PolicyPod] {
+        state.pods.filter { pod in
+            if let namespaces = peer.namespaceSelector {
+                guard namespaces.matches(state.namespaceLabels[pod.namespace] ?? ["kubernetes.io/metadata.name": pod.namespace]) else { return false }
+            } else if pod.namespace != policyNamespace {
+                return false
+            }
+            return peer.podSelector.map { $0.matches(pod.labels) } ?? true
+        }
+    }
+
+    /// Numeric ports and ranges as one clause per protocol (`meta l4proto tcp th dport { 80, 8000-8100 }`);
+    /// a protocol without a port matches all of its ports.
+    static func portClauses(_ ports: [NetworkPolicy.Port]) -> [String] {
+        var byProtocol: [String: [String]] = [:]
+        var anyPort: Set<String> = []
+        for port in ports {
+            let proto = (port.protocol ?? "TCP").lowercased()
+            guard case .int(let number)? = port.port else {
+                anyPort.insert(proto)
+                continue
+            }
+            byProtocol[proto, default: []].append("\(number)-\(max(port.endPort ?? number, number))")
+        }
+        // An nf_tables set refuses overlapping intervals: merge them (80, 80-90 -> 80-90).
+        byProtocol = byProtocol.mapValues { values in
+            let ranges = values.map { text -> (Int, Int) in
+                let bounds = text.split(separator: "-").compactMap { Int($0) }
+                return (bounds[0], bounds[1])
+            }.sorted { $0.0 < $1.0 }
+            var merged: [(Int, Int)] = []
+            for range in ranges {
+                if let last = merged.last, range.0 <= last.1 + 1 { merged[merged.count - 1].1 = max(last.1, range.1) } else { merged.append(range) }
+            }
+            return merged.map { $0.0 == $0.1 ? "\($0.0)" : "\($0.0)-\($0.1)" }
+        }
+        var clauses = anyPort.sorted().map { "meta l4proto \($0)" }
+        for (proto, values) in byProtocol.sorted(by: { $0.key < $1.key }) where !anyPort.contains(proto) {
+            clauses.append("meta l4proto \(proto) th dport { \(values.joined(separator: ", ")) }")
+        }
+        return clauses
+    }
+}

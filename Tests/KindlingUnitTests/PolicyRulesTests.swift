@@ -1,0 +1,105 @@
+import KindlingAPI
+import KindlingPolicy
+import Testing
+
+/// The policy table of one node, rendered from policies, pods and namespaces: who is isolated, which peers
+/// and ports each rule allows, named ports resolved where Kubernetes resolves them.
+@Suite struct PolicyRulesTests {
+    static func pod(_ namespace: String, _ name: String, _ ip: String, ports: [PolicyPod.NamedPort] = []) -> PolicyPod {
+        PolicyPod(namespace: namespace, name: name, ip: IPv4Address(ip)!, labels: ["pod": name], namedPorts: ports)
+    }
+
+    let pods = [
+        pod("x", "a", "10.244.1.2", ports: [.init(name: "http", proto: "TCP", port: 8080)]),
+        pod("x", "b", "10.244.2.2"),
+        pod("y", "a", "10.244.1.3", ports: [.init(name: "http", proto: "TCP", port: 9090)]),
+        pod("y", "b", "10.244.2.3", ports: [.init(name: "http", proto: "TCP", port: 9090)]),
+    ]
+    let namespaces = ["x": ["kubernetes.io/metadata.name": "x"], "y": ["kubernetes.io/metadata.name": "y", "team": "blue"]]
+
+    func render(_ policies: [NetworkPolicy], local: [String] = ["10.244.1.2", "10.244.1.3"]) -> String {
+        var defaulted = policies
+        for i in defaulted.indices { defaulted[i].applyDefaults() }
+        return PolicyRules.render(PolicyState(policies: defaulted, pods: pods, namespaceLabels: namespaces,
+                                              localIPs: Set(local.compactMap(IPv4Address.init))))
+    }
+
+    func policy(_ name: String, selecting labels: [String: String] = ["pod": "a"], _ spec: NetworkPolicy.Spec, namespace: String = "x") -> NetworkPolicy {
+        var spec = spec
+        spec.podSelector = LabelSelector(matchLabels: labels)
+        return NetworkPolicy(namespace: namespace, name: name, spec: spec)
+    }
+
+    @Test func podsNoPolicySelectsAreNotInTheMaps() {
+        let table = render([])
+        #expect(table == "table inet kindling-policy {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tct state established,related accept\n\t}\n}\n")
+    }
+
+    @Test func denyAllIsAChainThatOnlyDrops() {
+        let table = render([policy("deny", selecting: [:], .init(policyTypes: ["Ingress"]))])
+        #expect(table.contains("\t\tip daddr vmap { 10.244.1.2 : jump ingress-10.244.1.2 }\n"))
+        #expect(table.contains("\tchain ingress-10.244.1.2 {\n\t\tdrop\n\t}\n"))
+        // Only pods of the policy's namespace, and only this node's.
+        #expect(!table.contains("10.244.1.3 :") && !table.contains("10.244.2.2 :"))
+        #expect(!table.contains("saddr vmap"))
+    }
+
+    @Test func peersBecomeAddressSetsAndBlocks() {
+        let peers: [NetworkPolicy.Peer] = [
+            .init(podSelector: LabelSelector(matchLabels: ["pod": "b"])),
+            .init(namespaceSelector: LabelSelector(matchLabels: ["team": "blue"])),
+            .init(podSelector: LabelSelector(matchLabels: ["pod": "b"]), namespaceSelector: LabelSelector(matchLabels: ["team": "blue"])),
+            .init(ipBlock: .init(cidr: "172.18.0.0/16", except: ["172.18.1.0/24", "172.18.1.128/25"])),
+            .init(podSelector: LabelSelector(matchLabels: ["pod": "nobody"])),
+        ]
+        let table = render([policy("web", .init(ingress: [.init(from: peers)]))])
+        #expect(table.contains("ip saddr { 10.244.2.2 } return comment \"x/web ingress[0]\""))
+        #expect(table.contains("ip saddr { 10.244.1.3, 10.244.2.3 } return comment \"x/web ingress[0]\""))
+        #expect(table.contains("ip saddr { 10.244.2.3 } return comment \"x/web ingress[0]\""))
+        #expect(table.contains("ip saddr 172.18.0.0/16 ip saddr != { 172.18.1.0/24 } return"))
+        // A selector that selects nobody allows nobody (no rule at all).
+        #expect(table.components(separatedBy: "return comment").count - 1 == 4)
+    }
+
+    @Test func portsMergePerProtocolAndNamedPortsResolveOnTheRightPod() {
+        let ports: [NetworkPolicy.Port] = [.init(port: .int(80)), .init(port: .int(80), endPort: 90), .init(protocol: "UDP", port: .int(53)),
+                                           .init(protocol: "SCTP"), .init(port: .string("http"))]
+        let ingress = render([policy("in", .init(ingress: [.init(ports: ports)]))])
+        #expect(ingress.contains("meta l4proto tcp th dport { 80-90 } return"))
+        #expect(ingress.contains("meta l4proto udp th dport { 53 } return"))
+        #expect(ingress.contains("meta l4proto sctp return"))
+        // Ingress: x/a's own port named http.
+        #expect(ingress.contains("meta l4proto tcp th dport 8080 return"))
+        let egress = render([policy("out", .init(policyTypes: ["Egress"], egress: [.init(ports: [.init(port: .string("http"))])]))])
+        #expect(egress.contains("\t\tip saddr vmap { 10.244.1.2 : jump egress-10.244.1.2 }\n") && !egress.contains("daddr vmap"))
+        // Egress: each destination's own port of that name.
+        #expect(egress.contains("ip daddr { 10.244.1.2 } meta l4proto tcp th dport 8080 return"))
+        #expect(egress.contains("ip daddr { 10.244.1.3, 10.244.2.3 } meta l4proto tcp th dport 9090 return"))
+    }
+
+    @Test func policiesOnOnePodAreAUnionInNameOrder() {
+        let table = render([
+            policy("b-second", .init(ingress: [.init(from: [.init(podSelector: LabelSelector(matchLabels: ["pod": "b"]))])])),
+            policy("a-first", .init(ingress: [.init()])),
+        ])
+        let first = table.range(of: "x/a-first")!, second = table.range(of: "x/b-second")!
+        #expect(first.lowerBound < second.lowerBound)
+        #expect(table.contains("\t\treturn comment \"x/a-first ingress[0]\"\n"))
+    }
+
+    @Test func validationSpeaksKubernetesWords() {
+        var bad = NetworkPolicy(namespace: "x", name: "bad", spec: .init(policyTypes: ["Sideways"], ingress: [
+            .init(from: [.init(), .init(podSelector: LabelSelector(), ipBlock: .init(cidr: "10.0.0.0/8"))],
+                  ports: [.init(port: .int(90), endPort: 80), .init(protocol: "ICMP")]),
+            .init(from: [.init(ipBlock: .init(cidr: "10.0.0.0/8", except: ["11.0.0.0/8"]))]),
+        ]))
+        bad.applyDefaults()
+        let messages = bad.validate().map(\.description)
+        #expect(messages.contains(#"spec.policyTypes[0]: Unsupported value: "Sideways": supported values: "Ingress", "Egress""#))
+        #expect(messages.contains("spec.ingress[0].from[0]: Required value: must specify a peer"))
+        #expect(messages.contains("spec.ingress[0].from[1]: Forbidden: may not specify both ipBlock and another peer"))
+        #expect(messages.contains("spec.ingress[0].ports[0].endPort: Invalid value: 80: must be greater than or equal to `port`"))
+        #expect(messages.contains(#"spec.ingress[0].ports[1].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP""#))
+        #expect(messages.contains(#"spec.ingress[1].from[0].ipBlock.except[0]: Invalid value: "11.0.0.0/8": must be a strict subset of `cidr`"#))
+    }
+}
