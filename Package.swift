@@ -100,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "kindling-bench",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster",
+                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster", "KindlingPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources"

@@ -63,8 +63,9 @@ public struct PolicyState: Equatable, Sendable {
 /// NetworkPolicy as an nf_tables table of each node, apart from the proxy's: in the forward hook (after the
 /// proxy's DNAT, so traffic through a service VIP is judged against the pod it reaches), packets of
 /// established connections pass, then a pod isolated for egress has its packets checked in its egress chain
-/// and a pod isolated for ingress its arriving packets in its ingress chain; each chain holds one rule per
-/// allowed (peer, ports) of every policy selecting the pod, which `return`s, and drops the rest. Pods no
+/// and a pod isolated for ingress its arriving packets in its ingress chain; each chain holds the allowed
+/// (peers, ports) of every policy selecting the pod, peers with the same ports in one set, as rules that
+/// `return`, and drops the rest. Pods no
 /// policy isolates are not in the maps at all. Traffic from the node itself (kubelet's probes) is not
 /// forwarded, so never judged, as with most network policy implementations. Pure.
 public enum PolicyRules {
@@ -84,15 +85,18 @@ public enum PolicyRules {
                 guard !applying.isEmpty else { continue }
                 let name = "\(direction)-\(pod.ip)"
                 if ingress { ingressMap.append("\(pod.ip) : jump \(name)") } else { egressMap.append("\(pod.ip) : jump \(name)") }
-                var rules: [String] = []
+                var allowed: [(match: Match, origin: String)] = []
                 for policy in applying {
                     let policyRules = ingress ? (policy.spec.ingress ?? []).map { ($0.from, $0.ports) } : (policy.spec.egress ?? []).map { ($0.to, $0.ports) }
                     for (index, rule) in policyRules.enumerated() {
-                        let comment = "comment \"\(policy.namespace)/\(policy.name) \(direction)[\(index)]\""
-                        rules += lines(peers: rule.0, ports: rule.1, policy: policy, target: pod, ingress: ingress, state: state).map { verdict($0, comment) }
+                        let origin = "\(policy.namespace)/\(policy.name) \(direction)[\(index)]"
+                        allowed += matches(peers: rule.0, ports: rule.1, policy: policy, target: pod, ingress: ingress, state: state).map { ($0, origin) }
                     }
                 }
-                chains.append((name, rules + ["drop"]))
+                let field = ingress ? "saddr" : "daddr"
+                chains.append((name, merged(allowed).map { rule in
+                    ([rule.match.text(field), "return", "comment \"\(rule.origin)\""].filter { !$0.isEmpty }).joined(separator: " ")
+                } + ["drop"]))
             }
         }
         var text = "table inet \(table) {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
@@ -106,51 +110,94 @@ public enum PolicyRules {
         return text + "}\n"
     }
 
-    /// An allowing rule: its matches (none: everything), `return` to go on past this pod's chain, its origin.
-    static func verdict(_ matches: String, _ comment: String) -> String {
-        matches.isEmpty ? "return \(comment)" : "\(matches) return \(comment)"
+    /// What one allowing rule matches: source (ingress) or destination (egress) addresses, nil for any, less
+    /// `except`; and a port clause (`meta l4proto tcp th dport { 80 }`), nil for any.
+    struct Match: Hashable {
+        var addresses: [IPv4CIDR]?
+        var except: [IPv4CIDR] = []
+        var ports: String?
+
+        func text(_ field: String) -> String {
+            var parts: [String] = []
+            if let addresses { parts.append("ip \(field) { \(addresses.map(PolicyRules.element).joined(separator: ", ")) }") }
+            if !except.isEmpty { parts.append("ip \(field) != { \(except.map(PolicyRules.element).joined(separator: ", ")) }") }
+            if let ports { parts.append(ports) }
+            return parts.joined(separator: " ")
+        }
     }
 
-    /// The match expressions (without verdict) of one ingress or egress rule for `target`: one per peer and
-    /// protocol; named ports resolved on the target pod (ingress) or on each destination pod (egress).
-    static func lines(peers: [NetworkPolicy.Peer]?, ports: [NetworkPolicy.Port]?, policy: NetworkPolicy, target: PolicyPod,
-                      ingress: Bool, state: PolicyState) -> [String] {
-        let direction = ingress ? "saddr" : "daddr"
+    static func element(_ cidr: IPv4CIDR) -> String { cidr.prefixLength == 32 ? cidr.network.description : cidr.description }
+
+    /// Address-only matches with the same ports become one rule with one set (a lookup, not a rule per
+    /// policy, for each new connection); addresses inside other addresses of the set go, as a set of
+    /// intervals may not overlap.
+    static func merged(_ allowed: [(match: Match, origin: String)]) -> [(match: Match, origin: String)] {
+        var result: [(match: Match, origin: String)] = []
+        var groups: [String?: Int] = [:]
+        var origins: [Int: Set<String>] = [:]
+        for (match, origin) in allowed {
+            guard let addresses = match.addresses, match.except.isEmpty else {
+                result.append((match, origin))
+                continue
+            }
+            if let index = groups[match.ports] {
+                result[index].match.addresses! += addresses
+                origins[index, default: []].insert(origin)
+            } else {
+                groups[match.ports] = result.count
+                origins[result.count] = [origin]
+                result.append((match, origin))
+            }
+        }
+        for (index, merged) in origins where merged.count > 1 {
+            result[index].origin += " and \(merged.count - 1) more"
+        }
+        for index in result.indices {
+            guard let addresses = result[index].match.addresses else { continue }
+            let unique = Array(Set(addresses))
+            result[index].match.addresses = unique.filter { inner in !unique.contains { $0 != inner && $0.contains(inner) } }.sorted()
+        }
+        return result
+    }
+
+    /// The matches of one ingress or egress rule for `target`: one per peer and protocol; named ports resolved
+    /// on the target pod (ingress) or on each destination pod (egress).
+    static func matches(peers: [NetworkPolicy.Peer]?, ports: [NetworkPolicy.Port]?, policy: NetworkPolicy, target: PolicyPod,
+                        ingress: Bool, state: PolicyState) -> [Match] {
         let ports = ports ?? []
         let numeric = ports.filter { if case .string = $0.port { return false } else { return true } }
         let named = ports.compactMap { port -> (proto: String, name: String)? in
             if case .string(let name)? = port.port { return (port.protocol ?? "TCP", name) }
             return nil
         }
-        var result: [String] = []
+        func hosts(_ ips: [IPv4Address]) -> [IPv4CIDR] { Set(ips).sorted().compactMap { IPv4CIDR(network: $0, prefixLength: 32) } }
+        var result: [Match] = []
         for peer in (peers?.isEmpty == false ? peers!.map(Optional.some) : [nil]) {
             // Who the peer is: anyone (no peers), the pods selected, or an address block.
-            let address: String?
+            var peerMatch = Match()
             var candidates: [PolicyPod]?
             if let peer, let block = peer.ipBlock {
+                guard let cidr = IPv4CIDR(block.cidr) else { continue }
                 // Excepts inside other excepts would overlap in the set: only the outermost stay.
                 let excepts = (block.except ?? []).compactMap(IPv4CIDR.init)
-                let outermost = Set(excepts.filter { inner in !excepts.contains { $0 != inner && $0.contains(inner) } }).sorted()
-                let except = outermost.isEmpty ? "" : " ip \(direction) != { \(outermost.map(\.description).joined(separator: ", ")) }"
-                address = "ip \(direction) \(block.cidr)\(except)"
+                peerMatch.addresses = [cidr]
+                peerMatch.except = Set(excepts.filter { inner in !excepts.contains { $0 != inner && $0.contains(inner) } }).sorted()
             } else if let peer {
                 let pods = selected(peer, policyNamespace: policy.namespace, state: state)
                 guard !pods.isEmpty else { continue }
                 candidates = pods
-                address = "ip \(direction) { \(Set(pods.map(\.ip)).sorted().map(\.description).joined(separator: ", ")) }"
-            } else {
-                address = nil
+                peerMatch.addresses = hosts(pods.map(\.ip))
             }
             if ports.isEmpty {
-                result.append(address ?? "")
+                result.append(peerMatch)
                 continue
             }
-            for clause in portClauses(numeric) { result.append([address, clause].compactMap { $0 }.joined(separator: " ")) }
+            for clause in portClauses(numeric) { result.append(Match(addresses: peerMatch.addresses, except: peerMatch.except, ports: clause)) }
             for (proto, name) in named {
                 if ingress {
                     // The target's own port of that name.
                     guard let port = target.port(named: name, proto: proto) else { continue }
-                    result.append([address, "meta l4proto \(proto.lowercased()) th dport \(port)"].compactMap { $0 }.joined(separator: " "))
+                    result.append(Match(addresses: peerMatch.addresses, except: peerMatch.except, ports: "meta l4proto \(proto.lowercased()) th dport \(port)"))
                 } else {
                     // Each destination pod's port of that name (named ports never match address blocks).
                     if peer?.ipBlock != nil { continue }
@@ -158,7 +205,7 @@ public enum PolicyRules {
                     var byPort: [Int: [IPv4Address]] = [:]
                     for pod in pods { if let port = pod.port(named: name, proto: proto) { byPort[port, default: []].append(pod.ip) } }
                     for (port, ips) in byPort.sorted(by: { $0.key < $1.key }) {
-                        result.append("ip daddr { \(Set(ips).sorted().map(\.description).joined(separator: ", ")) } meta l4proto \(proto.lowercased()) th dport \(port)")
+                        result.append(Match(addresses: hosts(ips), ports: "meta l4proto \(proto.lowercased()) th dport \(port)"))
                     }
                 }
             }

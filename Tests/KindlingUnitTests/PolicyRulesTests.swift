@@ -53,12 +53,22 @@ import Testing
             .init(podSelector: LabelSelector(matchLabels: ["pod": "nobody"])),
         ]
         let table = render([policy("web", .init(ingress: [.init(from: peers)]))])
-        #expect(table.contains("ip saddr { 10.244.2.2 } return comment \"x/web ingress[0]\""))
-        #expect(table.contains("ip saddr { 10.244.1.3, 10.244.2.3 } return comment \"x/web ingress[0]\""))
-        #expect(table.contains("ip saddr { 10.244.2.3 } return comment \"x/web ingress[0]\""))
-        #expect(table.contains("ip saddr 172.18.0.0/16 ip saddr != { 172.18.1.0/24 } return"))
-        // A selector that selects nobody allows nobody (no rule at all).
-        #expect(table.components(separatedBy: "return comment").count - 1 == 4)
+        // The three selector peers as one set (x/b; y's pods; y/b), the block with its except apart; a selector
+        // that selects nobody adds nobody.
+        #expect(table.contains("\t\tip saddr { 10.244.1.3, 10.244.2.2, 10.244.2.3 } return comment \"x/web ingress[0]\"\n"))
+        #expect(table.contains("\t\tip saddr { 172.18.0.0/16 } ip saddr != { 172.18.1.0/24 } return comment \"x/web ingress[0]\"\n"))
+        #expect(table.components(separatedBy: "return comment").count - 1 == 2)
+    }
+
+    /// Many policies allowing address blocks on the same ports are one rule with one set (a lookup per new
+    /// connection), blocks inside other blocks dropped so the set's intervals never overlap.
+    @Test func addressOnlyRulesWithTheSamePortsShareOneSet() {
+        let policies = (0..<3).map { i in
+            policy("p\(i)", .init(ingress: [.init(from: [.init(ipBlock: .init(cidr: i == 2 ? "10.1.0.0/16" : "10.1.\(i).0/24"))],
+                                                    ports: [.init(port: .int(80))])]))
+        }
+        let table = render(policies)
+        #expect(table.contains("\t\tip saddr { 10.1.0.0/16 } meta l4proto tcp th dport { 80 } return comment \"x/p0 ingress[0] and 2 more\"\n"), "\(table)")
     }
 
     @Test func portsMergePerProtocolAndNamedPortsResolveOnTheRightPod() {
@@ -69,7 +79,7 @@ import Testing
         #expect(ingress.contains("meta l4proto udp th dport { 53 } return"))
         #expect(ingress.contains("meta l4proto sctp return"))
         // Ingress: x/a's own port named http.
-        #expect(ingress.contains("meta l4proto tcp th dport 8080 return"))
+        #expect(ingress.contains("\t\tmeta l4proto tcp th dport 8080 return"))
         let egress = render([policy("out", .init(policyTypes: ["Egress"], egress: [.init(ports: [.init(port: .string("http"))])]))])
         #expect(egress.contains("\t\tip saddr vmap { 10.244.1.2 : jump egress-10.244.1.2 }\n") && !egress.contains("daddr vmap"))
         // Egress: each destination's own port of that name.
