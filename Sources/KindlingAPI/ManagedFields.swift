@@ -257,7 +257,11 @@ public enum ManagedFields {
         var object = merge(live, config, kind: kind, names: []) as? [String: Any] ?? live
         let ownedByOthers = others.reduce(into: Set<Path>()) { $0.formUnion($1.paths) }
         // What this manager applied before and no longer does goes, unless someone else has it; deepest first.
-        for path in previous.subtracting(applied.keys).sorted(by: { $0.count > $1.count }) where !ownedByOthers.contains(path) {
+        // A path that is now the parent of applied fields (`resources: {}` applied before, `resources: {limits: ...}`
+        // now) stays too.
+        let appliedParents = Set(applied.keys.flatMap { path in (1..<path.count).map { Array(path.prefix($0)) } })
+        for path in previous.subtracting(applied.keys).subtracting(appliedParents).sorted(by: { $0.count > $1.count })
+        where !ownedByOthers.contains(path) {
             if path.last == "." {
                 let element = Array(path.dropLast())
                 if ownedByOthers.contains(where: { $0.starts(with: element) }) { continue }
@@ -350,6 +354,20 @@ public struct ManagedFieldsEntry: Codable, Hashable, Sendable {
     public var fieldsType: String?
     public var fieldsV1: JSONValue?
     public var subresource: String?
+
+    enum CodingKeys: String, CodingKey { case manager, operation, apiVersion, time, fieldsType, fieldsV1, subresource }
+
+    /// An empty entry (`managedFields: [{}]`, how a client asks for them to be cleared) decodes too.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        manager = try container.decodeIfPresent(String.self, forKey: .manager) ?? ""
+        operation = try container.decodeIfPresent(String.self, forKey: .operation) ?? ""
+        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
+        time = try container.decodeIfPresent(String.self, forKey: .time)
+        fieldsType = try container.decodeIfPresent(String.self, forKey: .fieldsType)
+        fieldsV1 = try container.decodeIfPresent(JSONValue.self, forKey: .fieldsV1)
+        subresource = try container.decodeIfPresent(String.self, forKey: .subresource)
+    }
 
     public init(manager: String, operation: String, apiVersion: String?, time: String?, fieldsV1: JSONValue, subresource: String?) {
         self.manager = manager

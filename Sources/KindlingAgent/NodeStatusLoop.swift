@@ -20,7 +20,8 @@ struct NodeStatusLoop: Sendable {
                 try await register()
                 while !Task.isCancelled {
                     try await postStatus()
-                    try await renewLease()
+                    // A Lease not renewed must not stop the Node's own heartbeat.
+                    do { try await renewLease() } catch { logger.warning("node lease: \(error)") }
                     backoff.succeeded()
                     try await Task.sleep(for: heartbeat)
                 }

@@ -192,30 +192,34 @@ public struct APIHandler: Sendable {
             }
             let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
             let policy = options.propagationPolicy ?? request.query["propagationPolicy"] ?? "Background"
-            let deleted: T
-            switch policy {
-            case "Background":
-                deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
-                                              expectedUID: options.preconditions?.uid)
-            case "Orphan":
-                // The dependents stay, without their reference to this owner (the garbage collector's orphan finalizer, at once).
-                let owner = try registry.get(T.self, namespace: namespace, name: name)
-                if let uid = owner.metadata.uid { try GarbageCollector.orphan(dependentsOf: uid, namespace: namespace, registry) }
-                deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
-                                              expectedUID: options.preconditions?.uid)
-            case "Foreground":
-                // The owner stays, marked, until the garbage collector has removed its dependents.
+            guard ["Background", "Foreground", "Orphan"].contains(policy) else {
+                throw Status.badRequest("propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Background\", \"Foreground\", \"Orphan\"")
+            }
+            let owner = try registry.get(T.self, namespace: namespace, name: name)
+            if let uid = options.preconditions?.uid, owner.metadata.uid != uid {
+                throw Status.conflict(T.groupResource, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(owner.metadata.uid ?? "")")
+            }
+            // Only the kinds the garbage collector knows as owners have dependents to orphan or wait for.
+            let finalizer = !GarbageCollector.ownerKinds.contains(T.kind) ? nil
+                : policy == "Orphan" ? GarbageCollector.orphanDependents : policy == "Foreground" ? GarbageCollector.foregroundDeletion : nil
+            if let finalizer, owner.metadata.deletionTimestamp == nil {
+                // Marked first (its controller leaves it alone from then on), as kube-apiserver does with these finalizers.
                 _ = try registry.modify(T.self, namespace: namespace, name: name) { current in
                     var marked = current
-                    if !(marked.metadata.finalizers ?? []).contains(GarbageCollector.foregroundDeletion) {
-                        marked.metadata.finalizers = (marked.metadata.finalizers ?? []) + [GarbageCollector.foregroundDeletion]
-                    }
+                    if !(marked.metadata.finalizers ?? []).contains(finalizer) { marked.metadata.finalizers = (marked.metadata.finalizers ?? []) + [finalizer] }
                     return marked
                 }
-                deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+            }
+            var deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                               expectedUID: options.preconditions?.uid)
-            default:
-                throw Status.badRequest("propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Background\", \"Foreground\", \"Orphan\"")
+            if finalizer == GarbageCollector.orphanDependents, let uid = owner.metadata.uid {
+                // The dependents stay, without their reference to this owner; then the owner goes.
+                try GarbageCollector.orphan(dependentsOf: uid, namespace: namespace, registry)
+                deleted = (try? registry.modify(T.self, namespace: namespace, name: name) { current in
+                    var next = current
+                    next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != GarbageCollector.orphanDependents }
+                    return next
+                }) ?? deleted
             }
             return APIHandler.json(200, deleted)
         case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach") where T.self == Pod.self:
@@ -415,7 +419,7 @@ public struct APIHandler: Sendable {
             let applied = try ManagedFields.apply(config, onto: try KubeJSON.tree(current), entries: current.metadata.managedFields ?? [],
                                                   manager: manager, force: force, kind: T.kind, apiVersion: T.apiVersion, now: registry.now)
             var object = try decoded(applied.object)
-            object.metadata.managedFields = applied.entries.isEmpty ? [] : applied.entries
+            object.metadata.managedFields = applied.entries
             object = Registry.withStatus(of: current, on: object)
             try validatePatched(object, current)
             return object

@@ -116,13 +116,17 @@ public enum PodExec {
             try process.run()
         }
         // Writes to the command's input block while it does not read: they go on a queue of their own, off the
-        // pool, which also closes the input after the last of them.
+        // pool, which also closes the input after the last of them. Each output is closed by the thread reading
+        // it, after its end (a terminal's on the queue, as it is also the input), never under a reading thread.
         let stdinQueue = DispatchQueue(label: "kindling.exec.stdin")
-        defer { stdinQueue.async { try? input.close() } }
+        defer { if terminal == nil { stdinQueue.async { try? input.close() } } }
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (handle, stream) in outputs {
-                group.addTask { for await chunk in reads(handle.fileDescriptor) { try await writer.send(stream: stream, chunk) } }
+                let chunks = reads(handle.fileDescriptor) {
+                    if terminal != nil { stdinQueue.async { try? handle.close() } } else { try? handle.close() }
+                }
+                group.addTask { for await chunk in chunks { try await writer.send(stream: stream, chunk) } }
             }
             // Standard input until the client closes it (v5) or goes; the command's exit ends this task.
             let reader = Task {
@@ -142,8 +146,14 @@ public enum PodExec {
                     default: continue
                     }
                 }
-                // The client went: so does the command.
-                if process.isRunning { process.terminate() }
+                // The client went: so does the command. A terminal hangs up, as when a terminal window closes: its
+                // session's foreground group (the shell) gets SIGHUP.
+                guard process.isRunning else { return }
+                if let terminal {
+                    let group = tcgetpgrp(terminal)
+                    if group > 0 { kill(-group, SIGHUP) }
+                }
+                process.terminate()
             }
             try await group.waitForAll()
             var status: Int32 = 1
@@ -167,8 +177,10 @@ public enum PodExec {
             connection = try? UnixSocket.connect(ClusterNames(cluster: cluster).containerInputSocket(uid: uid, container: log.container))
         }
         let input = Task { [connection] in
-            // The agent reads what arrives promptly: writes to it are short.
-            defer { if let connection { close(connection) } }
+            // Writes wait while the container does not read its input: they go on a queue of their own, off the
+            // pool, which also closes the connection after the last of them.
+            let queue = DispatchQueue(label: "kindling.attach.input")
+            defer { if let connection { queue.async { close(connection) } } }
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 guard let connection, case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
                 let payload = Data(buffer.readableBytesView)
@@ -178,7 +190,7 @@ public enum PodExec {
                 case 255 where payload.first == 0: .endOfInput
                 default: nil
                 }
-                if let frame, !UnixSocket.writeAll(connection, frame.encoded()) { return }
+                if let frame { queue.async { UnixSocket.writeAll(connection, frame.encoded()) } }
             }
         }
         defer { input.cancel() }
@@ -200,8 +212,9 @@ public enum PodExec {
     }
 
     /// What one descriptor yields until its end (a pipe's writers gone, a terminal's other side closed), read by
-    /// a thread of its own.
-    static func reads(_ fd: Int32) -> AsyncStream<Data> {
+    /// a thread of its own, which then calls `ended` (read on even when nobody listens any more, so the
+    /// descriptor is never closed under it).
+    static func reads(_ fd: Int32, ended: @escaping @Sendable () -> Void) -> AsyncStream<Data> {
         AsyncStream { continuation in
             Thread.detachNewThread {
                 while true {
@@ -210,6 +223,7 @@ public enum PodExec {
                     continuation.yield(data)
                 }
                 continuation.finish()
+                ended()
             }
         }
     }

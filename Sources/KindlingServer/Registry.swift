@@ -152,9 +152,9 @@ public final class Registry: Sendable {
             new.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds
             new.metadata.generateName = old.metadata.generateName
             new.applyDefaults()
-            // Managed fields a write leaves out stay; an empty list clears them, as in kube-apiserver.
-            if new.metadata.managedFields == nil { new.metadata.managedFields = old.metadata.managedFields }
-            if new.metadata.managedFields?.isEmpty == true { new.metadata.managedFields = nil }
+            // Managed fields a write leaves out (or sends as []) stay; `[{}]` clears them, as in kube-apiserver.
+            if new.metadata.managedFields?.isEmpty ?? true { new.metadata.managedFields = old.metadata.managedFields }
+            if let entries = new.metadata.managedFields, entries.count == 1, entries[0].manager.isEmpty { new.metadata.managedFields = nil }
             if let writer { new.metadata.managedFields = try Registry.recordUpdate(old: old, new: new, writer: writer, now: now) }
             new.metadata.generation = Registry.specChanged(old, new) ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation
             try validate(new, old)

@@ -100,6 +100,8 @@ struct GarbageCollector: Controller {
 
     /// The finalizer of an owner deleted with propagationPolicy Foreground: it goes when its dependents have.
     static let foregroundDeletion = "foregroundDeletion"
+    /// The finalizer of an owner deleted with propagationPolicy Orphan, while its dependents are released.
+    static let orphanDependents = "orphan"
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, Service.self, Pod.self, EndpointSlice.self]) {

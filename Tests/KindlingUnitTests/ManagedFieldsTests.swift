@@ -113,4 +113,25 @@ import Testing
         let managers = ((object["metadata"] as? [String: Any])?["managedFields"] as? [[String: Any]])?.map { $0["manager"] as? String }
         #expect(managers == ["tester"])
     }
+
+    /// A map applied empty and later with fields stays (its fields are applied, not removed with it).
+    @Test func aMapAppliedEmptyThenFilledKeepsItsFields() throws {
+        let empty = Self.tree(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m","labels":{}},"data":{}}"#)
+        let (first, entries) = try ManagedFields.apply(empty, onto: [:], entries: [], manager: "helm", force: false, kind: "ConfigMap", apiVersion: "v1", now: "t")
+        let filled = Self.tree(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"m","labels":{"app":"x"}},"data":{"a":"1"}}"#)
+        let (second, _) = try ManagedFields.apply(filled, onto: first, entries: entries, manager: "helm", force: false, kind: "ConfigMap", apiVersion: "v1", now: "t2")
+        #expect(second["data"] as? [String: String] == ["a": "1"])
+        #expect((second["metadata"] as? [String: Any])?["labels"] as? [String: String] == ["app": "x"])
+    }
+
+    /// `managedFields: []` keeps them, `[{}]` clears them, as in kube-apiserver.
+    @Test func emptyListKeepsAndOneEmptyEntryClears() async throws {
+        let api = try APITests()
+        _ = await api.call("POST", "/api/v1/namespaces/dev/configmaps", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"a":"1"}}"#,
+                           query: ["fieldManager": "maker"])
+        let (_, kept) = await api.call("PATCH", "/api/v1/namespaces/dev/configmaps/c", #"{"metadata":{"managedFields":[]}}"#, contentType: "application/merge-patch+json")
+        #expect(((kept["metadata"] as? [String: Any])?["managedFields"] as? [Any])?.count == 1)
+        let (_, cleared) = await api.call("PATCH", "/api/v1/namespaces/dev/configmaps/c", #"{"metadata":{"managedFields":[{}]}}"#, contentType: "application/merge-patch+json")
+        #expect((cleared["metadata"] as? [String: Any])?["managedFields"] == nil, "\(cleared)")
+    }
 }

@@ -97,6 +97,15 @@ import Testing
         #expect(table.contains("\t\treturn comment \"x/a-first ingress[0]\"\n"))
     }
 
+    @Test func egressIsAPolicyTypeOnlyWithEgressRules() {
+        var empty = NetworkPolicy(namespace: "x", name: "e", spec: .init(egress: []))
+        empty.applyDefaults()
+        #expect(empty.spec.policyTypes == ["Ingress"])
+        var some = NetworkPolicy(namespace: "x", name: "e", spec: .init(egress: [.init()]))
+        some.applyDefaults()
+        #expect(some.spec.policyTypes == ["Ingress", "Egress"])
+    }
+
     @Test func validationSpeaksKubernetesWords() {
         var bad = NetworkPolicy(namespace: "x", name: "bad", spec: .init(policyTypes: ["Sideways"], ingress: [
             .init(from: [.init(), .init(podSelector: LabelSelector(), ipBlock: .init(cidr: "10.0.0.0/8"))],

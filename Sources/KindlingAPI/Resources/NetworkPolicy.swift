@@ -86,11 +86,12 @@ public struct NetworkPolicy: KubeObject {
         stampTypeMeta()
     }
 
-    /// policyTypes from the rules present (Ingress always, Egress when egress rules are given), TCP ports.
+    /// policyTypes from the rules present (Ingress always, Egress when there are egress rules), TCP ports.
     public mutating func applyDefaults() {
         if spec.podSelector == nil { spec.podSelector = LabelSelector() }
         if spec.policyTypes?.isEmpty ?? true {
-            spec.policyTypes = ["Ingress"] + (spec.egress != nil ? ["Egress"] : [])
+            // As Kubernetes: Egress only when there are egress rules (`egress: []` adds nothing).
+            spec.policyTypes = ["Ingress"] + ((spec.egress ?? []).isEmpty ? [] : ["Egress"])
         }
         for i in (spec.ingress ?? []).indices {
             for j in (spec.ingress![i].ports ?? []).indices where spec.ingress![i].ports![j].protocol == nil { spec.ingress![i].ports![j].protocol = "TCP" }

@@ -36,6 +36,9 @@ public struct Volume: Codable, Hashable, Sendable {
                 if item.path.isEmpty { errors.append(.required("\(p).path")) }
                 if item.path.hasPrefix("/") { errors.append(.invalid("\(p).path", item.path, "must be a relative path")) }
                 if item.path.split(separator: "/").contains("..") { errors.append(.invalid("\(p).path", item.path, "must not contain '..'")) }
+                if let mode = item.mode, !(0...0o777).contains(mode) {
+                    errors.append(.invalid("\(p).mode", mode, "must be a number between 0 and 0777 (octal), both inclusive"))
+                }
             }
         }
         return errors

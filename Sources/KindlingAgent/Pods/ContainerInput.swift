@@ -19,12 +19,15 @@ final class ContainerInput: @unchecked Sendable {
     private let ownEnd: Int32
     private let listener: Int32
     private let socketPath: String
-    /// Guards writes to `ownEnd` and its closing, so no write reaches a descriptor number reused since.
+    /// Guards the clients' connections and `closed`; never held while doing I/O.
     private let lock = NSLock()
     private var connections: Set<Int32> = []
+    private var closed = false
+    /// Owns `ownEnd`: every write, resize and the closing happen here in turn, so no write reaches a descriptor
+    /// number reused since, and a write blocked on a container that does not read holds up only this queue.
+    private let queue = DispatchQueue(label: "kindling.container-input")
     private var inputEnded = false
     private var ownEndClosed = false
-    private var closed = false
 
     init(socketPath: String, terminal: Bool, once: Bool, logPath: String) throws {
         self.terminal = terminal
@@ -47,7 +50,8 @@ final class ContainerInput: @unchecked Sendable {
         if terminal { Thread.detachNewThread { [self] in copyTerminalOutput(to: logPath) } }
     }
 
-    /// Ends it all: no more clients, the connected ones dropped. Called once the container has ended.
+    /// Ends it all: no more clients, the connected ones dropped. Never waits (a write may be blocked until the
+    /// container is killed).
     func close() {
         lock.lock()
         defer { lock.unlock() }
@@ -57,9 +61,10 @@ final class ContainerInput: @unchecked Sendable {
         shutdown(listener, Int32(SHUT_RDWR))
         for connection in connections { shutdown(connection, Int32(SHUT_RDWR)) }
         // A terminal's primary side is closed by its output thread, which reads it until the container's side is gone.
-        if !terminal { closeOwnEnd() }
+        if !terminal { queue.async { self.closeOwnEnd() } }
     }
 
+    /// On `queue` only.
     private func closeOwnEnd() {
         guard !ownEndClosed else { return }
         ownEndClosed = true
@@ -105,30 +110,30 @@ final class ContainerInput: @unchecked Sendable {
     }
 
     private func write(_ bytes: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !inputEnded, !ownEndClosed else { return }
-        UnixSocket.writeAll(ownEnd, bytes)
+        queue.async { [self] in
+            guard !inputEnded, !ownEndClosed else { return }
+            UnixSocket.writeAll(ownEnd, bytes)
+        }
     }
 
     private func resize(columns: UInt16, rows: UInt16) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard terminal, !ownEndClosed, columns > 0, rows > 0 else { return }
-        Spawn.setWindowSize(ownEnd, columns: columns, rows: rows)
+        queue.async { [self] in
+            guard terminal, !ownEndClosed, columns > 0, rows > 0 else { return }
+            Spawn.setWindowSize(ownEnd, columns: columns, rows: rows)
+        }
     }
 
     /// A client's input ended: with stdinOnce, so does the container's.
     private func endInput() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard once, !inputEnded, !ownEndClosed else { return }
-        inputEnded = true
-        if terminal {
-            // ^D at the start of a line: what a terminal's end of input is to the program reading it.
-            UnixSocket.writeAll(ownEnd, Data([0x15, 0x04]))
-        } else {
-            closeOwnEnd()
+        queue.async { [self] in
+            guard once, !inputEnded, !ownEndClosed else { return }
+            inputEnded = true
+            if terminal {
+                // ^D at the start of a line: what a terminal's end of input is to the program reading it.
+                UnixSocket.writeAll(ownEnd, Data([0x15, 0x04]))
+            } else {
+                closeOwnEnd()
+            }
         }
     }
 
@@ -141,8 +146,6 @@ final class ContainerInput: @unchecked Sendable {
             if log >= 0 { UnixSocket.writeAll(log, data) }
         }
         if log >= 0 { Glibc.close(log) }
-        lock.lock()
-        closeOwnEnd()
-        lock.unlock()
+        queue.async { self.closeOwnEnd() }
     }
 }

@@ -275,7 +275,10 @@ public actor PodRuntime {
         for (path, file) in wanted {
             let target = "\(root)/\(path)"
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if FileManager.default.contents(atPath: target) == file.data { continue }
+            if FileManager.default.contents(atPath: target) == file.data {
+                chmod(target, mode_t(file.mode))
+                continue
+            }
             let temporary = "\(root)/.\(UUID().uuidString)"
             guard FileManager.default.createFile(atPath: temporary, contents: file.data, attributes: [.posixPermissions: file.mode]),
                   rename(temporary, target) == 0 else { throw PodSetupError("cannot write \(target): \(String(cString: strerror(errno)))") }
