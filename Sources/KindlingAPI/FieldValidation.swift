@@ -117,6 +117,8 @@ public enum KubernetesFields {
         "Secret": ["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"],
         "Lease": ["apiVersion", "kind", "metadata", "spec"],
         "NetworkPolicy": ["apiVersion", "kind", "metadata", "spec"],
+        "Ingress": ["apiVersion", "kind", "metadata", "spec", "status"],
+        "IngressClass": ["apiVersion", "kind", "metadata", "spec"],
         "Endpoints": ["apiVersion", "kind", "metadata", "subsets"],
         "EndpointSlice": ["apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"],
         "Event": ["apiVersion", "kind", "metadata", "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",

@@ -115,6 +115,17 @@ public enum Printing {
                 let selector = policy.spec.podSelector.map { $0.selector.description } ?? ""
                 return [policy.name, selector.isEmpty ? "<none>" : selector, age(policy as! T)]
             }
+        case let ingresses as [Ingress]:
+            headers = ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+            rows = ingresses.map { ingress in
+                let hosts = (ingress.spec.rules ?? []).map { $0.host ?? "*" }
+                let addresses = (ingress.status?.loadBalancer?.ingress ?? []).compactMap { $0.ip ?? $0.hostname }
+                return [ingress.name, ingress.spec.ingressClassName ?? "<none>", hosts.isEmpty ? "*" : hosts.joined(separator: ","),
+                        addresses.joined(separator: ","), (ingress.spec.tls ?? []).isEmpty ? "80" : "80, 443", age(ingress as! T)]
+            }
+        case let classes as [IngressClass]:
+            headers = ["NAME", "CONTROLLER", "PARAMETERS", "AGE"]
+            rows = classes.map { [$0.name, $0.spec?.controller ?? "", "<none>", age($0 as! T)] }
         case let leases as [Lease]:
             headers = ["NAME", "HOLDER", "AGE"]
             rows = leases.map { [$0.name, $0.spec?.holderIdentity ?? "", age($0 as! T)] }

@@ -30,6 +30,7 @@ public enum ProtobufSchema {
     static let messageForKind = [
         "Namespace": "core.Namespace", "Service": "core.Service", "Pod": "core.Pod", "ConfigMap": "core.ConfigMap",
         "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet",
+        "Ingress": "networking.Ingress",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -49,6 +50,21 @@ public enum ProtobufSchema {
         "core.NamespaceSpec": [1: list("finalizers", .string)],
         "core.ConfigMap": [1: one("metadata", .message("meta.ObjectMeta")), 4: one("immutable", .bool, pointer: true),
                            2: map("data"), 3: map("binaryData", .bytes)],
+        // networking/v1 (kubectl create ingress)
+        "networking.Ingress": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("networking.IngressSpec"))],
+        "networking.IngressSpec": [4: one("ingressClassName", .string, pointer: true), 1: one("defaultBackend", .message("networking.IngressBackend")),
+                                   2: list("tls", .message("networking.IngressTLS")), 3: list("rules", .message("networking.IngressRule"))],
+        "networking.IngressBackend": [4: one("service", .message("networking.IngressServiceBackend")),
+                                      3: one("resource", .message("core.TypedLocalObjectReference"))],
+        "networking.IngressServiceBackend": [1: one("name", .string), 2: one("port", .message("networking.ServiceBackendPort"))],
+        "networking.ServiceBackendPort": [1: one("name", .string), 2: one("number", .int32)],
+        "networking.IngressTLS": [1: list("hosts", .string), 2: one("secretName", .string)],
+        "networking.IngressRule": [1: one("host", .string), 2: one("ingressRuleValue", .embedded("networking.IngressRuleValue"))],
+        "networking.IngressRuleValue": [1: one("http", .message("networking.HTTPIngressRuleValue"))],
+        "networking.HTTPIngressRuleValue": [1: list("paths", .message("networking.HTTPIngressPath"))],
+        "networking.HTTPIngressPath": [1: one("path", .string), 2: one("backend", .message("networking.IngressBackend")),
+                                       3: one("pathType", .string, pointer: true)],
+        "core.TypedLocalObjectReference": [1: one("apiGroup", .string, pointer: true), 2: one("kind", .string), 3: one("name", .string)],
         "core.Secret": [1: one("metadata", .message("meta.ObjectMeta")), 5: one("immutable", .bool, pointer: true),
                         2: map("data", .bytes), 4: map("stringData"), 3: one("type", .string)],
         "core.Service": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("core.ServiceSpec"))],

@@ -517,6 +517,7 @@ struct KubectlTests {
                 (["expose", "deployment/web", "--port=80", "-n", "shop"], "service/web exposed"),
                 (["create", "service", "nodeport", "edge", "--tcp=80:80", "--node-port=30080", "-n", "shop"], "service/edge created"),
                 (["create", "configmap", "settings", "--from-literal=mode=test", "-n", "shop"], "configmap/settings created"),
+                (["create", "ingress", "shop", "--rule=shop.example.com/api*=web:80,tls=shop-cert", "-n", "shop"], "ingress.networking.k8s.io/shop created"),
             ] {
                 let result = try kubectl(name, arguments)
                 #expect(result.status == 0 && result.output == expected + "\n", "\(arguments): \(result.output)")
@@ -538,6 +539,8 @@ struct KubectlTests {
                 #expect(all.contains(line), "\(line) in \(all)")
             }
             #expect(columns(try kubectl(name, ["get", "svc", "edge", "-n", "shop", "--no-headers"]).output).first?[4] == "80:30080/TCP")
+            #expect(columns(try kubectl(name, ["get", "ingress", "-n", "shop"]).output) == [["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"],
+                                                                                         ["shop", "<none>", "shop.example.com", "80,", "443", columns(try kubectl(name, ["get", "ingress", "-n", "shop", "--no-headers"]).output)[0][5]]])
             // describe of each workload kind, and the Service error kube-apiserver gives, as kubectl prints them.
             let deployment = try kubectl(name, ["describe", "deploy", "web", "-n", "shop"]).output
             #expect(deployment.contains("Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable")
