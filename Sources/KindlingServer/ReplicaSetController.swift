@@ -132,6 +132,15 @@ struct GarbageCollector: Controller {
             waitedOn.formUnion(references.map(\.uid).filter(leaving.contains))
             guard object.metadata.deletionTimestamp == nil else { continue }
             if !references.isEmpty && references.allSatisfy({ !owners.contains($0.uid) || leaving.contains($0.uid) }) {
+                // A dependent of an owner leaving in the foreground that has dependents itself (a Deployment's
+                // ReplicaSet) leaves in the foreground too, so the owner waits for its grandchildren as well.
+                if GarbageCollector.ownerKinds.contains(T.kind), references.contains(where: { leaving.contains($0.uid) }) {
+                    _ = try? registry.modify(T.self, namespace: object.namespace, name: object.name) { current in
+                        var marked = current
+                        marked.metadata.finalizers = (current.metadata.finalizers ?? []) + [GarbageCollector.foregroundDeletion]
+                        return marked
+                    }
+                }
                 _ = try? registry.delete(T.self, namespace: object.namespace, name: object.name)
             }
         }

@@ -184,6 +184,36 @@ import Testing
         }
     }
 
+    /// A Deployment deleted in the foreground waits for its ReplicaSet, which waits for its pods.
+    @Test func foregroundDeletionWaitsForGrandchildren() async throws {
+        let api = APIHandler(registry: registry)
+        try await running {
+            _ = try registry.create(Deployment(metadata: ObjectMeta(name: "deep", namespace: "dev"),
+                                               spec: .init(replicas: 2, selector: LabelSelector(matchLabels: ["app": "nginx"]), template: Self.template)))
+            // Bound to nodes, so their deletion is graceful (an unbound pod goes at once).
+            #expect(try await eventually {
+                let pods = try registry.list(Pod.self, namespace: "dev").items
+                return pods.count == 2 && pods.allSatisfy { $0.spec.nodeName != nil }
+            })
+            let body = Data(#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}"#.utf8)
+            _ = await api.handle(APIRequest(method: "DELETE", path: "/apis/apps/v1/namespaces/dev/deployments/deep", body: body, contentType: "application/json"))
+            #expect(try await eventually {
+                let sets = try registry.list(ReplicaSet.self, namespace: "dev").items
+                let pods = try registry.list(Pod.self, namespace: "dev").items
+                return sets.allSatisfy { $0.metadata.finalizers == ["foregroundDeletion"] && $0.metadata.deletionTimestamp != nil }
+                    && pods.allSatisfy { $0.metadata.deletionTimestamp != nil }
+            })
+            // The pods are marked, not gone (no agents here): both owners wait.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect((try? registry.get(Deployment.self, namespace: "dev", name: "deep")) != nil)
+            for pod in try registry.list(Pod.self, namespace: "dev").items { _ = try registry.remove(Pod.self, namespace: "dev", name: pod.name) }
+            #expect(try await eventually {
+                let gone = (try? registry.get(Deployment.self, namespace: "dev", name: "deep")) == nil
+                return try gone && registry.list(ReplicaSet.self, namespace: "dev").items.isEmpty
+            })
+        }
+    }
+
     @Test func deploymentCreatesAHashedReplicaSetAndRollsToANewOne() async throws {
         try await running {
             let deployment = Deployment(metadata: ObjectMeta(name: "web", namespace: "dev"),
