@@ -56,10 +56,7 @@ struct PolicyLoop: Sendable {
                     guard table != applied else { continue }
                     do {
                         let started = ContinuousClock.now
-                        try await thread.perform(in: nil) {
-                            // Created if missing, so the delete never fails; both in the same transaction as the new table.
-                            try NftContext().run("add table inet \(PolicyRules.table)\ndelete table inet \(PolicyRules.table)\n" + table)
-                        }
+                        try await thread.perform(in: nil) { try NftContext().run(PolicyRules.replacing(with: table)) }
                         applied = table
                         logger.info("policy: \(state.policies.count) policies, \(state.localIPs.count) local pods, synced in \(ContinuousClock.now - started)")
                     } catch {

@@ -71,7 +71,13 @@ public struct PolicyState: Equatable, Sendable {
 public enum PolicyRules {
     public static let table = "kindling-policy"
 
-    /// The whole table, as `nft -f` takes it (the caller deletes the old one in the same transaction).
+    /// `nft -f` text that replaces the table with `table` (made by `render`) in one transaction: created if
+    /// missing, so the delete never fails.
+    public static func replacing(with table: String) -> String {
+        "add table inet \(self.table)\ndelete table inet \(self.table)\n" + table
+    }
+
+    /// The whole table, as `nft -f` takes it (`replacing` deletes the old one in the same transaction).
     public static func render(_ state: PolicyState) -> String {
         let policies = state.policies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let local = state.pods.filter { state.localIPs.contains($0.ip) }.sorted { $0.ip < $1.ip }

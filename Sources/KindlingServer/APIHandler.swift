@@ -191,36 +191,9 @@ public struct APIHandler: Sendable {
                 return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
             }
             let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
-            let policy = options.propagationPolicy ?? request.query["propagationPolicy"] ?? "Background"
-            guard ["Background", "Foreground", "Orphan"].contains(policy) else {
-                throw Status.badRequest("propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Background\", \"Foreground\", \"Orphan\"")
-            }
-            let owner = try registry.get(T.self, namespace: namespace, name: name)
-            if let uid = options.preconditions?.uid, owner.metadata.uid != uid {
-                throw Status.conflict(T.groupResource, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(owner.metadata.uid ?? "")")
-            }
-            // Only the kinds the garbage collector knows as owners have dependents to orphan or wait for.
-            let finalizer = !GarbageCollector.ownerKinds.contains(T.kind) ? nil
-                : policy == "Orphan" ? GarbageCollector.orphanDependents : policy == "Foreground" ? GarbageCollector.foregroundDeletion : nil
-            if let finalizer, owner.metadata.deletionTimestamp == nil {
-                // Marked first (its controller leaves it alone from then on), as kube-apiserver does with these finalizers.
-                _ = try registry.modify(T.self, namespace: namespace, name: name) { current in
-                    var marked = current
-                    if !(marked.metadata.finalizers ?? []).contains(finalizer) { marked.metadata.finalizers = (marked.metadata.finalizers ?? []) + [finalizer] }
-                    return marked
-                }
-            }
-            var deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
-                                              expectedUID: options.preconditions?.uid)
-            if finalizer == GarbageCollector.orphanDependents, let uid = owner.metadata.uid {
-                // The dependents stay, without their reference to this owner; then the owner goes.
-                try GarbageCollector.orphan(dependentsOf: uid, namespace: namespace, registry)
-                deleted = (try? registry.modify(T.self, namespace: namespace, name: name) { current in
-                    var next = current
-                    next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != GarbageCollector.orphanDependents }
-                    return next
-                }) ?? deleted
-            }
+            let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+                                              expectedUID: options.preconditions?.uid,
+                                              propagationPolicy: options.propagationPolicy ?? request.query["propagationPolicy"] ?? "Background")
             return APIHandler.json(200, deleted)
         case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach") where T.self == Pod.self:
             // Reached only when the WebSocket upgrade was declined (see HTTPServer): say why.

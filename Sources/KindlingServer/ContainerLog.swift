@@ -46,7 +46,7 @@ struct ContainerLog {
                         continuation.yield(more)
                         continue
                     }
-                    if done() != nil || (process != nil && currentProcess() != process) {
+                    if isDone(process: process) {
                         continuation.yield(handle.availableData)
                         break
                     }
@@ -59,19 +59,14 @@ struct ContainerLog {
         }
     }
 
-    /// The container's exit code once it will write no more (nil while it may); -1 when its pod is gone.
-    func done() -> Int32? {
-        guard let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name), now.metadata.uid == pod.metadata.uid else { return -1 }
-        let terminated = now.status?.containerStatuses?.first { $0.name == container }?.state?.terminated
-        let finished = now.phase == "Succeeded" || now.phase == "Failed" || (terminated != nil && now.spec.restartPolicy == "Never")
-        return finished ? Int32(terminated?.exitCode ?? (now.phase == "Succeeded" ? 0 : 1)) : nil
-    }
-
-    /// The container ID of the container's running process, as its pod's status shows it.
-    func currentProcess() -> String? {
-        let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name)
-        let status = now?.status?.containerStatuses?.first { $0.name == container }
-        return status?.state?.running != nil ? status?.containerID : nil
+    /// Whether the container will write no more (its pod finished or gone, or it terminated without restarting),
+    /// or, with `process`, that process is no longer the container's running one: one read of the pod.
+    func isDone(process: String?) -> Bool {
+        guard let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name), now.metadata.uid == pod.metadata.uid else { return true }
+        let status = now.status?.containerStatuses?.first { $0.name == container }
+        if now.phase == "Succeeded" || now.phase == "Failed" || (status?.state?.terminated != nil && now.spec.restartPolicy == "Never") { return true }
+        guard let process else { return false }
+        return (status?.state?.running != nil ? status?.containerID : nil) != process
     }
 
     /// Where a recent whole read of each log ended. `kubectl run -i` reads the log and attaches right after;

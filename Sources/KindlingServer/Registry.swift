@@ -85,7 +85,9 @@ public final class Registry: Sendable {
             object.metadata.name = prefix + Registry.randomSuffix()
         }
         object.applyDefaults()
-        if let writer { object.metadata.managedFields = try Registry.recordUpdate(old: nil, new: object, writer: writer, now: now) }
+        if let writer {
+            object.metadata.managedFields = Registry.recordUpdate(T.self, old: nil, new: try KubeJSON.tree(object), entries: [], writer: writer, now: now)
+        }
         try validate(object, nil)
         if T.namespaced { try requireActiveNamespace(object.namespace, for: T.groupResource) }
         object.metadata.uid = UUID().uuidString.lowercased()
@@ -155,8 +157,13 @@ public final class Registry: Sendable {
             // Managed fields a write leaves out (or sends as []) stay; `[{}]` clears them, as in kube-apiserver.
             if new.metadata.managedFields?.isEmpty ?? true { new.metadata.managedFields = old.metadata.managedFields }
             if let entries = new.metadata.managedFields, entries.count == 1, entries[0].manager.isEmpty { new.metadata.managedFields = nil }
-            if let writer { new.metadata.managedFields = try Registry.recordUpdate(old: old, new: new, writer: writer, now: now) }
-            new.metadata.generation = Registry.specChanged(old, new) ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation
+            // One JSON tree of each for both: who changed which fields, and whether the spec changed.
+            let (oldTree, newTree) = (try KubeJSON.tree(old), try KubeJSON.tree(new))
+            if let writer {
+                new.metadata.managedFields = Registry.recordUpdate(T.self, old: oldTree, new: newTree, entries: new.metadata.managedFields ?? [],
+                                                                   writer: writer, now: now)
+            }
+            new.metadata.generation = Registry.specChanged(oldTree, newTree) ? (old.metadata.generation ?? 1) + 1 : old.metadata.generation
             try validate(new, old)
             if dryRun { return try admissionLock.withLock { try admission.admit(new, old: old, registry: self) } }
             if new.metadata.deletionTimestamp != nil, (new.metadata.finalizers ?? []).isEmpty,
@@ -285,12 +292,11 @@ public final class Registry: Sendable {
         }
     }
 
-    /// `new`'s managed fields after `writer` made it from `old`; nil when none remain.
-    static func recordUpdate<T: KubeObject>(old: T?, new: T, writer: ManagedFields.Writer, now: String) throws -> [ManagedFieldsEntry]? {
-        let entries = ManagedFields.recordUpdate(old: try old.map { try KubeJSON.tree($0) }, new: try KubeJSON.tree(new),
-                                                 entries: new.metadata.managedFields ?? [], writer: writer,
-                                                 kind: T.kind, apiVersion: T.apiVersion, now: now)
-        return entries.isEmpty ? nil : entries
+    /// The managed fields after `writer` made `new` from `old` (trees of a `T`); nil when none remain.
+    static func recordUpdate<T: KubeObject>(_ type: T.Type, old: [String: Any]?, new: [String: Any], entries: [ManagedFieldsEntry],
+                                            writer: ManagedFields.Writer, now: String) -> [ManagedFieldsEntry]? {
+        let updated = ManagedFields.recordUpdate(old: old, new: new, entries: entries, writer: writer, kind: T.kind, apiVersion: T.apiVersion, now: now)
+        return updated.isEmpty ? nil : updated
     }
 
     /// The object `onto` with `source`'s status (through a JSON tree, so it works for every kind).
@@ -300,10 +306,10 @@ public final class Registry: Sendable {
         return (try? KubeJSON.value(T.self, from: ontoTree)) ?? onto
     }
 
-    /// Whether anything but metadata and status differs (what bumps metadata.generation).
-    static func specChanged<T: KubeObject>(_ a: T, _ b: T) -> Bool {
-        func body(_ object: T) -> NSDictionary? {
-            guard var tree = try? KubeJSON.tree(object) else { return nil }
+    /// Whether anything but metadata and status differs between two objects' trees (what bumps metadata.generation).
+    static func specChanged(_ a: [String: Any], _ b: [String: Any]) -> Bool {
+        func body(_ tree: [String: Any]) -> NSDictionary {
+            var tree = tree
             tree["metadata"] = nil
             tree["status"] = nil
             return tree as NSDictionary

@@ -134,14 +134,9 @@ struct GarbageCollector: Controller {
             if !references.isEmpty && references.allSatisfy({ !owners.contains($0.uid) || leaving.contains($0.uid) }) {
                 // A dependent of an owner leaving in the foreground that has dependents itself (a Deployment's
                 // ReplicaSet) leaves in the foreground too, so the owner waits for its grandchildren as well.
-                if GarbageCollector.ownerKinds.contains(T.kind), references.contains(where: { leaving.contains($0.uid) }) {
-                    _ = try? registry.modify(T.self, namespace: object.namespace, name: object.name) { current in
-                        var marked = current
-                        marked.metadata.finalizers = (current.metadata.finalizers ?? []) + [GarbageCollector.foregroundDeletion]
-                        return marked
-                    }
-                }
-                _ = try? registry.delete(T.self, namespace: object.namespace, name: object.name)
+                let foreground = references.contains { leaving.contains($0.uid) }
+                _ = try? registry.delete(T.self, namespace: object.namespace, name: object.name, gracePeriodSeconds: nil, expectedUID: nil,
+                                         propagationPolicy: foreground ? "Foreground" : "Background")
             }
         }
         return waitedOn
@@ -173,5 +168,40 @@ struct GarbageCollector: Controller {
         try release(ReplicaSet.self)
         try release(Pod.self)
         try release(EndpointSlice.self)
+    }
+}
+
+extension Registry {
+    /// DELETE with its propagationPolicy: Background (the garbage collector deletes dependents after), Foreground
+    /// (the owner stays, marked, until they are gone) or Orphan (they stay, without their reference to it).
+    /// Only the kinds the collector knows as owners have dependents; others are deleted as in Background. The
+    /// owner is marked with the policy's finalizer before anything else, so its controller leaves it alone.
+    @discardableResult
+    public func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, gracePeriodSeconds: Int64?,
+                                      expectedUID: String?, propagationPolicy policy: String) throws -> T {
+        guard ["Background", "Foreground", "Orphan"].contains(policy) else {
+            throw Status.badRequest("propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Background\", \"Foreground\", \"Orphan\"")
+        }
+        let owner = try get(T.self, namespace: namespace, name: name)
+        if let expectedUID, owner.metadata.uid != expectedUID {
+            throw Status.conflict(T.groupResource, name, "Precondition failed: UID in precondition: \(expectedUID), UID in object meta: \(owner.metadata.uid ?? "")")
+        }
+        let finalizer = !GarbageCollector.ownerKinds.contains(T.kind) ? nil
+            : policy == "Orphan" ? GarbageCollector.orphanDependents : policy == "Foreground" ? GarbageCollector.foregroundDeletion : nil
+        if let finalizer, owner.metadata.deletionTimestamp == nil {
+            _ = try modify(T.self, namespace: namespace, name: name) { current in
+                var marked = current
+                if !(marked.metadata.finalizers ?? []).contains(finalizer) { marked.metadata.finalizers = (marked.metadata.finalizers ?? []) + [finalizer] }
+                return marked
+            }
+        }
+        let deleted = try delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: gracePeriodSeconds, expectedUID: expectedUID)
+        guard finalizer == GarbageCollector.orphanDependents, let uid = owner.metadata.uid else { return deleted }
+        try GarbageCollector.orphan(dependentsOf: uid, namespace: namespace, self)
+        return (try? modify(T.self, namespace: namespace, name: name) { current in
+            var next = current
+            next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != GarbageCollector.orphanDependents }
+            return next
+        }) ?? deleted
     }
 }

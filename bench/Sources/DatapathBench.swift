@@ -46,13 +46,8 @@ struct DatapathBench: ParsableCommand {
 
         let listener = try Listener(namespace: server, port: 7000)
         defer { listener.stop() }
-        let iperf = Process()
-        iperf.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        iperf.arguments = ["netns", "exec", server.name, "iperf3", "-s"]
-        iperf.standardOutput = FileHandle.nullDevice
-        try iperf.run()
+        let iperf = try iperfServer(in: server)
         defer { kill(iperf.processIdentifier, SIGKILL); iperf.waitUntilExit() }
-        usleep(300_000)
 
         // Rounds alternate between the two paths, and medians are reported, so a noisy moment on this shared
         // machine hurts both sides alike.

@@ -48,20 +48,13 @@ struct PolicyBench: ParsableCommand {
         }
         func load(_ count: Int) throws {
             let text = table(count)
-            _ = try nft.run(in: router) {
-                try NftContext().run("add table inet \(PolicyRules.table)\ndelete table inet \(PolicyRules.table)\n" + text)
-            }
+            _ = try nft.run(in: router) { try NftContext().run(PolicyRules.replacing(with: text)) }
         }
 
         let listener = try Listener(namespace: server, port: 7000)
         defer { listener.stop() }
-        let iperf = Process()
-        iperf.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        iperf.arguments = ["netns", "exec", server.name, "iperf3", "-s"]
-        iperf.standardOutput = FileHandle.nullDevice
-        try iperf.run()
+        let iperf = try iperfServer(in: server)
         defer { kill(iperf.processIdentifier, SIGKILL); iperf.waitUntilExit() }
-        usleep(300_000)
 
         // Rounds alternate between the two tables, medians reported, so a noisy moment hurts both alike.
         print("measure (median of \(rounds) alternating rounds)   0 policies    \(policies) policies  ratio")

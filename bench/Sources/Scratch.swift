@@ -33,6 +33,17 @@ func syntheticPorts(services count: Int, endpoints: Int) -> [ServicePort] {
     }
 }
 
+/// An iperf3 server in `namespace`, given a moment to listen; the caller kills it.
+func iperfServer(in namespace: NetNamespace) throws -> Process {
+    let iperf = Process()
+    iperf.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+    iperf.arguments = ["netns", "exec", namespace.name, "iperf3", "-s"]
+    iperf.standardOutput = FileHandle.nullDevice
+    try iperf.run()
+    usleep(300_000)
+    return iperf
+}
+
 /// Milliseconds since `start`.
 func milliseconds(since start: ContinuousClock.Instant) -> Double {
     let elapsed = ContinuousClock.now - start

@@ -296,7 +296,9 @@ public actor PodRuntime {
         lastReferenceRefresh = Date()
         // Also pods re-adopted after a restart of the agent, whose references are not read yet.
         let pods = desired.values.filter { pod in
-            pod.metadata.uid.map { records[$0] != nil } == true && !PodReferences.names(in: pod).secrets.union(PodReferences.names(in: pod).configMaps).isEmpty
+            guard pod.metadata.uid.map({ records[$0] != nil }) == true else { return false }
+            let names = PodReferences.names(in: pod)
+            return !names.secrets.isEmpty || !names.configMaps.isEmpty
         }
         guard !pods.isEmpty else { return }
         Task {
@@ -567,11 +569,7 @@ public actor PodRuntime {
     /// and missing; kubelet's error otherwise.
     static func value(of selector: KeySelector, secret: Bool, _ sources: PodReferences, namespace: String) throws -> String? {
         let name = selector.name ?? ""
-        let data: [String: Data]? = secret ? sources.secrets[name]?.decodedData : sources.configMaps[name].map(PodReferences.contents)
-        guard let data else {
-            if selector.optional == true { return nil }
-            throw PodSetupError("\(secret ? "secret" : "configmap") \"\(name)\" not found")
-        }
+        guard let data = try sources.data(secret: secret, name: name, optional: selector.optional == true) else { return nil }
         guard let value = data[selector.key] else {
             if selector.optional == true { return nil }
             throw PodSetupError("couldn't find key \(selector.key) in \(secret ? "Secret" : "ConfigMap") \(namespace)/\(name)")
@@ -583,12 +581,7 @@ public actor PodRuntime {
     static func variables(from source: EnvFromSource, _ sources: PodReferences, namespace: String) throws -> [String: String] {
         let secret = source.secretRef != nil
         guard let reference = source.secretRef ?? source.configMapRef else { return [:] }
-        let name = reference.name ?? ""
-        let data: [String: Data]? = secret ? sources.secrets[name]?.decodedData : sources.configMaps[name].map(PodReferences.contents)
-        guard let data else {
-            if reference.optional == true { return [:] }
-            throw PodSetupError("\(secret ? "secret" : "configmap") \"\(name)\" not found")
-        }
+        guard let data = try sources.data(secret: secret, name: reference.name ?? "", optional: reference.optional == true) else { return [:] }
         return Dictionary(uniqueKeysWithValues: data.map { ((source.prefix ?? "") + $0.key, String(decoding: $0.value, as: UTF8.self)) })
     }
 

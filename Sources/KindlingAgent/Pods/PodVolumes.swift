@@ -25,6 +25,14 @@ struct PodReferences: Sendable, Equatable {
         return (secrets, configMaps)
     }
 
+    /// The keys of the Secret or ConfigMap `name` as bytes: nil when it is missing and `optional`, kubelet's
+    /// error when it is missing otherwise.
+    func data(secret: Bool, name: String, optional: Bool) throws -> [String: Data]? {
+        if let data = secret ? secrets[name]?.decodedData : configMaps[name].map(PodReferences.contents) { return data }
+        if optional { return nil }
+        throw PodSetupError("\(secret ? "secret" : "configmap") \"\(name)\" not found")
+    }
+
     /// A ConfigMap's keys as bytes: data as UTF-8, binaryData decoded.
     static func contents(_ map: ConfigMap) -> [String: Data] {
         var all = (map.data ?? [:]).mapValues { Data($0.utf8) }
@@ -55,21 +63,23 @@ enum PodVolumes {
     /// A volume's files, or nil for an empty directory; throws kubelet's words when
     /// the Secret or ConfigMap it names does not exist (and it is not optional).
     static func files(of volume: Volume, references: PodReferences) throws -> [String: (data: Data, mode: Int)]? {
-        if let source = volume.secret, let name = source.secretName {
-            guard let secret = references.secrets[name] else {
-                if source.optional == true { return [:] }
-                throw PodSetupError("MountVolume.SetUp failed for volume \"\(volume.name)\" : secret \"\(name)\" not found")
-            }
-            return try files(of: secret.decodedData, items: source.items, defaultMode: source.defaultMode ?? 0o644, kind: "secret")
+        let source: (secret: Bool, name: String?, items: [KeyToPath]?, mode: Int?, optional: Bool?)
+        if let secret = volume.secret {
+            source = (true, secret.secretName, secret.items, secret.defaultMode, secret.optional)
+        } else if let map = volume.configMap {
+            source = (false, map.name, map.items, map.defaultMode, map.optional)
+        } else {
+            return nil
         }
-        if let source = volume.configMap, let name = source.name {
-            guard let map = references.configMaps[name] else {
-                if source.optional == true { return [:] }
-                throw PodSetupError("MountVolume.SetUp failed for volume \"\(volume.name)\" : configmap \"\(name)\" not found")
-            }
-            return try files(of: PodReferences.contents(map), items: source.items, defaultMode: source.defaultMode ?? 0o644, kind: "configmap")
+        let kind = source.secret ? "secret" : "configmap"
+        let data: [String: Data]?
+        do {
+            data = try references.data(secret: source.secret, name: source.name ?? "", optional: source.optional == true)
+        } catch {
+            throw PodSetupError("MountVolume.SetUp failed for volume \"\(volume.name)\" : \(error)")
         }
-        return nil
+        guard let data else { return [:] }
+        return try files(of: data, items: source.items, defaultMode: source.mode ?? 0o644, kind: kind)
     }
 
     /// How to make mount points for `targets` inside a sandbox without creating anything on the machine: each
