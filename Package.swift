@@ -78,6 +78,8 @@ let package = Package(
         // The node agent: node registration and status, route sync, pods and the service proxy.
         // NetworkPolicy as nf_tables rules: a pure renderer from policies, pods and namespaces to a table.
         .target(name: "KindlingPolicy", dependencies: ["KindlingAPI"]),
+        // Ingress routing: a pure renderer from Ingresses, services and endpoints to nginx's configuration.
+        .target(name: "KindlingIngress", dependencies: ["KindlingAPI"]),
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy", "KindlingPolicy",
             .product(name: "Logging", package: "swift-log"),
@@ -89,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "kindling",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS",
+                "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS", "KindlingIngress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -106,7 +108,7 @@ let package = Package(
             path: "bench/Sources"
         ),
         // Pure parts; no root needed.
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS", "KindlingPolicy"],
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
         .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingProxy"]),

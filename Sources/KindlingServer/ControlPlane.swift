@@ -30,10 +30,13 @@ public struct ControlPlane: Sendable {
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
         // A command run by `pods/exec` may exit before its standard input is written: EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
-        let registry = Registry(store: try Store(path: storePath), admission: ServiceAdmission(serviceSubnet: config.serviceSubnet))
+        let registry = Registry(store: try Store(path: storePath), admission: AdmissionChain([
+            ServiceAdmission(serviceSubnet: config.serviceSubnet), DefaultIngressClassAdmission(),
+        ]))
         try ensureSystemNamespaces(registry)
         try ensureKubernetesService(registry)
         try ensureClusterDNS(registry)
+        try ensureIngressController(registry)
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
@@ -133,18 +136,98 @@ public struct ControlPlane: Sendable {
                       tcpSocket: {port: 53}
                       periodSeconds: 1
             """
-        let decoder = JSONDecoder()
-        for object in try Manifest.parse(manifest, source: "cluster DNS") {
-            if object.kind == "Service", (try? registry.get(Service.self, namespace: "kube-system", name: object.name)) == nil {
-                _ = try registry.create(try decoder.decode(Service.self, from: object.json))
-            } else if object.kind == "Deployment", (try? registry.get(Deployment.self, namespace: "kube-system", name: object.name)) == nil {
-                _ = try registry.create(try decoder.decode(Deployment.self, from: object.json))
-            }
-        }
+        try Self.createMissing(manifest, source: "cluster DNS", registry)
         if (try? registry.get(ConfigMap.self, namespace: "kube-system", name: "coredns")) == nil {
             _ = try registry.create(ConfigMap(namespace: "kube-system", name: "coredns",
                                               data: ["Corefile": Self.corefile(domain: ClusterConfig.clusterDomain) + "\n"]))
         }
+    }
+
+    /// An ingress controller as ingress-nginx's manifest for kind installs one, in namespace `ingress-nginx`: its
+    /// Deployment (the catalog runs its image as `kindling ingress-controller` over Debian's nginx) behind the
+    /// LoadBalancer Service `ingress-nginx-controller` (on the pool's last address, so users' own LoadBalancers
+    /// still start at its first), and IngressClass `kindling`, the default, so Ingresses that name no class are
+    /// served. Made once; a user may scale or change them afterwards.
+    func ensureIngressController(_ registry: Registry) throws {
+        let labels = "{app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx, app.kubernetes.io/component: controller}"
+        try Self.createMissing("""
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: ingress-nginx
+              labels: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx}
+            ---
+            apiVersion: networking.k8s.io/v1
+            kind: IngressClass
+            metadata:
+              name: kindling
+              labels: \(labels)
+              annotations: {\(DefaultIngressClassAdmission.defaultAnnotation): "true"}
+            spec:
+              controller: k8s.io/ingress-nginx
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: ingress-nginx-controller
+              namespace: ingress-nginx
+              labels: \(labels)
+            spec:
+              type: LoadBalancer
+              loadBalancerIP: \(config.loadBalancerIPs.last)
+              selector: {app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/instance: ingress-nginx, app.kubernetes.io/component: controller}
+              ports:
+              - {name: http, port: 80, protocol: TCP, targetPort: http, appProtocol: http}
+              - {name: https, port: 443, protocol: TCP, targetPort: https, appProtocol: https}
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: ingress-nginx-controller
+              namespace: ingress-nginx
+              labels: \(labels)
+            spec:
+              replicas: 1
+              selector: {matchLabels: \(labels)}
+              template:
+                metadata: {labels: \(labels)}
+                spec:
+                  containers:
+                  - name: controller
+                    image: registry.k8s.io/ingress-nginx/controller:v1.12.1
+                    args:
+                    - /nginx-ingress-controller
+                    - --election-id=ingress-nginx-leader
+                    - --controller-class=k8s.io/ingress-nginx
+                    - --ingress-class=kindling
+                    - --publish-service=$(POD_NAMESPACE)/ingress-nginx-controller
+                    env:
+                    - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+                    ports:
+                    - {name: http, containerPort: 80, protocol: TCP}
+                    - {name: https, containerPort: 443, protocol: TCP}
+                    - {name: metrics, containerPort: 10254, protocol: TCP}
+                    readinessProbe:
+                      httpGet: {path: /healthz, port: 10254}
+                      periodSeconds: 1
+                    volumeMounts:
+                    - {name: nginx, mountPath: /etc/ingress-controller}
+                  volumes:
+                  - {name: nginx, emptyDir: {}}
+            """, source: "ingress controller", registry)
+    }
+
+    /// Creates each object of `manifest` that does not exist yet; existing ones are the user's to change.
+    static func createMissing(_ manifest: String, source: String, _ registry: Registry) throws {
+        for object in try Manifest.parse(manifest, source: source) {
+            guard let type = object.type else { continue }
+            try createMissing(type, object, registry)
+        }
+    }
+
+    static func createMissing<T: KubeObject>(_ type: T.Type, _ object: ManifestObject, _ registry: Registry) throws {
+        guard (try? registry.get(T.self, namespace: object.namespace ?? "", name: object.name)) == nil else { return }
+        _ = try registry.create(try KubeJSON.decoder.decode(T.self, from: object.json))
     }
 
     /// default, kube-system, kube-public and kube-node-lease exist in every cluster.

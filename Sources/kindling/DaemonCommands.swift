@@ -62,7 +62,8 @@ struct AgentCommand: AsyncParsableCommand {
             let metrics = MetricsExport.bootstrap()
             let agent = Agent(config: config, nodeName: node, labels: labels, client: client, programs: .init(
                 agnhost: [ClusterProcesses.executable, "agnhost"],
-                clusterDNS: [ClusterProcesses.executable, "dns", "--name", cluster.name, "--domain", ClusterConfig.clusterDomain]))
+                clusterDNS: [ClusterProcesses.executable, "dns", "--name", cluster.name, "--domain", ClusterConfig.clusterDomain],
+                ingressController: [ClusterProcesses.executable, "ingress-controller", "--name", cluster.name]))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await agent.run() }
                 group.addTask { try await MetricsExport.serve(metrics, port: AgentCommand.metricsPort) }

@@ -15,7 +15,8 @@ struct Kindling: AsyncParsableCommand {
             kubectl works too: kubectl --context kindling-<name> get nodes.
             """,
         subcommands: [Create.self, Delete.self, Export.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
-                      NodeCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self]
+                      NodeCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self,
+                      IngressControllerCommand.self]
     )
 }
 

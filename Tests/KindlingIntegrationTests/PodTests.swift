@@ -213,8 +213,9 @@ struct PodTests {
             #expect(try cli.kindling(["scale", "--name", name, "-n", "dev", "rs", "nginx-replicaset", "--replicas=2"]).status == 0)
             #expect(eventually(10) { NetNamespace.list(prefix: prefix).count == 2 })
             #expect(eventually(10) { ((try? pods(name, namespace: "dev")) ?? []).count == 2 })
-            // Every node keeps exactly one veth and one proto-78 route per pod it still runs (cluster DNS included).
-            let remaining = try pods(name, namespace: "dev") + pods(name, namespace: "kube-system")
+            // Every node keeps exactly one veth and one proto-78 route per pod it still runs (cluster DNS and the
+            // ingress controller included).
+            let remaining = try pods(name, namespace: "dev") + pods(name, namespace: "kube-system") + pods(name, namespace: "ingress-nginx")
             for node in ["control-plane", "worker", "worker2"] {
                 let routes = try cli.kindling(["exec", "--name", name, "--node", "\(name)-\(node)", "--", "ip", "-4", "route", "show", "proto", "78"]).output
                 let expected = remaining.filter { $0.node == "\(name)-\(node)" }.count

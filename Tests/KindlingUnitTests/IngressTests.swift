@@ -1,6 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingServer
+import KindlingStore
 import Testing
 
 /// Ingress and IngressClass as kube-apiserver keeps them: seed 004's manifest (with the port its slide cuts
@@ -44,5 +45,32 @@ import Testing
         let changed = body.replacingOccurrences(of: "k8s.io/ingress-nginx", with: "example.com/other")
         let (code, status) = await api.call("PUT", "/apis/networking.k8s.io/v1/ingressclasses/nginx", changed)
         #expect(code == 422 && (status["message"] as? String)?.contains("spec.controller: Invalid value: \"example.com/other\": field is immutable") == true)
+    }
+
+    /// kube-apiserver's DefaultIngressClass admission: a new Ingress naming no class gets the newest default one.
+    @Test func newIngressesWithoutAClassGetTheDefaultClass() throws {
+        let registry = Registry(store: try Store(path: nil), admission: AdmissionChain([DefaultIngressClassAdmission()]))
+        _ = try registry.create(Namespace(name: "dev"))
+        func ingress(_ name: String, _ meta: (inout ObjectMeta) -> Void = { _ in }) throws -> Ingress {
+            var object = try KubeJSON.decoder.decode(Ingress.self, from: Data(Self.seed004.utf8))
+            object.metadata.name = name
+            object.metadata.namespace = "dev"
+            meta(&object.metadata)
+            return try registry.create(object)
+        }
+        #expect(try ingress("before").spec.ingressClassName == nil, "no default class yet")
+        for name in ["z-old", "b-new", "c-not-default"] {
+            let annotation = name == "c-not-default" ? "" : #","annotations":{"ingressclass.kubernetes.io/is-default-class":"true"}"#
+            let json = #"{"metadata":{"name":"\#(name)"\#(annotation)},"spec":{"controller":"k8s.io/ingress-nginx"}}"#
+            _ = try registry.create(try KubeJSON.decoder.decode(IngressClass.self, from: Data(json.utf8)))
+            // Creation timestamps have seconds: the newer class (first by name only) is made a second later.
+            if name == "z-old" { Thread.sleep(forTimeInterval: 1.05) }
+        }
+        #expect(try ingress("defaulted").spec.ingressClassName == "b-new")
+        #expect(try ingress("annotated") { $0.annotations = ["kubernetes.io/ingress.class": "other"] }.spec.ingressClassName == nil)
+        // Only on create: an update that removes the class keeps it removed.
+        var updated = try registry.get(Ingress.self, namespace: "dev", name: "defaulted")
+        updated.spec.ingressClassName = nil
+        #expect(try registry.update(updated, namespace: "dev", name: "defaulted").spec.ingressClassName == nil)
     }
 }

@@ -183,7 +183,7 @@ extension KubectlSupportTests {
     /// `kubectl run --image=curlimages/curl -- sh -c '...'` gives args only: the image's entrypoint script runs
     /// them as a command unless the first is an option, when they are curl's.
     @Test func curlImageArgumentsAreACommandUnlessTheyAreOptions() throws {
-        let programs = ImageCatalog.Programs(agnhost: ["agnhost"], clusterDNS: ["dns"])
+        let programs = ImageCatalog.Programs(agnhost: ["agnhost"], clusterDNS: ["dns"], ingressController: ["ingress"])
         func line(_ command: [String]?, _ args: [String]?) throws -> [String] {
             try ImageCatalog.commandLine(image: "curlimages/curl:latest", command: command, args: args, programs: programs).get()
         }
@@ -192,6 +192,18 @@ extension KubectlSupportTests {
         #expect(try line(nil, ["http://x"]) == ["curl", "http://x"], "a URL is no command: curl's")
         #expect(try line(nil, nil) == ["curl"])
         #expect(try line(["sleep"], ["infinity"]) == ["sleep", "infinity"])
+    }
+
+    /// ingress-nginx's own Deployment runs kindling's controller with the flags both share.
+    @Test func ingressNginxImageRunsKindlingsControllerWithSharedFlags() throws {
+        let programs = ImageCatalog.Programs(agnhost: ["agnhost"], clusterDNS: ["dns"], ingressController: ["ingress"])
+        let args = ["/nginx-ingress-controller", "--election-id=ingress-nginx-leader", "--controller-class=k8s.io/ingress-nginx",
+                    "--ingress-class", "nginx", "--publish-service=ingress-nginx/ingress-nginx-controller", "--watch-ingress-without-class",
+                    "--validating-webhook=:8443"]
+        let line = try ImageCatalog.commandLine(image: "registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:abc", command: nil, args: args, programs: programs).get()
+        #expect(line == ["ingress", "--controller-class=k8s.io/ingress-nginx", "--ingress-class=nginx",
+                         "--publish-service=ingress-nginx/ingress-nginx-controller", "--watch-ingress-without-class=true"])
+        #expect(ImageCatalog.family(of: "example.com/controller") == nil)
     }
 
     /// kubectl's exec request: repeated `command` values in order, form-encoded (`+` is a space).

@@ -56,10 +56,16 @@ public struct Ingress: KubeObject {
             public struct Entry: Codable, Hashable, Sendable {
                 public var ip: String?
                 public var hostname: String?
+                public init(ip: String?, hostname: String?) {
+                    self.ip = ip
+                    self.hostname = hostname
+                }
             }
             public var ingress: [Entry]?
+            public init(ingress: [Entry]?) { self.ingress = ingress }
         }
         public var loadBalancer: LoadBalancer?
+        public init(loadBalancer: LoadBalancer?) { self.loadBalancer = loadBalancer }
     }
 
     public var apiVersion: String?

@@ -2,17 +2,20 @@ import Foundation
 
 /// Pods name images as real manifests do; kindling runs no images, so the catalog maps each to a program on
 /// this machine with the same behaviour: Debian's nginx for `nginx`, kindling's own agnhost for
-/// `registry.k8s.io/e2e-test-images/agnhost`, kindling's DNS server for `registry.k8s.io/coredns/coredns`, and the
-/// machine's tools for busybox-, curl- and distro images.
+/// `registry.k8s.io/e2e-test-images/agnhost`, kindling's DNS server for `registry.k8s.io/coredns/coredns`, its
+/// ingress controller (over Debian's nginx) for `registry.k8s.io/ingress-nginx/controller`, and the machine's tools
+/// for busybox-, curl- and distro images.
 public enum ImageCatalog {
-    /// How to run kindling's own stand-ins: agnhost and the cluster DNS server.
+    /// How to run kindling's own stand-ins: agnhost, the cluster DNS server and the ingress controller.
     public struct Programs: Sendable {
         public let agnhost: [String]
         public let clusterDNS: [String]
+        public let ingressController: [String]
 
-        public init(agnhost: [String], clusterDNS: [String]) {
+        public init(agnhost: [String], clusterDNS: [String], ingressController: [String]) {
             self.agnhost = agnhost
             self.clusterDNS = clusterDNS
+            self.ingressController = ingressController
         }
     }
 
@@ -23,6 +26,8 @@ public enum ImageCatalog {
         case agnhost
         /// CoreDNS: kindling's cluster DNS server (`kindling dns`); the Corefile arguments do not apply.
         case clusterDNS
+        /// ingress-nginx's controller: `kindling ingress-controller`, given the flags of ingress-nginx's it shares.
+        case ingressController
         /// The container's command and args with the machine's tools; `entrypoint` is the image's default.
         case tools(entrypoint: [String])
     }
@@ -30,7 +35,7 @@ public enum ImageCatalog {
     public struct NotInCatalog: Error, Equatable, CustomStringConvertible {
         public let image: String
         public var description: String {
-            "image \"\(image)\" is not in kindling's catalog; pods can use nginx, registry.k8s.io/e2e-test-images/agnhost, registry.k8s.io/coredns/coredns, busybox, curlimages/curl, alpine, debian, ubuntu, nicolaka/netshoot"
+            "image \"\(image)\" is not in kindling's catalog; pods can use nginx, registry.k8s.io/e2e-test-images/agnhost, registry.k8s.io/coredns/coredns, registry.k8s.io/ingress-nginx/controller, busybox, curlimages/curl, alpine, debian, ubuntu, nicolaka/netshoot"
         }
     }
 
@@ -55,6 +60,7 @@ public enum ImageCatalog {
         case "nginx", "nginx-unprivileged", "nginxhttps": return .nginx
         case "agnhost": return .agnhost
         case "coredns": return .clusterDNS
+        case "controller" where repo.hasSuffix("ingress-nginx/controller"): return .ingressController
         case "busybox", "busyboxplus", "alpine": return .tools(entrypoint: ["sh"])
         case "debian", "ubuntu", "netshoot", "network-multitool", "dnsutils", "jessie-dnsutils": return .tools(entrypoint: ["bash"])
         case "curl": return .tools(entrypoint: ["curl"])
@@ -79,6 +85,8 @@ public enum ImageCatalog {
             return .success(programs.agnhost + words)
         case .clusterDNS:
             return .success(programs.clusterDNS)
+        case .ingressController:
+            return .success(programs.ingressController + ingressControllerFlags(command + args))
         case .tools(let entrypoint):
             if !command.isEmpty { return .success(command + args) }
             // curlimages/curl's entrypoint script runs `curl "$@"` when the first argument is an option or no
@@ -89,6 +97,33 @@ public enum ImageCatalog {
             }
             return .success(args.isEmpty ? entrypoint : args)
         }
+    }
+
+    /// ingress-nginx's flags that `kindling ingress-controller` shares (`--flag=value` or `--flag value`); the
+    /// others (leader election, admission webhook, metrics) do not apply and are left out.
+    static let ingressControllerOptions: Set<String> = [
+        "--controller-class", "--ingress-class", "--publish-service", "--watch-ingress-without-class",
+        "--http-port", "--https-port", "--healthz-port",
+    ]
+
+    static func ingressControllerFlags(_ words: [String]) -> [String] {
+        var kept: [String] = []
+        var index = words.startIndex
+        while index < words.endIndex {
+            let word = words[index]
+            index += 1
+            let name = String(word.split(separator: "=", maxSplits: 1)[0])
+            guard ingressControllerOptions.contains(name) else { continue }
+            if word.contains("=") {
+                kept.append(word)
+            } else if name == "--watch-ingress-without-class" {
+                kept.append(word + "=true")
+            } else if index < words.endIndex {
+                kept.append(word + "=" + words[index])
+                index += 1
+            }
+        }
+        return kept
     }
 
     /// The PATH containers run with.

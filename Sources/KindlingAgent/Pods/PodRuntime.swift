@@ -452,8 +452,27 @@ public actor PodRuntime {
             state.waitingReason = "ContainerCreating"
             return
         }
+        var env: [String: String]
+        do {
+            env = try environment(container, pod, record)
+        } catch let problem as PodSetupError {
+            // kubelet's CreateContainerConfigError: tried again shortly, reported when the reason changes.
+            if state.waitingMessage != problem.description {
+                report(pod, container: container.name, type: "Warning", reason: "Failed", message: "Error: \(problem.description)")
+            }
+            state.waitingReason = "CreateContainerConfigError"
+            state.waitingMessage = problem.description
+            state.notBefore = Date().addingTimeInterval(2)
+            return
+        } catch {
+            state.waitingReason = "RunContainerError"
+            state.waitingMessage = "\(error)"
+            return
+        }
+        // `$(VAR)` in command and args names the container's variables, as kubelet expands them.
         let argv: [String]
-        switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command, args: container.args, programs: programs) {
+        switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command?.map { PodRuntime.expand($0, env) },
+                                        args: container.args?.map { PodRuntime.expand($0, env) }, programs: programs) {
         case .failure(let error):
             if state.waitingReason != "ErrImagePull" {
                 report(pod, container: container.name, type: "Warning", reason: "Failed",
@@ -476,19 +495,6 @@ public actor PodRuntime {
         }
         let key = "\(record.uid)/\(container.name)"
         do {
-            var env: [String: String]
-            do {
-                env = try environment(container, pod, record)
-            } catch let problem as PodSetupError {
-                // kubelet's CreateContainerConfigError: tried again shortly, reported when the reason changes.
-                if state.waitingMessage != problem.description {
-                    report(pod, container: container.name, type: "Warning", reason: "Failed", message: "Error: \(problem.description)")
-                }
-                state.waitingReason = "CreateContainerConfigError"
-                state.waitingMessage = problem.description
-                state.notBefore = Date().addingTimeInterval(2)
-                return
-            }
             let logPath = files.logPath(record.uid, container: container.name)
             let tty = container.tty == true
             if tty, env["TERM"] == nil { env["TERM"] = "xterm" }

@@ -1,0 +1,264 @@
+import Foundation
+import KindlingAPI
+
+/// Which Ingresses one controller serves, as ingress-nginx decides: those whose `spec.ingressClassName` names an
+/// IngressClass with this controller's `spec.controller`, those annotated `kubernetes.io/ingress.class` with its
+/// class name, and, when asked to, those with no class at all.
+public struct IngressClassSelection: Sendable, Equatable {
+    public static let classAnnotation = "kubernetes.io/ingress.class"
+
+    public var controller: String
+    public var annotationClass: String
+    public var withoutClass: Bool
+
+    public init(controller: String, annotationClass: String, withoutClass: Bool) {
+        self.controller = controller
+        self.annotationClass = annotationClass
+        self.withoutClass = withoutClass
+    }
+
+    public func selects(_ ingress: Ingress, classes: [IngressClass]) -> Bool {
+        if let name = ingress.spec.ingressClassName {
+            return classes.contains { $0.name == name && $0.spec?.controller == controller }
+        }
+        if let annotated = ingress.metadata.annotations?[Self.classAnnotation] { return annotated == annotationClass }
+        return withoutClass
+    }
+}
+
+/// What the proxy should do, derived from the cluster: one server per host (and the default server, host ""),
+/// each with its locations, the upstreams they send to (the services' ready endpoints, as ingress-nginx balances
+/// over pods rather than through the service VIP), and the certificates servers present.
+public struct IngressRoutes: Equatable, Sendable {
+    public enum Match: Hashable, Sendable, Comparable {
+        /// `location = PATH`: Exact, and a Prefix path itself.
+        case exact(String)
+        /// `location PATH`: a Prefix path's subtree (`/foo/`) and ImplementationSpecific's character prefix.
+        case prefix(String)
+
+        var isExact: Bool { if case .exact = self { true } else { false } }
+    }
+
+    public enum Action: Equatable, Sendable {
+        case proxy(upstream: String)
+        /// The backend's service, port or endpoints are missing: 503, as ingress-nginx answers.
+        case unavailable(upstream: String)
+        case notFound
+    }
+
+    public struct Location: Equatable, Sendable {
+        public var match: Match
+        public var action: Action
+        /// Plain HTTP is redirected to HTTPS (308) when the host has TLS, unless its Ingress says
+        /// `nginx.ingress.kubernetes.io/ssl-redirect: "false"`.
+        public var redirectToHTTPS: Bool
+    }
+
+    public struct Server: Equatable, Sendable {
+        /// "" for the default server (rules without a host, and every host no rule names).
+        public var host: String
+        public var locations: [Location]
+        /// The key of a certificate in `certificates`; nil: the default (self-signed) one.
+        public var certificate: String?
+    }
+
+    public struct Certificate: Equatable, Sendable {
+        /// The private key and certificate chain in PEM, as one file.
+        public var pem: Data
+    }
+
+    public var servers: [Server]
+    /// Upstream name -> "ip:port" of every ready endpoint, sorted. Only non-empty upstreams are listed.
+    public var upstreams: [String: [String]]
+    public var certificates: [String: Certificate]
+
+    public static let sslRedirectAnnotation = "nginx.ingress.kubernetes.io/ssl-redirect"
+
+    /// The routes of `ingresses` (already selected for this controller). Conflicts go to the oldest Ingress, as in
+    /// ingress-nginx. `checkCertificate` says what is wrong with a Secret's PEM (nil: usable); `problems` are
+    /// what a user should be told (a missing service, an unusable secret), each naming its Ingress.
+    public static func build(ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret],
+                             checkCertificate: @escaping (Data) -> String? = { _ in nil }) -> (routes: IngressRoutes, problems: [String]) {
+        var builder = Builder(services: services, slices: slices, secrets: secrets, checkCertificate: checkCertificate)
+        let ordered = ingresses.sorted {
+            ($0.metadata.creationTimestamp ?? "", $0.namespace, $0.name) < ($1.metadata.creationTimestamp ?? "", $1.namespace, $1.name)
+        }
+        for ingress in ordered { builder.add(ingress) }
+        return (builder.finish(), builder.problems)
+    }
+
+    /// Kubernetes' Prefix semantics in nginx locations: `/foo` matches `/foo` and `/foo/...` but not `/foobar`;
+    /// a trailing slash is ignored, and `/` matches everything.
+    static func matches(path: String?, type: String?) -> [Match] {
+        let path = path ?? "/"
+        switch type {
+        case "Exact": return [.exact(path)]
+        case "Prefix":
+            var trimmed = Substring(path)
+            while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+            return trimmed.isEmpty ? [.prefix("/")] : [.exact(String(trimmed)), .prefix(trimmed + "/")]
+        default: return [.prefix(path.isEmpty ? "/" : path)]
+        }
+    }
+
+    /// Whether a TLS entry's host covers a rule's host: equal, or a `*.` wildcard for exactly one label.
+    static func covers(_ tlsHost: String, _ host: String) -> Bool {
+        if tlsHost == host { return true }
+        guard tlsHost.hasPrefix("*."), let dot = host.firstIndex(of: ".") else { return false }
+        return host[dot...] == tlsHost.dropFirst()
+    }
+
+    struct Builder {
+        let services: [String: Service]
+        let slices: [String: [EndpointSlice]]
+        let secrets: [String: Secret]
+        let checkCertificate: (Data) -> String?
+        var servers: [String: Server] = ["": Server(host: "", locations: [], certificate: nil)]
+        var hostOrder: [String] = []
+        var upstreams: [String: [String]] = [:]
+        var upstreamNames: [String: String] = [:]
+        var certificates: [String: Certificate] = [:]
+        /// Host and exact match of locations a Prefix path implied (an Exact path may take them over).
+        var impliedExact: Set<String> = []
+        var problems: [String] = []
+
+        init(services: [Service], slices: [EndpointSlice], secrets: [Secret], checkCertificate: @escaping (Data) -> String?) {
+            self.services = Dictionary(services.map { ("\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+            self.slices = Dictionary(grouping: slices) { "\($0.namespace)/\($0.metadata.labels?[EndpointSlice.serviceNameLabel] ?? "")" }
+            self.secrets = Dictionary(secrets.map { ("\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+            self.checkCertificate = checkCertificate
+        }
+
+        mutating func add(_ ingress: Ingress) {
+            let id = "\(ingress.namespace)/\(ingress.name)"
+            let redirect = ingress.metadata.annotations?[IngressRoutes.sslRedirectAnnotation] != "false"
+            let tls = ingress.spec.tls ?? []
+            for rule in ingress.spec.rules ?? [] {
+                let host = rule.host ?? ""
+                ensureServer(host)
+                let entry = host.isEmpty ? nil : tls.first { ($0.hosts ?? []).contains { IngressRoutes.covers($0, host) } }
+                if let entry, servers[host]?.certificate == nil {
+                    let key = certificate(entry.secretName, namespace: ingress.namespace, ingress: id)
+                    servers[host]?.certificate = key
+                }
+                let redirecting = redirect && entry != nil
+                for path in rule.http?.paths ?? [] {
+                    let action = self.action(path.backend, namespace: ingress.namespace, ingress: id)
+                    for match in IngressRoutes.matches(path: path.path, type: path.pathType) {
+                        let implied = path.pathType == "Prefix" && match.isExact
+                        addLocation(Location(match: match, action: action, redirectToHTTPS: redirecting), host: host, implied: implied)
+                    }
+                }
+            }
+            // The Ingress's default backend takes what its hosts' paths leave unmatched, and the default server's
+            // unmatched requests (the oldest such Ingress's).
+            if let backend = ingress.spec.defaultBackend {
+                let action = self.action(backend, namespace: ingress.namespace, ingress: id)
+                let hosts = Set((ingress.spec.rules ?? []).map { $0.host ?? "" }).union([""])
+                for host in hosts.sorted() {
+                    addLocation(Location(match: .prefix("/"), action: action, redirectToHTTPS: false), host: host)
+                }
+            }
+        }
+
+        mutating func ensureServer(_ host: String) {
+            guard servers[host] == nil else { return }
+            servers[host] = Server(host: host, locations: [], certificate: nil)
+            hostOrder.append(host)
+        }
+
+        /// The first location for a match stays (the oldest Ingress's), except that an Exact path beats the exact
+        /// match a Prefix path implies, as Kubernetes gives Exact precedence over Prefix for equal paths.
+        mutating func addLocation(_ location: Location, host: String, implied: Bool = false) {
+            guard let index = servers[host]?.locations.firstIndex(where: { $0.match == location.match }) else {
+                servers[host]?.locations.append(location)
+                if implied { impliedExact.insert("\(host) \(location.match)") }
+                return
+            }
+            guard !implied, impliedExact.remove("\(host) \(location.match)") != nil else { return }
+            servers[host]?.locations[index] = location
+        }
+
+        mutating func certificate(_ secretName: String?, namespace: String, ingress: String) -> String? {
+            guard let secretName else { return nil }
+            let key = "\(namespace)/\(secretName)"
+            if certificates[key] != nil { return key }
+            guard let secret = secrets[key] else {
+                problems.append("Ingress \(ingress): secret \(key) not found; using the default certificate")
+                return nil
+            }
+            let data = secret.decodedData
+            guard let cert = data["tls.crt"], let keyPEM = data["tls.key"] else {
+                problems.append("Ingress \(ingress): secret \(key) has no tls.crt and tls.key; using the default certificate")
+                return nil
+            }
+            var pem = keyPEM
+            if pem.last != UInt8(ascii: "\n") { pem.append(UInt8(ascii: "\n")) }
+            pem.append(cert)
+            if let problem = checkCertificate(pem) {
+                problems.append("Ingress \(ingress): secret \(key): \(problem); using the default certificate")
+                return nil
+            }
+            certificates[key] = Certificate(pem: pem)
+            return key
+        }
+
+        /// Where a backend sends requests: its service port's ready endpoints.
+        mutating func action(_ backend: Ingress.Backend, namespace: String, ingress: String) -> Action {
+            guard let reference = backend.service else {
+                problems.append("Ingress \(ingress): resource backends are not supported")
+                return .notFound
+            }
+            let port = reference.port?.number.map(String.init) ?? reference.port?.name ?? ""
+            let upstream = upstreamName(namespace: namespace, service: reference.name, port: port)
+            guard let service = services["\(namespace)/\(reference.name)"] else {
+                problems.append("Ingress \(ingress): service \(namespace)/\(reference.name) not found")
+                return .unavailable(upstream: upstream)
+            }
+            let servicePort = service.spec.ports?.first { candidate in
+                if let number = reference.port?.number { return candidate.port == number }
+                return candidate.name == reference.port?.name
+            }
+            guard let servicePort else {
+                problems.append("Ingress \(ingress): service \(namespace)/\(reference.name) has no port \(port)")
+                return .unavailable(upstream: upstream)
+            }
+            if upstreams[upstream] == nil {
+                let portName = servicePort.name ?? ""
+                var servers = Set<String>()
+                for slice in slices["\(namespace)/\(reference.name)"] ?? [] {
+                    guard let target = slice.ports?.first(where: { ($0.name ?? "") == portName && ($0.protocol ?? "TCP") == "TCP" })?.port else { continue }
+                    for endpoint in slice.endpoints ?? [] where endpoint.conditions?.ready != false {
+                        for address in endpoint.addresses { servers.insert("\(address):\(target)") }
+                    }
+                }
+                upstreams[upstream] = servers.sorted()
+            }
+            return upstreams[upstream]!.isEmpty ? .unavailable(upstream: upstream) : .proxy(upstream: upstream)
+        }
+
+        /// ingress-nginx's `<namespace>-<service>-<port>`, made unique when two backends would share one.
+        mutating func upstreamName(namespace: String, service: String, port: String) -> String {
+            let key = "\(namespace)/\(service)/\(port)"
+            if let name = upstreamNames[key] { return name }
+            var name = "\(namespace)-\(service)-\(port)"
+            let taken = Set(upstreamNames.values)
+            var suffix = 2
+            while taken.contains(name) { name = "\(namespace)-\(service)-\(port)-\(suffix)"; suffix += 1 }
+            upstreamNames[key] = name
+            return name
+        }
+
+        func finish() -> IngressRoutes {
+            let ordered = ([""] + hostOrder.sorted()).compactMap { servers[$0] }.map { server -> Server in
+                var server = server
+                if !server.locations.contains(where: { $0.match == .prefix("/") }) {
+                    server.locations.append(Location(match: .prefix("/"), action: .notFound, redirectToHTTPS: false))
+                }
+                server.locations.sort { $0.match < $1.match }
+                return server
+            }
+            return IngressRoutes(servers: ordered, upstreams: upstreams.filter { !$0.value.isEmpty }, certificates: certificates)
+        }
+    }
+}

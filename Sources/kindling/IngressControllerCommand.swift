@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import KindlingAPI
+import KindlingClient
+import KindlingCluster
+import KindlingIngress
+
+/// `kindling ingress-controller`: the ingress controller, run by the pods of Deployment
+/// `ingress-nginx/ingress-nginx-controller` (the catalog's ingress-nginx image). Watches Ingresses, IngressClasses,
+/// Services, EndpointSlices and Secrets, keeps Debian's nginx configured from them, and publishes its Service's
+/// address in the Ingresses' status.
+struct IngressControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingress-controller",
+        abstract: "The ingress controller (run by the ingress-nginx-controller pods in ingress-nginx).",
+        discussion: "Serves the Ingresses of the IngressClasses whose spec.controller is --controller-class (and those annotated kubernetes.io/ingress.class: --ingress-class) with nginx, as ingress-nginx does: hosts and paths (Exact, Prefix, ImplementationSpecific as a plain prefix), defaultBackend, backends by service port number or name balanced over the service's ready endpoints, TLS from kubernetes.io/tls Secrets (a self-signed certificate otherwise; plain HTTP to a TLS host is redirected unless nginx.ingress.kubernetes.io/ssl-redirect is \"false\"). Every change is a new nginx configuration, tested and then loaded by a reload that drops no connection. The addresses of --publish-service go into each served Ingress's status.loadBalancer."
+    )
+
+    @OptionGroup var cluster: ClusterOption
+
+    @Option(help: "The IngressClass controller value this controller serves.")
+    var controllerClass = "k8s.io/ingress-nginx"
+
+    @Option(help: "The class name served in the kubernetes.io/ingress.class annotation.")
+    var ingressClass = "kindling"
+
+    @Option(help: "Also serve Ingresses that name no class (true or false).")
+    var watchIngressWithoutClass = false
+
+    @Option(help: "The Service (NAMESPACE/NAME) whose addresses go into the Ingresses' status.")
+    var publishService = "ingress-nginx/ingress-nginx-controller"
+
+    @Option(help: "Where nginx's configuration, certificates and temporary files are written.")
+    var configDirectory = "/etc/ingress-controller"
+
+    @Option(help: "The HTTP port.")
+    var httpPort = 80
+
+    @Option(help: "The HTTPS port.")
+    var httpsPort = 443
+
+    @Option(help: "The port of /healthz.")
+    var healthzPort = 10254
+
+    /// The latest lists; routes are rebuilt from them on every change, once all have listed.
+    actor Sources {
+        var ingresses: [Ingress]?
+        var classes: [IngressClass]?
+        var services: [Service]?
+        var slices: [EndpointSlice]?
+        var secrets: [Secret]?
+        func set(ingresses: [Ingress]) { self.ingresses = ingresses }
+        func set(classes: [IngressClass]) { self.classes = classes }
+        func set(services: [Service]) { self.services = services }
+        func set(slices: [EndpointSlice]) { self.slices = slices }
+        func set(secrets: [Secret]) { self.secrets = secrets }
+        func snapshot() -> (ingresses: [Ingress], classes: [IngressClass], services: [Service], slices: [EndpointSlice], secrets: [Secret])? {
+            guard let ingresses, let classes, let services, let slices, let secrets else { return nil }
+            return (ingresses, classes, services, slices, secrets)
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors("ingress-controller") {
+            let parts = publishService.split(separator: "/").map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--publish-service: \(publishService) is not NAMESPACE/NAME") }
+            let published = (namespace: parts[0], name: parts[1])
+            let nginxConfig = NginxConfig(directory: configDirectory, ports: .init(http: httpPort, https: httpsPort, health: healthzPort))
+            for directory in ["", "/certificates", "/client-body", "/proxy"] {
+                try FileManager.default.createDirectory(atPath: configDirectory + directory, withIntermediateDirectories: true)
+            }
+            try Certificates.makeDefault(at: nginxConfig.defaultCertificatePath)
+            let nginx = NginxProcess(configPath: configDirectory + "/nginx.conf")
+            let selection = IngressClassSelection(controller: controllerClass, annotationClass: ingressClass, withoutClass: watchIngressWithoutClass)
+            let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
+            let sources = Sources()
+            // A burst of changes (endpoints come in dozens) becomes one new configuration, not one each.
+            let (changes, changed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await Informer<Ingress>(client: client).run { await sources.set(ingresses: Array($0.values)); changed.yield() } }
+                group.addTask { await Informer<IngressClass>(client: client).run { await sources.set(classes: Array($0.values)); changed.yield() } }
+                group.addTask { await Informer<Service>(client: client).run { await sources.set(services: Array($0.values)); changed.yield() } }
+                group.addTask { await Informer<EndpointSlice>(client: client).run { await sources.set(slices: Array($0.values)); changed.yield() } }
+                group.addTask { await Informer<Secret>(client: client).run { await sources.set(secrets: Array($0.values)); changed.yield() } }
+                group.addTask {
+                    var sync = IngressSync(config: nginxConfig, nginx: nginx)
+                    for await _ in changes {
+                        guard let snapshot = await sources.snapshot() else { continue }
+                        let served = snapshot.ingresses.filter { selection.selects($0, classes: snapshot.classes) }
+                        sync.apply(served, services: snapshot.services, slices: snapshot.slices, secrets: snapshot.secrets)
+                        let service = snapshot.services.first { $0.namespace == published.namespace && $0.name == published.name }
+                        await IngressSync.publish(IngressSync.addresses(of: service), ingresses: snapshot.ingresses, served: served, client: client)
+                        // At most five new configurations a second: each reload starts a new set of workers.
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                group.addTask {
+                    // nginx runs once the first configuration is applied; the controller lives and dies with it.
+                    while !Task.isCancelled {
+                        let status = await nginx.wait()
+                        if status != -1 { throw CLIError("nginx exited with status \(status)") }
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                try await group.next()
+                nginx.stop()
+                group.cancelAll()
+            }
+        }
+    }
+}
+
+/// The controller's state between changes: the configuration and certificates nginx runs with.
+struct IngressSync {
+    let config: NginxConfig
+    let nginx: NginxProcess
+    var applied: String?
+    var written: [String: Data] = [:]
+    var reported: [String] = []
+    /// Secret PEMs already checked with openssl, by content.
+    var checked: [Data: String?] = [:]
+
+    init(config: NginxConfig, nginx: NginxProcess) {
+        self.config = config
+        self.nginx = nginx
+    }
+
+    mutating func apply(_ ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret]) {
+        var checked = self.checked
+        var seen = Set<Data>()
+        let (routes, problems) = IngressRoutes.build(ingresses: ingresses, services: services, slices: slices, secrets: secrets) { pem in
+            seen.insert(pem)
+            if let known = checked[pem] { return known }
+            let problem = Certificates.problem(pem)
+            checked[pem] = problem
+            return problem
+        }
+        self.checked = checked.filter { seen.contains($0.key) }
+        if problems != reported {
+            for problem in problems where !reported.contains(problem) { printError(problem) }
+            reported = problems
+        }
+        let text = config.render(routes)
+        do {
+            for (key, certificate) in routes.certificates where written[key] != certificate.pem {
+                try Certificates.write(certificate.pem, to: config.certificatePath(key))
+                written[key] = certificate.pem
+            }
+            guard text != applied else { return }
+            try nginx.apply(text)
+            printError("configuration \(applied == nil ? "loaded" : "reloaded"): \(ingresses.count) ingresses, \(routes.servers.count - 1) hosts, \(routes.upstreams.count) upstreams")
+            applied = text
+            for key in written.keys where routes.certificates[key] == nil {
+                unlink(config.certificatePath(key))
+                written[key] = nil
+            }
+        } catch {
+            printError("configuration not applied: \(error)")
+        }
+    }
+
+    /// What goes into `status.loadBalancer.ingress`: the published Service's load-balancer addresses, else its
+    /// external IPs.
+    static func addresses(of service: Service?) -> [Ingress.Status.LoadBalancer.Entry] {
+        guard let service else { return [] }
+        let balanced = (service.status?.loadBalancer?.ingress ?? []).map { Ingress.Status.LoadBalancer.Entry(ip: $0.ip, hostname: $0.hostname) }
+        return balanced.isEmpty ? (service.spec.externalIPs ?? []).map { .init(ip: $0, hostname: nil) } : balanced
+    }
+
+    /// Served Ingresses get the addresses; Ingresses no longer served lose them.
+    static func publish(_ addresses: [Ingress.Status.LoadBalancer.Entry], ingresses: [Ingress], served: [Ingress], client: APIClient) async {
+        let servedKeys = Set(served.map { "\($0.namespace)/\($0.name)" })
+        for ingress in ingresses {
+            let current = ingress.status?.loadBalancer?.ingress ?? []
+            let isServed = servedKeys.contains("\(ingress.namespace)/\(ingress.name)")
+            let wanted = isServed ? addresses : (current == addresses ? [] : current)
+            guard wanted != current else { continue }
+            var updated = ingress
+            updated.status = .init(loadBalancer: .init(ingress: wanted.isEmpty ? nil : wanted))
+            do { _ = try await client.updateStatus(updated) } catch { printError("status of ingress \(ingress.namespace)/\(ingress.name): \(error)") }
+        }
+    }
+}
