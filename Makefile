@@ -50,6 +50,8 @@ bench: release
 	.build/release/kindling-bench dns
 	.build/release/kindling-bench crash
 	.build/release/kindling-bench kubectl
+	.build/release/kindling-bench policy
+	.build/release/kindling-bench ingress
 
 clean:
 	rm -rf .build

@@ -11,6 +11,7 @@ packages=(
   curl iputils-ping dnsutils procps psmisc
   nginx-light                     # the catalog's `nginx` image
   iperf3                          # bench/: throughput through a service VIP
+  wrk                             # bench/: HTTP requests per second and latency through the ingress
   iputils-arping                  # gratuitous ARP when a node takes over a LoadBalancer IP
   python3-venv                    # the venv below
   openssl                         # tests: the key pair of seed 001's TLS secret
