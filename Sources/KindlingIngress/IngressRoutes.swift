@@ -49,8 +49,8 @@ public struct IngressRoutes: Equatable, Sendable {
     public struct Location: Equatable, Sendable {
         public var match: Match
         public var action: Action
-        /// Plain HTTP is redirected to HTTPS (308) when the host has TLS, unless its Ingress says
-        /// `nginx.ingress.kubernetes.io/ssl-redirect: "false"`.
+        /// Plain HTTP is redirected to HTTPS (308) when the host has a certificate of its own, unless the
+        /// location's Ingress says `nginx.ingress.kubernetes.io/ssl-redirect: "false"`.
         public var redirectToHTTPS: Bool
     }
 
@@ -58,13 +58,16 @@ public struct IngressRoutes: Equatable, Sendable {
         /// "" for the default server (rules without a host, and every host no rule names).
         public var host: String
         public var locations: [Location]
-        /// The key of a certificate in `certificates`; nil: the default (self-signed) one.
+        /// The key (`namespace/name` of its Secret) of a certificate in `certificates`; nil: the default one.
         public var certificate: String?
     }
 
     public struct Certificate: Equatable, Sendable {
         /// The private key and certificate chain in PEM, as one file.
         public var pem: Data
+        /// `<namespace>_<name>-<hash of pem>.pem` ("_" is in neither name): a renewed Secret is a new file, so the
+        /// configuration changes and nginx reloads it.
+        public var fileName: String
     }
 
     public var servers: [Server]
@@ -84,6 +87,7 @@ public struct IngressRoutes: Equatable, Sendable {
             ($0.metadata.creationTimestamp ?? "", $0.namespace, $0.name) < ($1.metadata.creationTimestamp ?? "", $1.namespace, $1.name)
         }
         for ingress in ordered { builder.add(ingress) }
+        builder.addDefaultBackends()
         return (builder.finish(), builder.problems)
     }
 
@@ -99,6 +103,24 @@ public struct IngressRoutes: Equatable, Sendable {
             return trimmed.isEmpty ? [.prefix("/")] : [.exact(String(trimmed)), .prefix(trimmed + "/")]
         default: return [.prefix(path.isEmpty ? "/" : path)]
         }
+    }
+
+    /// The TLS entry for a host: one naming it exactly, else one whose `*.` wildcard covers it.
+    static func tlsEntry(for host: String, in entries: [Ingress.TLS]) -> Ingress.TLS? {
+        entries.first { ($0.hosts ?? []).contains(host) } ?? entries.first { ($0.hosts ?? []).contains { covers($0, host) } }
+    }
+
+    /// The ssl-redirect annotation read as Go's strconv.ParseBool reads it (ingress-nginx's default: true).
+    static func sslRedirect(_ ingress: Ingress) -> Bool {
+        !["0", "f", "F", "false", "FALSE", "False"].contains(ingress.metadata.annotations?[sslRedirectAnnotation] ?? "true")
+    }
+
+    /// What makes a path unusable in nginx's configuration although the API took it: whitespace and control
+    /// characters (the API validates Exact and Prefix paths' form, not their characters).
+    static func pathProblem(_ path: String?) -> String? {
+        guard let path else { return nil }
+        return path.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }
+            ? "whitespace and control characters cannot be routed" : nil
     }
 
     /// Whether a TLS entry's host covers a rule's host: equal, or a `*.` wildcard for exactly one label.
@@ -120,6 +142,8 @@ public struct IngressRoutes: Equatable, Sendable {
         var certificates: [String: Certificate] = [:]
         /// Host and exact match of locations a Prefix path implied (an Exact path may take them over).
         var impliedExact: Set<String> = []
+        /// Ingresses with a default backend, oldest first.
+        var defaulted: [Ingress] = []
         var problems: [String] = []
 
         init(services: [Service], slices: [EndpointSlice], secrets: [Secret], checkCertificate: @escaping (Data) -> String?) {
@@ -131,34 +155,48 @@ public struct IngressRoutes: Equatable, Sendable {
 
         mutating func add(_ ingress: Ingress) {
             let id = "\(ingress.namespace)/\(ingress.name)"
-            let redirect = ingress.metadata.annotations?[IngressRoutes.sslRedirectAnnotation] != "false"
-            let tls = ingress.spec.tls ?? []
+            let redirect = IngressRoutes.sslRedirect(ingress)
             for rule in ingress.spec.rules ?? [] {
                 let host = rule.host ?? ""
                 ensureServer(host)
-                let entry = host.isEmpty ? nil : tls.first { ($0.hosts ?? []).contains { IngressRoutes.covers($0, host) } }
-                if let entry, servers[host]?.certificate == nil {
+                if !host.isEmpty, servers[host]?.certificate == nil, let entry = IngressRoutes.tlsEntry(for: host, in: ingress.spec.tls ?? []) {
                     let key = certificate(entry.secretName, namespace: ingress.namespace, ingress: id)
                     servers[host]?.certificate = key
                 }
-                let redirecting = redirect && entry != nil
                 for path in rule.http?.paths ?? [] {
+                    if let problem = IngressRoutes.pathProblem(path.path) {
+                        report("Ingress \(id): path \(path.path ?? ""): \(problem); left out")
+                        continue
+                    }
                     let action = self.action(path.backend, namespace: ingress.namespace, ingress: id)
                     for match in IngressRoutes.matches(path: path.path, type: path.pathType) {
                         let implied = path.pathType == "Prefix" && match.isExact
-                        addLocation(Location(match: match, action: action, redirectToHTTPS: redirecting), host: host, implied: implied)
+                        addLocation(Location(match: match, action: action, redirectToHTTPS: redirect), host: host, implied: implied)
                     }
                 }
             }
-            // The Ingress's default backend takes what its hosts' paths leave unmatched, and the default server's
-            // unmatched requests (the oldest such Ingress's).
-            if let backend = ingress.spec.defaultBackend {
+            if ingress.spec.defaultBackend != nil { defaulted.append(ingress) }
+        }
+
+        /// After every rule: an Ingress's default backend takes its hosts' requests that no path of any Ingress
+        /// matches, and, for an Ingress without rules, every host's that no rule names (the default server), as in
+        /// ingress-nginx. The oldest Ingress's wins.
+        mutating func addDefaultBackends() {
+            for ingress in defaulted {
+                guard let backend = ingress.spec.defaultBackend else { continue }
+                let id = "\(ingress.namespace)/\(ingress.name)"
                 let action = self.action(backend, namespace: ingress.namespace, ingress: id)
-                let hosts = Set((ingress.spec.rules ?? []).map { $0.host ?? "" }).union([""])
-                for host in hosts.sorted() {
-                    addLocation(Location(match: .prefix("/"), action: action, redirectToHTTPS: false), host: host)
+                let rules = ingress.spec.rules ?? []
+                let hosts = rules.isEmpty ? [""] : Set(rules.map { $0.host ?? "" }).sorted()
+                for host in hosts {
+                    addLocation(Location(match: .prefix("/"), action: action, redirectToHTTPS: IngressRoutes.sslRedirect(ingress)), host: host)
                 }
             }
+        }
+
+        /// Each problem once, in the order found.
+        mutating func report(_ problem: String) {
+            if !problems.contains(problem) { problems.append(problem) }
         }
 
         mutating func ensureServer(_ host: String) {
@@ -184,43 +222,45 @@ public struct IngressRoutes: Equatable, Sendable {
             let key = "\(namespace)/\(secretName)"
             if certificates[key] != nil { return key }
             guard let secret = secrets[key] else {
-                problems.append("Ingress \(ingress): secret \(key) not found; using the default certificate")
+                report("Ingress \(ingress): secret \(key) not found; using the default certificate")
                 return nil
             }
             let data = secret.decodedData
             guard let cert = data["tls.crt"], let keyPEM = data["tls.key"] else {
-                problems.append("Ingress \(ingress): secret \(key) has no tls.crt and tls.key; using the default certificate")
+                report("Ingress \(ingress): secret \(key) has no tls.crt and tls.key; using the default certificate")
                 return nil
             }
             var pem = keyPEM
             if pem.last != UInt8(ascii: "\n") { pem.append(UInt8(ascii: "\n")) }
             pem.append(cert)
             if let problem = checkCertificate(pem) {
-                problems.append("Ingress \(ingress): secret \(key): \(problem); using the default certificate")
+                report("Ingress \(ingress): secret \(key): \(problem); using the default certificate")
                 return nil
             }
-            certificates[key] = Certificate(pem: pem)
+            let hash = String(FNV1a.hash32(pem), radix: 16)
+            certificates[key] = Certificate(pem: pem, fileName: "\(namespace)_\(secretName)-\(hash).pem")
             return key
         }
 
         /// Where a backend sends requests: its service port's ready endpoints.
         mutating func action(_ backend: Ingress.Backend, namespace: String, ingress: String) -> Action {
             guard let reference = backend.service else {
-                problems.append("Ingress \(ingress): resource backends are not supported")
+                report("Ingress \(ingress): resource backends are not supported")
                 return .notFound
             }
             let port = reference.port?.number.map(String.init) ?? reference.port?.name ?? ""
             let upstream = upstreamName(namespace: namespace, service: reference.name, port: port)
             guard let service = services["\(namespace)/\(reference.name)"] else {
-                problems.append("Ingress \(ingress): service \(namespace)/\(reference.name) not found")
+                report("Ingress \(ingress): service \(namespace)/\(reference.name) not found")
                 return .unavailable(upstream: upstream)
             }
             let servicePort = service.spec.ports?.first { candidate in
+                guard (candidate.protocol ?? "TCP") == "TCP" else { return false }
                 if let number = reference.port?.number { return candidate.port == number }
                 return candidate.name == reference.port?.name
             }
             guard let servicePort else {
-                problems.append("Ingress \(ingress): service \(namespace)/\(reference.name) has no port \(port)")
+                report("Ingress \(ingress): service \(namespace)/\(reference.name) has no port \(port)")
                 return .unavailable(upstream: upstream)
             }
             if upstreams[upstream] == nil {
@@ -253,7 +293,10 @@ public struct IngressRoutes: Equatable, Sendable {
             let ordered = ([""] + hostOrder.sorted()).compactMap { servers[$0] }.map { server -> Server in
                 var server = server
                 if !server.locations.contains(where: { $0.match == .prefix("/") }) {
-                    server.locations.append(Location(match: .prefix("/"), action: .notFound, redirectToHTTPS: false))
+                    server.locations.append(Location(match: .prefix("/"), action: .notFound, redirectToHTTPS: true))
+                }
+                if server.certificate == nil {
+                    for index in server.locations.indices { server.locations[index].redirectToHTTPS = false }
                 }
                 server.locations.sort { $0.match < $1.match }
                 return server

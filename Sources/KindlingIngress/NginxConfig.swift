@@ -26,12 +26,12 @@ public struct NginxConfig: Sendable {
         self.workerProcesses = workerProcesses
     }
 
-    /// The PEM file of a certificate key (a Secret's `namespace/name`).
-    public func certificatePath(_ key: String) -> String {
-        "\(directory)/certificates/\(key.replacingOccurrences(of: "/", with: "-")).pem"
-    }
+    public var certificateDirectory: String { "\(directory)/certificates" }
 
-    public var defaultCertificatePath: String { "\(directory)/certificates/default-fake-certificate.pem" }
+    public func certificatePath(_ certificate: IngressRoutes.Certificate) -> String { "\(certificateDirectory)/\(certificate.fileName)" }
+
+    public static let defaultCertificateName = "default-fake-certificate.pem"
+    public var defaultCertificatePath: String { "\(certificateDirectory)/\(Self.defaultCertificateName)" }
     public var pidPath: String { "\(directory)/nginx.pid" }
 
     public func render(_ routes: IngressRoutes) -> String {
@@ -59,7 +59,7 @@ public struct NginxConfig: Sendable {
                 keepalive_requests 1000;
                 client_max_body_size 1m;
                 server_tokens on;
-                server_names_hash_bucket_size 128;
+                server_names_hash_bucket_size \(Self.serverNamesBucketSize(routes.servers.map(\.host)));
                 server_names_hash_max_size 4096;
                 map $http_upgrade $connection_upgrade {
                     default upgrade;
@@ -94,7 +94,7 @@ public struct NginxConfig: Sendable {
             for server in servers { out += "        server \(server) max_fails=0;\n" }
             out += "        keepalive 320;\n        keepalive_requests 10000;\n        keepalive_timeout 60s;\n    }\n"
         }
-        for server in routes.servers { out += render(server) }
+        for server in routes.servers { out += render(server, certificate: server.certificate.flatMap { routes.certificates[$0] }) }
         out += """
                 server {
                     listen \(ports.health);
@@ -108,15 +108,15 @@ public struct NginxConfig: Sendable {
         return out
     }
 
-    func render(_ server: IngressRoutes.Server) -> String {
+    func render(_ server: IngressRoutes.Server, certificate: IngressRoutes.Certificate?) -> String {
         let isDefault = server.host.isEmpty
         let suffix = isDefault ? " default_server backlog=4096" : ""
         var out = "\n    server {\n"
         out += "        server_name \(isDefault ? "_" : Self.serverName(server.host));\n"
         out += "        listen \(ports.http)\(suffix);\n"
         out += "        listen \(ports.https) ssl\(suffix);\n"
-        if let key = server.certificate {
-            out += "        ssl_certificate \(certificatePath(key));\n        ssl_certificate_key \(certificatePath(key));\n"
+        if let certificate {
+            out += "        ssl_certificate \(certificatePath(certificate));\n        ssl_certificate_key \(certificatePath(certificate));\n"
         }
         for location in server.locations { out += render(location) }
         return out + "    }\n"
@@ -130,7 +130,8 @@ public struct NginxConfig: Sendable {
         }
         var out = "        location \(match) {\n"
         if location.redirectToHTTPS {
-            out += "            if ($scheme = http) { return 308 https://$host$request_uri; }\n"
+            let port = ports.https == 443 ? "" : ":\(ports.https)"
+            out += "            if ($scheme = http) { return 308 https://$host\(port)$request_uri; }\n"
         }
         switch location.action {
         case .proxy(let upstream):
@@ -141,6 +142,15 @@ public struct NginxConfig: Sendable {
             out += "            set $proxy_upstream_name \"upstream-default-backend\";\n            return 404;\n"
         }
         return out + "        }\n"
+    }
+
+    /// nginx keeps server names in hash buckets of this many bytes, and refuses to start when the longest name
+    /// (a DNS name may have 253 characters) does not fit one with its overhead.
+    static func serverNamesBucketSize(_ hosts: [String]) -> Int {
+        let longest = hosts.map { serverName($0).utf8.count }.max() ?? 0
+        var size = 128
+        while size < longest + 32 { size *= 2 }
+        return size
     }
 
     /// A `*.` wildcard host matches exactly one label in Kubernetes, and any number in nginx's own wildcard form:

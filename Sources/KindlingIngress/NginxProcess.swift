@@ -12,44 +12,73 @@ public final class NginxProcess: @unchecked Sendable {
     public let binary: String
     public let configPath: String
     private let lock = NSLock()
-    private var started: Process?
-    private var process: Process? {
-        get { lock.withLock { started } }
-        set { lock.withLock { started = newValue } }
-    }
+    private var masterPID: pid_t = 0
+    /// The last text `nginx -t` refused and why: not tested again until something changes it.
+    private var rejected: (text: String, failure: any Error)?
 
     public init(binary: String = "/usr/sbin/nginx", configPath: String) {
         self.binary = binary
         self.configPath = configPath
     }
 
+    private var pid: pid_t {
+        get { lock.withLock { masterPID } }
+        set { lock.withLock { masterPID = newValue } }
+    }
+
     /// Writes `text` as the configuration, tested first; starts nginx the first time, reloads it afterwards.
     public func apply(_ text: String) throws {
+        if let rejected, rejected.text == text { throw rejected.failure }
         let candidate = configPath + ".new"
         try text.write(toFile: candidate, atomically: true, encoding: .utf8)
-        try Self.run([binary, "-t", "-q", "-c", candidate])
+        do {
+            try Self.run([binary, "-t", "-q", "-c", candidate])
+        } catch {
+            rejected = (text, error)
+            unlink(candidate)
+            throw error
+        }
+        rejected = nil
         guard rename(candidate, configPath) == 0 else { throw Failure(description: "rename \(candidate): \(String(cString: strerror(errno)))") }
-        if let process, process.isRunning {
-            kill(process.processIdentifier, SIGHUP)
+        if pid > 0 {
+            kill(pid, SIGHUP)
             return
         }
-        let master = Process()
-        master.executableURL = URL(fileURLWithPath: binary)
-        master.arguments = ["-c", configPath]
-        try master.run()
-        process = master
+        pid = try Self.spawn([binary, "-c", configPath])
     }
 
-    /// Waits until nginx's master exits (it should not): its status.
+    /// nginx's master in this process's own process group (Foundation's Process would give it one of its own), so
+    /// whatever stops the container's group stops nginx and its workers too; with the default signal mask and
+    /// dispositions, whatever this process blocks or ignores.
+    static func spawn(_ arguments: [String]) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, arguments[0], nil, &attributes, argv, environ)
+        guard result == 0 else { throw Failure(description: "\(arguments[0]): \(String(cString: strerror(result)))") }
+        return pid
+    }
+
+    /// Waits until nginx's master exits (it should not): its exit status, or -1 when it never started.
     public func wait() async -> Int32 {
-        guard let process else { return -1 }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(200)) }
-        return process.terminationStatus
+        guard pid > 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 { try? await Task.sleep(for: .milliseconds(200)) }
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
+    /// A fast stop (SIGTERM), as a container runtime stops a container.
     public func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGQUIT)
+        if pid > 0 { kill(pid, SIGTERM) }
     }
 
     /// Runs a short command to its end; a non-zero exit is a failure carrying what it printed.
@@ -64,7 +93,8 @@ public final class NginxProcess: @unchecked Sendable {
         let stdin = Pipe()
         process.standardInput = stdin
         try process.run()
-        if let input { stdin.fileHandleForWriting.write(input) }
+        // A command that exits before reading all of its input is an error it reports, not a SIGPIPE here.
+        if let input { try? stdin.fileHandleForWriting.write(contentsOf: input) }
         try? stdin.fileHandleForWriting.close()
         let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -33,10 +33,15 @@ public struct ControlPlane: Sendable {
         let registry = Registry(store: try Store(path: storePath), admission: AdmissionChain([
             ServiceAdmission(serviceSubnet: config.serviceSubnet), DefaultIngressClassAdmission(),
         ]))
+        // The add-ons (cluster DNS, the ingress controller) are made with the cluster, once: after that they are
+        // the user's to scale, change or delete, and a restarted server leaves them as they are.
+        let fresh = (try? registry.get(Namespace.self, name: "kube-system")) == nil
         try ensureSystemNamespaces(registry)
         try ensureKubernetesService(registry)
-        try ensureClusterDNS(registry)
-        try ensureIngressController(registry)
+        if fresh {
+            try ensureClusterDNS(registry)
+            try ensureIngressController(registry)
+        }
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),

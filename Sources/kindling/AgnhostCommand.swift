@@ -75,7 +75,9 @@ struct NetExec: AsyncParsableCommand {
         if udpPort > 0 { try UDPNetExec.start(port: udpPort) }
         let app = Application(router: router, configuration: .init(address: .hostname("0.0.0.0", port: httpPort), serverName: "agnhost"))
         print("Started HTTP server on port \(httpPort)")
-        try await app.runService()
+        // SIGTERM ends it at once, as it ends agnhost (a Go program): a graceful drain would keep the listening
+        // socket open without accepting, so new connections would hang until the grace period's SIGKILL.
+        try await app.runService(gracefulShutdownSignals: [])
     }
 }
 

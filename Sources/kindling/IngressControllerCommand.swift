@@ -62,6 +62,8 @@ struct IngressControllerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors("ingress-controller") {
+            // openssl may exit before reading a PEM it refuses: an error it reports, not a signal.
+            signal(SIGPIPE, SIG_IGN)
             let parts = publishService.split(separator: "/").map(String.init)
             guard parts.count == 2 else { throw ValidationError("--publish-service: \(publishService) is not NAMESPACE/NAME") }
             let published = (namespace: parts[0], name: parts[1])
@@ -115,7 +117,6 @@ struct IngressSync {
     let config: NginxConfig
     let nginx: NginxProcess
     var applied: String?
-    var written: [String: Data] = [:]
     var reported: [String] = []
     /// Secret PEMs already checked with openssl, by content.
     var checked: [Data: String?] = [:]
@@ -128,7 +129,7 @@ struct IngressSync {
     mutating func apply(_ ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret]) {
         var checked = self.checked
         var seen = Set<Data>()
-        let (routes, problems) = IngressRoutes.build(ingresses: ingresses, services: services, slices: slices, secrets: secrets) { pem in
+        let (routes, found) = IngressRoutes.build(ingresses: ingresses, services: services, slices: slices, secrets: secrets) { pem in
             seen.insert(pem)
             if let known = checked[pem] { return known }
             let problem = Certificates.problem(pem)
@@ -136,26 +137,28 @@ struct IngressSync {
             return problem
         }
         self.checked = checked.filter { seen.contains($0.key) }
+        var problems = found
+        let text = config.render(routes)
+        if text != applied {
+            do {
+                for certificate in routes.certificates.values where !FileManager.default.fileExists(atPath: config.certificatePath(certificate)) {
+                    try Certificates.write(certificate.pem, to: config.certificatePath(certificate))
+                }
+                try nginx.apply(text)
+                printError("configuration \(applied == nil ? "loaded" : "reloaded"): \(ingresses.count) ingresses, \(routes.servers.count - 1) hosts, \(routes.upstreams.count) upstreams")
+                applied = text
+                // Certificates no configuration names any more (old workers hold theirs in memory).
+                let current = Set(routes.certificates.values.map(\.fileName)).union([NginxConfig.defaultCertificateName])
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: config.certificateDirectory)) ?? [] where !current.contains(file) {
+                    unlink("\(config.certificateDirectory)/\(file)")
+                }
+            } catch {
+                problems.append("configuration not applied, nginx runs the previous one: \(error)")
+            }
+        }
         if problems != reported {
             for problem in problems where !reported.contains(problem) { printError(problem) }
             reported = problems
-        }
-        let text = config.render(routes)
-        do {
-            for (key, certificate) in routes.certificates where written[key] != certificate.pem {
-                try Certificates.write(certificate.pem, to: config.certificatePath(key))
-                written[key] = certificate.pem
-            }
-            guard text != applied else { return }
-            try nginx.apply(text)
-            printError("configuration \(applied == nil ? "loaded" : "reloaded"): \(ingresses.count) ingresses, \(routes.servers.count - 1) hosts, \(routes.upstreams.count) upstreams")
-            applied = text
-            for key in written.keys where routes.certificates[key] == nil {
-                unlink(config.certificatePath(key))
-                written[key] = nil
-            }
-        } catch {
-            printError("configuration not applied: \(error)")
         }
     }
 

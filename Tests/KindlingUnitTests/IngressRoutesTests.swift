@@ -138,8 +138,8 @@ import Testing
         let host = routes.servers[1]
         #expect(host.locations.map(\.action) == [.unavailable(upstream: "default-gone-80"), .unavailable(upstream: "default-my-service-81"),
                                                  .unavailable(upstream: "default-empty-80"), .unavailable(upstream: "default-gone-80")])
-        // The default backend (no endpoints here) also takes the default server's unmatched requests.
-        #expect(routes.servers[0].locations == [.init(match: .prefix("/"), action: .unavailable(upstream: "default-empty-80"), redirectToHTTPS: false)])
+        // An Ingress with rules keeps its default backend to its own hosts, as ingress-nginx does.
+        #expect(routes.servers[0].locations == [.init(match: .prefix("/"), action: .notFound, redirectToHTTPS: false)])
         #expect(NginxConfig(directory: "/d").render(routes).contains("set $proxy_upstream_name \"default-gone-80\";\n            return 503;"))
     }
 
@@ -182,11 +182,13 @@ import Testing
         #expect(byHost["myapp.example.com"]?.certificate == "default/myapp-tls")
         #expect(byHost["myapp.example.com"]?.locations.first?.redirectToHTTPS == true)
         #expect(byHost["other.example.org"]?.certificate == nil)
-        #expect(byHost["other.example.org"]?.locations.first?.redirectToHTTPS == true)
+        #expect(byHost["other.example.org"]?.locations.first?.redirectToHTTPS == false, "no certificate of its own: no redirect")
         // A wildcard covers one label only.
         #expect(byHost["deep.er.example.com"]?.locations.first?.redirectToHTTPS == false)
         let config = NginxConfig(directory: "/d").render(routes)
-        #expect(config.contains("server_name myapp.example.com;\n        listen 80;\n        listen 443 ssl;\n        ssl_certificate /d/certificates/default-myapp-tls.pem;"))
+        let file = try #require(routes.certificates["default/myapp-tls"]?.fileName)
+        #expect(file.hasPrefix("default_myapp-tls-") && file.hasSuffix(".pem"))
+        #expect(config.contains("server_name myapp.example.com;\n        listen 80;\n        listen 443 ssl;\n        ssl_certificate /d/certificates/\(file);"))
         #expect(config.contains("if ($scheme = http) { return 308 https://$host$request_uri; }"))
 
         var plain = tls
@@ -226,5 +228,54 @@ import Testing
     @Test func pathsAndWildcardsAreSafeNginxWords() {
         #expect(NginxConfig.quoted(#"/a "b";{c}"#) == #""/a \"b\";{c}""#)
         #expect(NginxConfig.serverName("*.example.com") == #"~^[^.]+\.example\.com$"#)
+        #expect(NginxConfig.serverNamesBucketSize(["a.example.com"]) == 128)
+        #expect(NginxConfig.serverNamesBucketSize([String(repeating: "a", count: 63) + "." + String(repeating: "b", count: 63) + ".example.com"]) == 256)
+        #expect(IngressRoutes.pathProblem("/a b") != nil && IngressRoutes.pathProblem("/a\nb") != nil && IngressRoutes.pathProblem("/a{b};") == nil)
+    }
+
+    /// ingress-nginx's precedence: any Ingress's explicit path beats another's default backend, and only an Ingress
+    /// without rules takes the hosts nobody names; an exact TLS host beats a wildcard; UDP ports serve no HTTP.
+    @Test func defaultBackendsYieldToPathsAndExactTLSHostsToWildcards() throws {
+        let older = try ingress("""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: {name: older, namespace: default}
+            spec:
+              defaultBackend: {service: {name: api, port: {number: 8080}}}
+              rules:
+              - host: a.example.com
+                http: {paths: [{path: /x, pathType: Exact, backend: {service: {name: api, port: {number: 8080}}}}]}
+            """)
+        let newer = try ingress("""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: {name: newer, namespace: default}
+            spec:
+              rules:
+              - host: a.example.com
+                http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: my-service, port: {number: 80}}}}]}
+            """, created: "2026-02-01T00:00:00Z")
+        let catchAll = try ingress("""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: {name: catch-all, namespace: default}
+            spec:
+              defaultBackend: {service: {name: my-service, port: {name: admin}}}
+            """, created: "2026-03-01T00:00:00Z")
+        let (routes, _) = IngressRoutes.build(ingresses: [catchAll, newer, older], services: Self.services, slices: Self.slices, secrets: [])
+        let host = try #require(routes.servers.first { $0.host == "a.example.com" })
+        #expect(host.locations.first { $0.match == .prefix("/") }?.action == .proxy(upstream: "default-my-service-80"))
+        #expect(routes.servers[0].locations == [.init(match: .prefix("/"), action: .proxy(upstream: "default-my-service-admin"), redirectToHTTPS: false)])
+        #expect(routes.upstreams["default-my-service-admin"] == ["10.244.1.5:9000", "10.244.2.7:9000"])
+
+        let entries = [Ingress.TLS(hosts: ["*.example.com"], secretName: "wild"), Ingress.TLS(hosts: ["a.example.com"], secretName: "exact")]
+        #expect(IngressRoutes.tlsEntry(for: "a.example.com", in: entries)?.secretName == "exact")
+        #expect(IngressRoutes.tlsEntry(for: "b.example.com", in: entries)?.secretName == "wild")
+
+        var udp = Self.services[1]
+        udp.spec.ports = [.init(name: "quic", protocol: "UDP", port: 8080), .init(name: nil, protocol: "TCP", port: 8080)]
+        let (tcp, _) = IngressRoutes.build(ingresses: [try ingress(Self.seed004.replacingOccurrences(of: "my-service, port: {number: 80}", with: "api, port: {number: 8080}"))],
+                                          services: [udp], slices: Self.slices, secrets: [])
+        #expect(tcp.upstreams == ["default-api-8080": ["10.244.3.2:8080"]])
     }
 }

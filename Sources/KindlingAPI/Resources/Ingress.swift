@@ -36,6 +36,10 @@ public struct Ingress: KubeObject {
     public struct TLS: Codable, Hashable, Sendable {
         public var hosts: [String]?
         public var secretName: String?
+        public init(hosts: [String]?, secretName: String?) {
+            self.hosts = hosts
+            self.secretName = secretName
+        }
     }
 
     public struct Rule: Codable, Hashable, Sendable {
@@ -105,14 +109,27 @@ public struct Ingress: KubeObject {
                 } else {
                     errors.append(.required("\(p).pathType", "pathType must be specified"))
                 }
-                if path.pathType == "Exact" || path.pathType == "Prefix" {
-                    let value = path.path ?? ""
-                    if !value.hasPrefix("/") { errors.append(.invalid("\(p).path", value, "must be an absolute path")) }
-                }
+                errors += Self.pathProblems(path.path ?? "", type: path.pathType).map { .invalid("\(p).path", path.path ?? "", $0) }
                 errors += Self.validate(path.backend, "\(p).backend")
             }
         }
         return errors
+    }
+
+    /// Kubernetes' validateIngressHTTPPath: every non-empty path is absolute; Exact and Prefix paths hold no
+    /// `//`, `/./`, `/../`, `%2f` and do not end in `/.` or `/..`.
+    static func pathProblems(_ path: String, type: String?) -> [String] {
+        let checked = type == "Exact" || type == "Prefix"
+        guard checked || !path.isEmpty else { return [] }
+        guard path.hasPrefix("/") else { return ["must be an absolute path"] }
+        guard checked else { return [] }
+        var problems: [String] = []
+        for sequence in ["//", "/./", "/../", "%2f", "%2F"] where path.contains(sequence) { problems.append("must not contain '\(sequence)'") }
+        for suffix in ["/..", "/."] where path.hasSuffix(suffix) {
+            problems.append("cannot end with '\(suffix)'")
+            break
+        }
+        return problems
     }
 
     static func validate(_ backend: Backend, _ path: String) -> [FieldError] {

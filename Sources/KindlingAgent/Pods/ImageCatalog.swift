@@ -112,7 +112,7 @@ public enum ImageCatalog {
         while index < words.endIndex {
             let word = words[index]
             index += 1
-            let name = String(word.split(separator: "=", maxSplits: 1)[0])
+            let name = String(word.prefix { $0 != "=" })
             guard ingressControllerOptions.contains(name) else { continue }
             if word.contains("=") {
                 kept.append(word)

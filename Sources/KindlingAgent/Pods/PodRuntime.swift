@@ -452,6 +452,19 @@ public actor PodRuntime {
             state.waitingReason = "ContainerCreating"
             return
         }
+        func pullFailed(_ error: ImageCatalog.NotInCatalog) {
+            if state.waitingReason != "ErrImagePull" {
+                report(pod, container: container.name, type: "Warning", reason: "Failed",
+                       message: "Failed to pull image \"\(container.image ?? "")\": \(error.description)")
+            }
+            state.waitingReason = "ErrImagePull"
+            state.waitingMessage = error.description
+        }
+        // As kubelet: the image first, then the container's variables, which `$(VAR)` in command and args name.
+        guard ImageCatalog.family(of: container.image ?? "") != nil else {
+            pullFailed(ImageCatalog.NotInCatalog(image: container.image ?? ""))
+            return
+        }
         var env: [String: String]
         do {
             env = try environment(container, pod, record)
@@ -469,17 +482,11 @@ public actor PodRuntime {
             state.waitingMessage = "\(error)"
             return
         }
-        // `$(VAR)` in command and args names the container's variables, as kubelet expands them.
         let argv: [String]
         switch ImageCatalog.commandLine(image: container.image ?? "", command: container.command?.map { PodRuntime.expand($0, env) },
                                         args: container.args?.map { PodRuntime.expand($0, env) }, programs: programs) {
         case .failure(let error):
-            if state.waitingReason != "ErrImagePull" {
-                report(pod, container: container.name, type: "Warning", reason: "Failed",
-                       message: "Failed to pull image \"\(container.image ?? "")\": \(error.description)")
-            }
-            state.waitingReason = "ErrImagePull"
-            state.waitingMessage = error.description
+            pullFailed(error)
             return
         case .success(let words) where words.isEmpty:
             argv = ["/usr/sbin/nginx", "-c", writeNginxConfig(record, container: container)]
@@ -593,7 +600,7 @@ public actor PodRuntime {
 
     /// `$(VAR)` references to earlier variables, as Kubernetes expands them; `$$` escapes.
     static func expand(_ value: String, _ env: [String: String]) -> String {
-        guard value.contains("$(") else { return value }
+        guard value.contains("$") else { return value }
         var result = ""
         var rest = Substring(value)
         while let dollar = rest.firstIndex(of: "$") {
