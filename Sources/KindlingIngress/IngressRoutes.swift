@@ -35,8 +35,20 @@ public struct IngressRoutes: Equatable, Sendable {
         case exact(String)
         /// `location PATH`: a Prefix path's subtree (`/foo/`) and ImplementationSpecific's character prefix.
         case prefix(String)
+        /// `location ~* "^PATH"`: every non-Exact path of a host where an Ingress asks for regular expressions
+        /// (`use-regex` or `rewrite-target`), as ingress-nginx makes them; nginx tries them in order, longest first.
+        case regex(String)
 
         var isExact: Bool { if case .exact = self { true } else { false } }
+
+        /// nginx's order of evaluation: exact, then prefixes (longest wins whatever the order), then regular
+        /// expressions, which ingress-nginx lists longest first as the first that matches wins.
+        static func evaluationOrder(_ a: Match, _ b: Match) -> Bool {
+            switch (a, b) {
+            case (.regex(let x), .regex(let y)): return (x.count, y) > (y.count, x)
+            default: return a < b
+            }
+        }
     }
 
     public enum Action: Equatable, Sendable {
@@ -52,6 +64,20 @@ public struct IngressRoutes: Equatable, Sendable {
         /// Plain HTTP is redirected to HTTPS (308) when the host has a certificate of its own, unless the
         /// location's Ingress says `nginx.ingress.kubernetes.io/ssl-redirect: "false"`.
         public var redirectToHTTPS: Bool
+        /// `rewrite "(?i)PATH" TARGET break;` (ingress-nginx's `rewrite-target`): the URI the backend sees.
+        public var rewrite: (path: String, target: String)?
+
+        public init(match: Match, action: Action, redirectToHTTPS: Bool, rewrite: (path: String, target: String)? = nil) {
+            self.match = match
+            self.action = action
+            self.redirectToHTTPS = redirectToHTTPS
+            self.rewrite = rewrite
+        }
+
+        public static func == (a: Location, b: Location) -> Bool {
+            a.match == b.match && a.action == b.action && a.redirectToHTTPS == b.redirectToHTTPS
+                && a.rewrite?.path == b.rewrite?.path && a.rewrite?.target == b.rewrite?.target
+        }
     }
 
     public struct Server: Equatable, Sendable {
@@ -76,6 +102,8 @@ public struct IngressRoutes: Equatable, Sendable {
     public var certificates: [String: Certificate]
 
     public static let sslRedirectAnnotation = "nginx.ingress.kubernetes.io/ssl-redirect"
+    public static let rewriteTargetAnnotation = "nginx.ingress.kubernetes.io/rewrite-target"
+    public static let useRegexAnnotation = "nginx.ingress.kubernetes.io/use-regex"
 
     /// The routes of `ingresses` (already selected for this controller). Conflicts go to the oldest Ingress, as in
     /// ingress-nginx. `checkCertificate` says what is wrong with a Secret's PEM (nil: usable); `problems` are
@@ -112,7 +140,7 @@ public struct IngressRoutes: Equatable, Sendable {
 
     /// The ssl-redirect annotation read as Go's strconv.ParseBool reads it (ingress-nginx's default: true).
     static func sslRedirect(_ ingress: Ingress) -> Bool {
-        !["0", "f", "F", "false", "FALSE", "False"].contains(ingress.metadata.annotations?[sslRedirectAnnotation] ?? "true")
+        flag(ingress.metadata.annotations?[sslRedirectAnnotation]) ?? true
     }
 
     /// What makes a path unusable in nginx's configuration although the API took it: whitespace and control
@@ -121,6 +149,26 @@ public struct IngressRoutes: Equatable, Sendable {
         guard let path else { return nil }
         return path.unicodeScalars.contains { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7f }
             ? "whitespace and control characters cannot be routed" : nil
+    }
+
+    /// An annotation's boolean as Go's strconv.ParseBool reads it; nil when it is none.
+    static func flag(_ value: String?) -> Bool? {
+        switch value {
+        case "1", "t", "T", "true", "TRUE", "True": true
+        case "0", "f", "F", "false", "FALSE", "False": false
+        default: nil
+        }
+    }
+
+    /// Whether a path is a regular expression nginx (PCRE) will take; checked with ICU's, which agrees on what
+    /// Ingress paths use (groups, classes, quantifiers, anchors).
+    static func regexProblem(_ path: String) -> String? {
+        (try? NSRegularExpression(pattern: path)) == nil ? "not a regular expression" : nil
+    }
+
+    /// A path as a regular expression that matches it literally.
+    static func literal(_ path: String) -> String {
+        String(path.flatMap { #"\^$.|?*+()[]{}"#.contains($0) ? [Character("\\"), $0] : [$0] })
     }
 
     /// Whether a TLS entry's host covers a rule's host: equal, or a `*.` wildcard for exactly one label.
@@ -142,6 +190,10 @@ public struct IngressRoutes: Equatable, Sendable {
         var certificates: [String: Certificate] = [:]
         /// Host and exact match of locations a Prefix path implied (an Exact path may take them over).
         var impliedExact: Set<String> = []
+        /// Hosts where an Ingress asked for regular expressions, and the path each plain prefix location came from
+        /// (with whether a Prefix path also implied its exact match), to make them regular expressions there too.
+        var regexHosts: Set<String> = []
+        var prefixSources: [String: (path: String, implied: Bool)] = [:]
         /// Ingresses with a default backend, oldest first.
         var defaulted: [Ingress] = []
         var problems: [String] = []
@@ -156,6 +208,8 @@ public struct IngressRoutes: Equatable, Sendable {
         mutating func add(_ ingress: Ingress) {
             let id = "\(ingress.namespace)/\(ingress.name)"
             let redirect = IngressRoutes.sslRedirect(ingress)
+            let rewrite = ingress.metadata.annotations?[IngressRoutes.rewriteTargetAnnotation]
+            let regex = rewrite != nil || IngressRoutes.flag(ingress.metadata.annotations?[IngressRoutes.useRegexAnnotation]) == true
             for rule in ingress.spec.rules ?? [] {
                 let host = rule.host ?? ""
                 ensureServer(host)
@@ -169,9 +223,21 @@ public struct IngressRoutes: Equatable, Sendable {
                         continue
                     }
                     let action = self.action(path.backend, namespace: ingress.namespace, ingress: id)
+                    if regex {
+                        let value = path.path ?? "/"
+                        if let problem = IngressRoutes.regexProblem(value) {
+                            report("Ingress \(id): path \(value): \(problem); left out")
+                            continue
+                        }
+                        regexHosts.insert(host)
+                        let match: Match = path.pathType == "Exact" ? .exact(value) : .regex(value)
+                        addLocation(Location(match: match, action: action, redirectToHTTPS: redirect, rewrite: rewrite.map { (value, $0) }), host: host)
+                        continue
+                    }
                     for match in IngressRoutes.matches(path: path.path, type: path.pathType) {
                         let implied = path.pathType == "Prefix" && match.isExact
                         addLocation(Location(match: match, action: action, redirectToHTTPS: redirect), host: host, implied: implied)
+                        if !match.isExact { prefixSources["\(host) \(match)"] = (path.path ?? "/", implied: path.pathType == "Prefix") }
                     }
                 }
             }
@@ -289,16 +355,35 @@ public struct IngressRoutes: Equatable, Sendable {
             return name
         }
 
+        /// ingress-nginx on a host where one Ingress uses regular expressions: every other path there becomes one
+        /// too (`^PATH`, so a Prefix path loses its per-element meaning, as there), else a shorter regular expression
+        /// would beat a longer plain prefix. Unlike there, such a path is escaped, so it still means itself (and
+        /// `(` cannot break the configuration). The catch-all `/` stays the plain fallback.
+        func withRegularExpressions(_ server: Server) -> Server {
+            var server = server
+            var converted: [Location] = []
+            for var location in server.locations {
+                if case .prefix(let path) = location.match, path != "/", let source = prefixSources["\(server.host) \(location.match)"] {
+                    location.match = .regex(IngressRoutes.literal(source.path))
+                } else if location.match.isExact, impliedExact.contains("\(server.host) \(location.match)") {
+                    continue
+                }
+                if !converted.contains(where: { $0.match == location.match }) { converted.append(location) }
+            }
+            server.locations = converted
+            return server
+        }
+
         func finish() -> IngressRoutes {
             let ordered = ([""] + hostOrder.sorted()).compactMap { servers[$0] }.map { server -> Server in
-                var server = server
+                var server = regexHosts.contains(server.host) ? withRegularExpressions(server) : server
                 if !server.locations.contains(where: { $0.match == .prefix("/") }) {
                     server.locations.append(Location(match: .prefix("/"), action: .notFound, redirectToHTTPS: true))
                 }
                 if server.certificate == nil {
                     for index in server.locations.indices { server.locations[index].redirectToHTTPS = false }
                 }
-                server.locations.sort { $0.match < $1.match }
+                server.locations.sort { Match.evaluationOrder($0.match, $1.match) }
                 return server
             }
             return IngressRoutes(servers: ordered, upstreams: upstreams.filter { !$0.value.isEmpty }, certificates: certificates)

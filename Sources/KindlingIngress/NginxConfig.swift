@@ -127,11 +127,15 @@ public struct NginxConfig: Sendable {
         switch location.match {
         case .exact(let path): match = "= \(Self.quoted(path))"
         case .prefix(let path): match = Self.quoted(path)
+        case .regex(let path): match = "~* " + Self.quoted("^" + path)
         }
         var out = "        location \(match) {\n"
         if location.redirectToHTTPS {
             let port = ports.https == 443 ? "" : ":\(ports.https)"
             out += "            if ($scheme = http) { return 308 https://$host\(port)$request_uri; }\n"
+        }
+        if let rewrite = location.rewrite {
+            out += "            rewrite \(Self.quoted("(?i)" + rewrite.path)) \(Self.quoted(rewrite.target)) break;\n"
         }
         switch location.action {
         case .proxy(let upstream):

@@ -86,10 +86,18 @@ struct IngressControllerCommand: AsyncParsableCommand {
                 group.addTask { await Informer<Secret>(client: client).run { await sources.set(secrets: Array($0.values)); changed.yield() } }
                 group.addTask {
                     var sync = IngressSync(config: nginxConfig, nginx: nginx)
+                    // The generation of each Ingress last announced with ingress-nginx's Sync event.
+                    var announced: [String: Int64] = [:]
                     for await _ in changes {
                         guard let snapshot = await sources.snapshot() else { continue }
                         let served = snapshot.ingresses.filter { selection.selects($0, classes: snapshot.classes) }
-                        sync.apply(served, services: snapshot.services, slices: snapshot.slices, secrets: snapshot.secrets)
+                        if sync.apply(served, services: snapshot.services, slices: snapshot.slices, secrets: snapshot.secrets) {
+                            for ingress in served where announced[Informer.key(ingress)] != ingress.metadata.generation {
+                                announced[Informer.key(ingress)] = ingress.metadata.generation
+                                await client.record(Event.report(about: ingress, reason: "Sync", message: "Scheduled for sync",
+                                                                 source: .init(component: "nginx-ingress-controller"), now: Timestamp.string()))
+                            }
+                        }
                         let service = snapshot.services.first { $0.namespace == published.namespace && $0.name == published.name }
                         await IngressSync.publish(IngressSync.addresses(of: service), ingresses: snapshot.ingresses, served: served, client: client)
                         // At most five new configurations a second: each reload starts a new set of workers.
@@ -126,7 +134,8 @@ struct IngressSync {
         self.nginx = nginx
     }
 
-    mutating func apply(_ ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret]) {
+    /// Whether nginx now runs the configuration of these objects.
+    mutating func apply(_ ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret]) -> Bool {
         var checked = self.checked
         var seen = Set<Data>()
         let (routes, found) = IngressRoutes.build(ingresses: ingresses, services: services, slices: slices, secrets: secrets) { pem in
@@ -160,6 +169,7 @@ struct IngressSync {
             for problem in problems where !reported.contains(problem) { printError(problem) }
             reported = problems
         }
+        return text == applied
     }
 
     /// What goes into `status.loadBalancer.ingress`: the published Service's load-balancer addresses, else its

@@ -170,6 +170,38 @@ struct IngressControllerTests {
                 return routed == expected
             }, "\(routed)")
 
+            // ingress-nginx's rewrite-target: the Kubernetes documentation's minimal Ingress (no host), and the
+            // capture-group form; the backend sees the rewritten path.
+            let rewrites = """
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata:
+                  name: minimal-ingress
+                  annotations: {nginx.ingress.kubernetes.io/rewrite-target: /}
+                spec:
+                  rules:
+                  - http:
+                      paths:
+                      - {path: /testpath, pathType: Prefix, backend: {service: {name: api, port: {number: 80}}}}
+                ---
+                apiVersion: networking.k8s.io/v1
+                kind: Ingress
+                metadata:
+                  name: captures
+                  annotations: {nginx.ingress.kubernetes.io/rewrite-target: /$2}
+                spec:
+                  rules:
+                  - host: rewrite.example.com
+                    http:
+                      paths:
+                      - {path: /something(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: web, port: {number: 80}}}}
+                """
+            #expect(try kubectl(name, ["apply", "-f", "-"], input: rewrites).status == 0)
+            #expect(eventually(10) { (try? request(name, ip, host: "anything.example.net", path: "/testpath"))?.body == "api" })
+            #expect(eventually(10) { (try? request(name, ip, host: "rewrite.example.com", path: "/something/api/exact"))?.body == "web" })
+            let described = try kubectl(name, ["describe", "ingress", "captures"]).output
+            #expect(described.contains("Normal  Sync") && described.contains("nginx-ingress-controller  Scheduled for sync"), "\(described)")
+
             // A defaultBackend takes every host no rule names.
             let fallback = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: fallback}\nspec:\n  defaultBackend: {service: {name: api, port: {number: 80}}}\n"
             #expect(try kubectl(name, ["apply", "-f", "-"], input: fallback).status == 0)

@@ -45,7 +45,13 @@ struct NginxConfigTests {
             {"metadata": {"name": "web-x", "namespace": "team", "labels": {"kubernetes.io/service-name": "web"}}, "addressType": "IPv4",
              "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}], "endpoints": [{"addresses": ["10.244.1.9"]}]}
             """.utf8))
-        let (routes, problems) = IngressRoutes.build(ingresses: [try ingress("team-a", "a.example.com", tls: "tls"), try ingress("team", "b.example.com", tls: "a-tls")],
+        // Regular expressions on one of the hosts: its other paths become escaped ones.
+        let rewriting = try KubeJSON.decoder.decode(Ingress.self, from: Data("""
+            {"metadata": {"name": "r", "namespace": "team", "annotations": {"nginx.ingress.kubernetes.io/rewrite-target": "/$2"}}, "spec": {
+              "rules": [{"host": "b.example.com", "http": {"paths": [
+                {"path": "/something(/|$)(.*)", "pathType": "ImplementationSpecific", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+            """.utf8))
+        let (routes, problems) = IngressRoutes.build(ingresses: [try ingress("team-a", "a.example.com", tls: "tls"), try ingress("team", "b.example.com", tls: "a-tls"), rewriting],
                                                      services: [service], slices: [slice], secrets: secrets, checkCertificate: Certificates.problem)
         #expect(problems == ["Ingress team/i: service team/gone not found", "Ingress team-a/i: service team-a/web not found",
                              "Ingress team-a/i: service team-a/gone not found"], "\(problems)")
@@ -53,6 +59,7 @@ struct NginxConfigTests {
         for certificate in routes.certificates.values { try Certificates.write(certificate.pem, to: config.certificatePath(certificate)) }
         let text = config.render(routes)
         try text.write(toFile: scratch + "/nginx.conf", atomically: true, encoding: .utf8)
+        #expect(text.contains(#"location ~* "^/a\\{b\\};\"c\"" {"#) && text.contains(#"rewrite "(?i)/something(/|$)(.*)" "/$2" break;"#), "\(text)")
         let tested = try sh(["/usr/sbin/nginx", "-t", "-c", scratch + "/nginx.conf"])
         #expect(tested.status == 0, "\(tested.output)\n\(text)")
 

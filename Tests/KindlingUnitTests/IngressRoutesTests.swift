@@ -278,4 +278,63 @@ import Testing
                                           services: [udp], slices: Self.slices, secrets: [])
         #expect(tcp.upstreams == ["default-api-8080": ["10.244.3.2:8080"]])
     }
+
+    /// ingress-nginx's rewrite-target and use-regex: the Kubernetes documentation's minimal Ingress and the
+    /// capture-group form; a regular expression on a host turns that host's other prefixes into ones too.
+    @Test func rewriteTargetsAndRegularExpressionsFollowIngressNginx() throws {
+        let minimal = try ingress("""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata:
+              name: minimal-ingress
+              namespace: default
+              annotations: {nginx.ingress.kubernetes.io/rewrite-target: /}
+            spec:
+              rules:
+              - http:
+                  paths:
+                  - {path: /testpath, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+            """)
+        let captures = try ingress("""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata:
+              name: captures
+              namespace: default
+              annotations: {nginx.ingress.kubernetes.io/rewrite-target: /$2}
+            spec:
+              rules:
+              - host: a.example.com
+                http:
+                  paths:
+                  - {path: /something(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 8080}}}}
+                  - {path: "/bad(", pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 8080}}}}
+            """)
+        let plain = try ingress("""
+            apiVersion: networking.k8s.io/v1
+            kind: Ingress
+            metadata: {name: plain, namespace: default}
+            spec:
+              rules:
+              - host: a.example.com
+                http:
+                  paths:
+                  - {path: /web, pathType: Prefix, backend: {service: {name: my-service, port: {number: 80}}}}
+                  - {path: /exact, pathType: Exact, backend: {service: {name: my-service, port: {number: 80}}}}
+            """, created: "2026-02-01T00:00:00Z")
+        let (routes, problems) = IngressRoutes.build(ingresses: [minimal, captures, plain], services: Self.services, slices: Self.slices, secrets: [])
+        #expect(problems == ["Ingress default/captures: path /bad(: not a regular expression; left out"])
+        #expect(routes.servers[0].locations.map(\.match) == [.prefix("/"), .regex("/testpath")])
+        #expect(routes.servers[0].locations[1].rewrite.map { [$0.path, $0.target] } == ["/testpath", "/"])
+        let host = routes.servers[1].locations
+        #expect(host.map(\.match) == [.exact("/exact"), .prefix("/"), .regex("/something(/|$)(.*)"), .regex("/web")])
+        #expect(host[2].rewrite?.target == "/$2" && host[3].rewrite == nil)
+        let config = NginxConfig(directory: "/d").render(routes)
+        #expect(config.contains("""
+                    location ~* "^/something(/|$)(.*)" {
+                        rewrite "(?i)/something(/|$)(.*)" "/$2" break;
+            """), "\(config)")
+        #expect(config.contains("location ~* \"^/web\" {"))
+        #expect(IngressRoutes.flag("True") == true && IngressRoutes.flag("0") == false && IngressRoutes.flag("yes") == nil)
+    }
 }
