@@ -190,10 +190,10 @@ public struct IngressRoutes: Equatable, Sendable {
         var certificates: [String: Certificate] = [:]
         /// Host and exact match of locations a Prefix path implied (an Exact path may take them over).
         var impliedExact: Set<String> = []
-        /// Hosts where an Ingress asked for regular expressions, and the path each plain prefix location came from
-        /// (with whether a Prefix path also implied its exact match), to make them regular expressions there too.
+        /// Hosts where an Ingress asked for regular expressions, and the path each plain prefix location came from,
+        /// to make them regular expressions there too.
         var regexHosts: Set<String> = []
-        var prefixSources: [String: (path: String, implied: Bool)] = [:]
+        var prefixSources: [String: String] = [:]
         /// Ingresses with a default backend, oldest first.
         var defaulted: [Ingress] = []
         var problems: [String] = []
@@ -222,13 +222,13 @@ public struct IngressRoutes: Equatable, Sendable {
                         report("Ingress \(id): path \(path.path ?? ""): \(problem); left out")
                         continue
                     }
+                    if regex, let problem = IngressRoutes.regexProblem(path.path ?? "/") {
+                        report("Ingress \(id): path \(path.path ?? "/"): \(problem); left out")
+                        continue
+                    }
                     let action = self.action(path.backend, namespace: ingress.namespace, ingress: id)
                     if regex {
                         let value = path.path ?? "/"
-                        if let problem = IngressRoutes.regexProblem(value) {
-                            report("Ingress \(id): path \(value): \(problem); left out")
-                            continue
-                        }
                         regexHosts.insert(host)
                         let match: Match = path.pathType == "Exact" ? .exact(value) : .regex(value)
                         addLocation(Location(match: match, action: action, redirectToHTTPS: redirect, rewrite: rewrite.map { (value, $0) }), host: host)
@@ -237,7 +237,7 @@ public struct IngressRoutes: Equatable, Sendable {
                     for match in IngressRoutes.matches(path: path.path, type: path.pathType) {
                         let implied = path.pathType == "Prefix" && match.isExact
                         addLocation(Location(match: match, action: action, redirectToHTTPS: redirect), host: host, implied: implied)
-                        if !match.isExact { prefixSources["\(host) \(match)"] = (path.path ?? "/", implied: path.pathType == "Prefix") }
+                        if !match.isExact { prefixSources["\(host) \(match)"] = path.path ?? "/" }
                     }
                 }
             }
@@ -364,7 +364,7 @@ public struct IngressRoutes: Equatable, Sendable {
             var converted: [Location] = []
             for var location in server.locations {
                 if case .prefix(let path) = location.match, path != "/", let source = prefixSources["\(server.host) \(location.match)"] {
-                    location.match = .regex(IngressRoutes.literal(source.path))
+                    location.match = .regex(IngressRoutes.literal(source))
                 } else if location.match.isExact, impliedExact.contains("\(server.host) \(location.match)") {
                     continue
                 }

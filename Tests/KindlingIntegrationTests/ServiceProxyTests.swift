@@ -415,7 +415,11 @@ extension ServiceProxyTests {
         #expect(eventually(10) {
             (try? external(name, ["curl", "-s", "--max-time", "1", "http://\(ingress)/hostname"]))?.status == 0
         }, "the load balancer address does not answer after the failover")
-        let nodes = try cli.kindling(["get", "nodes", "--name", name]).output.split(separator: "\n")
-        #expect(nodes.contains { $0.hasPrefix(nodeName + " ") && $0.contains(" NotReady ") }, "\(nodes)")
+        // The node is NotReady (the speakers and the node lifecycle controller see the silence separately).
+        var nodes: [Substring] = []
+        #expect(eventually(10) {
+            nodes = ((try? cli.kindling(["get", "nodes", "--name", name]))?.output ?? "").split(separator: "\n")
+            return nodes.contains { $0.hasPrefix(nodeName + " ") && $0.contains(" NotReady ") }
+        }, "\(nodes)")
     }
 }
