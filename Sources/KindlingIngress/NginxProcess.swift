@@ -115,7 +115,9 @@ public enum Certificates {
     public static func makeDefault(at path: String) throws {
         let key = path + ".key", cert = path + ".crt"
         defer { unlink(key); unlink(cert) }
-        try NginxProcess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-keyout", key, "-out", cert,
+        // An EC key: made in a millisecond where RSA takes a noticeable share of a busy core at every start.
+        try NginxProcess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "3650",
+                              "-keyout", key, "-out", cert,
                               "-subj", "/O=Acme Co/CN=Kubernetes Ingress Controller Fake Certificate"])
         var pem = try Data(contentsOf: URL(fileURLWithPath: key))
         pem.append(try Data(contentsOf: URL(fileURLWithPath: cert)))
