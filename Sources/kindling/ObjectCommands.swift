@@ -162,11 +162,11 @@ struct Apply: AsyncParsableCommand {
 
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get pods|svc|ep|endpointslices|rs|deploy|nodes|ns|cm [NAME...].",
+        abstract: "Lists clusters or prints a kubeconfig (like kind), or lists objects (like kubectl): get clusters | get kubeconfig | get KIND [NAME...].",
         discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
     )
 
-    @Argument(help: "clusters, kubeconfig, or a kind: pods (po), services (svc), endpoints (ep), endpointslices, replicasets (rs), deployments (deploy), nodes (no), namespaces (ns).")
+    @Argument(help: "clusters, kubeconfig, or a kind the server serves, by kubectl's names: pods (po), services (svc), endpoints (ep), endpointslices, replicasets (rs), deployments (deploy), nodes (no), namespaces (ns), configmaps (cm), secrets, leases, events (ev), networkpolicies (netpol), ingresses (ing), ingressclasses.")
     var type: String
 
     @Argument(help: "Names of objects to show (default: all).")
