@@ -420,6 +420,6 @@ extension ServiceProxyTests {
         #expect(eventually(10) {
             nodes = ((try? cli.kindling(["get", "nodes", "--name", name]))?.output ?? "").split(separator: "\n")
             return nodes.contains { $0.hasPrefix(nodeName + " ") && $0.contains(" NotReady ") }
-        }, "\(nodes)")
+        }, "\(nodes)\n\(clusterLogTail(name))")
     }
 }

@@ -91,3 +91,12 @@ func eventually(_ seconds: Double = 5, _ condition: () throws -> Bool) rethrows 
 func rootLinks() throws -> Set<String> {
     try NamespaceThread.shared.run(in: nil) { Set(try RouteSocket().linkNames()) }
 }
+
+/// The last lines of a cluster's server and supervisor logs, for a failure message (the cluster and its logs are
+/// gone once the test deletes it).
+func clusterLogTail(_ cluster: String, lines: Int = 30) -> String {
+    ["server.log", "supervisor.log"].map { file in
+        let text = (try? String(contentsOfFile: ClusterProcesses(cluster: cluster).logDirectory + "/" + file, encoding: .utf8)) ?? ""
+        return "--- \(file)\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }.joined(separator: "\n")
+}
