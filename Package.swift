@@ -79,7 +79,7 @@ let package = Package(
         // NetworkPolicy as nf_tables rules: a pure renderer from policies, pods and namespaces to a table.
         .target(name: "KindlingPolicy", dependencies: ["KindlingAPI"]),
         // Ingress routing: a pure renderer from Ingresses, services and endpoints to nginx's configuration.
-        .target(name: "KindlingIngress", dependencies: ["KindlingAPI"]),
+        .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingNet"]),
         .target(name: "KindlingAgent", dependencies: [
             "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy", "KindlingPolicy",
             .product(name: "Logging", package: "swift-log"),

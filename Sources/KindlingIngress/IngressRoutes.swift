@@ -64,20 +64,21 @@ public struct IngressRoutes: Equatable, Sendable {
         /// Plain HTTP is redirected to HTTPS (308) when the host has a certificate of its own, unless the
         /// location's Ingress says `nginx.ingress.kubernetes.io/ssl-redirect: "false"`.
         public var redirectToHTTPS: Bool
-        /// `rewrite "(?i)PATH" TARGET break;` (ingress-nginx's `rewrite-target`): the URI the backend sees.
-        public var rewrite: (path: String, target: String)?
+        /// ingress-nginx's `rewrite-target`: the URI the backend sees.
+        public var rewrite: Rewrite?
 
-        public init(match: Match, action: Action, redirectToHTTPS: Bool, rewrite: (path: String, target: String)? = nil) {
+        public init(match: Match, action: Action, redirectToHTTPS: Bool, rewrite: Rewrite? = nil) {
             self.match = match
             self.action = action
             self.redirectToHTTPS = redirectToHTTPS
             self.rewrite = rewrite
         }
+    }
 
-        public static func == (a: Location, b: Location) -> Bool {
-            a.match == b.match && a.action == b.action && a.redirectToHTTPS == b.redirectToHTTPS
-                && a.rewrite?.path == b.rewrite?.path && a.rewrite?.target == b.rewrite?.target
-        }
+    /// `rewrite "(?i)PATH" TARGET break;`
+    public struct Rewrite: Equatable, Sendable {
+        public var path: String
+        public var target: String
     }
 
     public struct Server: Equatable, Sendable {
@@ -187,6 +188,7 @@ public struct IngressRoutes: Equatable, Sendable {
         var hostOrder: [String] = []
         var upstreams: [String: [String]] = [:]
         var upstreamNames: [String: String] = [:]
+        var takenUpstreamNames: Set<String> = []
         var certificates: [String: Certificate] = [:]
         /// Host and exact match of locations a Prefix path implied (an Exact path may take them over).
         var impliedExact: Set<String> = []
@@ -231,7 +233,7 @@ public struct IngressRoutes: Equatable, Sendable {
                         let value = path.path ?? "/"
                         regexHosts.insert(host)
                         let match: Match = path.pathType == "Exact" ? .exact(value) : .regex(value)
-                        addLocation(Location(match: match, action: action, redirectToHTTPS: redirect, rewrite: rewrite.map { (value, $0) }), host: host)
+                        addLocation(Location(match: match, action: action, redirectToHTTPS: redirect, rewrite: rewrite.map { Rewrite(path: value, target: $0) }), host: host)
                         continue
                     }
                     for match in IngressRoutes.matches(path: path.path, type: path.pathType) {
@@ -348,10 +350,10 @@ public struct IngressRoutes: Equatable, Sendable {
             let key = "\(namespace)/\(service)/\(port)"
             if let name = upstreamNames[key] { return name }
             var name = "\(namespace)-\(service)-\(port)"
-            let taken = Set(upstreamNames.values)
             var suffix = 2
-            while taken.contains(name) { name = "\(namespace)-\(service)-\(port)-\(suffix)"; suffix += 1 }
+            while takenUpstreamNames.contains(name) { name = "\(namespace)-\(service)-\(port)-\(suffix)"; suffix += 1 }
             upstreamNames[key] = name
+            takenUpstreamNames.insert(name)
             return name
         }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingNet
 
 /// One nginx master run in the foreground as a child, given new configurations the way ingress-nginx does it:
 /// the new text is tested first (`nginx -t`), then swapped in and the master told to reload (SIGHUP). The master
@@ -44,36 +45,18 @@ public final class NginxProcess: @unchecked Sendable {
             kill(pid, SIGHUP)
             return
         }
-        pid = try Self.spawn([binary, "-c", configPath])
-    }
-
-    /// nginx's master in this process's own process group (Foundation's Process would give it one of its own), so
-    /// whatever stops the container's group stops nginx and its workers too; with the default signal mask and
-    /// dispositions, whatever this process blocks or ignores.
-    static func spawn(_ arguments: [String]) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, arguments[0], nil, &attributes, argv, environ)
-        guard result == 0 else { throw Failure(description: "\(arguments[0]): \(String(cString: strerror(result)))") }
-        return pid
+        // In this process's session and process group, with its output (Foundation's Process would give it a group
+        // of its own): whatever stops the container's group stops nginx and its workers too.
+        pid = try Spawn.start([binary, "-c", configPath], options: .init(keepStdio: true))
     }
 
     /// Waits until nginx's master exits (it should not): its exit status, or -1 when it never started.
     public func wait() async -> Int32 {
         guard pid > 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, WNOHANG) == 0 { try? await Task.sleep(for: .milliseconds(200)) }
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        while true {
+            if let status = Spawn.reap(pid) { return Spawn.exitCode(status) }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// A fast stop (SIGTERM), as a container runtime stops a container.

@@ -54,9 +54,7 @@ struct DNSCommand: AsyncParsableCommand {
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
             let sources = Sources()
             let forwarder = DNSForwarder()
-            let parts = configMap.split(separator: "/").map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--config-map: \(configMap) is not NAMESPACE/NAME") }
-            let (mapNamespace, mapName) = (parts[0], parts[1])
+            let (mapNamespace, mapName) = try namespacedName(configMap, option: "config-map")
             let zone = DNSServer.Zone(ClusterRecords(zone: zoneName, reverseNetworks: reverse, services: [], slices: [], pods: []))
             let (ready, readied) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             // A burst of changes (pod statuses come in dozens) becomes one rebuild of the zone, not one each.

@@ -64,9 +64,7 @@ struct IngressControllerCommand: AsyncParsableCommand {
         try await reportingErrors("ingress-controller") {
             // openssl may exit before reading a PEM it refuses: an error it reports, not a signal.
             signal(SIGPIPE, SIG_IGN)
-            let parts = publishService.split(separator: "/").map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--publish-service: \(publishService) is not NAMESPACE/NAME") }
-            let published = (namespace: parts[0], name: parts[1])
+            let published = try namespacedName(publishService, option: "publish-service")
             let nginxConfig = NginxConfig(directory: configDirectory, ports: .init(http: httpPort, https: httpsPort, health: healthzPort))
             for directory in ["", "/certificates", "/client-body", "/proxy"] {
                 try FileManager.default.createDirectory(atPath: configDirectory + directory, withIntermediateDirectories: true)
@@ -182,10 +180,10 @@ struct IngressSync {
 
     /// Served Ingresses get the addresses; Ingresses no longer served lose them.
     static func publish(_ addresses: [Ingress.Status.LoadBalancer.Entry], ingresses: [Ingress], served: [Ingress], client: APIClient) async {
-        let servedKeys = Set(served.map { "\($0.namespace)/\($0.name)" })
+        let servedKeys = Set(served.map(Informer.key))
         for ingress in ingresses {
             let current = ingress.status?.loadBalancer?.ingress ?? []
-            let isServed = servedKeys.contains("\(ingress.namespace)/\(ingress.name)")
+            let isServed = servedKeys.contains(Informer.key(ingress))
             let wanted = isServed ? addresses : (current == addresses ? [] : current)
             guard wanted != current else { continue }
             var updated = ingress

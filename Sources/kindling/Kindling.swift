@@ -48,6 +48,13 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
+/// An option's `NAMESPACE/NAME` value, split.
+func namespacedName(_ value: String, option: String) throws -> (namespace: String, name: String) {
+    let parts = value.split(separator: "/").map(String.init)
+    guard parts.count == 2 else { throw ValidationError("--\(option): \(value) is not NAMESPACE/NAME") }
+    return (parts[0], parts[1])
+}
+
 func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }

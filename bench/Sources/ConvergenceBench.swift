@@ -47,13 +47,9 @@ struct ConvergenceBench: AsyncParsableCommand {
         """
 
     func run() async throws {
-        let config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n"
-        _ = try? cli(["delete", "cluster", "--name", Self.cluster])
-        defer { _ = try? cli(["delete", "cluster", "--name", Self.cluster]) }
-        try cli(["create", "cluster", "--name", Self.cluster, "--config", "-"], input: config)
-        try cli(["apply", "--name", Self.cluster, "-f", "-"], input: Self.manifests)
-        let client = APIClient(socketPath: ClusterNames(cluster: Self.cluster).runDirectory() + "/api.sock")
-        defer { Task { [client] in try? await client.shutdown() } }
+        let cluster = try BenchCluster(kindling: kindling, name: Self.cluster, manifests: Self.manifests)
+        defer { cluster.delete() }
+        let client = cluster.client
         let nodes = ["control-plane", "worker"].map { NetNamespace(ClusterNames(cluster: Self.cluster).netnsPrefix + $0) }
         let thread = NamespaceThread(name: "bench-watch")
         let contexts = NftContexts()
@@ -97,9 +93,6 @@ struct ConvergenceBench: AsyncParsableCommand {
         print("p50 \(format(percentile(results, 0.5))) ms   p99 \(format(percentile(results, 0.99))) ms   max \(format(results.max() ?? .nan)) ms")
         print("baselines: kube-proxy's minimum sync period 1000 ms; Kubernetes e2e tolerance 30000 ms")
     }
-
-    @discardableResult
-    func cli(_ arguments: [String], input: String? = nil) throws -> String { try runKindling(kindling, arguments, input: input) }
 }
 
 /// One libnftables context per namespace, each made inside its namespace (see `NftContext`).

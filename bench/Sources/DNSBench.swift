@@ -28,12 +28,7 @@ struct DNSBench: AsyncParsableCommand {
     static let cluster = "kb-dns"
 
     func run() async throws {
-        func cli(_ arguments: [String], input: String? = nil) throws { _ = try runKindling(kindling, arguments, input: input) }
-        let config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n"
-        _ = try? cli(["delete", "cluster", "--name", Self.cluster])
-        defer { _ = try? cli(["delete", "cluster", "--name", Self.cluster]) }
-        try cli(["create", "cluster", "--name", Self.cluster, "--config", "-"], input: config)
-        try cli(["apply", "--name", Self.cluster, "-f", "-"], input: """
+        let cluster = try BenchCluster(kindling: kindling, name: Self.cluster, manifests: """
             apiVersion: v1
             kind: Namespace
             metadata: {name: bench}
@@ -45,8 +40,8 @@ struct DNSBench: AsyncParsableCommand {
               containers:
               - {name: sleep, image: busybox, command: [sleep, infinity]}
             """)
-        let client = APIClient(socketPath: ClusterNames(cluster: Self.cluster).runDirectory() + "/api.sock")
-        defer { Task { [client] in try? await client.shutdown() } }
+        defer { cluster.delete() }
+        let client = cluster.client
         let pod = NetNamespace(ClusterNames(cluster: Self.cluster).netnsPrefix + "pod.bench.client")
         let started = Date()
         while !((try? await client.get(Pod.self, namespace: "bench", name: "client"))?.isReady ?? false) {
@@ -83,7 +78,7 @@ struct DNSBench: AsyncParsableCommand {
         print("DNS programming latency over \(latencies.count) services (create -> resolves from a pod)")
         print("p50 \(format(percentile(latencies, 0.5))) ms   p99 \(format(percentile(latencies, 0.99))) ms   (goal p99 <= 100 ms)")
 
-        try cli(["scale", "--name", Self.cluster, "-n", "kube-system", "deployment", "coredns", "--replicas=1"])
+        try runKindling(kindling, ["scale", "--name", Self.cluster, "-n", "kube-system", "deployment", "coredns", "--replicas=1"])
         try await Task.sleep(for: .seconds(2))
         let message = try query("svc-0.bench.svc.cluster.local", id: 7)
         let viaVIP = try socket.load(message, to: dns, seconds: seconds)

@@ -33,12 +33,7 @@ struct IngressBench: AsyncParsableCommand {
 
     func run() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else { throw ValidationError("no /usr/bin/wrk: run scripts/install-deps.sh") }
-        func cli(_ arguments: [String], input: String? = nil) throws { _ = try runKindling(kindling, arguments, input: input) }
-        let config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n"
-        _ = try? cli(["delete", "cluster", "--name", Self.cluster])
-        defer { _ = try? cli(["delete", "cluster", "--name", Self.cluster]) }
-        try cli(["create", "cluster", "--name", Self.cluster, "--config", "-"], input: config)
-        try cli(["apply", "--name", Self.cluster, "-f", "-"], input: """
+        let cluster = try BenchCluster(kindling: kindling, name: Self.cluster, manifests: """
             apiVersion: v1
             kind: Namespace
             metadata: {name: bench}
@@ -77,8 +72,8 @@ struct IngressBench: AsyncParsableCommand {
               containers:
               - {name: sleep, image: busybox, command: [sleep, infinity]}
             """)
-        let client = APIClient(socketPath: ClusterNames(cluster: Self.cluster).runDirectory() + "/api.sock")
-        defer { Task { [client] in try? await client.shutdown() } }
+        defer { cluster.delete() }
+        let client = cluster.client
         let pod = NetNamespace(ClusterNames(cluster: Self.cluster).netnsPrefix + "pod.bench.client")
         let direct = try await client.get(Service.self, namespace: "bench", name: "web").spec.clusterIP ?? ""
         let ingress = try await client.get(Service.self, namespace: "ingress-nginx", name: "ingress-nginx-controller").spec.clusterIP ?? ""

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KindlingAPI
+import KindlingClient
 import KindlingNet
 import KindlingProxy
 
@@ -42,6 +43,34 @@ func iperfServer(in namespace: NetNamespace) throws -> Process {
     try iperf.run()
     usleep(300_000)
     return iperf
+}
+
+/// A fresh two-node cluster for a benchmark, with its manifests applied and an API client (what a killed run left
+/// under the same name is deleted first); `delete()` removes it: call it in `defer`.
+struct BenchCluster {
+    let kindling: String
+    let name: String
+    let client: APIClient
+
+    init(kindling: String, name: String, manifests: String) throws {
+        self.kindling = kindling
+        self.name = name
+        _ = try? runKindling(kindling, ["delete", "cluster", "--name", name])
+        let config = "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n"
+        do {
+            try runKindling(kindling, ["create", "cluster", "--name", name, "--config", "-"], input: config)
+            try runKindling(kindling, ["apply", "--name", name, "-f", "-"], input: manifests)
+        } catch {
+            _ = try? runKindling(kindling, ["delete", "cluster", "--name", name])
+            throw error
+        }
+        client = APIClient(socketPath: ClusterNames(cluster: name).runDirectory() + "/api.sock")
+    }
+
+    func delete() {
+        Task { [client] in try? await client.shutdown() }
+        _ = try? runKindling(kindling, ["delete", "cluster", "--name", name])
+    }
 }
 
 /// Milliseconds since `start`.
