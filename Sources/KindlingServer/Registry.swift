@@ -257,7 +257,8 @@ public final class Registry: Sendable {
         return AsyncStream { continuation in
             let task = Task {
                 for await event in events {
-                    guard let object = try? Registry.decode(T.self, event.object) else { continue }
+                    // Decoded once per revision, however many watches see it.
+                    guard let object = try? self.typed(T.self, event.object) else { continue }
                     guard selector.matches(object.metadata.labels ?? [:]) && fields.matches(object) else { continue }
                     let type: WatchEvent<T>.EventType = switch event.kind {
                     case .added: .added

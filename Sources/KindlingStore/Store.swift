@@ -46,20 +46,29 @@ public enum StoreError: Error, Equatable, Sendable {
 /// The versioned object store: every write gets the next revision of one cluster-wide sequence (etcd's
 /// mod_revision, which Kubernetes shows as resourceVersion), is committed to SQLite before it is
 /// acknowledged, and is fanned out to watchers. Reads are served from memory.
+///
+/// Two locks, always taken in this order and never around anything but what is said here:
+/// - `writeLock` makes writes one sequence: it is held while a write checks, encodes (the callers' closures
+///   are pure) and commits to SQLite, so reads never wait for a commit;
+/// - `stateLock` guards the memory (objects, revision, history, watchers) for moments: no I/O, no yield,
+///   no callback. A watch's termination handler takes it too, which is safe because nothing holding it
+///   calls into the Swift runtime or other code: events reach watchers through `WatchFanOut`'s thread.
 public final class Store: @unchecked Sendable {
-    private let lock = NSLock()
+    private let writeLock = NSLock()
+    private let stateLock = NSLock()
     private let database: DatabaseWriter
     private var objects: [String: [ObjectKey: StoredObject]] = [:]
     private var revision: Int64 = 0
     /// Recent events, oldest first, for watches that resume from a revision.
     private var history: [StoreEvent] = []
-    private var watchers: [UUID: Watcher] = [:]
+    /// Watches by resource, so a write looks only at the watches of its own resource.
+    private var watchers: [String: [UUID: Watcher]] = [:]
+    private let fanOut = WatchFanOut()
 
     /// How many past events a watch may resume from; older resumes get 410 Gone and relist.
     public let historyLimit: Int
 
     struct Watcher {
-        let resource: String
         let namespace: String?
         let continuation: AsyncStream<StoreEvent>.Continuation
     }
@@ -92,6 +101,8 @@ public final class Store: @unchecked Sendable {
         try load()
     }
 
+    deinit { fanOut.stop() }
+
     private func load() throws {
         try database.read { db in
             revision = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
@@ -110,16 +121,16 @@ public final class Store: @unchecked Sendable {
 
     // MARK: Reads
 
-    public var currentRevision: Int64 { lock.withLock { revision } }
+    public var currentRevision: Int64 { stateLock.withLock { revision } }
 
     public func get(_ key: ObjectKey) -> StoredObject? {
-        lock.withLock { objects[key.resource]?[key] }
+        stateLock.withLock { objects[key.resource]?[key] }
     }
 
     /// Objects of `resource` (in `namespace`, or all when nil), sorted by namespace and name, and the
     /// revision the list is consistent with.
     public func list(_ resource: String, namespace: String? = nil) -> (objects: [StoredObject], revision: Int64) {
-        lock.withLock {
+        stateLock.withLock {
             let all = objects[resource, default: [:]].values.filter { namespace == nil || $0.key.namespace == namespace }
             return (all.sorted { $0.key < $1.key }, revision)
         }
@@ -155,39 +166,47 @@ public final class Store: @unchecked Sendable {
 
     private func write(_ key: ObjectKey, kind: StoreEvent.Kind, check: (StoredObject?) throws -> Void,
                        encode: (Int64, StoredObject?) throws -> Data) throws -> StoredObject {
-        try lock.withLock {
-            let existing = objects[key.resource]?[key]
+        try writeLock.withLock {
+            // Only writers change objects and revision, and they hold writeLock: these stay true until the end.
+            let (existing, next, pruneBelow) = stateLock.withLock {
+                (objects[key.resource]?[key], revision + 1,
+                 history.count >= historyLimit + historyLimit / 10 ? history[history.count - historyLimit].object.revision : nil)
+            }
             try check(existing)
-            let next = revision + 1
             let object = StoredObject(key: key, revision: next, data: try encode(next, existing))
-            let pruneBelow = history.count >= historyLimit + historyLimit / 10 ? history[history.count - historyLimit].object.revision : nil
-            try database.write { db in
-                if kind == .deleted {
-                    try db.execute(sql: "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
-                                   arguments: [key.resource, key.namespace, key.name])
-                } else {
-                    try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
-                                   arguments: [key.resource, key.namespace, key.name, next, object.data])
-                }
-                try db.execute(sql: "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [next, kind.rawValue, key.resource, key.namespace, key.name, object.data])
-                try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('revision', ?)", arguments: [next])
-                if let pruneBelow { try db.execute(sql: "DELETE FROM events WHERE revision < ?", arguments: [pruneBelow]) }
-            }
-            revision = next
-            if kind == .deleted {
-                objects[key.resource]?[key] = nil
-            } else {
-                objects[key.resource, default: [:]][key] = object
-            }
+            try commit(object, kind: kind, pruneBelow: pruneBelow)
             let event = StoreEvent(kind: kind, object: object)
-            history.append(event)
-            if let pruneBelow { history.removeAll { $0.object.revision < pruneBelow } }
-            for watcher in watchers.values where watcher.resource == key.resource
-                && (watcher.namespace == nil || watcher.namespace == key.namespace) {
-                watcher.continuation.yield(event)
+            stateLock.withLock {
+                revision = next
+                if kind == .deleted {
+                    objects[key.resource]?[key] = nil
+                } else {
+                    objects[key.resource, default: [:]][key] = object
+                }
+                history.append(event)
+                if let pruneBelow { history.removeAll { $0.object.revision < pruneBelow } }
+                let targets = watchers[key.resource, default: [:]].values
+                    .filter { $0.namespace == nil || $0.namespace == key.namespace }.map(\.continuation)
+                fanOut.send([event], to: targets)
             }
             return object
+        }
+    }
+
+    private func commit(_ object: StoredObject, kind: StoreEvent.Kind, pruneBelow: Int64?) throws {
+        let key = object.key
+        try database.write { db in
+            if kind == .deleted {
+                try db.execute(sql: "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+                               arguments: [key.resource, key.namespace, key.name])
+            } else {
+                try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
+                               arguments: [key.resource, key.namespace, key.name, object.revision, object.data])
+            }
+            try db.execute(sql: "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [object.revision, kind.rawValue, key.resource, key.namespace, key.name, object.data])
+            try db.execute(sql: "INSERT OR REPLACE INTO meta VALUES ('revision', ?)", arguments: [object.revision])
+            if let pruneBelow { try db.execute(sql: "DELETE FROM events WHERE revision < ?", arguments: [pruneBelow]) }
         }
     }
 
@@ -198,31 +217,32 @@ public final class Store: @unchecked Sendable {
     public func watch(_ resource: String, namespace: String? = nil, from: Int64?) throws -> AsyncStream<StoreEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: StoreEvent.self)
         let id = UUID()
-        try lock.withLock {
+        try stateLock.withLock {
+            // What the watch starts with is queued before any later write's event, under the same lock.
             if let from, from > 0 {
                 if from < revision {
                     let oldest = history.first?.object.revision ?? revision + 1
                     // Resuming needs every event after `from`: the first kept one must be at most from + 1.
                     if oldest > from + 1 { throw StoreError.expired(requested: from, oldest: oldest) }
-                    for event in history where event.object.revision > from && event.object.key.resource == resource
-                        && (namespace == nil || event.object.key.namespace == namespace) {
-                        continuation.yield(event)
+                    let missed = history.filter { event in
+                        event.object.revision > from && event.object.key.resource == resource
+                            && (namespace == nil || event.object.key.namespace == namespace)
                     }
+                    fanOut.send(missed, to: [continuation])
                 }
             } else {
-                for object in objects[resource, default: [:]].values.sorted(by: { $0.key < $1.key })
-                where namespace == nil || object.key.namespace == namespace {
-                    continuation.yield(StoreEvent(kind: .added, object: object))
-                }
+                let current = objects[resource, default: [:]].values
+                    .filter { namespace == nil || $0.key.namespace == namespace }.sorted { $0.key < $1.key }
+                fanOut.send(current.map { StoreEvent(kind: .added, object: $0) }, to: [continuation])
             }
-            watchers[id] = Watcher(resource: resource, namespace: namespace, continuation: continuation)
+            watchers[resource, default: [:]][id] = Watcher(namespace: namespace, continuation: continuation)
         }
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
-            _ = self.lock.withLock { self.watchers.removeValue(forKey: id) }
+            self.stateLock.withLock { _ = self.watchers[resource]?.removeValue(forKey: id) }
         }
         return stream
     }
 
-    public var watcherCount: Int { lock.withLock { watchers.count } }
+    public var watcherCount: Int { stateLock.withLock { watchers.values.reduce(0) { $0 + $1.count } } }
 }
