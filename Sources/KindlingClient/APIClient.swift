@@ -57,10 +57,23 @@ public final class APIClient: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        return (Int(response.status.code), Data(bytes.readableBytesView))
+        // An overloaded server answers 429 with Retry-After before doing anything: wait and send again, as
+        // client-go does (at most 10 times).
+        var retries = 0
+        while true {
+            let response = try await http.execute(request, timeout: .seconds(30))
+            let bytes = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            guard response.status == .tooManyRequests, retries < APIClient.maxRetries else {
+                return (Int(response.status.code), Data(bytes.readableBytesView))
+            }
+            retries += 1
+            let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init) ?? 1
+            try await Task.sleep(for: .seconds(min(max(seconds, 1), 10)))
+        }
     }
+
+    /// How often a request answered 429 is sent again (client-go's default).
+    static let maxRetries = 10
 
     func decode<T: Decodable>(_ type: T.Type, _ result: (status: Int, body: Data)) throws -> T {
         guard (200..<300).contains(result.status) else {

@@ -15,10 +15,13 @@ public struct ControlPlane: Sendable {
     public let podEvictionTimeout: TimeInterval
     /// Prometheus text for /metrics (the process bootstraps swift-metrics); nil: no metrics endpoint.
     public let metrics: (@Sendable () -> String)?
+    public let limit: InFlightLimit
 
     public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil,
-                nodeMonitorGracePeriod: TimeInterval = 40, podEvictionTimeout: TimeInterval = 300, metrics: (@Sendable () -> String)? = nil) {
+                nodeMonitorGracePeriod: TimeInterval = 40, podEvictionTimeout: TimeInterval = 300, metrics: (@Sendable () -> String)? = nil,
+                limit: InFlightLimit = InFlightLimit()) {
         self.config = config
+        self.limit = limit
         self.metrics = metrics
         self.nodeMonitorGracePeriod = nodeMonitorGracePeriod
         self.podEvictionTimeout = podEvictionTimeout
@@ -54,7 +57,7 @@ public struct ControlPlane: Sendable {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                try await HTTPServer(handler: APIHandler(registry: registry, cluster: config.name), socketPath: socketPath, tls: tls, metrics: metrics)
+                try await HTTPServer(handler: APIHandler(registry: registry, cluster: config.name), socketPath: socketPath, tls: tls, metrics: metrics, limit: limit)
                     .run(onReady: onReady)
             }
             try await group.next()

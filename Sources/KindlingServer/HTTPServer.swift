@@ -25,12 +25,16 @@ public struct HTTPServer: Sendable {
     public let tls: TLSListener?
     /// Prometheus text for GET /metrics; nil: no metrics endpoint.
     public let metrics: (@Sendable () -> String)?
+    /// How many requests are handled at once; the rest get 429 (shared by both listeners, as one server's).
+    public let limit: InFlightLimit
 
-    public init(handler: APIHandler, socketPath: String, tls: TLSListener? = nil, metrics: (@Sendable () -> String)? = nil) {
+    public init(handler: APIHandler, socketPath: String, tls: TLSListener? = nil, metrics: (@Sendable () -> String)? = nil,
+                limit: InFlightLimit = InFlightLimit()) {
         self.handler = handler
         self.socketPath = socketPath
         self.tls = tls
         self.metrics = metrics
+        self.limit = limit
     }
 
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
@@ -95,12 +99,20 @@ public struct HTTPServer: Sendable {
 
     /// Answers every request through the handler; with a token, only requests bearing it (401 otherwise).
     func responder(token: String?) -> CallbackResponder<BasicRequestContext> {
-        let handler = self.handler, metrics = self.metrics
+        let handler = self.handler, metrics = self.metrics, limit = self.limit
         return CallbackResponder { request, context in
             var request = request
             if let token, !HTTPServer.bears(token, request.headers[.authorization]) {
                 return HTTPServer.response(Status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
             }
+            let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
+            let kind = InFlightLimit.kind(method: request.method.rawValue, path: request.uri.path, query: query)
+            guard limit.acquire(kind) else {
+                RequestMetrics.record(method: request.method.rawValue, path: request.uri.path, query: query, code: 429, since: .now)
+                return Response(status: .tooManyRequests, headers: [.retryAfter: "1", .contentType: "text/plain; charset=utf-8"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: InFlightLimit.refusal)))
+            }
+            defer { limit.release(kind) }
             if request.uri.path == "/metrics", request.method == .get, let metrics {
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
@@ -115,7 +127,7 @@ public struct HTTPServer: Sendable {
             let apiRequest = APIRequest(
                 method: request.method.rawValue,
                 path: request.uri.path,
-                query: Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a }),
+                query: query,
                 body: Data(buffer: body),
                 contentType: request.headers[.contentType],
                 accept: request.headers[.accept],

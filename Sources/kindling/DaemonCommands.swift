@@ -29,7 +29,8 @@ struct ServerCommand: AsyncParsableCommand {
             let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials) }
             let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls,
                                             nodeMonitorGracePeriod: NodeTiming.gracePeriod(),
-                                            podEvictionTimeout: NodeTiming.evictionTimeout(), metrics: MetricsExport.bootstrap())
+                                            podEvictionTimeout: NodeTiming.evictionTimeout(), metrics: MetricsExport.bootstrap(),
+                                            limit: InFlightLimit(environment: ProcessInfo.processInfo.environment))
             try await controlPlane.run { printError("serving on \(processes.socketPath)") }
         }
     }
