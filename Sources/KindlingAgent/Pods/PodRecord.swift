@@ -30,17 +30,46 @@ public struct ProcessRef: Codable, Sendable, Equatable {
 
     public init?(pid: Int32) {
         guard let ticks = ProcessRef.startTicks(of: pid) else { return nil }
-        self.pid = pid
-        self.startTicks = ticks
+        self.init(pid: pid, startTicks: ticks)
     }
 
-    /// Field 22 of /proc/<pid>/stat; nil when the process is gone or a zombie.
+    init(pid: Int32, startTicks: UInt64) {
+        self.pid = pid
+        self.startTicks = startTicks
+    }
+
+    /// Field 22 of /proc/<pid>/stat; nil when the process is gone or a zombie. Asked for every container of
+    /// every pod several times a second, so read as bytes: no Foundation file or String on this path.
     static func startTicks(of pid: Int32) -> UInt64? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
-        return UInt64(fields[19])
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { buffer -> UInt64? in
+            let count = read(fd, buffer.baseAddress, buffer.count)
+            guard count > 0 else { return nil }
+            return ProcessRef.startTicks(stat: UnsafeBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// The start time in a /proc/<pid>/stat line: after the command's last ")", the state is field 3 and
+    /// the start time field 22. Pure.
+    static func startTicks(stat line: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard let close = line.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        var field = 2, index = close + 1, value: UInt64 = 0
+        while index < line.count {
+            let byte = line[index]
+            if byte == UInt8(ascii: " ") {
+                if field == 22 { return value }
+                field += 1
+            } else if field == 3, byte == UInt8(ascii: "Z") || byte == UInt8(ascii: "X") {
+                return nil
+            } else if field == 22 {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+            }
+            index += 1
+        }
+        return field == 22 ? value : nil
     }
 
     public var isAlive: Bool { ProcessRef.startTicks(of: pid) == startTicks }

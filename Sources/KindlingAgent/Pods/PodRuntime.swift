@@ -43,6 +43,9 @@ public actor PodRuntime {
     /// Pods whose sandbox cannot be made yet (a volume's Secret missing): why, and when that was last reported.
     var setupFailures: [String: (message: String, reported: Date)] = [:]
     var lastReferenceRefresh = Date.distantPast
+    /// Set by what changes a pod's status outside a pass (a probe's verdict, a status not posted).
+    var passRequested = false
+    var lastPass = Date.distantPast
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
                 clusterDNS: IPv4Address, services: SharedInformer<Service>) {
@@ -68,8 +71,9 @@ public actor PodRuntime {
         for record in files.loadAll() where record.podCIDR == podCIDR { records[record.uid] = record }
         if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
         let informer = Informer<Pod>(client: client, fieldSelector: "spec.nodeName=\(nodeName)")
-        // A pass runs when the pods change (changes arriving together share one pass) and at least every
-        // 100 ms, which is how fast an exited container is noticed.
+        // A pass runs when the pods change (changes arriving together share one pass), and when a look every
+        // 100 ms (how fast an exited container is noticed) finds work for one; an idle node's pods cost only
+        // that look, not a pass over every pod ten times a second.
         let (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -81,12 +85,13 @@ public actor PodRuntime {
             group.addTask {
                 for await services in await self.serviceInformer.subscribe() {
                     await self.setServices(services)
+                    kick.yield()
                 }
             }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(100))
-                    kick.yield()
+                    if await self.wantsPass() { kick.yield() }
                 }
             }
             group.addTask {
@@ -103,9 +108,41 @@ public actor PodRuntime {
         synced = true
     }
 
+    /// Whether a pass has work: something asked for one, the periodic resync (and the refresh of Secrets and
+    /// ConfigMaps) is due, or a pod needs starting, stopping, a restart or a probe.
+    func wantsPass() -> Bool {
+        passRequested || Date().timeIntervalSince(lastPass) >= PodRuntime.resync
+            || PodRuntime.needsPass(desired: desired, records: records, now: Date()) { $0.isAlive }
+    }
+
+    /// A pass at least this often, whatever changed: drift is repaired, and volumes' Secrets read again.
+    static let resync: TimeInterval = 10
+
+    /// Whether any pod needs a pass now, asked every 100 ms: a few comparisons and one read of
+    /// /proc/<pid>/stat per process (`alive`), no status built. Pure but for `alive`.
+    static func needsPass(desired: [String: Pod], records: [String: PodRecord], now: Date, alive: (ProcessRef) -> Bool) -> Bool {
+        if desired.keys.contains(where: { records[$0] == nil }) { return true }
+        for (uid, record) in records {
+            guard let pod = desired[uid], pod.metadata.deletionTimestamp == nil, record.stopDeadline == nil else { return true }
+            guard let sandbox = record.sandbox, alive(sandbox) else { return true }
+            for container in pod.spec.containers {
+                guard let state = record.containers[container.name] else { return true }
+                if let process = state.process {
+                    if !alive(process) { return true }
+                    if container.readinessProbe != nil, let due = state.nextProbe, due <= now { return true }
+                } else if shouldRun(pod, state), (state.notBefore ?? .distantPast) <= now {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
     /// One pass over every pod: start, supervise, stop, report.
     func tick() async {
         guard synced, let podCIDR else { return }
+        passRequested = false
+        lastPass = Date()
         for (uid, record) in records where desired[uid] == nil || desired[uid]?.metadata.deletionTimestamp != nil {
             await stop(record, pod: desired[uid])
         }
@@ -691,6 +728,7 @@ public actor PodRuntime {
             if state.probeFailures >= (probe.failureThreshold ?? 3) { state.ready = false }
         }
         state.nextProbe = Date().addingTimeInterval(Double(probe.periodSeconds ?? 10))
+        if state.ready != records[uid]?.containers[container]?.ready { passRequested = true }
         records[uid]?.containers[container] = state
     }
 
@@ -722,6 +760,7 @@ public actor PodRuntime {
         for (uid, status, error) in results {
             if let error {
                 logger.warning("pod \(uid): cannot post status: \(error)")
+                passRequested = true
             } else {
                 posted[uid] = (status, Date())
             }
