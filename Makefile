@@ -52,6 +52,7 @@ bench: release
 	.build/release/kindling-bench kubectl
 	.build/release/kindling-bench policy
 	.build/release/kindling-bench ingress
+	.build/release/kindling-bench scale
 
 clean:
 	rm -rf .build

@@ -182,3 +182,10 @@ int kl_set_window_size(int fd, unsigned short columns, unsigned short rows) {
 
 #include <sys/prctl.h>
 int kl_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int kl_pidfd_open(pid_t pid) {
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}

@@ -159,6 +159,10 @@ public enum Spawn {
         return result == pid ? status : nil
     }
 
+    /// A pidfd for `pid` (any process, child or not): it stays that process's even once the pid is reused, and
+    /// polls readable when the process has ended. -1 when it is gone already.
+    public static func pidfd(_ pid: pid_t) -> Int32 { kl_pidfd_open(pid) }
+
     /// Waits for a child to exit and returns its exit status (128+signal when killed), as a shell reports it.
     public static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0

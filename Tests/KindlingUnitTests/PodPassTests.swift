@@ -32,23 +32,23 @@ import Testing
 
     @Test func anIdlePodNeedsNoPass() {
         let now = Date()
-        #expect(!PodRuntime.needsPass(desired: ["u1": Self.web], records: ["u1": Self.running(now: now)], now: now) { _ in true })
-        #expect(!PodRuntime.needsPass(desired: [:], records: [:], now: now) { _ in true })
+        let schedule = PassSchedule(desired: ["u1": Self.web], records: ["u1": Self.running(now: now)])
+        #expect(!schedule.isDue(at: now))
+        #expect(schedule.isDue(at: now.addingTimeInterval(60)), "the probe, in a minute")
+        #expect(schedule.processes == [Self.sandbox, Self.nginx, Self.sidecar])
+        #expect(!PassSchedule(desired: [:], records: [:]).isDue(at: now))
     }
 
-    @Test(arguments: ["new pod", "deleted", "terminating", "stopping", "sandbox gone", "container exited", "probe due",
-                      "restart due", "container missing"])
+    @Test(arguments: ["new pod", "deleted", "terminating", "stopping", "no sandbox", "probe due", "restart due", "container missing"])
     func workForAPodNeedsAPass(_ change: String) throws {
         let now = Date()
         var desired = ["u1": Self.web], record = Self.running(now: now)
-        var alive: (ProcessRef) -> Bool = { _ in true }
         switch change {
         case "new pod": desired["u2"] = Self.web
         case "deleted": desired = [:]
         case "terminating": desired["u1"]?.metadata.deletionTimestamp = Timestamp.string(now)
         case "stopping": record.stopDeadline = now.addingTimeInterval(30)
-        case "sandbox gone": alive = { $0 != Self.sandbox }
-        case "container exited": alive = { $0 != Self.sidecar }
+        case "no sandbox": record.sandbox = nil
         case "probe due": record.containers["nginx"]?.nextProbe = now
         case "restart due":
             record.containers["sidecar"]?.process = nil
@@ -57,7 +57,7 @@ import Testing
         case "container missing": record.containers["sidecar"] = nil
         default: Issue.record("unknown case")
         }
-        #expect(PodRuntime.needsPass(desired: desired, records: ["u1": record], now: now, alive: alive))
+        #expect(PassSchedule(desired: desired, records: ["u1": record]).isDue(at: now))
     }
 
     @Test func waitsOutBackoffAndLeavesFinishedContainersAlone() throws {
@@ -66,11 +66,41 @@ import Testing
         record.containers["sidecar"]?.process = nil
         record.containers["sidecar"]?.lastExitCode = 1
         record.containers["sidecar"]?.notBefore = now.addingTimeInterval(10)
-        #expect(!PodRuntime.needsPass(desired: ["u1": Self.web], records: ["u1": record], now: now) { _ in true }, "CrashLoopBackOff")
+        let backingOff = PassSchedule(desired: ["u1": Self.web], records: ["u1": record])
+        #expect(!backingOff.isDue(at: now), "CrashLoopBackOff")
+        #expect(backingOff.isDue(at: now.addingTimeInterval(10)), "the restart, in 10 s")
         var never = Self.web
         never.spec.restartPolicy = "Never"
         record.containers["sidecar"]?.notBefore = nil
-        #expect(!PodRuntime.needsPass(desired: ["u1": never], records: ["u1": record], now: now) { _ in true }, "ended, not restarted")
+        #expect(PassSchedule(desired: ["u1": never], records: ["u1": record]).due == now.addingTimeInterval(60), "ended, not restarted: only the probe")
+    }
+
+    /// Real processes: a running one is not ended, one that exits or is killed is, a pid that was never this process is, and processes no longer asked about are let go.
+    @Test func exitsAreSeenThroughPidfds() throws {
+        let watch = ExitWatch()
+        let sleeper = Process(), quick = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/sleep")
+        sleeper.arguments = ["30"]
+        quick.executableURL = URL(fileURLWithPath: "/usr/bin/sleep")
+        quick.arguments = ["0.2"]
+        try sleeper.run()
+        try quick.run()
+        // SIGKILL: a child of a Swift process inherits its blocked signals, SIGTERM among them.
+        defer { kill(sleeper.processIdentifier, SIGKILL) }
+        let long = try #require(ProcessRef(pid: sleeper.processIdentifier)), short = try #require(ProcessRef(pid: quick.processIdentifier))
+        #expect(!watch.anyEnded([long, short]))
+        #expect(watch.watched == 2)
+        let deadline = Date().addingTimeInterval(10)
+        while !watch.anyEnded([long, short]) && Date() < deadline { usleep(20_000) }
+        #expect(watch.anyEnded([long, short]), "the short sleep ended")
+        #expect(!watch.anyEnded([long]))
+        #expect(watch.watched == 1)
+        #expect(watch.anyEnded([ProcessRef(pid: long.pid, startTicks: long.startTicks + 1)]), "same pid, another process")
+        kill(sleeper.processIdentifier, SIGKILL)
+        sleeper.waitUntilExit()
+        #expect(watch.anyEnded([long]))
+        #expect(!watch.anyEnded([]))
+        #expect(watch.watched == 0)
     }
 
     @Test func startTimeIsField22AndZombiesHaveNone() {

@@ -16,6 +16,8 @@ int kl_bind_mount(const char *source, const char *target);
 /// mount --make-shared / --make-rshared style propagation change.
 int kl_make_shared(const char *target);
 int kl_umount_detach(const char *target);
+/// pidfd_open(pid, 0): a descriptor for exactly that process, readable once it has ended (also as a zombie).
+int kl_pidfd_open(pid_t pid);
 
 #endif
 

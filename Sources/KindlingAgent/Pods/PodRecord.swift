@@ -24,7 +24,7 @@ public struct PodRecord: Codable, Sendable, Equatable {
 }
 
 /// A process and its start time (from /proc), so a recycled pid is never mistaken for it.
-public struct ProcessRef: Codable, Sendable, Equatable {
+public struct ProcessRef: Codable, Sendable, Hashable {
     public var pid: Int32
     public var startTicks: UInt64
 

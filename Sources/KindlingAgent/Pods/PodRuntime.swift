@@ -46,6 +46,9 @@ public actor PodRuntime {
     /// Set by what changes a pod's status outside a pass (a probe's verdict, a status not posted).
     var passRequested = false
     var lastPass = Date.distantPast
+    let exits = ExitWatch()
+    /// What the last pass left to do, and when.
+    var schedule = PassSchedule()
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
                 clusterDNS: IPv4Address, services: SharedInformer<Service>) {
@@ -109,34 +112,15 @@ public actor PodRuntime {
     }
 
     /// Whether a pass has work: something asked for one, the periodic resync (and the refresh of Secrets and
-    /// ConfigMaps) is due, or a pod needs starting, stopping, a restart or a probe.
+    /// ConfigMaps) is due, the last pass's schedule is due, or a process has ended.
     func wantsPass() -> Bool {
-        passRequested || Date().timeIntervalSince(lastPass) >= PodRuntime.resync
-            || PodRuntime.needsPass(desired: desired, records: records, now: Date()) { $0.isAlive }
+        let now = Date()
+        return passRequested || now.timeIntervalSince(lastPass) >= PodRuntime.resync || schedule.isDue(at: now)
+            || exits.anyEnded(schedule.processes)
     }
 
     /// A pass at least this often, whatever changed: drift is repaired, and volumes' Secrets read again.
     static let resync: TimeInterval = 10
-
-    /// Whether any pod needs a pass now, asked every 100 ms: a few comparisons and one read of
-    /// /proc/<pid>/stat per process (`alive`), no status built. Pure but for `alive`.
-    static func needsPass(desired: [String: Pod], records: [String: PodRecord], now: Date, alive: (ProcessRef) -> Bool) -> Bool {
-        if desired.keys.contains(where: { records[$0] == nil }) { return true }
-        for (uid, record) in records {
-            guard let pod = desired[uid], pod.metadata.deletionTimestamp == nil, record.stopDeadline == nil else { return true }
-            guard let sandbox = record.sandbox, alive(sandbox) else { return true }
-            for container in pod.spec.containers {
-                guard let state = record.containers[container.name] else { return true }
-                if let process = state.process {
-                    if !alive(process) { return true }
-                    if container.readinessProbe != nil, let due = state.nextProbe, due <= now { return true }
-                } else if shouldRun(pod, state), (state.notBefore ?? .distantPast) <= now {
-                    return true
-                }
-            }
-        }
-        return false
-    }
 
     /// One pass over every pod: start, supervise, stop, report.
     func tick() async {
@@ -195,6 +179,7 @@ public actor PodRuntime {
             }
         }
         await post(reports)
+        schedule = PassSchedule(desired: desired, records: records)
         let pending = events, client = self.client
         events = []
         if !pending.isEmpty { Task { for event in pending { await client.record(event) } } }

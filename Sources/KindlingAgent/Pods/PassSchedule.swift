@@ -1,0 +1,43 @@
+import Foundation
+import KindlingAPI
+
+/// When an agent's pods next need a pass, worked out at the end of each pass, so that the look every 100 ms
+/// between passes is a comparison and one poll(2) over `processes` (`ExitWatch`), whatever the pod count.
+struct PassSchedule: Equatable {
+    /// Work a pass should do as soon as it can: a pod to make or to stop.
+    var pending = false
+    /// The earliest container restart or readiness probe due.
+    var due: Date?
+    /// Every sandbox and container process the records hold: one of them ending needs a pass.
+    var processes: Set<ProcessRef> = []
+
+    func isDue(at now: Date) -> Bool { pending || due.map { $0 <= now } == true }
+
+    /// What `desired` pods and the `records` of what runs ask for. Pure.
+    init(desired: [String: Pod], records: [String: PodRecord]) {
+        pending = desired.keys.contains { records[$0] == nil }
+        for (uid, record) in records {
+            processes.formUnion([record.sandbox].compactMap { $0 } + record.containers.values.compactMap(\.process))
+            guard let pod = desired[uid], pod.metadata.deletionTimestamp == nil, record.stopDeadline == nil,
+                  record.sandbox != nil else {
+                pending = true
+                continue
+            }
+            for container in pod.spec.containers {
+                guard let state = record.containers[container.name] else {
+                    pending = true
+                    continue
+                }
+                let next: Date?
+                if state.process != nil {
+                    next = container.readinessProbe == nil ? nil : state.nextProbe
+                } else {
+                    next = PodRuntime.shouldRun(pod, state) ? state.notBefore ?? .distantPast : nil
+                }
+                if let next { due = min(due ?? next, next) }
+            }
+        }
+    }
+
+    init() {}
+}
