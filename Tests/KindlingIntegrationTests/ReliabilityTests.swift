@@ -176,7 +176,9 @@ extension ReliabilityTests {
 
         let stop = try cli.kindling(["node", "stop", "--name", name, victim])
         #expect(stop.status == 0 && stop.output == "node/\(victim) stopped\n", "\(stop.output)")
-        #expect(ClusterProcesses(cluster: name).pids(verb: "agent").count == 2)
+        // The two other agents run on. Counted until it holds for a moment: an agent's child between fork and exec
+        // (kl_spawn forks) still shows the agent's command line, and one was once counted as a third agent.
+        #expect(eventually(2) { ClusterProcesses(cluster: name).pids(verb: "agent").count == 2 })
         // NotReady, its endpoints gone, its pods evicted and the ReplicaSet back at six ready pods elsewhere.
         /// The victim's STATUS column as `get nodes` prints it.
         func victimStatus() -> String? {
