@@ -314,7 +314,8 @@ public actor PodRuntime {
     /// Every ten seconds, the running pods' Secrets and ConfigMaps are read again; changed keys reach their
     /// volumes' files (and variables of containers started later).
     func refreshReferences() {
-        guard Date().timeIntervalSince(lastReferenceRefresh) > 10 else { return }
+        // Every resync pass (a second's slack, since this pass's own start is stamped just before).
+        guard Date().timeIntervalSince(lastReferenceRefresh) > PodRuntime.resync - 1 else { return }
         lastReferenceRefresh = Date()
         // Also pods re-adopted after a restart of the agent, whose references are not read yet.
         let pods = desired.values.filter { pod in
