@@ -106,9 +106,10 @@ public struct HTTPServer: Sendable {
                 return HTTPServer.response(Status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
             }
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
-            let kind = InFlightLimit.kind(method: request.method.rawValue, path: request.uri.path, query: query)
+            let labels = RequestMetrics.labels(method: request.method.rawValue, path: request.uri.path, query: query)
+            let kind = InFlightLimit.kind(method: request.method.rawValue, labels: labels)
             guard limit.acquire(kind) else {
-                RequestMetrics.record(method: request.method.rawValue, path: request.uri.path, query: query, code: 429, since: .now)
+                RequestMetrics.record(labels, code: 429, since: .now)
                 return Response(status: .tooManyRequests, headers: [.retryAfter: "1", .contentType: "text/plain; charset=utf-8"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: InFlightLimit.refusal)))
             }
@@ -135,7 +136,7 @@ public struct HTTPServer: Sendable {
             )
             switch await handler.handle(apiRequest) {
             case .json(let status, let data, let warnings, let contentType):
-                RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: status, since: started)
+                RequestMetrics.record(labels, code: status, since: started)
                 var headers: HTTPFields = [.contentType: contentType]
                 for warning in warnings {
                     // RFC 7234's quoted string, as apimachinery writes it: backslashes and quotes escaped.
@@ -144,7 +145,7 @@ public struct HTTPServer: Sendable {
                 }
                 return Response(status: .init(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
             case .stream(let lines, let contentType):
-                RequestMetrics.record(method: apiRequest.method, path: apiRequest.path, query: apiRequest.query, code: 200, since: started)
+                RequestMetrics.record(labels, code: 200, since: started)
                 return Response(status: .ok, headers: [.contentType: contentType, .transferEncoding: "chunked"],
                                 body: ResponseBody(asyncSequence: RequestMetrics.watching(lines, path: apiRequest.path).map { ByteBuffer(bytes: $0) }))
             }

@@ -37,7 +37,12 @@ public final class InFlightLimit: Sendable {
 
     /// Which limit a request counts against, as kube-apiserver's request info and long-running check decide. Pure.
     public static func kind(method: String, path: String, query: [String: String]) -> Kind {
-        let (verb, resource) = RequestMetrics.labels(method: method, path: path, query: query)
+        kind(method: method, labels: RequestMetrics.labels(method: method, path: path, query: query))
+    }
+
+    /// The same, from the request's metric labels (its verb, and resource with subresource).
+    static func kind(method: String, labels: (verb: String, resource: String)) -> Kind {
+        let (verb, resource) = labels
         let subresource = resource.split(separator: "/").dropFirst().first
         if verb == "WATCH" || subresource.map(longRunningSubresources.contains) == true { return .longRunning }
         return ["GET", "HEAD", "OPTIONS"].contains(method) ? .readOnly : .mutating

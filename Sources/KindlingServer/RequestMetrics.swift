@@ -27,7 +27,12 @@ enum RequestMetrics {
     }
 
     static func record(method: String, path: String, query: [String: String], code: Int, since start: ContinuousClock.Instant) {
-        let (verb, resource) = labels(method: method, path: path, query: query)
+        record(labels(method: method, path: path, query: query), code: code, since: start)
+    }
+
+    /// The same, with the request's labels worked out already (the server needs them for its in-flight limit too).
+    static func record(_ labels: (verb: String, resource: String), code: Int, since start: ContinuousClock.Instant) {
+        let (verb, resource) = labels
         let elapsed = ContinuousClock.now - start
         Timer(label: "apiserver_request_duration_seconds", dimensions: [("verb", verb), ("resource", resource)])
             .recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)

@@ -112,7 +112,7 @@ struct ScaleBench: AsyncParsableCommand {
         var buckets: [Double: Double] = [:]
 
         func subtracting(_ other: Histogram) -> Histogram {
-            Histogram(buckets: buckets.mapValues { $0 }.merging(other.buckets.mapValues { -$0 }, uniquingKeysWith: +))
+            Histogram(buckets: buckets.merging(other.buckets.mapValues { -$0 }, uniquingKeysWith: +))
         }
     }
 
@@ -191,16 +191,8 @@ struct ScaleBench: AsyncParsableCommand {
 
     /// Runs `commands` through one `ip -batch`, inside `namespace` (nil: this one).
     static func batch(_ namespace: String?, _ commands: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = (namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"]
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        input.fileHandleForWriting.write(Data(commands.utf8))
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ValidationError("ip -batch in \(namespace ?? "this namespace") failed") }
+        let (status, output) = try shell(in: nil, ["ip"] + (namespace.map { ["-n", $0] } ?? []) + ["-batch", "-"], input: commands)
+        guard status == 0 else { throw ValidationError("ip -batch in \(namespace ?? "this namespace"): \(output)") }
     }
 }
 

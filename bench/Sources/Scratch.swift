@@ -87,9 +87,10 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
-/// Runs a command inside a namespace (as `ip netns exec` does) and returns its exit status and output.
+/// Runs a command inside a namespace (as `ip netns exec` does), with `input` on its standard input, and returns
+/// its exit status and output.
 @discardableResult
-func shell(in namespace: NetNamespace?, _ arguments: [String]) throws -> (Int32, String) {
+func shell(in namespace: NetNamespace?, _ arguments: [String], input: String? = nil) throws -> (Int32, String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
     process.arguments = (namespace.map { ["netns", "exec", $0.name] } ?? []) + arguments
@@ -97,10 +98,15 @@ func shell(in namespace: NetNamespace?, _ arguments: [String]) throws -> (Int32,
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
     }
-    let pipe = Pipe()
+    let pipe = Pipe(), inputPipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    if input != nil { process.standardInput = inputPipe }
     try process.run()
+    if let input {
+        inputPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inputPipe.fileHandleForWriting.close()
+    }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
