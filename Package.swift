@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "KindlingStore", dependencies: ["KindlingAPI", .product(name: "GRDB", package: "GRDB.swift")]),
         // The API server: Kubernetes REST paths over a unix socket, and the controllers.
         .target(name: "KindlingServer", dependencies: [
-            "KindlingAPI", "KindlingStore", "KindlingNet",
+            "KindlingAPI", "KindlingStore", "KindlingNet", "KindlingReconcile",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -56,9 +56,11 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        // The one reconcile loop: sources' caches and changed keys in, coalesced syncs with retry and repair out.
+        .target(name: "KindlingReconcile", dependencies: ["KindlingAPI", .product(name: "Logging", package: "swift-log")]),
         // Typed client with list+watch, for agents and the CLI.
         .target(name: "KindlingClient", dependencies: [
-            "KindlingAPI",
+            "KindlingAPI", "KindlingReconcile",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // Thin layer over the kernel: namespaces, links, addresses, routes, sysctls.
@@ -81,7 +83,7 @@ let package = Package(
         // Ingress routing: a pure renderer from Ingresses, services and endpoints to nginx's configuration.
         .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingNet"]),
         .target(name: "KindlingAgent", dependencies: [
-            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy", "KindlingPolicy",
+            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -92,6 +94,7 @@ let package = Package(
             name: "kindling",
             dependencies: [
                 "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS", "KindlingIngress",
+                "KindlingReconcile", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -110,7 +113,8 @@ let package = Package(
         // Pure parts; no root needed.
         // What the unit and integration tests share: probes that time a store or a server from a thread of their own.
         .target(name: "KindlingTestSupport", path: "Tests/KindlingTestSupport"),
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress"],
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
+                                                        "KindlingReconcile", "KindlingClient"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
         .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingProxy", "KindlingIngress"]),

@@ -2,6 +2,7 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingReconcile
 import Logging
 
 /// MetalLB's layer-2 mode: for each LoadBalancer IP, exactly one node answers ARP on the node network.
@@ -19,19 +20,6 @@ struct LoadBalancerSpeaker: Sendable {
     let logger: Logger
 
     static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
-
-    actor Snapshot {
-        var services: [Service]?
-        var nodes: [Node]?
-        var slices: [EndpointSlice]?
-        func set(services: [Service]) { self.services = services }
-        func set(nodes: [Node]) { self.nodes = nodes }
-        func set(slices: [EndpointSlice]) { self.slices = slices }
-        func announced(by nodeName: String, pool: IPv4Range) -> Set<IPv4Address>? {
-            guard let services, let nodes, let slices else { return nil }
-            return LoadBalancerSpeaker.announced(services: services, nodes: nodes, slices: slices, by: nodeName, pool: pool)
-        }
-    }
 
     /// The LoadBalancer IPs `nodeName` should answer for. Pure.
     static func announced(services: [Service], nodes: [Node], slices: [EndpointSlice], by nodeName: String, pool: IPv4Range) -> Set<IPv4Address> {
@@ -61,61 +49,49 @@ struct LoadBalancerSpeaker: Sendable {
     }
 
     func run() async {
-        let snapshot = Snapshot()
-        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await services in await services.subscribe() { await snapshot.set(services: Array(services.values)); wake.yield() }
-            }
-            group.addTask {
-                for await nodes in await nodes.subscribe() { await snapshot.set(nodes: Array(nodes.values)); wake.yield() }
-            }
-            group.addTask {
-                for await slices in await slices.subscribe() { await snapshot.set(slices: Array(slices.values)); wake.yield() }
-            }
-            group.addTask {
-                // Someone removing the address by hand is repaired too.
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(5))
-                    wake.yield()
-                }
-            }
-            group.addTask {
-                // Slices and nodes change far more often than who answers for an address: the kernel is only
-                // asked when the answer changed, or for the repair every 5 s (each check opens and closes a
-                // netlink socket on the namespace thread that also builds pods).
-                var checked: (desired: Set<IPv4Address>, at: ContinuousClock.Instant)?
-                for await _ in wakeups {
-                    guard let desired = await snapshot.announced(by: nodeName, pool: pool) else { continue }
-                    if let checked, checked.desired == desired, ContinuousClock.now - checked.at < .seconds(5) { continue }
-                    checked = await reconcile(desired) ? (desired, ContinuousClock.now) : nil
-                }
-            }
+        let loop = ReconcileLoop("loadbalancer", sources: [.shared(services), .shared(nodes), .shared(slices)],
+                                 repair: .every(.seconds(2)), logger: logger)
+        // Slices and nodes change far more often than who answers for an address: the kernel is only asked
+        // when the answer changed, or for the repair every 2 s (each look opens and closes a netlink socket on
+        // the namespace thread that also builds pods).
+        let checked = Checked()
+        await loop.run { snapshot in
+            let desired = LoadBalancerSpeaker.announced(services: Array(snapshot.objects(Service.self).values),
+                                                        nodes: Array(snapshot.objects(Node.self).values),
+                                                        slices: Array(snapshot.objects(EndpointSlice.self).values), by: nodeName, pool: pool)
+            guard await checked.needed(desired, full: snapshot.full) else { return }
+            try await reconcile(desired)
+            await checked.set(desired)
         }
     }
 
-    /// Whether the kernel now holds exactly `desired`.
-    func reconcile(_ desired: Set<IPv4Address>) async -> Bool {
-        let pool = self.pool
-        do {
-            let (added, removed) = try await NamespaceThread.shared.perform(in: nil) { () throws -> ([IPv4Address], [IPv4Address]) in
-                let socket = try RouteSocket()
-                let actual = Set(try socket.addresses(device: ClusterNames.nodeUplink)
-                    .filter { $0.prefixLength == 32 && pool.contains($0.address) }.map(\.address))
-                let added = desired.subtracting(actual).sorted(), removed = actual.subtracting(desired).sorted()
-                for ip in added { try socket.addAddress(IPv4Interface(ip, prefixLength: 32), device: ClusterNames.nodeUplink, prefixRoute: false) }
-                for ip in removed { try socket.deleteAddress(IPv4Interface(ip, prefixLength: 32), device: ClusterNames.nodeUplink) }
-                return (added, removed)
-            }
-            for ip in added {
-                logger.info("loadbalancer: announcing \(ip)")
-                await Tool.run(["/usr/bin/arping", "-U", "-c", "2", "-w", "1", "-I", ClusterNames.nodeUplink, ip.description])
-            }
-            for ip in removed { logger.info("loadbalancer: no longer announcing \(ip)") }
+    /// The set of addresses the kernel was last made to hold.
+    actor Checked {
+        var desired: Set<IPv4Address>?
+        func needed(_ desired: Set<IPv4Address>, full: Bool) -> Bool {
+            guard full || desired != self.desired else { return false }
+            self.desired = nil  // until the kernel holds it
             return true
-        } catch {
-            logger.error("loadbalancer: \(error)")
-            return false
         }
+        func set(_ desired: Set<IPv4Address>) { self.desired = desired }
+    }
+
+    /// Makes the kernel hold exactly `desired`.
+    func reconcile(_ desired: Set<IPv4Address>) async throws {
+        let pool = self.pool
+        let (added, removed) = try await NamespaceThread.shared.perform(in: nil) { () throws -> ([IPv4Address], [IPv4Address]) in
+            let socket = try RouteSocket()
+            let actual = Set(try socket.addresses(device: ClusterNames.nodeUplink)
+                .filter { $0.prefixLength == 32 && pool.contains($0.address) }.map(\.address))
+            let added = desired.subtracting(actual).sorted(), removed = actual.subtracting(desired).sorted()
+            for ip in added { try socket.addAddress(IPv4Interface(ip, prefixLength: 32), device: ClusterNames.nodeUplink, prefixRoute: false) }
+            for ip in removed { try socket.deleteAddress(IPv4Interface(ip, prefixLength: 32), device: ClusterNames.nodeUplink) }
+            return (added, removed)
+        }
+        for ip in added {
+            logger.info("loadbalancer: announcing \(ip)")
+            await Tool.run(["/usr/bin/arping", "-U", "-c", "2", "-w", "1", "-I", ClusterNames.nodeUplink, ip.description])
+        }
+        for ip in removed { logger.info("loadbalancer: no longer announcing \(ip)") }
     }
 }

@@ -4,11 +4,13 @@ import KindlingClient
 import KindlingNet
 import KindlingPolicy
 import KindlingProxy
+import KindlingReconcile
 import Logging
 
 /// NetworkPolicy in the agent, as kindnet enforces it: watches policies, pods and namespaces, renders this
-/// node's policy table (`PolicyRules`) and replaces it in one nf_tables transaction when it changed. A burst
-/// of changes becomes one sync; a sync is ~ms, so a changed policy holds for new connections well within 1 s.
+/// node's policy table (`PolicyRules`) and replaces it in one nf_tables transaction when it changed, through
+/// the agents' `ReconcileLoop`. A sync is ~ms, so a changed policy holds for new connections well within 1 s;
+/// the ruleset's generation is checked every second, so a table someone changed or deleted comes back.
 struct PolicyLoop: Sendable {
     let nodeName: String
     let client: APIClient
@@ -16,54 +18,66 @@ struct PolicyLoop: Sendable {
     /// libnftables must be called from one thread; this one never leaves the agent's (the node's) namespace.
     let thread = NamespaceThread(name: "kindling-policy")
 
-    actor Snapshot {
-        var policies: [String: NetworkPolicy]?
-        var pods: [String: Pod]?
-        var namespaces: [String: Namespace]?
-
-        func set(policies: [String: NetworkPolicy]) { self.policies = policies }
-        func set(pods: [String: Pod]) { self.pods = pods }
-        func set(namespaces: [String: Namespace]) { self.namespaces = namespaces }
-
-        /// Nil until every watch has listed once: a first table without all pods would cut connections off.
-        func state(nodeName: String) -> PolicyState? {
-            guard let policies, let pods, let namespaces else { return nil }
-            let addressed = pods.values.compactMap { pod in PolicyPod(pod).map { (pod, $0) } }
-            return PolicyState(policies: Array(policies.values), pods: addressed.map(\.1),
-                               namespaceLabels: namespaces.values.reduce(into: [:]) { $0[$1.name] = $1.metadata.labels ?? [:] },
-                               localIPs: Set(addressed.filter { $0.0.spec.nodeName == nodeName }.map(\.1.ip)))
-        }
+    /// What the table depends on; the pods of every node, as policies select peers anywhere.
+    static func state(_ snapshot: ReconcileSnapshot, nodeName: String) -> PolicyState {
+        let addressed = snapshot.objects(Pod.self).values.compactMap { pod in PolicyPod(pod).map { (pod, $0) } }
+        return PolicyState(policies: Array(snapshot.objects(NetworkPolicy.self).values), pods: addressed.map(\.1),
+                           namespaceLabels: snapshot.objects(Namespace.self).values.reduce(into: [:]) { $0[$1.name] = $1.metadata.labels ?? [:] },
+                           localIPs: Set(addressed.filter { $0.0.spec.nodeName == nodeName }.map(\.1.ip)))
     }
 
     func run() async {
-        let snapshot = Snapshot()
-        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await Informer<NetworkPolicy>(client: client).run { await snapshot.set(policies: $0); wake.yield() }
-            }
-            group.addTask {
-                await Informer<Pod>(client: client).run { await snapshot.set(pods: $0); wake.yield() }
-            }
-            group.addTask {
-                await Informer<Namespace>(client: client).run { await snapshot.set(namespaces: $0); wake.yield() }
-            }
-            group.addTask {
-                var applied: String?
-                for await _ in wakeups {
-                    guard let state = await snapshot.state(nodeName: nodeName) else { continue }
-                    let table = PolicyRules.render(state)
-                    guard table != applied else { continue }
-                    do {
-                        let started = ContinuousClock.now
-                        try await thread.perform(in: nil) { try NftContext().run(PolicyRules.replacing(with: table)) }
-                        applied = table
-                        logger.info("policy: \(state.policies.count) policies, \(state.localIPs.count) local pods, synced in \(ContinuousClock.now - started)")
-                    } catch {
-                        logger.error("policy sync: \(error)")
-                    }
-                }
+        let applier = PolicyApplier()
+        let loop = ReconcileLoop("policy", sources: [.informer(Informer<NetworkPolicy>(client: client)), .informer(Informer<Pod>(client: client)),
+                                                     .informer(Informer<Namespace>(client: client))],
+                                 repair: .check(every: .seconds(1)) { [thread] in try await thread.perform(in: nil) { try applier.drifted() } },
+                                 logger: logger)
+        await loop.run { [thread, nodeName, logger] snapshot in
+            let state = PolicyLoop.state(snapshot, nodeName: nodeName)
+            let table = PolicyRules.render(state)
+            let started = ContinuousClock.now
+            guard try await thread.perform(in: nil, { try applier.apply(table, full: snapshot.full) }) else { return }
+            logger.info("policy: \(state.policies.count) policies, \(state.localIPs.count) local pods, synced in \(ContinuousClock.now - started)")
+        }
+    }
+}
+
+/// Writes the policy table and tells whether it may have changed since: the ruleset's generation moved (any
+/// commit moves it, the proxy's too), after which a full sync compares the kernel's listing of the table with
+/// the listing taken right after the write, and writes again only if they differ.
+///
+/// Confined to the policy loop's namespace thread, hence unchecked Sendable.
+final class PolicyApplier: @unchecked Sendable {
+    private var context: NftContext?
+    private var socket: NftSocket?
+    private var applied: (table: String, listing: String)?
+    private var generation: UInt32?
+
+    /// Whether the ruleset changed since this applier last wrote or checked the table.
+    func drifted() throws -> Bool {
+        guard let generation, let socket else { return true }
+        return try socket.generation() != generation
+    }
+
+    /// Makes the kernel hold `table`; whether it had to be written.
+    func apply(_ table: String, full: Bool) throws -> Bool {
+        let context = try self.context ?? NftContext()
+        let socket = try self.socket ?? NftSocket()
+        (self.context, self.socket) = (context, socket)
+        if let applied, applied.table == table {
+            guard full else { return false }
+            let seen = try socket.generation()
+            if (try? context.run("list table inet \(PolicyRules.table)")) == applied.listing {
+                generation = seen
+                return false
             }
         }
+        self.applied = nil
+        generation = nil
+        try context.run(PolicyRules.replacing(with: table))
+        let listing = try context.run("list table inet \(PolicyRules.table)")
+        generation = try socket.generation()
+        self.applied = (table, listing)
+        return true
     }
 }

@@ -3,13 +3,13 @@ import KindlingAPI
 import KindlingClient
 import KindlingNet
 import KindlingProxy
+import KindlingReconcile
 import Logging
 import Metrics
 
 /// kube-proxy in the agent: watches Services and EndpointSlices, renders this node's nf_tables table and
-/// applies it. A burst of changes becomes one sync (changes that arrive during a sync wait for the next
-/// one, not for a timer); every second the ruleset's generation is checked, so a rule someone deleted by
-/// hand comes back within a second.
+/// applies it, through the agents' `ReconcileLoop`. The ruleset's generation is checked every second, so a
+/// rule someone deleted by hand comes back within a second.
 struct ProxyLoop: Sendable {
     let nodeName: String
     let backend: any ProxyBackend
@@ -19,21 +19,23 @@ struct ProxyLoop: Sendable {
     /// libnftables must be called from one thread; this one never leaves the agent's (the node's) namespace.
     let thread = NamespaceThread(name: "kindling-proxy")
 
-    /// The latest caches from both informers, and the service ports resolved from them; nil until each has
-    /// listed once, so the first sync never programs services without their endpoints.
-    actor Snapshot {
-        var services: [String: Service]?
-        var slices: [String: EndpointSlice]?
+    /// The resolved service ports, and the changes not yet in the kernel (conntrack entries to flush,
+    /// programming latencies to record once they are).
+    actor State {
         var resolver: ServicePortResolver
+        var pending = ServicePortResolver.Changes()
 
         init(nodeName: String) { resolver = ServicePortResolver(nodeName: nodeName) }
 
-        func set(services: [String: Service]) { self.services = services }
-        func set(slices: [String: EndpointSlice]) { self.slices = slices }
-        /// The service ports, and what changed since the last call.
-        func state() -> ([ServicePort], ServicePortResolver.Changes)? {
-            guard let services, let slices else { return nil }
-            return resolver.resolve(services: services, slices: slices)
+        func resolve(_ snapshot: ReconcileSnapshot) -> [ServicePort] {
+            let (ports, changes) = resolver.resolve(services: snapshot.objects(Service.self), slices: snapshot.objects(EndpointSlice.self))
+            pending.merge(changes)
+            return ports
+        }
+
+        func programmed() -> ServicePortResolver.Changes {
+            defer { pending = ServicePortResolver.Changes() }
+            return pending
         }
     }
 
@@ -44,56 +46,31 @@ struct ProxyLoop: Sendable {
         } catch {
             logger.error("proxy: \(error)")
         }
-        let snapshot = Snapshot(nodeName: nodeName)
-        let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await services in await services.subscribe() {
-                    await snapshot.set(services: services)
-                    wake.yield()
-                }
-            }
-            group.addTask {
-                for await slices in await slices.subscribe() {
-                    await snapshot.set(slices: slices)
-                    wake.yield()
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
-                    if (try? await thread.perform(in: nil) { [backend] in try backend.drifted() }) ?? true { wake.yield() }
-                }
-            }
-            group.addTask {
-                // Changes wait here until a sync has put them in the kernel.
-                var pending = ServicePortResolver.Changes()
-                for await _ in wakeups {
-                    guard let (ports, changes) = await snapshot.state() else { continue }
-                    pending.merge(changes)
-                    guard await sync(ports) else { continue }
-                    ProxyMetrics.programmed(changed: pending.triggers)
-                    await flushConntrack(ConntrackCleanup.commands(old: pending.old, new: pending.new))
-                    pending = ServicePortResolver.Changes()
-                }
-            }
+        let state = State(nodeName: nodeName)
+        let loop = ReconcileLoop("proxy", sources: [.shared(services), .shared(slices)],
+                                 repair: .check(every: .seconds(1)) { [thread, backend] in try await thread.perform(in: nil) { try backend.drifted() } },
+                                 logger: logger)
+        await loop.run { snapshot in
+            let ports = await state.resolve(snapshot)
+            try await sync(ports)
+            let changes = await state.programmed()
+            ProxyMetrics.programmed(changed: changes.triggers)
+            await flushConntrack(ConntrackCleanup.commands(old: changes.old, new: changes.new))
         }
     }
 
-    /// Renders and applies; false when the kernel refused the table (the next wakeup retries).
-    func sync(_ ports: [ServicePort]) async -> Bool {
+    /// Renders and applies; throws when the kernel refused the table (the loop retries).
+    func sync(_ ports: [ServicePort]) async throws {
         let started = ContinuousClock.now
         do {
             let (kind, rules) = try await thread.perform(in: nil) { [backend] in try backend.sync(ports) }
-            guard kind != .unchanged else { return true }
+            guard kind != .unchanged else { return }
             let endpoints = ports.reduce(0) { $0 + $1.endpoints.count }
             ProxyMetrics.synced(kind, duration: ContinuousClock.now - started, servicePorts: ports.count, endpoints: endpoints, rules: rules)
             logger.info("proxy: \(kind.rawValue) sync of \(ports.count) service ports, \(endpoints) endpoints, \(rules) rules in \(ContinuousClock.now - started)")
-            return true
         } catch {
-            logger.error("proxy sync: \(error)")
             ProxyMetrics.failed()
-            return false
+            throw error
         }
     }
 

@@ -2,11 +2,12 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingReconcile
 import Logging
 
 /// Keeps `<other node's podCIDR> via <other node's IP> dev eth0` for every other node with both, plus
-/// `<service subnet> dev eth0`, and nothing else of its own: added and removed as nodes come and go, drift
-/// repaired at every resync.
+/// `<service subnet> dev eth0`, and nothing else of its own: added and removed as nodes come and go, through
+/// the agents' `ReconcileLoop`; the routing table is read every second, so a route someone removed comes back.
 ///
 /// The service route stands in for the default route a kind node has: a node's own connections to a cluster
 /// IP need some route before the proxy's NAT rules can rewrite them, and nodes here have no default route
@@ -26,15 +27,12 @@ struct RouteSyncLoop: Sendable {
     }
 
     func run() async {
-        for await nodes in await self.nodes.subscribe() {
-            let desired = RouteSyncLoop.desiredRoutes(nodes: Array(nodes.values), this: nodeName, serviceSubnet: serviceSubnet)
-            do {
-                let changes = try await NamespaceThread.shared.perform(in: nil) { try RouteSocket().reconcileRoutes(desired, owner: .nodeRoutes) }
-                for route in changes.add { logger.info("route added: \(route)") }
-                for route in changes.delete { logger.info("route removed: \(route)") }
-            } catch {
-                logger.error("route sync: \(error)")
-            }
+        let loop = ReconcileLoop("routes", sources: [.shared(nodes)], repair: .every(.seconds(1)), logger: logger)
+        await loop.run { [nodeName, serviceSubnet, logger] snapshot in
+            let desired = RouteSyncLoop.desiredRoutes(nodes: Array(snapshot.objects(Node.self).values), this: nodeName, serviceSubnet: serviceSubnet)
+            let changes = try await NamespaceThread.shared.perform(in: nil) { try RouteSocket().reconcileRoutes(desired, owner: .nodeRoutes) }
+            for route in changes.add { logger.info("route added: \(route)") }
+            for route in changes.delete { logger.info("route removed: \(route)") }
         }
     }
 }

@@ -1,47 +1,36 @@
 import Foundation
 import KindlingAPI
+import KindlingReconcile
 import KindlingStore
+import Logging
 
 extension Controller {
-    /// Level-triggered reconciling: runs `reconcile` once, then again after any change to the watched kinds
-    /// (changes arriving together are handled in one pass) and at least every `resync`.
+    /// Level-triggered reconciling through the one `ReconcileLoop`: runs `reconcile` once, then again after any
+    /// change to the watched kinds (changes arriving together are handled in one pass) and at least every
+    /// `resync`; a `reconcile` that throws is logged and retried with backoff.
     func reconcileOnChange(_ registry: Registry, watching kinds: [any KubeObject.Type], resync: Duration = .seconds(5),
                            _ reconcile: @escaping @Sendable () throws -> Void) async throws {
-        let (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for kind in kinds {
-                let events = try registry.changes(of: kind)
-                group.addTask {
-                    for await _ in events { kick.yield() }
-                    throw Status.internalError("watch of \(kind.resource) ended")
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: resync)
-                    kick.yield()
-                }
-            }
-            group.addTask {
-                try reconcile()
-                for await _ in kicks { try reconcile() }
-            }
-            try await group.next()
-            group.cancelAll()
-        }
+        let loop = ReconcileLoop(name, sources: kinds.map { registry.source(of: $0) }, repair: .every(resync),
+                                 logger: Logger(label: "kindling.server.\(name)"))
+        await loop.run { _ in try reconcile() }
+        try Task.checkCancellation()
     }
 }
 
 extension Registry {
-    /// A stream that yields once per change of any object of `kind` from now on.
-    func changes(of kind: any KubeObject.Type) throws -> AsyncStream<Void> {
-        let events = try store.watch(kind.groupResource.description, from: store.currentRevision)
-        return AsyncStream { continuation in
-            let task = Task {
-                for await _ in events { continuation.yield() }
-                continuation.finish()
+    /// The changed keys of `kind` from now on, as a loop's source; controllers read the objects from the
+    /// registry itself, so the source hands over no cache.
+    func source(of kind: any KubeObject.Type) -> ReconcileSource {
+        let resource = kind.groupResource.description
+        return ReconcileSource(changesOf: resource) { [store] deliver in
+            while !Task.isCancelled {
+                guard let events = try? store.watch(resource, from: store.currentRevision) else {
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                deliver([])
+                for await event in events { deliver([event.object.key.description]) }
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
     }
 

@@ -4,6 +4,8 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingDNS
+import KindlingReconcile
+import Logging
 
 /// `kindling dns`: the cluster DNS server, run as the pods of Deployment `kube-system/coredns` (the catalog's
 /// CoreDNS image) behind Service `kube-dns`. Watches Services, EndpointSlices and Pods and answers from them.
@@ -31,20 +33,6 @@ struct DNSCommand: AsyncParsableCommand {
     @Option(help: "The port for Prometheus metrics (CoreDNS's names) and /healthz.")
     var metricsPort = 9153
 
-    /// The latest lists; the zone is rebuilt from them on every change, once all three have listed.
-    actor Sources {
-        var services: [Service]?
-        var slices: [EndpointSlice]?
-        var pods: [Pod]?
-        func set(services: [Service]) { self.services = services }
-        func set(slices: [EndpointSlice]) { self.slices = slices }
-        func set(pods: [Pod]) { self.pods = pods }
-        func records(zone: DNSName, reverse: [IPv4CIDR]) -> ClusterRecords? {
-            guard let services, let slices, let pods else { return nil }
-            return ClusterRecords(zone: zone, reverseNetworks: reverse, services: services, slices: slices, pods: pods)
-        }
-    }
-
     func run() async throws {
         try await reportingErrors("dns") {
             let (config, _) = try loadCluster(cluster.name)
@@ -52,32 +40,33 @@ struct DNSCommand: AsyncParsableCommand {
             let zoneName = try DNSName(domain)
             let reverse = [config.serviceSubnet, config.podSubnet]
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
-            let sources = Sources()
             let forwarder = DNSForwarder()
             let (mapNamespace, mapName) = try namespacedName(configMap, option: "config-map")
             let zone = DNSServer.Zone(ClusterRecords(zone: zoneName, reverseNetworks: reverse, services: [], slices: [], pods: []))
             let (ready, readied) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let logger = Logger(label: "kindling.dns")
             // A burst of changes (pod statuses come in dozens) becomes one rebuild of the zone, not one each.
-            let (changes, changed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let records = ReconcileLoop("dns", sources: [.informer(Informer<Service>(client: client)), .informer(Informer<EndpointSlice>(client: client)),
+                                                         .informer(Informer<Pod>(client: client))], repair: .none, logger: logger)
+            let corefile = ReconcileLoop("corefile", sources: [.informer(Informer<ConfigMap>(client: client, namespace: mapNamespace,
+                                                                                              fieldSelector: "metadata.name=\(mapName)"))],
+                                         repair: .none, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await Informer<Service>(client: client).run { await sources.set(services: Array($0.values)); changed.yield() } }
-                group.addTask { await Informer<EndpointSlice>(client: client).run { await sources.set(slices: Array($0.values)); changed.yield() } }
-                group.addTask { await Informer<Pod>(client: client).run { await sources.set(pods: Array($0.values)); changed.yield() } }
                 group.addTask {
-                    await Informer<ConfigMap>(client: client, namespace: mapNamespace, fieldSelector: "metadata.name=\(mapName)").run { maps in
-                        let (upstreams, problems) = Corefile.upstreams(maps.values.first?.data?["Corefile"] ?? "")
+                    await records.run { snapshot in
+                        zone.replace(ClusterRecords(zone: zoneName, reverseNetworks: reverse, services: Array(snapshot.objects(Service.self).values),
+                                                    slices: Array(snapshot.objects(EndpointSlice.self).values), pods: Array(snapshot.objects(Pod.self).values)))
+                        readied.yield()
+                    }
+                }
+                group.addTask {
+                    await corefile.run { snapshot in
+                        let (upstreams, problems) = Corefile.upstreams(snapshot.objects(ConfigMap.self).values.first?.data?["Corefile"] ?? "")
                         guard upstreams != forwarder.upstreams else { return }
                         for problem in problems { printError("Corefile: \(problem)") }
                         printError(upstreams.isEmpty ? "no upstreams: names outside \(domain) are refused"
                                                      : "forwarding names outside \(domain) to \(upstreams.map(\.description).joined(separator: ", "))")
                         forwarder.set(upstreams)
-                    }
-                }
-                group.addTask {
-                    for await _ in changes {
-                        guard let records = await sources.records(zone: zoneName, reverse: reverse) else { continue }
-                        zone.replace(records)
-                        readied.yield()
                     }
                 }
                 // Serve only once every source has listed: an empty zone would deny names that exist.

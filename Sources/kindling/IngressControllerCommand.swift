@@ -4,6 +4,8 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingIngress
+import KindlingReconcile
+import Logging
 
 /// `kindling ingress-controller`: the ingress controller, run by the pods of Deployment
 /// `ingress-nginx/ingress-nginx-controller` (the catalog's ingress-nginx image). Watches Ingresses, IngressClasses,
@@ -42,24 +44,6 @@ struct IngressControllerCommand: AsyncParsableCommand {
     @Option(help: "The port of /healthz.")
     var healthzPort = 10254
 
-    /// The latest lists; routes are rebuilt from them on every change, once all have listed.
-    actor Sources {
-        var ingresses: [Ingress]?
-        var classes: [IngressClass]?
-        var services: [Service]?
-        var slices: [EndpointSlice]?
-        var secrets: [Secret]?
-        func set(ingresses: [Ingress]) { self.ingresses = ingresses }
-        func set(classes: [IngressClass]) { self.classes = classes }
-        func set(services: [Service]) { self.services = services }
-        func set(slices: [EndpointSlice]) { self.slices = slices }
-        func set(secrets: [Secret]) { self.secrets = secrets }
-        func snapshot() -> (ingresses: [Ingress], classes: [IngressClass], services: [Service], slices: [EndpointSlice], secrets: [Secret])? {
-            guard let ingresses, let classes, let services, let slices, let secrets else { return nil }
-            return (ingresses, classes, services, slices, secrets)
-        }
-    }
-
     func run() async throws {
         try await reportingErrors("ingress-controller") {
             // openssl may exit before reading a PEM it refuses: an error it reports, not a signal.
@@ -73,35 +57,17 @@ struct IngressControllerCommand: AsyncParsableCommand {
             let nginx = NginxProcess(configPath: configDirectory + "/nginx.conf")
             let selection = IngressClassSelection(controller: controllerClass, annotationClass: ingressClass, withoutClass: watchIngressWithoutClass)
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
-            let sources = Sources()
-            // A burst of changes (endpoints come in dozens) becomes one new configuration, not one each.
-            let (changes, changed) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let controller = IngressController(sync: IngressSync(config: nginxConfig, nginx: nginx), selection: selection,
+                                               published: published, client: client)
+            // A burst of changes (endpoints come in dozens) becomes one new configuration, not one each, and at
+            // most five a second (each reload starts a new set of workers). Every 10 s the configuration on disk
+            // is compared with the one applied.
+            let loop = ReconcileLoop("ingress", sources: [.informer(Informer<Ingress>(client: client)), .informer(Informer<IngressClass>(client: client)),
+                                                          .informer(Informer<Service>(client: client)), .informer(Informer<EndpointSlice>(client: client)),
+                                                          .informer(Informer<Secret>(client: client))],
+                                     repair: .every(.seconds(10)), spacing: .milliseconds(200), logger: Logger(label: "kindling.ingress"))
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await Informer<Ingress>(client: client).run { await sources.set(ingresses: Array($0.values)); changed.yield() } }
-                group.addTask { await Informer<IngressClass>(client: client).run { await sources.set(classes: Array($0.values)); changed.yield() } }
-                group.addTask { await Informer<Service>(client: client).run { await sources.set(services: Array($0.values)); changed.yield() } }
-                group.addTask { await Informer<EndpointSlice>(client: client).run { await sources.set(slices: Array($0.values)); changed.yield() } }
-                group.addTask { await Informer<Secret>(client: client).run { await sources.set(secrets: Array($0.values)); changed.yield() } }
-                group.addTask {
-                    var sync = IngressSync(config: nginxConfig, nginx: nginx)
-                    // The generation of each Ingress last announced with ingress-nginx's Sync event.
-                    var announced: [String: Int64] = [:]
-                    for await _ in changes {
-                        guard let snapshot = await sources.snapshot() else { continue }
-                        let served = snapshot.ingresses.filter { selection.selects($0, classes: snapshot.classes) }
-                        if sync.apply(served, services: snapshot.services, slices: snapshot.slices, secrets: snapshot.secrets) {
-                            for ingress in served where announced[Informer.key(ingress)] != ingress.metadata.generation {
-                                announced[Informer.key(ingress)] = ingress.metadata.generation
-                                await client.record(Event.report(about: ingress, reason: "Sync", message: "Scheduled for sync",
-                                                                 source: .init(component: "nginx-ingress-controller"), now: Timestamp.string()))
-                            }
-                        }
-                        let service = snapshot.services.first { $0.namespace == published.namespace && $0.name == published.name }
-                        await IngressSync.publish(IngressSync.addresses(of: service), ingresses: snapshot.ingresses, served: served, client: client)
-                        // At most five new configurations a second: each reload starts a new set of workers.
-                        try? await Task.sleep(for: .milliseconds(200))
-                    }
-                }
+                group.addTask { await loop.run { await controller.reconcile($0) } }
                 group.addTask {
                     // nginx runs once the first configuration is applied; the controller lives and dies with it.
                     while !Task.isCancelled {
@@ -115,6 +81,39 @@ struct IngressControllerCommand: AsyncParsableCommand {
                 group.cancelAll()
             }
         }
+    }
+}
+
+/// What the controller does with each snapshot: configure nginx, announce what it synced, publish the address.
+actor IngressController {
+    var sync: IngressSync
+    let selection: IngressClassSelection
+    let published: (namespace: String, name: String)
+    let client: APIClient
+    /// The generation of each Ingress last announced with ingress-nginx's Sync event.
+    var announced: [String: Int64] = [:]
+
+    init(sync: IngressSync, selection: IngressClassSelection, published: (namespace: String, name: String), client: APIClient) {
+        self.sync = sync
+        self.selection = selection
+        self.published = published
+        self.client = client
+    }
+
+    func reconcile(_ snapshot: ReconcileSnapshot) async {
+        let ingresses = Array(snapshot.objects(Ingress.self).values), classes = Array(snapshot.objects(IngressClass.self).values)
+        let services = Array(snapshot.objects(Service.self).values)
+        let served = ingresses.filter { selection.selects($0, classes: classes) }
+        if sync.apply(served, services: services, slices: Array(snapshot.objects(EndpointSlice.self).values),
+                      secrets: Array(snapshot.objects(Secret.self).values), full: snapshot.full) {
+            for ingress in served where announced[Informer.key(ingress)] != ingress.metadata.generation {
+                announced[Informer.key(ingress)] = ingress.metadata.generation
+                await client.record(Event.report(about: ingress, reason: "Sync", message: "Scheduled for sync",
+                                                 source: .init(component: "nginx-ingress-controller"), now: Timestamp.string()))
+            }
+        }
+        let service = services.first { $0.namespace == published.namespace && $0.name == published.name }
+        await IngressSync.publish(IngressSync.addresses(of: service), ingresses: ingresses, served: served, client: client)
     }
 }
 
@@ -132,8 +131,10 @@ struct IngressSync {
         self.nginx = nginx
     }
 
-    /// Whether nginx now runs the configuration of these objects.
-    mutating func apply(_ ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret]) -> Bool {
+    /// Whether nginx now runs the configuration of these objects; `full`: written again unless the file on disk
+    /// is the one applied.
+    mutating func apply(_ ingresses: [Ingress], services: [Service], slices: [EndpointSlice], secrets: [Secret], full: Bool = false) -> Bool {
+        if full, let applied, (try? String(contentsOfFile: nginx.configPath, encoding: .utf8)) != applied { self.applied = nil }
         var checked = self.checked
         var seen = Set<Data>()
         let (routes, found) = IngressRoutes.build(ingresses: ingresses, services: services, slices: slices, secrets: secrets) { pem in

@@ -2,6 +2,7 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingReconcile
 import Logging
 
 /// Makes the pods bound to this node real, as a kubelet does: a sandbox per pod (network namespace wired
@@ -74,39 +75,20 @@ public actor PodRuntime {
         for record in files.loadAll() where record.podCIDR == podCIDR { records[record.uid] = record }
         if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
         let informer = Informer<Pod>(client: client, fieldSelector: "spec.nodeName=\(nodeName)")
-        // A pass runs when the pods change (changes arriving together share one pass), and when a look every
-        // 100 ms (how fast an exited container is noticed) finds work for one; an idle node's pods cost only
-        // that look, not a pass over every pod ten times a second.
-        let (kicks, kick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await informer.run { pods in
-                    await self.update(pods)
-                    kick.yield()
-                }
-            }
-            group.addTask {
-                for await services in await self.serviceInformer.subscribe() {
-                    await self.setServices(services)
-                    kick.yield()
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(100))
-                    if await self.wantsPass() { kick.yield() }
-                }
-            }
-            group.addTask {
-                for await _ in kicks { await self.tick() }
-            }
+        // A pass runs when the pods or Services change (changes arriving together share one pass), and when a
+        // look every 100 ms (how fast an exited container is noticed) finds work for one; an idle node's pods
+        // cost only that look, not a pass over every pod ten times a second.
+        let loop = ReconcileLoop("pods", sources: [.informer(informer), .shared(serviceInformer)],
+                                 repair: .check(every: .milliseconds(100)) { await self.wantsPass() }, logger: logger)
+        await loop.run { snapshot in
+            await self.update(snapshot.objects(Pod.self), services: snapshot.objects(Service.self))
+            await self.tick()
         }
     }
 
-    /// The informer's cache as it is (read only when a container starts).
-    func setServices(_ services: [String: Service]) { self.services = services }
-
-    func update(_ pods: [String: Pod]) {
+    /// The informers' caches as they are (Services are read only when a container starts).
+    func update(_ pods: [String: Pod], services: [String: Service]) {
+        self.services = services
         desired = Dictionary(pods.values.compactMap { pod in pod.metadata.uid.map { ($0, pod) } }, uniquingKeysWith: { _, b in b })
         synced = true
     }
