@@ -4,7 +4,7 @@ CLUSTER ?= kindling
 CONFIG ?= config/kindling.yaml
 RELEASE_BIN := .build/release/kindling
 
-.PHONY: all deps build release install test unit integration cluster-up cluster-down bench clean
+.PHONY: all deps build release install lint test unit integration cluster-up cluster-down bench clean
 
 all: build
 
@@ -20,6 +20,10 @@ release: deps
 # Puts kindling on PATH, so `kindling get pods` works as the README shows it.
 install: release
 	install -m 0755 $(RELEASE_BIN) /usr/local/bin/kindling
+
+# Size limits (files 500 lines, functions 80), line length, whitespace and commit subjects: scripts/lint.py.
+lint:
+	@python3 scripts/lint.py
 
 # Unit tests (pure parts) and root integration tests (real namespaces) in one run; the sweep afterwards
 # removes what a killed test process could not, and the run still fails if any test failed.

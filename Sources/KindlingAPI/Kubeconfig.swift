@@ -66,6 +66,25 @@ public enum Kubeconfig {
         return home + "/.kube/config"
     }
 
+    /// Every file kubectl reads, in its order: `$KUBECONFIG`'s paths, else `~/.kube/config`.
+    public static func readPaths(environment: [String: String], home: String) -> [String] {
+        let listed = (environment["KUBECONFIG"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        return listed.isEmpty ? [home + "/.kube/config"] : listed
+    }
+
+    /// The kindling cluster of the current context, as kubectl finds the context (the first file that sets one
+    /// wins); nil when it is none of kindling's (`kind-...`, or unset).
+    public static func currentCluster(files: [String], read: (String) -> String?) -> String? {
+        for path in files {
+            guard let text = read(path), let tree = try? Yams.load(yaml: text) as? [String: Any],
+                  let context = tree["current-context"] as? String, !context.isEmpty else { continue }
+            let prefix = contextName(cluster: "")
+            guard context.hasPrefix(prefix), context.count > prefix.count else { return nil }
+            return String(context.dropFirst(prefix.count))
+        }
+        return nil
+    }
+
     static func named(_ value: Any?) -> [[String: Any]] { (value as? [Any] ?? []).compactMap { $0 as? [String: Any] } }
 }
 

@@ -176,7 +176,9 @@ public enum Spawn {
     }
 
     /// Resolves a command name through PATH as a shell does; an absolute or relative path is kept.
-    public static func resolve(_ command: String, path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") -> String? {
+    public static func resolve(_ command: String,
+                               path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        -> String? {
         if command.contains("/") { return command }
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/\(command)"

@@ -200,7 +200,8 @@ public struct APIHandler: Sendable {
             let pod = try registry.get(Pod.self, namespace: namespace, name: name)
             if target.subresource == "attach", pod.phase == "Pending" { throw Status.badRequest("pod \(name) has not started yet; cannot attach to it") }
             if target.subresource == "exec", pod.phase != "Running" { throw Status.badRequest("pod \(name) is not running (phase \(pod.phase)); cannot exec into it") }
-            throw Status.badRequest("Upgrade request required: \(target.subresource ?? "exec") takes a WebSocket with subprotocol \(PodExec.subprotocols.joined(separator: " or "))")
+            let subprotocols = PodExec.subprotocols.joined(separator: " or ")
+            throw Status.badRequest("Upgrade request required: \(target.subresource ?? "exec") takes a WebSocket with subprotocol \(subprotocols)")
         case ("GET", "log") where T.self == Pod.self:
             return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):

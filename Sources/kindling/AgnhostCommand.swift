@@ -10,6 +10,7 @@ struct AgnhostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agnhost",
         abstract: "agnhost's test servers, for pods with the agnhost image (netexec).",
+        shouldDisplay: false,
         subcommands: [NetExec.self]
     )
 }

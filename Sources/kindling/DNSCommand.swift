@@ -13,7 +13,8 @@ struct DNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dns",
         abstract: "The cluster DNS server (run by the coredns pods in kube-system).",
-        discussion: "Answers for the cluster domain as the Kubernetes DNS specification defines it, on UDP and TCP. Other names go to the upstreams of the `forward . ADDRESS[:PORT]...` line in the Corefile of --config-map (key Corefile), as CoreDNS's forward plugin does; with none (the default: a kindling cluster has no outside network) they are refused at once. Serves CoreDNS's metrics (coredns_dns_requests_total, coredns_dns_responses_total, coredns_dns_request_duration_seconds) on --metrics-port."
+        discussion: "Answers for the cluster domain as the Kubernetes DNS specification defines it, on UDP and TCP. Other names go to the upstreams of the `forward . ADDRESS[:PORT]...` line in the Corefile of --config-map (key Corefile), as CoreDNS's forward plugin does; with none (the default: a kindling cluster has no outside network) they are refused at once. Serves CoreDNS's metrics (coredns_dns_requests_total, coredns_dns_responses_total, coredns_dns_request_duration_seconds) on --metrics-port.",
+        shouldDisplay: false
     )
 
     @OptionGroup var cluster: ClusterOption

@@ -14,7 +14,8 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Runs a cluster's control plane: API server, store and controllers (started by the supervisor).",
-        discussion: "Serves the Kubernetes REST API on /run/kindling/<cluster>/api.sock and, with TLS and the cluster's bearer token, on 127.0.0.1:<apiServerPort>; the store is /var/lib/kindling/<cluster>/store.sqlite."
+        discussion: "Serves the Kubernetes REST API on /run/kindling/<cluster>/api.sock and, with TLS and the cluster's bearer token, on 127.0.0.1:<apiServerPort>; the store is /var/lib/kindling/<cluster>/store.sqlite.",
+        shouldDisplay: false
     )
 
     @OptionGroup var cluster: ClusterOption
@@ -39,7 +40,8 @@ struct ServerCommand: AsyncParsableCommand {
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Runs one node's agent inside the node's network namespace (started by the supervisor)."
+        abstract: "Runs one node's agent inside the node's network namespace (started by the supervisor).",
+        shouldDisplay: false
     )
 
     @OptionGroup var cluster: ClusterOption
@@ -78,7 +80,8 @@ struct AgentCommand: AsyncParsableCommand {
 struct SuperviseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supervise",
-        abstract: "Keeps a cluster's server and agents running (started by `create cluster`, stopped by `delete cluster`)."
+        abstract: "Keeps a cluster's server and agents running (started by `create cluster`, stopped by `delete cluster`).",
+        shouldDisplay: false
     )
 
     @OptionGroup var cluster: ClusterOption

@@ -15,7 +15,8 @@ struct IngressControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingress-controller",
         abstract: "The ingress controller (run by the ingress-nginx-controller pods in ingress-nginx).",
-        discussion: "Serves the Ingresses of the IngressClasses whose spec.controller is --controller-class (and those annotated kubernetes.io/ingress.class: --ingress-class) with nginx, as ingress-nginx does: hosts and paths (Exact, Prefix, ImplementationSpecific as a plain prefix), defaultBackend, backends by service port number or name balanced over the service's ready endpoints, TLS from kubernetes.io/tls Secrets (a self-signed certificate otherwise; plain HTTP to a TLS host is redirected unless nginx.ingress.kubernetes.io/ssl-redirect is \"false\"). Every change is a new nginx configuration, tested and then loaded by a reload that drops no connection. The addresses of --publish-service go into each served Ingress's status.loadBalancer."
+        discussion: "Serves the Ingresses of the IngressClasses whose spec.controller is --controller-class (and those annotated kubernetes.io/ingress.class: --ingress-class) with nginx, as ingress-nginx does: hosts and paths (Exact, Prefix, ImplementationSpecific as a plain prefix), defaultBackend, backends by service port number or name balanced over the service's ready endpoints, TLS from kubernetes.io/tls Secrets (a self-signed certificate otherwise; plain HTTP to a TLS host is redirected unless nginx.ingress.kubernetes.io/ssl-redirect is \"false\"). Every change is a new nginx configuration, tested and then loaded by a reload that drops no connection. The addresses of --publish-service go into each served Ingress's status.loadBalancer.",
+        shouldDisplay: false
     )
 
     @OptionGroup var cluster: ClusterOption

@@ -8,24 +8,33 @@ struct Kindling: AsyncParsableCommand {
         commandName: "kindling",
         abstract: "A kind-style Kubernetes cluster's networking, built from network namespaces on this machine.",
         discussion: """
-            Cluster verbs work like kind's (create cluster, delete cluster, get clusters); object verbs work \
-            like kubectl's (apply, get, describe, delete, scale, exec, logs). Nodes and pods are network namespaces; the datapath is \
-            the kernel's own. Run as root. The cluster is "kindling" unless --name (or $KINDLING_CLUSTER) says otherwise. \
-            create cluster also writes the kubeconfig context kindling-<name> (as kind writes kind-<name>), so real \
-            kubectl works too: kubectl --context kindling-<name> get nodes.
+            Cluster verbs work like kind's (create cluster, delete cluster, get clusters, export kubeconfig); object \
+            verbs work like kubectl's (apply, get, describe, delete, scale, exec, logs). Nodes and pods are network \
+            namespaces; the datapath is the kernel's own. Run as root. create cluster also writes the kubeconfig context \
+            kindling-<name> (as kind writes kind-<name>) and makes it current, so real kubectl works too. Object and node \
+            verbs act on --name, else $KINDLING_CLUSTER, else the current kubeconfig context's cluster when it is a \
+            kindling-<name> one, else "kindling"; cluster verbs default to "kindling", as kind's to "kind".
             """,
         subcommands: [Create.self, Delete.self, Export.self, Get.self, DescribeCommand.self, Apply.self, ScaleCommand.self, Exec.self, Logs.self,
-                      NodeCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self, DNSCommand.self,
-                      IngressControllerCommand.self]
+                      NodeCommand.self, VersionCommand.self, ServerCommand.self, AgentCommand.self, SuperviseCommand.self, AgnhostCommand.self,
+                      DNSCommand.self, IngressControllerCommand.self]
     )
 }
 
-/// The cluster a command acts on: `--name` as kind spells it (`--cluster` as kubectl does).
+/// The cluster a command acts on: `--name` as kind spells it (`--cluster` as kubectl does); without it, as kubectl
+/// picks one: `$KINDLING_CLUSTER`, else the current kubeconfig context's cluster if it is a kindling one.
 struct ClusterOption: ParsableArguments {
-    @Option(name: [.customLong("name"), .customLong("cluster")], help: "The cluster's name. (default: $KINDLING_CLUSTER or \"kindling\")")
+    @Option(name: [.customLong("name"), .customLong("cluster")],
+            help: "The cluster's name. (default: $KINDLING_CLUSTER, else the current kubeconfig context's kindling-<name>, else \"kindling\")")
     var explicitName: String?
 
-    var name: String { explicitName ?? ProcessInfo.processInfo.environment["KINDLING_CLUSTER"] ?? ClusterConfig.defaultName }
+    var name: String {
+        let environment = ProcessInfo.processInfo.environment
+        return explicitName ?? environment["KINDLING_CLUSTER"]
+            ?? Kubeconfig.currentCluster(files: Kubeconfig.readPaths(environment: environment, home: KubeconfigOption.home)) { path in
+                FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+            } ?? ClusterConfig.defaultName
+    }
 
     func validate() throws {
         if let problem = ClusterNames.problem(with: name) {

@@ -10,12 +10,16 @@ struct KubeconfigOption: ParsableArguments {
     var explicitPath: String?
 
     var path: String {
-        explicitPath ?? Kubeconfig.path(environment: ProcessInfo.processInfo.environment, home: sudoUser?.home
-                                            ?? ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory())
+        explicitPath ?? Kubeconfig.path(environment: ProcessInfo.processInfo.environment, home: Self.home)
     }
 
+    /// Where `~/.kube/config` is: the home of the user behind `sudo`, else this one's.
+    static var home: String { sudoUser?.home ?? ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory() }
+
     /// The user who ran `sudo kindling ...`: their kubeconfig is the one kubectl reads, and stays theirs.
-    var sudoUser: (home: String, uid: uid_t, gid: gid_t)? {
+    var sudoUser: (home: String, uid: uid_t, gid: gid_t)? { Self.sudoUser }
+
+    static var sudoUser: (home: String, uid: uid_t, gid: gid_t)? {
         let environment = ProcessInfo.processInfo.environment
         guard let name = environment["SUDO_USER"], name != "root", let entry = getpwnam(name),
               let uid = environment["SUDO_UID"].flatMap(uid_t.init), let gid = environment["SUDO_GID"].flatMap(gid_t.init) else { return nil }
@@ -58,10 +62,15 @@ struct ExportKubeconfig: AsyncParsableCommand {
         commandName: "kubeconfig",
         abstract: "Writes the cluster's context (kindling-<name>) into the kubeconfig and makes it current, like kind.")
 
-    @OptionGroup var cluster: ClusterOption
+    @Option(name: .long, help: "The cluster's name. (default \"kindling\")")
+    var name = ClusterConfig.defaultName
     @OptionGroup var kubeconfig: KubeconfigOption
 
+    func validate() throws {
+        if let problem = ClusterNames.problem(with: name) { throw ValidationError("invalid cluster name \"\(name)\": \(problem)") }
+    }
+
     func run() async throws {
-        try await reportingErrors("ERROR") { try kubeconfig.export(cluster: cluster.name) }
+        try await reportingErrors("ERROR") { try kubeconfig.export(cluster: name) }
     }
 }

@@ -103,6 +103,13 @@ struct CLITests: Sendable {
             // As kubectl prints it: integers as integers, strings that look like something else quoted.
             #expect(yaml.contains("\n  replicas: 2\n") && yaml.contains("\n  generation: 2\n") && yaml.contains("\n  resourceVersion: \""), "\(yaml)")
             #expect(try kindling(["get", "ns", "--name", name, "-o", "name"]).output.contains("namespace/dev\n"))
+            // Without --name, the cluster of the current kubeconfig context, as kubectl picks one (a file of this
+            // test's own: other tests' clusters change the shared one's current context).
+            let kubeconfig = NSTemporaryDirectory() + "kindling-context-\(name).yaml"
+            defer { unlink(kubeconfig) }
+            try "apiVersion: v1\nkind: Config\ncurrent-context: kindling-\(name)\n".write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            let fromContext = try sh(["KUBECONFIG=\(kubeconfig)", CLITests.binary, "get", "rs", "-n", "dev", "-o", "name"])
+            #expect(fromContext.output == "replicaset.apps/nginx-replicaset\n", "\(fromContext.output)")
 
             let invalid = try kindling(["apply", "--name", name, "-f", "-"], input: manifest.replacingOccurrences(of: "replicas: 6", with: "replicas: -1"))
             #expect(invalid.status == 1)
@@ -133,6 +140,17 @@ struct CLITests: Sendable {
             #expect(missing.status == 1)
             #expect(missing.output == "Error from server (NotFound): replicasets.apps \"nginx-replicaset\" not found\n")
         }
+    }
+
+    @Test func helpShowsTheUsersVerbsAndVersionBothVersions() throws {
+        let help = try kindling(["--help"]).output
+        for verb in ["create", "delete", "get", "apply", "exec", "logs", "version"] { #expect(help.contains("\n  \(verb) "), "\(verb): \(help)") }
+        for daemon in ["server", "agent", "supervise", "agnhost", "dns", "ingress-controller"] {
+            #expect(!help.contains("\n  \(daemon) "), "\(daemon) is shown: \(help)")
+        }
+        let version = try kindling(["version"])
+        #expect(version.status == 0)
+        #expect(version.output == "kindling \(KindlingVersion.current) linux/amd64\nKubernetes \(KubernetesVersion.gitVersion)\n", "\(version.output)")
     }
 
     @Test func supervisorRestartsAKilledServerAndNothingIsLost() throws {

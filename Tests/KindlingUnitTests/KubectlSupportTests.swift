@@ -67,6 +67,21 @@ import Testing
         #expect(Kubeconfig.path(environment: ["KUBECONFIG": ":/b/two"], home: "/root") == "/b/two")
     }
 
+    @Test func theCurrentContextNamesTheClusterAsKubectlFindsIt() {
+        let files = ["/a": "current-context: kindling-dev\n", "/b": "current-context: kind-kind\n", "/c": "current-context: \"\"\n",
+                     "/d": "apiVersion: v1\n", "/e": "current-context: kindling-\n", "/f": "{{ not yaml"]
+        func current(_ paths: [String]) -> String? { Kubeconfig.currentCluster(files: paths) { files[$0] } }
+        #expect(current(["/a"]) == "dev")
+        #expect(current(["/b", "/a"]) == nil, "the first file that sets one wins, and kind's are not kindling's")
+        #expect(current(["/missing", "/c", "/d", "/f", "/a"]) == "dev", "files that set none are passed over")
+        #expect(current(["/e"]) == nil)
+        #expect(current([]) == nil)
+        #expect(Kubeconfig.readPaths(environment: ["KUBECONFIG": "/x::/y"], home: "/root") == ["/x", "/y"])
+        #expect(Kubeconfig.readPaths(environment: [:], home: "/root") == ["/root/.kube/config"])
+        #expect(KindlingVersion.platform(machine: "x86_64") == "linux/amd64")
+        #expect(KindlingVersion.platform(machine: "aarch64") == "linux/arm64")
+    }
+
     @Test func kubeconfigFileKeepsOtherEntriesUnderConcurrentWriters() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }

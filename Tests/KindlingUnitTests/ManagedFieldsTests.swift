@@ -107,7 +107,8 @@ import Testing
         let body = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"data":{"a":"1"}}"#
         let (refused, why) = await api.call("PATCH", "/api/v1/namespaces/dev/configmaps/applied", body, contentType: "application/apply-patch+yaml")
         #expect(refused == 400 && (why["message"] as? String)?.contains("fieldManager") == true)
-        let (created, object) = await api.call("PATCH", "/api/v1/namespaces/dev/configmaps/applied", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied}\ndata: {a: \"1\"}\n",
+        let applied = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied}\ndata: {a: \"1\"}\n"
+        let (created, object) = await api.call("PATCH", "/api/v1/namespaces/dev/configmaps/applied", applied,
                                                query: ["fieldManager": "tester"], contentType: "application/apply-patch+yaml")
         #expect(created == 201 || created == 200)
         let managers = ((object["metadata"] as? [String: Any])?["managedFields"] as? [[String: Any]])?.map { $0["manager"] as? String }

@@ -43,16 +43,16 @@ import Testing
 
     @Test func variablesComeFromKeysWithKubeletsErrors() throws {
         let selector = KeySelector(name: "nginxsecret", key: "nginx.key", optional: nil)
-        #expect(try PodRuntime.value(of: selector, secret: true, references, namespace: "default") == "K")
+        #expect(try ContainerEnvironment.value(of: selector, secret: true, references, namespace: "default") == "K")
         let missingKey = KeySelector(name: "settings", key: "color", optional: nil)
         do {
-            _ = try PodRuntime.value(of: missingKey, secret: false, references, namespace: "default")
+            _ = try ContainerEnvironment.value(of: missingKey, secret: false, references, namespace: "default")
             Issue.record("expected a failure")
         } catch {
             #expect("\(error)" == "couldn't find key color in ConfigMap default/settings")
         }
-        #expect(try PodRuntime.value(of: KeySelector(name: "gone", key: "a", optional: true), secret: true, references, namespace: "default") == nil)
-        let all = try PodRuntime.variables(from: EnvFromSource(prefix: "CFG_", configMapRef: .init(name: "settings")), references, namespace: "default")
+        #expect(try ContainerEnvironment.value(of: KeySelector(name: "gone", key: "a", optional: true), secret: true, references, namespace: "default") == nil)
+        let all = try ContainerEnvironment.variables(from: EnvFromSource(prefix: "CFG_", configMapRef: .init(name: "settings")), references, namespace: "default")
         #expect(all == ["CFG_mode": "test", "CFG_blob": "\u{0}\u{1}"])
     }
 

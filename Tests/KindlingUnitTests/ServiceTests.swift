@@ -62,7 +62,8 @@ struct SeededRandom: RandomNumberGenerator {
         let ports = nodePort.spec.ports ?? []
         #expect(ports[1].nodePort == 30000)
         #expect(ServiceAllocation.nodePortRange.contains(ports[0].nodePort ?? 0) && ports[0].nodePort != 30000)
-        guard case .failure(let clash) = allocate(service("other", type: "NodePort", ports: [.init(port: 80, nodePort: 30000)]), others: [nodePort]) else { Issue.record("allocated"); return }
+        let other = service("other", type: "NodePort", ports: [.init(port: 80, nodePort: 30000)])
+        guard case .failure(let clash) = allocate(other, others: [nodePort]) else { Issue.record("allocated"); return }
         #expect(clash.description.hasSuffix("spec.ports[0].nodePort: Invalid value: 30000: provided port is already allocated"))
         guard case .failure(let range) = allocate(service("low", type: "NodePort", ports: [.init(port: 80, nodePort: 29999)])) else { Issue.record("allocated"); return }
         #expect(range.description.hasSuffix("spec.ports[0].nodePort: Invalid value: 29999: provided port is not in the valid range. The range of valid ports is 30000-32767"))

@@ -32,7 +32,7 @@ struct PassSchedule: Equatable {
                 if state.process != nil {
                     next = container.readinessProbe == nil ? nil : state.nextProbe
                 } else {
-                    next = PodRuntime.shouldRun(pod, state) ? state.notBefore ?? .distantPast : nil
+                    next = ContainerLifecycle.shouldRun(restartPolicy: pod.spec.restartPolicy, state) ? state.notBefore ?? .distantPast : nil
                 }
                 if let next { due = min(due ?? next, next) }
             }

@@ -1,0 +1,271 @@
+import Foundation
+import KindlingAPI
+import KindlingNet
+
+/// Sandboxes: a pod's network namespace wired to the node, its files and volumes, the process that holds its
+/// mount and UTS namespaces; and their teardown when the pod stops.
+extension PodRuntime {
+    func createSandbox(_ pod: Pod, podCIDR: IPv4CIDR) async throws {
+        guard let uid = pod.metadata.uid,
+              let ip = PodIPAM.next(in: podCIDR, used: Set(records.values.map(\.ip))) else {
+            throw AgentError("no free address in \(podCIDR)")
+        }
+        let netns = PodRuntime.netnsName(cluster: cluster, pod: pod)
+        let directory = files.directory(uid)
+        let podReferences = await fetchReferences(pod)
+        let mounts: Mounts
+        do {
+            for sub in ["", "/logs", "/html", "/etc"] {
+                try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
+            }
+            mounts = try prepareMounts(pod, references: podReferences, directory: directory)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        references[uid] = podReferences
+        try PodRuntime.writePodFiles(pod, ip: ip, directory: directory, clusterDNS: clusterDNS)
+        try PodRuntime.publishForIPNetnsExec(netns: netns, directory: directory)
+        if NetNamespace(netns).exists { try NetNamespace(netns).delete() }
+        let namespace = try NetNamespace.create(netns)
+        var record = PodRecord(uid: uid, namespace: pod.namespace, name: pod.name, netns: netns,
+                               hostDevice: PodRuntime.hostDevice(uid: uid), ip: ip, podCIDR: podCIDR,
+                               startTime: Timestamp.string())
+        records[uid] = record
+        try record.link.attach(node: nodeNetns)
+        var binds = ["hosts", "hostname", "resolv.conf"].map { (source: directory + "/etc/" + $0, target: "/etc/" + $0) }
+        if FileManager.default.fileExists(atPath: "/usr/share/nginx/html") {
+            binds.append((source: directory + "/html", target: "/usr/share/nginx/html"))
+        }
+        binds += mounts.binds
+        let sandbox = try Spawn.start(["/usr/bin/sleep", "infinity"], options: .init(
+            namespace: namespace, sandbox: .init(hostname: PodRuntime.hostname(pod), binds: binds, readOnly: mounts.readOnly,
+                                                 overlays: mounts.overlays, directories: mounts.directories)))
+        record.sandbox = ProcessRef(pid: sandbox)
+        records[uid] = record
+        try files.save(record)
+        logger.info("pod \(pod.namespace)/\(pod.name): sandbox \(netns) at \(ip)")
+    }
+
+    /// What a sandbox mounts for the pod's volumes (besides its own /etc files).
+    struct Mounts {
+        var binds: [(source: String, target: String)] = []
+        var readOnly: Set<String> = []
+        var overlays: [(target: String, options: String)] = []
+        var directories: [String] = []
+    }
+
+    /// The pod's Secrets and ConfigMaps as the API has them now (absent ones left out).
+    func fetchReferences(_ pod: Pod) async -> PodReferences {
+        let (secretNames, mapNames) = PodReferences.names(in: pod)
+        var found = PodReferences()
+        for name in secretNames { found.secrets[name] = try? await client.get(Secret.self, namespace: pod.namespace, name: name) }
+        for name in mapNames { found.configMaps[name] = try? await client.get(ConfigMap.self, namespace: pod.namespace, name: name) }
+        return found
+    }
+
+    /// Writes each volume's files under the pod's directory and plans their mounts: at every container's
+    /// mountPath (containers share the sandbox's mount namespace, so mounts are the pod's), Secrets and
+    /// ConfigMaps read-only, nginx's conf.d the pod's own unless a volume is mounted there.
+    func prepareMounts(_ pod: Pod, references: PodReferences, directory: String) throws -> Mounts {
+        var mounts = Mounts()
+        if pod.spec.containers.contains(where: { ImageCatalog.family(of: $0.image ?? "") == .nginx }) {
+            try FileManager.default.createDirectory(atPath: directory + "/nginx-conf.d", withIntermediateDirectories: true)
+            try PodRuntime.nginxDefaultServer(pod).write(toFile: directory + "/nginx-conf.d/default.conf", atomically: true, encoding: .utf8)
+            mounts.binds.append((source: directory + "/nginx-conf.d", target: "/etc/nginx/conf.d"))
+        }
+        let volumes = Dictionary((pod.spec.volumes ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for volume in volumes.values { try writeVolume(volume, references: references, directory: directory) }
+        var targets: Set<String> = []
+        for container in pod.spec.containers {
+            for mount in container.volumeMounts ?? [] {
+                guard let volume = volumes[mount.name], mount.subPath == nil || mount.subPath == "" else { continue }
+                let target = (mount.mountPath as NSString).standardizingPath
+                guard targets.insert(target).inserted else { continue }
+                mounts.binds.append((source: "\(directory)/volumes/\(volume.name)", target: target))
+                if volume.secret != nil || volume.configMap != nil || mount.readOnly == true { mounts.readOnly.insert(target) }
+            }
+        }
+        let plan = try PodVolumes.mountPoints(mounts.binds.map(\.target).filter { !$0.hasPrefix("/etc/hosts") }) { path in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        for (index, root) in plan.overlays.enumerated() {
+            let layer = "\(directory)/overlay/\(index)"
+            for sub in ["upper", "work"] { try FileManager.default.createDirectory(atPath: "\(layer)/\(sub)", withIntermediateDirectories: true) }
+            mounts.overlays.append((target: root, options: "lowerdir=\(root),upperdir=\(layer)/upper,workdir=\(layer)/work"))
+        }
+        mounts.directories = plan.directories
+        return mounts
+    }
+
+    /// A volume's files as its Secret or ConfigMap holds them now (an empty directory for the rest), each written
+    /// whole and renamed into place, so a reader never sees half a file.
+    func writeVolume(_ volume: Volume, references: PodReferences, directory: String) throws {
+        let root = "\(directory)/volumes/\(volume.name)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        guard let wanted = try PodVolumes.files(of: volume, references: references) else { return }
+        for (path, file) in wanted {
+            let target = "\(root)/\(path)"
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if FileManager.default.contents(atPath: target) == file.data {
+                chmod(target, mode_t(file.mode))
+                continue
+            }
+            let temporary = "\(root)/.\(UUID().uuidString)"
+            guard FileManager.default.createFile(atPath: temporary, contents: file.data, attributes: [.posixPermissions: file.mode]),
+                  rename(temporary, target) == 0 else { throw PodSetupError("cannot write \(target): \(String(cString: strerror(errno)))") }
+        }
+        // Keys gone from the object go from the volume (top-level files only: items' subdirectories stay).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where wanted[name] == nil && !wanted.keys.contains(where: { $0.hasPrefix(name + "/") }) {
+            try? FileManager.default.removeItem(atPath: "\(root)/\(name)")
+        }
+    }
+
+    /// Every ten seconds, the running pods' Secrets and ConfigMaps are read again; changed keys reach their
+    /// volumes' files (and variables of containers started later).
+    func refreshReferences() {
+        // Every resync pass (a second's slack, since this pass's own start is stamped just before).
+        guard Date().timeIntervalSince(lastReferenceRefresh) > PodRuntime.resync - 1 else { return }
+        lastReferenceRefresh = Date()
+        // Also pods re-adopted after a restart of the agent, whose references are not read yet.
+        let pods = desired.values.filter { pod in
+            guard pod.metadata.uid.map({ records[$0] != nil }) == true else { return false }
+            let names = PodReferences.names(in: pod)
+            return !names.secrets.isEmpty || !names.configMaps.isEmpty
+        }
+        guard !pods.isEmpty else { return }
+        Task {
+            for pod in pods {
+                let fresh = await self.fetchReferences(pod)
+                self.refreshed(pod, fresh)
+            }
+        }
+    }
+
+    func refreshed(_ pod: Pod, _ fresh: PodReferences) {
+        guard let uid = pod.metadata.uid, let record = records[uid], references[uid] != fresh else { return }
+        references[uid] = fresh
+        logger.info("pod \(pod.namespace)/\(pod.name): its Secrets or ConfigMaps changed; volumes rewritten")
+        for volume in pod.spec.volumes ?? [] {
+            do {
+                try writeVolume(volume, references: fresh, directory: files.directory(record.uid))
+            } catch {
+                logger.warning("pod \(pod.namespace)/\(pod.name): volume \(volume.name): \(error)")
+            }
+        }
+    }
+
+    /// `kl-<cluster>.pod.<namespace>.<name>`, so `ip netns list` shows which pod is which.
+    public static func netnsName(cluster: String, pod: Pod) -> String {
+        let name = "\(ClusterNames(cluster: cluster).netnsPrefix)pod.\(pod.namespace).\(pod.name)"
+        return name.utf8.count <= 200 ? name : String(name.prefix(180)) + "." + String(pod.metadata.uid?.prefix(8) ?? "")
+    }
+
+    /// `veth` and 8 hex digits of the pod's uid: unique, stable across agent restarts, within 15 bytes.
+    static func hostDevice(uid: String) -> String {
+        "veth" + String(format: "%08x", FNV1a.hash32(uid.utf8))
+    }
+
+    static func hostname(_ pod: Pod) -> String {
+        String((pod.spec.hostname ?? pod.name).prefix(63))
+    }
+
+    /// `ip netns exec <pod's namespace>` bind-mounts /etc/netns/<name>/* over /etc: the pod's own hosts,
+    /// hostname and resolv.conf, so commands run that way see what the pod's processes see.
+    static func publishForIPNetnsExec(netns: String, directory: String) throws {
+        let published = NetNamespace(netns).etcDirectory
+        try FileManager.default.createDirectory(atPath: published, withIntermediateDirectories: true)
+        for file in ["hosts", "hostname", "resolv.conf"] {
+            try? FileManager.default.removeItem(atPath: published + "/" + file)
+            try FileManager.default.copyItem(atPath: directory + "/etc/" + file, toPath: published + "/" + file)
+        }
+    }
+
+    /// The pod's own /etc/hosts, /etc/hostname and /etc/resolv.conf (kubelet-managed), and nginx's default page.
+    static func writePodFiles(_ pod: Pod, ip: IPv4Address, directory: String, clusterDNS: IPv4Address) throws {
+        let hostname = hostname(pod)
+        var fqdn = hostname
+        if let subdomain = pod.spec.subdomain, !subdomain.isEmpty { fqdn = "\(hostname).\(subdomain).\(pod.namespace).svc.\(ClusterConfig.clusterDomain) \(hostname)" }
+        let hosts = """
+            # Kubernetes-managed hosts file.
+            127.0.0.1\tlocalhost
+            ::1\tlocalhost ip6-localhost ip6-loopback
+            fe00::0\tip6-localnet
+            fe00::0\tip6-mcastprefix
+            fe00::1\tip6-allnodes
+            fe00::2\tip6-allrouters
+            \(ip)\t\(fqdn)
+
+            """
+        try hosts.write(toFile: directory + "/etc/hosts", atomically: true, encoding: .utf8)
+        try (hostname + "\n").write(toFile: directory + "/etc/hostname", atomically: true, encoding: .utf8)
+        try pod.spec.resolvConf(namespace: pod.namespace, clusterDNS: clusterDNS, domain: ClusterConfig.clusterDomain)
+            .write(toFile: directory + "/etc/resolv.conf", atomically: true, encoding: .utf8)
+        let index = directory + "/html/index.html"
+        if !FileManager.default.fileExists(atPath: index) {
+            let page = FileManager.default.contents(atPath: "/usr/share/nginx/html/index.html")
+                ?? Data("<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n".utf8)
+            _ = FileManager.default.createFile(atPath: index, contents: page, attributes: [.posixPermissions: 0o644])
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Stops a pod: SIGTERM to its containers first, SIGKILL at the deadline (or at once when the pod is
+    /// gone from the API), then the sandbox, link, namespace and files go, and the API object is removed.
+    func stop(_ record: PodRecord, pod: Pod?) async {
+        var record = record
+        let containers = record.containers.values.compactMap(\.process)
+        for name in record.containers.keys { inputs.removeValue(forKey: "\(record.uid)/\(name)")?.close() }
+        if record.stopDeadline == nil {
+            let grace = pod == nil ? 0 : Double(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30)
+            record.stopDeadline = Date().addingTimeInterval(grace)
+            for process in containers where process.isAlive { kill(process.pid, SIGTERM) }
+            if let pod {
+                for (name, state) in record.containers where state.process?.isAlive == true {
+                    report(pod, container: name, reason: "Killing", message: "Stopping container \(name)")
+                }
+            }
+            records[record.uid] = record
+            try? files.save(record)
+        }
+        for process in containers { _ = Spawn.reap(process.pid) }
+        if containers.contains(where: \.isAlive) {
+            guard let deadline = record.stopDeadline, deadline <= Date() else { return }
+        }
+        // Everything still inside the pod's network namespace goes: containers, what they started, the
+        // sandbox, and commands someone ran there with exec.
+        let namespace = NetNamespace(record.netns)
+        for _ in 0..<50 {
+            let remaining = namespace.processes()
+            if remaining.isEmpty { break }
+            for pid in remaining { kill(pid, SIGKILL) }
+            for pid in remaining { _ = Spawn.reap(pid) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        do {
+            try await NamespaceThread.shared.perform(in: nil) { [link = record.link] in
+                try RouteSocket().deleteLink(link.hostDevice)
+                try RouteSocket().deleteRoute(link.hostRoute, owner: .podLinks)
+            }
+            try NetNamespace(record.netns).delete()
+            try? FileManager.default.removeItem(atPath: files.directory(record.uid))
+        } catch {
+            logger.error("pod \(record.namespace)/\(record.name): teardown: \(error)")
+            return
+        }
+        records[record.uid] = nil
+        references[record.uid] = nil
+        posted[record.uid] = nil
+        logger.info("pod \(record.namespace)/\(record.name): stopped and removed")
+        if let pod {
+            do {
+                _ = try await client.delete(Pod.self, namespace: pod.namespace, name: pod.name, gracePeriodSeconds: 0)
+            } catch let status as Status where status.code == 404 {
+            } catch {
+                logger.warning("pod \(pod.namespace)/\(pod.name): cannot remove from the API: \(error)")
+            }
+        }
+    }
+}
