@@ -65,9 +65,12 @@ let package = Package(
         ]),
         // Thin layer over the kernel: namespaces, links, addresses, routes, sysctls.
         .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAPI"]),
+        // nf_tables: tables as values, the kernel behind a small protocol (libnftables text, raw batches, the
+        // ruleset generation), and a fake that keeps a model of the kernel's tables for unit tests.
+        .target(name: "KindlingNftables", dependencies: ["KindlingAPI", "CNftables", "CNftBatch"]),
         // The service proxy: services and endpoint slices -> this node's nf_tables table (pure), and the applier.
         .target(name: "KindlingProxy", dependencies: [
-            "KindlingAPI", "KindlingNet", "CNftables", "CNftBatch", .product(name: "Crypto", package: "swift-crypto"),
+            "KindlingAPI", "KindlingNet", "KindlingNftables", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The cluster DNS: the wire codec and the zone (pure), the server (SwiftNIO, UDP and TCP).
         .target(name: "KindlingDNS", dependencies: [
@@ -79,11 +82,11 @@ let package = Package(
         ]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
         // NetworkPolicy as nf_tables rules: a pure renderer from policies, pods and namespaces to a table.
-        .target(name: "KindlingPolicy", dependencies: ["KindlingAPI"]),
+        .target(name: "KindlingPolicy", dependencies: ["KindlingAPI", "KindlingNftables"]),
         // Ingress routing: a pure renderer from Ingresses, services and endpoints to nginx's configuration.
         .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingNet"]),
         .target(name: "KindlingAgent", dependencies: [
-            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
+            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingNftables", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -105,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "kindling-bench",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster", "KindlingPolicy",
+                "KindlingAPI", "KindlingNet", "KindlingNftables", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster", "KindlingPolicy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources"
@@ -113,10 +116,10 @@ let package = Package(
         // Pure parts; no root needed.
         // What the unit and integration tests share: probes that time a store or a server from a thread of their own.
         .target(name: "KindlingTestSupport", path: "Tests/KindlingTestSupport"),
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
                                                         "KindlingReconcile", "KindlingClient"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
-        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingProxy", "KindlingIngress"]),
+        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingIngress"]),
     ]
 )

@@ -2,8 +2,8 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingNftables
 import KindlingPolicy
-import KindlingProxy
 import KindlingReconcile
 import Logging
 
@@ -26,8 +26,7 @@ struct PolicyLoop: Sendable {
                            localIPs: Set(addressed.filter { $0.0.spec.nodeName == nodeName }.map(\.1.ip)))
     }
 
-    func run() async {
-        let applier = PolicyApplier()
+    func run(_ applier: PolicyApplier = PolicyApplier()) async {
         let loop = ReconcileLoop("policy", sources: [.informer(Informer<NetworkPolicy>(client: client)), .informer(Informer<Pod>(client: client)),
                                                      .informer(Informer<Namespace>(client: client))],
                                  repair: .check(every: .seconds(1)) { [thread] in try await thread.perform(in: nil) { try applier.drifted() } },
@@ -48,35 +47,34 @@ struct PolicyLoop: Sendable {
 ///
 /// Confined to the policy loop's namespace thread, hence unchecked Sendable.
 final class PolicyApplier: @unchecked Sendable {
-    private var context: NftContext?
-    private var socket: NftSocket?
-    private var applied: (table: String, listing: String)?
+    private let nftables: any Nftables
+    private var applied: (table: NftTable, listing: String)?
     private var generation: UInt32?
+
+    init(_ nftables: any Nftables = KernelNftables()) { self.nftables = nftables }
 
     /// Whether the ruleset changed since this applier last wrote or checked the table.
     func drifted() throws -> Bool {
-        guard let generation, let socket else { return true }
-        return try socket.generation() != generation
+        guard let generation else { return true }
+        return try nftables.generation() != generation
     }
 
     /// Makes the kernel hold `table`; whether it had to be written.
-    func apply(_ table: String, full: Bool) throws -> Bool {
-        let context = try self.context ?? NftContext()
-        let socket = try self.socket ?? NftSocket()
-        (self.context, self.socket) = (context, socket)
+    func apply(_ table: NftTable, full: Bool) throws -> Bool {
+        let list = "list table inet \(PolicyRules.table)"
         if let applied, applied.table == table {
             guard full else { return false }
-            let seen = try socket.generation()
-            if (try? context.run("list table inet \(PolicyRules.table)")) == applied.listing {
+            let seen = try nftables.generation()
+            if (try? nftables.run(list)) == applied.listing {
                 generation = seen
                 return false
             }
         }
         self.applied = nil
         generation = nil
-        try context.run(PolicyRules.replacing(with: table))
-        let listing = try context.run("list table inet \(PolicyRules.table)")
-        generation = try socket.generation()
+        try nftables.run(table.fullSyncCommands)
+        let listing = try nftables.run(list)
+        generation = try nftables.generation()
         self.applied = (table, listing)
         return true
     }

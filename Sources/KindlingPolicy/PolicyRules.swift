@@ -1,4 +1,5 @@
 import KindlingAPI
+import KindlingNftables
 
 /// A pod as policies see it: where it is, its labels, and its named container ports.
 public struct PolicyPod: Hashable, Sendable {
@@ -71,14 +72,8 @@ public struct PolicyState: Equatable, Sendable {
 public enum PolicyRules {
     public static let table = "kindling-policy"
 
-    /// `nft -f` text that replaces the table with `table` (made by `render`) in one transaction: created if
-    /// missing, so the delete never fails.
-    public static func replacing(with table: String) -> String {
-        "add table inet \(self.table)\ndelete table inet \(self.table)\n" + table
-    }
-
-    /// The whole table, as `nft -f` takes it (`replacing` deletes the old one in the same transaction).
-    public static func render(_ state: PolicyState) -> String {
+    /// The whole table; its `fullSyncCommands` replace the old one in one transaction.
+    public static func render(_ state: PolicyState) -> NftTable {
         let policies = state.policies.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
         let local = state.pods.filter { state.localIPs.contains($0.ip) }.sorted { $0.ip < $1.ip }
         var chains: [(name: String, rules: [String])] = []
@@ -105,15 +100,13 @@ public enum PolicyRules {
                 } + ["drop"]))
             }
         }
-        var text = "table inet \(table) {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
-        text += "\t\tct state established,related accept\n"
-        if !egressMap.isEmpty { text += "\t\tip saddr vmap { \(egressMap.joined(separator: ", ")) }\n" }
-        if !ingressMap.isEmpty { text += "\t\tip daddr vmap { \(ingressMap.joined(separator: ", ")) }\n" }
-        text += "\t}\n"
-        for chain in chains {
-            text += "\tchain \(chain.name) {\n" + chain.rules.map { "\t\t\($0)\n" }.joined() + "\t}\n"
-        }
-        return text + "}\n"
+        var forward = ["ct state established,related accept"]
+        if !egressMap.isEmpty { forward.append("ip saddr vmap { \(egressMap.joined(separator: ", ")) }") }
+        if !ingressMap.isEmpty { forward.append("ip daddr vmap { \(ingressMap.joined(separator: ", ")) }") }
+        var result = NftTable(family: "inet", name: table)
+        result.add(NftTable.Chain("forward", hook: "type filter hook forward priority filter; policy accept", rules: forward))
+        for chain in chains { result.add(NftTable.Chain(chain.name, rules: chain.rules)) }
+        return result
     }
 
     /// What one allowing rule matches: source (ingress) or destination (egress) addresses, nil for any, less

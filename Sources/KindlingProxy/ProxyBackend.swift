@@ -1,5 +1,6 @@
 import Foundation
 import KindlingNet
+import KindlingNftables
 
 /// A ruleset the kernel (or iptables-restore) refused, with the tool's own message.
 public struct ProxyError: Error, CustomStringConvertible {
@@ -26,11 +27,14 @@ public protocol ProxyBackend: AnyObject, Sendable {
 /// ports change (`ProxyTableState`).
 public final class NftablesBackend: ProxyBackend, @unchecked Sendable {
     let node: ProxyRules.Node
-    let applier = ProxyApplier()
+    let applier: ProxyApplier
     /// What the kernel has, as far as this backend knows; nil when a full sync is due.
     private var state: ProxyTableState?
 
-    public init(node: ProxyRules.Node) { self.node = node }
+    public init(node: ProxyRules.Node, nftables: any Nftables = KernelNftables()) {
+        self.node = node
+        applier = ProxyApplier(nftables)
+    }
 
     public func sync(_ ports: [ServicePort]) throws -> (ProxySync, rules: Int) {
         // Taken out, so that updating it copies nothing.

@@ -1,4 +1,5 @@
 import KindlingAPI
+import KindlingNftables
 
 /// The service proxy's nf_tables table for one node: a pure function of the node's service ports.
 ///

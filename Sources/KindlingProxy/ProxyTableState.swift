@@ -1,3 +1,4 @@
+import KindlingNftables
 /// The proxy's table kept as one part per service port (`ProxyRules.part`), so that a sync renders and compares
 /// only the ports that changed: at 10,000 services, rendering and comparing whole tables took longer than the
 /// kernel takes to apply an endpoint change.

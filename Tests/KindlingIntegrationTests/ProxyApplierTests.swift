@@ -1,6 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingNet
+@testable import KindlingNftables
 @testable import KindlingProxy
 import Testing
 
@@ -112,13 +113,13 @@ struct ProxyApplierTests {
         // or difference.
         var bad = Self.table(dropping: "10.244.1.3")
         bad.add(.init("broken", rules: ["goto no-such-chain"]))
-        #expect(throws: ProxyError.self) { try thread.run(in: netns) { try applier.applyFull(bad) } }
+        #expect(throws: NftablesError.self) { try thread.run(in: netns) { try applier.applyFull(bad) } }
         #expect(try Self.kernelTable(netns) == before)
         var state = ProxyTableState(Self.ports(), node: Self.node)
         let update = state.update(to: Self.ports(dropping: "10.244.1.3"))
         var delta = try #require(update)
         delta.changedChains.append(.init("service-dev/web/tcp/http", rules: ["goto no-such-chain"]))
-        #expect(throws: ProxyError.self) { try thread.run(in: netns) { try applier.apply(delta) } }
+        #expect(throws: NftablesError.self) { try thread.run(in: netns) { try applier.apply(delta) } }
         #expect(try Self.kernelTable(netns) == before)
     }
 }
@@ -145,7 +146,7 @@ extension ProxyApplierTests {
 
         // A refused batch (a goto to a chain that does not exist) changes nothing.
         let unchanged = try Self.kernelTable(a)
-        #expect(throws: ProxyError.self) {
+        #expect(throws: NftablesError.self) {
             try thread.run(in: a) {
                 try NftBatch.commit([.flush(chain: "service-dev/web/tcp/http"),
                                      .verdict(chain: "service-dev/web/tcp/http", goto: true, target: "no-such-chain")],

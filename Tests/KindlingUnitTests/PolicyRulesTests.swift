@@ -1,4 +1,5 @@
 import KindlingAPI
+import KindlingNftables
 import KindlingPolicy
 import Testing
 
@@ -17,7 +18,15 @@ import Testing
     ]
     let namespaces = ["x": ["kubernetes.io/metadata.name": "x"], "y": ["kubernetes.io/metadata.name": "y", "team": "blue"]]
 
-    func render(_ policies: [NetworkPolicy], local: [String] = ["10.244.1.2", "10.244.1.3"]) -> String {
+    /// The table as the kernel lists it once written, in a model of nf_tables that refuses what the kernel
+    /// refuses (a verdict naming a missing chain, say).
+    func render(_ policies: [NetworkPolicy], local: [String] = ["10.244.1.2", "10.244.1.3"]) throws -> String {
+        let nftables = FakeNftables()
+        try nftables.run(table(policies, local: local).fullSyncCommands)
+        return try nftables.run("list table inet \(PolicyRules.table)")
+    }
+
+    func table(_ policies: [NetworkPolicy], local: [String] = ["10.244.1.2", "10.244.1.3"]) -> NftTable {
         var defaulted = policies
         for i in defaulted.indices { defaulted[i].applyDefaults() }
         return PolicyRules.render(PolicyState(policies: defaulted, pods: pods, namespaceLabels: namespaces,
@@ -30,13 +39,13 @@ import Testing
         return NetworkPolicy(namespace: namespace, name: name, spec: spec)
     }
 
-    @Test func podsNoPolicySelectsAreNotInTheMaps() {
-        let table = render([])
+    @Test func podsNoPolicySelectsAreNotInTheMaps() throws {
+        let table = try render([])
         #expect(table == "table inet kindling-policy {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tct state established,related accept\n\t}\n}\n")
     }
 
-    @Test func denyAllIsAChainThatOnlyDrops() {
-        let table = render([policy("deny", selecting: [:], .init(policyTypes: ["Ingress"]))])
+    @Test func denyAllIsAChainThatOnlyDrops() throws {
+        let table = try render([policy("deny", selecting: [:], .init(policyTypes: ["Ingress"]))])
         #expect(table.contains("\t\tip daddr vmap { 10.244.1.2 : jump ingress-10.244.1.2 }\n"))
         #expect(table.contains("\tchain ingress-10.244.1.2 {\n\t\tdrop\n\t}\n"))
         // Only pods of the policy's namespace, and only this node's.
@@ -44,7 +53,7 @@ import Testing
         #expect(!table.contains("saddr vmap"))
     }
 
-    @Test func peersBecomeAddressSetsAndBlocks() {
+    @Test func peersBecomeAddressSetsAndBlocks() throws {
         let peers: [NetworkPolicy.Peer] = [
             .init(podSelector: LabelSelector(matchLabels: ["pod": "b"])),
             .init(namespaceSelector: LabelSelector(matchLabels: ["team": "blue"])),
@@ -52,7 +61,7 @@ import Testing
             .init(ipBlock: .init(cidr: "172.18.0.0/16", except: ["172.18.1.0/24", "172.18.1.128/25"])),
             .init(podSelector: LabelSelector(matchLabels: ["pod": "nobody"])),
         ]
-        let table = render([policy("web", .init(ingress: [.init(from: peers)]))])
+        let table = try render([policy("web", .init(ingress: [.init(from: peers)]))])
         // The three selector peers as one set (x/b; y's pods; y/b), the block with its except apart; a selector
         // that selects nobody adds nobody.
         #expect(table.contains("\t\tip saddr { 10.244.1.3, 10.244.2.2, 10.244.2.3 } return comment \"x/web ingress[0]\"\n"))
@@ -62,33 +71,33 @@ import Testing
 
     /// Many policies allowing address blocks on the same ports are one rule with one set (a lookup per new
     /// connection), blocks inside other blocks dropped so the set's intervals never overlap.
-    @Test func addressOnlyRulesWithTheSamePortsShareOneSet() {
+    @Test func addressOnlyRulesWithTheSamePortsShareOneSet() throws {
         let policies = (0..<3).map { i in
             policy("p\(i)", .init(ingress: [.init(from: [.init(ipBlock: .init(cidr: i == 2 ? "10.1.0.0/16" : "10.1.\(i).0/24"))],
                                                     ports: [.init(port: .int(80))])]))
         }
-        let table = render(policies)
+        let table = try render(policies)
         #expect(table.contains("\t\tip saddr { 10.1.0.0/16 } meta l4proto tcp th dport { 80 } return comment \"x/p0 ingress[0] and 2 more\"\n"), "\(table)")
     }
 
-    @Test func portsMergePerProtocolAndNamedPortsResolveOnTheRightPod() {
+    @Test func portsMergePerProtocolAndNamedPortsResolveOnTheRightPod() throws {
         let ports: [NetworkPolicy.Port] = [.init(port: .int(80)), .init(port: .int(80), endPort: 90), .init(protocol: "UDP", port: .int(53)),
                                            .init(protocol: "SCTP"), .init(port: .string("http"))]
-        let ingress = render([policy("in", .init(ingress: [.init(ports: ports)]))])
+        let ingress = try render([policy("in", .init(ingress: [.init(ports: ports)]))])
         #expect(ingress.contains("meta l4proto tcp th dport { 80-90 } return"))
         #expect(ingress.contains("meta l4proto udp th dport { 53 } return"))
         #expect(ingress.contains("meta l4proto sctp return"))
         // Ingress: x/a's own port named http.
         #expect(ingress.contains("\t\tmeta l4proto tcp th dport 8080 return"))
-        let egress = render([policy("out", .init(policyTypes: ["Egress"], egress: [.init(ports: [.init(port: .string("http"))])]))])
+        let egress = try render([policy("out", .init(policyTypes: ["Egress"], egress: [.init(ports: [.init(port: .string("http"))])]))])
         #expect(egress.contains("\t\tip saddr vmap { 10.244.1.2 : jump egress-10.244.1.2 }\n") && !egress.contains("daddr vmap"))
         // Egress: each destination's own port of that name.
         #expect(egress.contains("ip daddr { 10.244.1.2 } meta l4proto tcp th dport 8080 return"))
         #expect(egress.contains("ip daddr { 10.244.1.3, 10.244.2.3 } meta l4proto tcp th dport 9090 return"))
     }
 
-    @Test func policiesOnOnePodAreAUnionInNameOrder() {
-        let table = render([
+    @Test func policiesOnOnePodAreAUnionInNameOrder() throws {
+        let table = try render([
             policy("b-second", .init(ingress: [.init(from: [.init(podSelector: LabelSelector(matchLabels: ["pod": "b"]))])])),
             policy("a-first", .init(ingress: [.init()])),
         ])

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+@testable import KindlingNftables
 @testable import KindlingProxy
 import Testing
 
@@ -112,16 +113,6 @@ import Testing
         return ServicePort.from(services: services, slices: kept, nodeName: nodeName)
     }
 
-    /// Compares with `Golden/<name>`; KINDLING_UPDATE_GOLDEN=1 rewrites the file instead.
-    func expectGolden(_ text: String, _ name: String) throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
-        if ProcessInfo.processInfo.environment["KINDLING_UPDATE_GOLDEN"] == "1" {
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        let golden = try String(contentsOf: url, encoding: .utf8)
-        #expect(text == golden, "differs from Golden/\(name); KINDLING_UPDATE_GOLDEN=1 rewrites it after a deliberate change")
-    }
-
     @Test func servicePortsResolveSlicesByPortName() throws {
         let ports = try ProxyTests.ports()
         #expect(ports.map(\.name) == ["dev/empty", "dev/local", "dev/sticky", "dev/web:http"])
@@ -151,7 +142,7 @@ import Testing
 
     @Test func fullRulesetMatchesGolden() throws {
         let table = ProxyRules.render(try ProxyTests.ports(), node: ProxyTests.node)
-        try expectGolden(table.fullSyncCommands, "proxy-full.nft")
+        try Golden.expect(table.fullSyncCommands, "proxy-full.nft")
     }
 
     /// The difference a sync sends when `old` ports become `new`.
@@ -162,7 +153,7 @@ import Testing
 
     @Test func partialSyncWritesOnlyTheDifference() throws {
         let commands = try #require(Self.delta(try ProxyTests.ports(), try ProxyTests.ports(dropping: "10.244.1.3"))?.commands)
-        try expectGolden(commands, "proxy-partial.nft")
+        try Golden.expect(commands, "proxy-partial.nft")
         #expect(Self.delta(try ProxyTests.ports(), try ProxyTests.ports())?.commands == "")
         #expect(!commands.contains("delete table") && !commands.contains("service-dev/sticky"))
     }
@@ -235,7 +226,7 @@ extension ProxyTests {
 
     @Test func restoreInputMatchesGolden() throws {
         let tables = IptablesRules.render(try ProxyTests.ports(), node: ProxyTests.node)
-        try ProxyTests().expectGolden(IptablesRules.restoreInput(tables, existing: ""), "proxy-iptables.rules")
+        try Golden.expect(IptablesRules.restoreInput(tables, existing: ""), "proxy-iptables.rules")
     }
 
     @Test func restoreKeepsJumpsOnceAndDeletesStaleChains() {

@@ -3,6 +3,7 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingNftables
 import KindlingProxy
 
 /// Endpoint convergence on a real cluster: a backend pod is deleted, and the time until the node's table no

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingNftables
 import KindlingProxy
 
 /// The datapath through a service VIP beside the same path without one:

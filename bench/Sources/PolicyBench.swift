@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingNftables
 import KindlingPolicy
 import KindlingProxy
 
@@ -34,7 +35,7 @@ struct PolicyBench: ParsableCommand {
         let (client, router, server) = try datapath.topology(scratch)
         let nft = NamespaceThread(name: "bench-nft")
         let serverPod = PolicyPod(namespace: "bench", name: "server", ip: DatapathBench.server, labels: ["app": "server"])
-        func table(_ count: Int) -> String {
+        func table(_ count: Int) -> NftTable {
             // Each policy allows one /32 outside the client's network; the last one allows the client.
             let selected = (0..<count).map { i in
                 var policy = NetworkPolicy(namespace: "bench", name: String(format: "p%04d", i), spec: .init(
@@ -48,7 +49,7 @@ struct PolicyBench: ParsableCommand {
         }
         func load(_ count: Int) throws {
             let text = table(count)
-            _ = try nft.run(in: router) { try NftContext().run(PolicyRules.replacing(with: text)) }
+            _ = try nft.run(in: router) { try NftContext().run(text.fullSyncCommands) }
         }
 
         let listener = try Listener(namespace: server, port: 7000)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingNftables
 import KindlingProxy
 
 /// Loading and changing the proxy's table at kube-proxy scale, beside `nft -f` of kube-proxy's own layout

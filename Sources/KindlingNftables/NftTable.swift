@@ -1,8 +1,8 @@
 import Foundation
-import KindlingAPI
 
-/// One nf_tables table as data: what the renderer produces, and what the applier turns into `nft` commands
-/// for the whole table in one transaction. Later syncs send a `Delta` (see `ProxyTableState`).
+/// One nf_tables table as data: what the proxy's and the policy's renderers produce, what their appliers turn
+/// into `nft` commands for the whole table in one transaction (later proxy syncs send a `Delta`, see
+/// `ProxyTableState`), and what `FakeNftables` keeps as its model of the kernel's table.
 public struct NftTable: Hashable, Sendable {
     public struct Chain: Hashable, Sendable {
         public let name: String
@@ -44,8 +44,8 @@ public struct NftTable: Hashable, Sendable {
     public let family: String
     public let name: String
     /// In the order they are written; rule order matters within a chain, chain order only to readers.
-    public private(set) var chains: [Chain] = []
-    public private(set) var sets: [Set] = []
+    public internal(set) var chains: [Chain] = []
+    public internal(set) var sets: [Set] = []
 
     public init(family: String = "ip", name: String) {
         self.family = family
@@ -58,6 +58,27 @@ public struct NftTable: Hashable, Sendable {
     public var ruleCount: Int { chains.reduce(0) { $0 + $1.rules.count } }
 
     var prefix: String { "\(family) \(name)" }
+
+    /// The table as `nft list table` prints it: sets, then chains, each in the order added; elements sorted.
+    public var listing: String {
+        var out = "table \(prefix) {\n"
+        for set in sets {
+            out += "\t\(set.kind.rawValue) \(set.name) {\n"
+            for statement in set.declaration.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                out += "\t\t\(statement.trimmingCharacters(in: .whitespaces))\n"
+            }
+            if !set.elements.isEmpty {
+                let items = set.elements.keys.sorted().map { key in set.kind == .map ? "\(key) : \(set.elements[key]!)" : key }
+                out += "\t\telements = { \(items.joined(separator: ", ")) }\n"
+            }
+            out += "\t}\n"
+        }
+        for chain in chains {
+            out += "\tchain \(chain.name) {\n" + (chain.hook.map { "\t\t\($0);\n" } ?? "")
+            out += chain.rules.map { "\t\t\($0)\n" }.joined() + "\t}\n"
+        }
+        return out + "}\n"
+    }
 
     /// The commands that replace whatever table of this name exists with this one, in one transaction.
     /// (`add` first, so `delete` never fails on a first run.)
@@ -72,14 +93,16 @@ public struct NftTable: Hashable, Sendable {
 
     /// The difference between two tables, as `nft` commands or as raw nfnetlink operations.
     public struct Delta: Sendable {
-        let table: NftTable
-        var newSets: [Set] = []
-        var newChains: [Chain] = []
-        var changedChains: [Chain] = []
-        var staleElements: [(Set, [String])] = []
-        var addedElements: [(Set, [String])] = []
-        var deletedChains: [String] = []
-        var deletedSets: [Set] = []
+        public let table: NftTable
+        public var newSets: [Set] = []
+        public var newChains: [Chain] = []
+        public var changedChains: [Chain] = []
+        public var staleElements: [(Set, [String])] = []
+        public var addedElements: [(Set, [String])] = []
+        public var deletedChains: [String] = []
+        public var deletedSets: [Set] = []
+
+        public init(table: NftTable) { self.table = table }
 
         public var isEmpty: Bool {
             newSets.isEmpty && newChains.isEmpty && changedChains.isEmpty && staleElements.isEmpty && addedElements.isEmpty

@@ -1,7 +1,48 @@
 import CNftBatch
 import CNftables
 import Foundation
-import KindlingAPI
+
+/// The nf_tables calls the proxy and the policy loop make, as a protocol so that `FakeNftables` can stand in
+/// for the kernel in unit tests (as knftables' `Interface` and its fake do).
+public protocol Nftables: AnyObject {
+    /// Runs `nft -f` text as one transaction: all of it takes effect or, on any error, none. Returns what nft
+    /// printed (a `list` command's listing).
+    @discardableResult
+    func run(_ commands: String) throws -> String
+    /// Sends `operations` as one raw nfnetlink transaction on the `ip` table `table`.
+    func commit(_ operations: [NftBatch.Operation], table: String) throws
+    /// The namespace's ruleset generation, which every commit (anyone's) moves on.
+    func generation() throws -> UInt32
+}
+
+/// The kernel's nf_tables: libnftables for text, a raw nfnetlink socket for batches and the generation, both
+/// opened on first use, so inside the namespace (and on the thread) of the first call, which all later calls
+/// must share.
+public final class KernelNftables: Nftables, @unchecked Sendable {
+    private var context: NftContext?
+    private var socket: NftSocket?
+
+    public init() {}
+
+    @discardableResult
+    public func run(_ commands: String) throws -> String {
+        let context = try self.context ?? NftContext()
+        self.context = context
+        return try context.run(commands)
+    }
+
+    public func commit(_ operations: [NftBatch.Operation], table: String) throws {
+        try NftBatch.commit(operations, table: table, on: try openSocket())
+    }
+
+    public func generation() throws -> UInt32 { try openSocket().generation() }
+
+    private func openSocket() throws -> NftSocket {
+        let socket = try self.socket ?? NftSocket()
+        self.socket = socket
+        return socket
+    }
+}
 
 /// A libnftables context: takes rulesets as `nft -f` text and commits each call as one transaction.
 ///
@@ -11,7 +52,7 @@ public final class NftContext: @unchecked Sendable {
     private let context: OpaquePointer
 
     public init() throws {
-        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw ProxyError("cannot create an nftables context") }
+        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else { throw NftablesError("cannot create an nftables context") }
         self.context = context
         // Without buffers libnftables prints to this process's stdout and stderr.
         nft_ctx_buffer_output(context)
@@ -26,10 +67,9 @@ public final class NftContext: @unchecked Sendable {
         let status = nft_run_cmd_from_buffer(context, commands)
         let output = String(cString: nft_ctx_get_output_buffer(context))
         let errors = String(cString: nft_ctx_get_error_buffer(context))
-        if status != 0 { throw ProxyError(errors.isEmpty ? "nft failed (\(status))" : errors) }
+        if status != 0 { throw NftablesError(errors.isEmpty ? "nft failed (\(status))" : errors) }
         return output
     }
-
 }
 
 /// A netfilter netlink socket, bound to the namespace it was opened in. Kept for the applier's life: closing
@@ -38,7 +78,7 @@ public final class NftSocket: @unchecked Sendable {
     let socket: OpaquePointer
 
     public init() throws {
-        guard let socket = kl_nft_socket_open() else { throw ProxyError("nfnetlink socket: \(String(cString: strerror(errno)))") }
+        guard let socket = kl_nft_socket_open() else { throw NftablesError("nfnetlink socket: \(String(cString: strerror(errno)))") }
         self.socket = socket
     }
 
@@ -48,7 +88,7 @@ public final class NftSocket: @unchecked Sendable {
     public func generation() throws -> UInt32 {
         var generation: UInt32 = 0
         let result = kl_nft_generation(socket, &generation)
-        guard result == 0 else { throw ProxyError("reading the nf_tables generation: \(String(cString: strerror(-result)))") }
+        guard result == 0 else { throw NftablesError("reading the nf_tables generation: \(String(cString: strerror(-result)))") }
         return generation
     }
 }
@@ -60,7 +100,7 @@ public final class NftBatch {
     private let batch: OpaquePointer
 
     public init(table: String) throws {
-        guard let batch = kl_nft_batch_new(table) else { throw ProxyError("cannot allocate an nfnetlink batch") }
+        guard let batch = kl_nft_batch_new(table) else { throw NftablesError("cannot allocate an nfnetlink batch") }
         self.batch = batch
     }
 
@@ -108,6 +148,12 @@ public final class NftBatch {
     }
 
     private func check(_ result: Int32, _ what: String) throws {
-        guard result == 0 else { throw ProxyError("nfnetlink \(what): \(String(cString: strerror(-result)))") }
+        guard result == 0 else { throw NftablesError("nfnetlink \(what): \(String(cString: strerror(-result)))") }
     }
+}
+
+/// What nf_tables refused, with libnftables' or the kernel's own words.
+public struct NftablesError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
