@@ -26,11 +26,18 @@ struct RouteSyncLoop: Sendable {
         } + [Route(destination: serviceSubnet, device: "eth0")])
     }
 
+    /// One sync: this node's routes in `table` made exactly what the nodes call for; what it changed.
+    static func sync(_ nodes: [Node], this nodeName: String, serviceSubnet: IPv4CIDR, table: any RouteTable) throws -> RouteChanges {
+        try table.reconcileRoutes(desiredRoutes(nodes: nodes, this: nodeName, serviceSubnet: serviceSubnet), owner: .nodeRoutes)
+    }
+
     func run() async {
         let loop = ReconcileLoop("routes", sources: [.shared(nodes)], repair: .every(.seconds(1)), logger: logger)
         await loop.run { [nodeName, serviceSubnet, logger] snapshot in
-            let desired = RouteSyncLoop.desiredRoutes(nodes: Array(snapshot.objects(Node.self).values), this: nodeName, serviceSubnet: serviceSubnet)
-            let changes = try await NamespaceThread.shared.perform(in: nil) { try RouteSocket().reconcileRoutes(desired, owner: .nodeRoutes) }
+            let nodes = Array(snapshot.objects(Node.self).values)
+            let changes = try await NamespaceThread.shared.perform(in: nil) {
+                try RouteSyncLoop.sync(nodes, this: nodeName, serviceSubnet: serviceSubnet, table: try RouteSocket())
+            }
             for route in changes.add { logger.info("route added: \(route)") }
             for route in changes.delete { logger.info("route removed: \(route)") }
         }

@@ -47,3 +47,34 @@ public struct RouteChanges: Equatable, Sendable {
         self.delete = actual.subtracting(desired).filter { !desiredDestinations.contains($0.destination) }.sorted()
     }
 }
+
+/// Routes kindling installs carry a protocol number per owner, so each reconciler touches only its own.
+/// `ip route` shows them as `proto 77` / `proto 78`; both are unassigned in /etc/iproute2/rt_protos.
+public enum RouteOwner: UInt8, Sendable {
+    /// Routes to other nodes' pod CIDRs (the agent's route sync).
+    case nodeRoutes = 77
+    /// Routes that wire one pod: its /32 on the node, its gateway and default route inside the pod.
+    case podLinks = 78
+}
+
+/// The main routing table of one namespace as route sync uses it: `RouteSocket` in the kernel,
+/// `FakeRouteTable` in unit tests.
+public protocol RouteTable: AnyObject {
+    /// The IPv4 main-table routes that carry `owner`'s protocol number.
+    func ownedRoutes(_ owner: RouteOwner) throws -> Set<Route>
+    /// Adds the route to `route.destination`, or replaces the one there (whoever owns it).
+    func replaceRoute(_ route: Route, owner: RouteOwner) throws
+    /// Deletes `owner`'s route; one that is already gone, or whose device is, is not an error.
+    func deleteRoute(_ route: Route, owner: RouteOwner) throws
+}
+
+extension RouteTable {
+    /// Makes `owner`'s routes here exactly `desired` (no other route is touched) and says what it changed.
+    @discardableResult
+    public func reconcileRoutes(_ desired: Set<Route>, owner: RouteOwner) throws -> RouteChanges {
+        let changes = RouteChanges(desired: desired, actual: try ownedRoutes(owner))
+        for route in changes.add { try replaceRoute(route, owner: owner) }
+        for route in changes.delete { try deleteRoute(route, owner: owner) }
+        return changes
+    }
+}

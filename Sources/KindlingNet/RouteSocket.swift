@@ -4,17 +4,8 @@ import KindlingAPI
 
 /// An rtnetlink socket bound to the namespace it was opened in, with the few link, address and route
 /// operations kindling needs. Open it inside a namespace job (`NetNamespace.run`); it is not thread-safe.
-public final class RouteSocket {
+public final class RouteSocket: RouteTable {
     let handle: OpaquePointer
-
-    /// Routes kindling installs carry a protocol number per owner, so each reconciler touches only its own.
-    /// `ip route` shows them as `proto 77` / `proto 78`; both are unassigned in /etc/iproute2/rt_protos.
-    public enum RouteOwner: UInt8, Sendable {
-        /// Routes to other nodes' pod CIDRs (the agent's route sync).
-        case nodeRoutes = 77
-        /// Routes that wire one pod: its /32 on the node, its gateway and default route inside the pod.
-        case podLinks = 78
-    }
 
     public init() throws {
         guard let handle = nl_socket_alloc() else { throw NetlinkError("nl_socket_alloc", code: NLE_NOMEM) }
@@ -207,15 +198,6 @@ public final class RouteSocket {
         let result = rtnl_route_delete(handle, object, 0)
         if result == -NLE_OBJ_NOTFOUND || result == -NLE_NODEV { return }
         try nl("delete route \(route)") { result }
-    }
-
-    /// Makes `owner`'s routes here exactly `desired` (no other route is touched) and says what it changed.
-    @discardableResult
-    public func reconcileRoutes(_ desired: Set<Route>, owner: RouteOwner) throws -> RouteChanges {
-        let changes = RouteChanges(desired: desired, actual: try ownedRoutes(owner))
-        for route in changes.add { try replaceRoute(route, owner: owner) }
-        for route in changes.delete { try deleteRoute(route, owner: owner) }
-        return changes
     }
 
     func routeObject(_ route: Route, owner: RouteOwner) throws -> OpaquePointer {
