@@ -23,16 +23,6 @@ enum Discovery {
         var buildDate = "", goVersion = "", compiler = "swift", platform = "linux/amd64"
     }
 
-    static let verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
-    static let subresourceVerbs = ["get", "patch", "update"]
-
-    /// The subresources a kind serves, for both discovery forms: `status` for every kind, `scale`
-    /// (autoscaling/v1 Scale) for the scalable ones.
-    static func subresources(of kind: any KubeObject.Type) -> [(name: String, kind: GroupVersionKind)] {
-        [("status", GroupVersionKind(group: kind.group, version: "v1", kind: kind.kind))]
-            + (kind is any Scalable.Type ? [("scale", GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale"))] : [])
-    }
-
     static var apiVersions: APIVersions {
         APIVersions(versions: ["v1"], serverAddressByClientCIDRs: [["clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"]])
     }
@@ -45,17 +35,17 @@ enum Discovery {
     }
 
     static func resources(groupVersion: String) -> APIResourceList? {
-        let kinds = Kinds.all.filter { $0.apiVersion == groupVersion }
+        let kinds = Kinds.served(groupVersion: groupVersion)
         guard !kinds.isEmpty else { return nil }
         var resources: [APIResource] = []
         for kind in kinds {
-            resources.append(APIResource(name: kind.resource, singularName: kind.kind.lowercased(), namespaced: kind.namespaced,
-                                         kind: kind.kind, verbs: verbs, shortNames: kind.shortNames))
-            for sub in subresources(of: kind) {
-                let foreign = sub.kind.group != kind.group
+            resources.append(APIResource(name: kind.resource, singularName: kind.singular, namespaced: kind.namespaced,
+                                         kind: kind.kind, verbs: kind.verbs, shortNames: kind.shortNames))
+            for sub in kind.subresources {
+                let foreign = sub.responseKind.group != kind.group
                 resources.append(APIResource(name: kind.resource + "/" + sub.name, singularName: "", namespaced: kind.namespaced,
-                                             kind: sub.kind.kind, verbs: subresourceVerbs,
-                                             group: foreign ? sub.kind.group : nil, version: foreign ? sub.kind.version : nil))
+                                             kind: sub.responseKind.kind, verbs: sub.verbs,
+                                             group: foreign ? sub.responseKind.group : nil, version: foreign ? sub.responseKind.version : nil))
             }
         }
         return APIResourceList(groupVersion: groupVersion, resources: resources)
@@ -65,7 +55,6 @@ enum Discovery {
 
     static let aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
-    struct GroupVersionKind: Codable { var group: String; var version: String; var kind: String }
     struct SubresourceDiscovery: Codable { var subresource: String; var responseKind: GroupVersionKind; var verbs: [String] }
     struct ResourceDiscovery: Codable {
         var resource: String
@@ -94,15 +83,13 @@ enum Discovery {
 
     static func aggregated(_ groups: [String]) -> APIResponse {
         let list = GroupDiscoveryList(items: groups.map { group in
-            let kinds = Kinds.all.filter { $0.group == group }
-            let resources = kinds.map { kind in
-                let subresources = subresources(of: kind).map {
-                    SubresourceDiscovery(subresource: $0.name, responseKind: $0.kind, verbs: subresourceVerbs)
-                }
-                return ResourceDiscovery(resource: kind.resource, responseKind: .init(group: group, version: "v1", kind: kind.kind),
-                                         scope: kind.namespaced ? "Namespaced" : "Cluster", singularResource: kind.kind.lowercased(),
-                                         verbs: verbs, shortNames: kind.shortNames.isEmpty ? nil : kind.shortNames,
-                                         categories: allCategory.contains(kind.kind) ? ["all"] : nil, subresources: subresources)
+            let resources = Kinds.served(group: group).map { kind in
+                ResourceDiscovery(resource: kind.resource, responseKind: kind.groupVersionKind, scope: kind.namespaced ? "Namespaced" : "Cluster",
+                                  singularResource: kind.singular, verbs: kind.verbs, shortNames: kind.shortNames.isEmpty ? nil : kind.shortNames,
+                                  categories: kind.categories.isEmpty ? nil : kind.categories,
+                                  subresources: kind.subresources.isEmpty ? nil : kind.subresources.map {
+                                      SubresourceDiscovery(subresource: $0.name, responseKind: $0.responseKind, verbs: $0.verbs)
+                                  })
             }
             return GroupDiscovery(metadata: GroupName(name: group), versions: [VersionDiscovery(version: "v1", resources: resources)])
         })
@@ -111,8 +98,5 @@ enum Discovery {
 
     /// The legacy group (`/api`) and the named ones (`/apis`).
     static let legacyGroup = [""]
-    static var namedGroups: [String] { Set(Kinds.all.map { $0.group }.filter { !$0.isEmpty }).sorted() }
-
-    /// Kinds in the `all` category (`kubectl get all`), as Kubernetes puts them there.
-    static let allCategory: Set = ["Pod", "Service", "ReplicaSet", "Deployment"]
+    static var namedGroups: [String] { Kinds.namedGroups }
 }

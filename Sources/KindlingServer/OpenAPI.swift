@@ -10,7 +10,7 @@ import KindlingAPI
 enum OpenAPI {
     /// `api/v1`, `apis/apps/v1`, ...: the index's keys, one per served group version.
     static var groupVersionPaths: [String] {
-        Set(Kinds.all.map { $0.apiVersion }).sorted().map { $0.contains("/") ? "apis/\($0)" : "api/\($0)" }
+        Kinds.groupVersions.map { $0.contains("/") ? "apis/\($0)" : "api/\($0)" }
     }
 
     /// The index: each group version's document under a content hash, as kube-apiserver names them.
@@ -26,7 +26,7 @@ enum OpenAPI {
         let document: [String: Any] = [
             "openapi": "3.0.0",
             "info": ["title": "Kubernetes", "version": Discovery.Version().gitVersion],
-            "paths": paths(Kinds.all.filter { $0.apiVersion == apiVersion }),
+            "paths": paths(Kinds.served(groupVersion: apiVersion)),
             "components": ["schemas": [String: Any]()],
         ]
         return (path, (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
@@ -49,23 +49,30 @@ enum OpenAPI {
         ["continue", "fieldSelector", "labelSelector", "limit", "resourceVersion", "timeoutSeconds", "watch"].map { query($0, "") }
     }
 
-    /// Every path of the kinds with its operations.
-    static func paths(_ kinds: [any KubeObject.Type]) -> [String: Any] {
+    /// Every path of the kinds and their subresources with its operations.
+    static func paths(_ kinds: [ServedKind]) -> [String: Any] {
         var paths: [String: Any] = [:]
         for kind in kinds {
             let prefix = "/" + (kind.group.isEmpty ? "api/v1" : "apis/\(kind.apiVersion)")
                 + (kind.namespaced ? "/namespaces/{namespace}" : "") + "/\(kind.resource)"
-            let gvk = ["group": kind.group, "version": "v1", "kind": kind.kind]
-            func operation(_ action: String, _ parameters: [[String: Any]] = [], status: Bool = false) -> [String: Any] {
-                ["operationId": "\(action)\(kind.kind)\(status ? "Status" : "")", "x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk,
-                 "parameters": parameters, "responses": ["200": ["description": "OK"]]]
+            func operation(_ action: String, _ parameters: [[String: Any]] = [], sub: ServedKind.Subresource? = nil) -> [String: Any] {
+                let gvk = sub?.responseKind ?? kind.groupVersionKind
+                return ["operationId": "\(action)\(kind.kind)\(sub.map { $0.name.prefix(1).uppercased() + $0.name.dropFirst() } ?? "")",
+                        "x-kubernetes-action": action, "x-kubernetes-group-version-kind": ["group": gvk.group, "version": gvk.version, "kind": gvk.kind],
+                        "parameters": parameters, "responses": ["200": ["description": "OK"]]]
             }
             paths[prefix] = ["get": operation("list", listParameters), "post": operation("post", writeParameters)]
             paths[prefix + "/{name}"] = ["get": operation("get"), "put": operation("put", writeParameters),
                                          "patch": operation("patch", writeParameters + [query("force", "Force is going to \"force\" Apply requests.")]),
                                          "delete": operation("delete", [query("dryRun", ""), query("gracePeriodSeconds", ""), query("propagationPolicy", "")])]
-            paths[prefix + "/{name}/status"] = ["get": operation("get", status: true), "put": operation("put", writeParameters, status: true),
-                                                "patch": operation("patch", writeParameters, status: true)]
+            for sub in kind.subresources {
+                // exec and attach are "connect" actions (a stream, not an object), as kube-apiserver lists them.
+                let connect = sub.verbs.contains("create")
+                let methods = [("get", "get", connect ? "connect" : "get"), ("create", "post", "connect"), ("update", "put", "put"), ("patch", "patch", "patch")]
+                paths[prefix + "/{name}/\(sub.name)"] = Dictionary(uniqueKeysWithValues: methods.filter { sub.verbs.contains($0.0) }.map { verb, method, action in
+                    (method, operation(action, verb == "update" || verb == "patch" ? writeParameters : [], sub: sub))
+                })
+            }
         }
         return paths
     }

@@ -190,9 +190,8 @@ public final class Registry: Sendable {
         }
     }
 
-    /// Deletes as DELETE does. Objects with finalizers, and pods bound to a node (whose agent must stop
-    /// them first, as a kubelet does), are marked with a deletionTimestamp instead; `gracePeriodSeconds: 0`
-    /// on a pod removes it at once. Returns the object's last state.
+    /// Deletes as DELETE does. Objects with finalizers, and those their kind deletes gracefully
+    /// (`KubeObject.deletionGrace`), are marked with a deletionTimestamp instead. Returns the object's last state.
     @discardableResult
     public func delete<T: KubeObject>(_ type: T.Type, namespace: String = "", name: String,
                                       gracePeriodSeconds: Int64? = nil, expectedUID: String? = nil) throws -> T {
@@ -200,26 +199,15 @@ public final class Registry: Sendable {
         if let expectedUID, current.metadata.uid != expectedUID {
             throw Status.conflict(T.groupResource, name, "Precondition failed: UID in precondition: \(expectedUID), UID in object meta: \(current.metadata.uid ?? "")")
         }
-        var graceful = !(current.metadata.finalizers ?? []).isEmpty
-        var grace: Int64 = 0
-        if let pod = current as? Pod, let node = pod.spec.nodeName, !node.isEmpty, gracePeriodSeconds != 0 {
-            graceful = true
-            grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30
-        }
-        if T.self == Namespace.self {
-            graceful = true
-        }
-        if graceful {
+        // The kind decides whether deletion waits (a bound pod, a namespace); finalizers make any object wait.
+        let grace = current.deletionGrace(requested: gracePeriodSeconds) ?? ((current.metadata.finalizers ?? []).isEmpty ? nil : 0)
+        if let grace {
             if current.metadata.deletionTimestamp != nil { return current }
             let key = Registry.key(T.self, namespace: namespace, name: name)
             var marked = current
             marked.metadata.deletionTimestamp = Registry.timestamp(clock().addingTimeInterval(Double(grace)))
             marked.metadata.deletionGracePeriodSeconds = grace
-            if var ns = marked as? Namespace {
-                ns.status = Namespace.Status(phase: "Terminating")
-                ns.spec = Namespace.Spec(finalizers: ["kubernetes"])
-                marked = ns as! T
-            }
+            marked.markForDeletion()
             let written = try store.update(key) { revision, _ in try Registry.encode(marked, revision: revision) }
             return try Registry.decode(T.self, written)
         }

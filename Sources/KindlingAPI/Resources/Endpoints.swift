@@ -5,6 +5,7 @@ public struct Endpoints: KubeObject {
     public static let resource = "endpoints"
     public static let namespaced = true
     public static let shortNames = ["ep"]
+    public static var printer: any ObjectPrinter<Endpoints> { EndpointsPrinter() }
 
     public struct Address: Codable, Hashable, Sendable {
         public var ip: String
@@ -97,6 +98,7 @@ public struct EndpointSlice: KubeObject {
     public static let resource = "endpointslices"
     public static let namespaced = true
     public static let shortNames: [String] = []
+    public static var printer: any ObjectPrinter<EndpointSlice> { EndpointSlicePrinter() }
 
     public static let serviceNameLabel = "kubernetes.io/service-name"
     public static let managedByLabel = "endpointslice.kubernetes.io/managed-by"

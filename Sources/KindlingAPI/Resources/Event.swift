@@ -8,6 +8,7 @@ public struct Event: KubeObject {
     public static let resource = "events"
     public static let namespaced = true
     public static let shortNames = ["ev"]
+    public static var printer: any ObjectPrinter<Event> { EventPrinter() }
 
     public struct ObjectReference: Codable, Hashable, Sendable {
         public var kind: String?

@@ -7,6 +7,8 @@ public struct Ingress: KubeObject {
     public static let resource = "ingresses"
     public static let namespaced = true
     public static let shortNames = ["ing"]
+    public static let subresources: [ServedKind.Subresource] = [.status(of: Ingress.self)]
+    public static var printer: any ObjectPrinter<Ingress> { IngressPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var ingressClassName: String?
@@ -166,6 +168,7 @@ public struct IngressClass: KubeObject {
     public static let resource = "ingressclasses"
     public static let namespaced = false
     public static let shortNames: [String] = []
+    public static var printer: any ObjectPrinter<IngressClass> { IngressClassPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var controller: String?

@@ -1,21 +1,42 @@
-/// The kinds kindling serves, for looking one up by kind, resource, singular or short name
-/// (`kubectl get po`, `get pod`, `get pods` all work).
+/// The table of served kinds: each kind's description (`ServedKind`) beside the type that holds its objects.
+/// Discovery, OpenAPI, the handler's routing, the CLI's resource names and manifests all look kinds up here.
 public enum Kinds {
-    public static let all: [any KubeObject.Type] = [
+    public struct Entry: Sendable {
+        public let served: ServedKind
+        public let type: any KubeObject.Type
+    }
+
+    public static let table: [Entry] = [
         Namespace.self, Node.self, Pod.self, Service.self, Endpoints.self, EndpointSlice.self, ReplicaSet.self, Deployment.self, ConfigMap.self,
         Secret.self, Event.self, Lease.self, NetworkPolicy.self, Ingress.self, IngressClass.self,
-    ]
+    ].map { Entry(served: $0.served, type: $0) }
+
+    public static var all: [any KubeObject.Type] { table.map(\.type) }
 
     public static func byKind(_ kind: String, apiVersion: String? = nil) -> (any KubeObject.Type)? {
-        all.first { $0.kind == kind && (apiVersion == nil || $0.apiVersion == apiVersion) }
+        table.first { $0.served.kind == kind && (apiVersion == nil || $0.served.apiVersion == apiVersion) }?.type
     }
 
     /// Resolves what a user typed: `pods`, `pod`, `po`, `deployments.apps`, `Deployment`.
     public static func byName(_ name: String) -> (any KubeObject.Type)? {
-        let lower = name.lowercased()
-        return all.first { type in
-            let names = [type.resource, type.kind.lowercased(), type.groupResource.description] + type.shortNames
-            return names.contains(lower)
-        }
+        table.first { $0.served.answers(to: name) }?.type
     }
+
+    /// The kind served at `/<groupVersion>/<resource>`.
+    public static func entry(groupVersion: String, resource: String) -> Entry? {
+        table.first { $0.served.apiVersion == groupVersion && $0.served.resource == resource }
+    }
+
+    /// The kinds of one group version (`v1`, `apps/v1`), in the table's order.
+    public static func served(groupVersion: String) -> [ServedKind] {
+        table.map(\.served).filter { $0.apiVersion == groupVersion }
+    }
+
+    public static func served(group: String) -> [ServedKind] { table.map(\.served).filter { $0.group == group } }
+
+    /// Every served group version, sorted: `apps/v1`, ..., `v1`.
+    public static var groupVersions: [String] { Set(table.map(\.served.apiVersion)).sorted() }
+
+    /// The named groups (`/apis`), sorted; the legacy group "" is not among them.
+    public static var namedGroups: [String] { Set(table.map(\.served.group).filter { !$0.isEmpty }).sorted() }
 }

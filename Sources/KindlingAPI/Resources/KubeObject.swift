@@ -24,6 +24,18 @@ public protocol KubeObject: Codable, Hashable, Sendable {
     static var selectableFields: [String] { get }
     /// The value of one of `selectableFields`.
     func fieldValue(_ field: String) -> String?
+
+    /// Groups `kubectl get <category>` expands (`all`); none for most kinds.
+    static var categories: [String] { get }
+    /// The paths served below an object (`status`, `scale`, `log`); none for most kinds, as in Kubernetes.
+    static var subresources: [ServedKind.Subresource] { get }
+    /// `kubectl get`'s columns for this kind (Kubernetes' printers.go); NAME and AGE for kinds without their own.
+    static var printer: any ObjectPrinter<Self> { get }
+    /// The seconds this kind's deletion of the object waits (a deletionTimestamp, not removal), or nil when it
+    /// removes it at once unless finalizers hold it: a bound pod waits for its node to stop it.
+    func deletionGrace(requested: Int64?) -> Int64?
+    /// What marking the object for deletion also changes (a namespace becomes Terminating).
+    mutating func markForDeletion()
 }
 
 extension KubeObject {
@@ -39,6 +51,11 @@ extension KubeObject {
     public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123SubdomainProblems(name) }
 
     public static var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
+    public static var categories: [String] { [] }
+    public static var subresources: [ServedKind.Subresource] { [] }
+    public static var printer: any ObjectPrinter<Self> { NameAgePrinter<Self>() }
+    public func deletionGrace(requested: Int64?) -> Int64? { nil }
+    public mutating func markForDeletion() {}
     public func fieldValue(_ field: String) -> String? { metadataFieldValue(field) }
 
     public func metadataFieldValue(_ field: String) -> String? {

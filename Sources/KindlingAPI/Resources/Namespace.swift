@@ -4,6 +4,16 @@ public struct Namespace: KubeObject {
     public static let resource = "namespaces"
     public static let namespaced = false
     public static let shortNames = ["ns"]
+    public static let subresources: [ServedKind.Subresource] = [.status(of: Namespace.self)]
+    public static var printer: any ObjectPrinter<Namespace> { NamespacePrinter() }
+
+    /// A namespace is always marked first: its controller empties it, then removes it.
+    public func deletionGrace(requested: Int64?) -> Int64? { 0 }
+
+    public mutating func markForDeletion() {
+        status = Status(phase: "Terminating")
+        spec = Spec(finalizers: ["kubernetes"])
+    }
     public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123LabelProblems(name) }
 
     public struct Spec: Codable, Hashable, Sendable {

@@ -6,6 +6,7 @@ public struct NetworkPolicy: KubeObject {
     public static let resource = "networkpolicies"
     public static let namespaced = true
     public static let shortNames = ["netpol"]
+    public static var printer: any ObjectPrinter<NetworkPolicy> { NetworkPolicyPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var podSelector: LabelSelector?

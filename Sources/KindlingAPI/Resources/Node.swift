@@ -4,6 +4,8 @@ public struct Node: KubeObject {
     public static let resource = "nodes"
     public static let namespaced = false
     public static let shortNames = ["no"]
+    public static let subresources: [ServedKind.Subresource] = [.status(of: Node.self)]
+    public static var printer: any ObjectPrinter<Node> { NodePrinter() }
 
     public struct Taint: Codable, Hashable, Sendable {
         public var key: String

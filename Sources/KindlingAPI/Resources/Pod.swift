@@ -4,6 +4,20 @@ public struct Pod: KubeObject {
     public static let resource = "pods"
     public static let namespaced = true
     public static let shortNames = ["po"]
+    public static let categories = ["all"]
+    public static let subresources: [ServedKind.Subresource] = [
+        .status(of: Pod.self),
+        .init("log", responseKind: Pod.groupVersionKind, verbs: ["get"]),
+        .init("exec", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodExecOptions"), verbs: ["create", "get"]),
+        .init("attach", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodAttachOptions"), verbs: ["create", "get"]),
+    ]
+    public static var printer: any ObjectPrinter<Pod> { PodPrinter() }
+
+    /// A pod bound to a node is stopped by its agent first, as a kubelet does; `gracePeriodSeconds: 0` removes it at once.
+    public func deletionGrace(requested: Int64?) -> Int64? {
+        guard let node = spec.nodeName, !node.isEmpty, requested != 0 else { return nil }
+        return requested ?? spec.terminationGracePeriodSeconds ?? 30
+    }
     public static let selectableFields = ["metadata.name", "metadata.namespace", "spec.nodeName", "status.phase"]
 
     public func fieldValue(_ field: String) -> String? {

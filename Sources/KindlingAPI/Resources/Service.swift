@@ -5,6 +5,9 @@ public struct Service: KubeObject {
     public static let resource = "services"
     public static let namespaced = true
     public static let shortNames = ["svc"]
+    public static let categories = ["all"]
+    public static let subresources: [ServedKind.Subresource] = [.status(of: Service.self)]
+    public static var printer: any ObjectPrinter<Service> { ServicePrinter() }
     public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1035LabelProblems(name) }
 
     public struct Port: Codable, Hashable, Sendable {

@@ -75,33 +75,24 @@ extension Printing {
     public enum IncludeObject: String, Sendable { case none = "None", metadata = "Metadata", object = "Object" }
 
     public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
-                                                  now: Double, parseTime: (String) -> Double?) -> Table {
-        // The narrow columns' names only, from one object's row (every row is made once, wide). Not from none:
-        // an empty array casts to every element type, so the printer could not tell the kind.
-        let narrow = Set(table(Array(objects.prefix(1)), wide: false, withNamespace: false, now: now, parseTime: parseTime).headers)
-        let wide = table(objects, wide: true, withNamespace: false, now: now, parseTime: parseTime)
-        let integers = integerColumns[T.kind] ?? []
-        let columns = wide.headers.map { header in
-            Table.Column(name: columnName(header), type: integers.contains(header) ? "integer" : "string",
-                         format: header == "NAME" ? "name" : "", description: columnName(header), priority: narrow.contains(header) ? 0 : 1)
+                                                  now: Double, parseTime: @escaping (String) -> Double?) -> Table {
+        let printer = T.printer, context = PrintContext(now: now, parseTime: parseTime)
+        let columns = printer.columns.map { column in
+            Table.Column(name: columnName(column.name), type: column.integer ? "integer" : "string", format: column.name == "NAME" ? "name" : "",
+                         description: columnName(column.name), priority: column.wide ? 1 : 0)
         }
-        let rows = zip(objects, wide.rows).map { object, cells in
+        let rows = objects.map { object in
             let carried: JSONValue? = switch includeObject {
             case .none: nil
             case .metadata: try? JSONValue(encoding: PartialObjectMetadata(metadata: object.metadata))
             case .object: try? JSONValue(encoding: object)
             }
-            return Table.Row(cells: zip(wide.headers, cells).map { header, cell in
-                integers.contains(header) ? Int(cell).map(Table.Cell.int) ?? .string(cell) : .string(cell)
+            return Table.Row(cells: zip(printer.columns, printer.cells(object, context)).map { column, cell in
+                column.integer ? Int(cell).map(Table.Cell.int) ?? .string(cell) : .string(cell)
             }, object: carried)
         }
         return Table(metadata: ListMeta(resourceVersion: resourceVersion), columnDefinitions: columns, rows: rows)
     }
-
-    /// Columns printers.go declares as integers.
-    static let integerColumns: [String: Set<String>] = [
-        "ReplicaSet": ["DESIRED", "CURRENT", "READY"], "Deployment": ["UP-TO-DATE", "AVAILABLE"], "ConfigMap": ["DATA"], "Secret": ["DATA"], "Event": ["COUNT"],
-    ]
 
     /// kube-apiserver's spelling of a column kubectl prints upper-cased: `Cluster-IP`, `Port(s)`, `Nominated Node`.
     static func columnName(_ header: String) -> String {

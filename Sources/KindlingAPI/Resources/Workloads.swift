@@ -4,6 +4,9 @@ public struct ReplicaSet: KubeObject {
     public static let resource = "replicasets"
     public static let namespaced = true
     public static let shortNames = ["rs"]
+    public static let categories = ["all"]
+    public static let subresources: [ServedKind.Subresource] = [.status(of: ReplicaSet.self), .scale]
+    public static var printer: any ObjectPrinter<ReplicaSet> { ReplicaSetPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var replicas: Int?
@@ -60,6 +63,9 @@ public struct Deployment: KubeObject {
     public static let resource = "deployments"
     public static let namespaced = true
     public static let shortNames = ["deploy"]
+    public static let categories = ["all"]
+    public static let subresources: [ServedKind.Subresource] = [.status(of: Deployment.self), .scale]
+    public static var printer: any ObjectPrinter<Deployment> { DeploymentPrinter() }
 
     public struct Strategy: Codable, Hashable, Sendable {
         public struct RollingUpdate: Codable, Hashable, Sendable {

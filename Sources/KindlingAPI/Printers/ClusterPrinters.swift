@@ -1,0 +1,70 @@
+/// `kubectl get nodes`: readiness, roles from `node-role.kubernetes.io/` labels, version; `-o wide` adds addresses and the OS.
+public struct NodePrinter: ObjectPrinter {
+    public var columns: [PrintColumn] {
+        ["NAME", "STATUS", "ROLES", "AGE", "VERSION"].map { PrintColumn($0) }
+            + PrintColumn.wide("INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME")
+    }
+
+    public func cells(_ node: Node, _ context: PrintContext) -> [String] {
+        let roles = (node.metadata.labels ?? [:]).keys.filter { $0.hasPrefix("node-role.kubernetes.io/") }
+            .map { String($0.dropFirst("node-role.kubernetes.io/".count)) }.sorted()
+        var status = node.status?.conditions?["Ready"]?.status == "True" ? "Ready"
+            : node.status?.conditions?["Ready"] == nil ? "Unknown" : "NotReady"
+        if node.spec?.unschedulable == true { status += ",SchedulingDisabled" }
+        let info = node.status?.nodeInfo
+        return [node.name, status, roles.isEmpty ? "<none>" : roles.joined(separator: ","), context.age(node.metadata), info?.kubeletVersion ?? "",
+                node.internalIP ?? "<none>", node.status?.addresses?.first { $0.type == "ExternalIP" }?.address ?? "<none>",
+                info?.osImage ?? "", info?.kernelVersion ?? "", info?.containerRuntimeVersion ?? ""]
+    }
+}
+
+/// `kubectl get namespaces`: Active or Terminating.
+public struct NamespacePrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { ["NAME", "STATUS", "AGE"].map { PrintColumn($0) } }
+
+    public func cells(_ namespace: Namespace, _ context: PrintContext) -> [String] {
+        [namespace.name, namespace.status?.phase ?? "Active", context.age(namespace.metadata)]
+    }
+}
+
+/// `kubectl get events`: when last seen, type, reason, object, message; `-o wide` adds where from and how often.
+public struct EventPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] {
+        ["LAST SEEN", "TYPE", "REASON", "OBJECT"].map { PrintColumn($0) } + PrintColumn.wide("SUBOBJECT", "SOURCE") + [PrintColumn("MESSAGE")]
+            + PrintColumn.wide("FIRST SEEN") + [PrintColumn("COUNT", wide: true, integer: true), PrintColumn("NAME", wide: true)]
+    }
+
+    public func cells(_ event: Event, _ context: PrintContext) -> [String] {
+        let object = "\((event.involvedObject.kind ?? "").lowercased())/\(event.involvedObject.name ?? "")"
+        return [context.since(event.lastTimestamp), event.type ?? "Normal", event.reason ?? "", object,
+                event.involvedObject.fieldPath ?? "", [event.source?.component, event.source?.host].compactMap { $0 }.joined(separator: ", "),
+                event.message ?? "", context.since(event.firstTimestamp), String(event.count ?? 1), event.name]
+    }
+}
+
+/// `kubectl get leases`: the holder.
+public struct LeasePrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { ["NAME", "HOLDER", "AGE"].map { PrintColumn($0) } }
+
+    public func cells(_ lease: Lease, _ context: PrintContext) -> [String] {
+        [lease.name, lease.spec?.holderIdentity ?? "", context.age(lease.metadata)]
+    }
+}
+
+/// `kubectl get configmaps`: how many keys.
+public struct ConfigMapPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("DATA", integer: true), PrintColumn("AGE")] }
+
+    public func cells(_ map: ConfigMap, _ context: PrintContext) -> [String] {
+        [map.name, String((map.data ?? [:]).count + (map.binaryData ?? [:]).count), context.age(map.metadata)]
+    }
+}
+
+/// `kubectl get secrets`: type and how many keys.
+public struct SecretPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("TYPE"), PrintColumn("DATA", integer: true), PrintColumn("AGE")] }
+
+    public func cells(_ secret: Secret, _ context: PrintContext) -> [String] {
+        [secret.name, secret.type ?? "Opaque", String((secret.data ?? [:]).count), context.age(secret.metadata)]
+    }
+}

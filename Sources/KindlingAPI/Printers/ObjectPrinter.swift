@@ -1,0 +1,67 @@
+/// One kind's `kubectl get` columns (Kubernetes' printers.go), as a pure function of an object and the time.
+/// Each kind names its printer (`KubeObject.printer`); the CLI's text and the server's Table both come from it.
+public protocol ObjectPrinter<Object>: Sendable {
+    associatedtype Object: KubeObject
+    /// Every column in order; the `wide` ones print only with `-o wide` (priority 1 in the server's Table).
+    var columns: [PrintColumn] { get }
+    /// One cell per column, the wide ones included.
+    func cells(_ object: Object, _ context: PrintContext) -> [String]
+}
+
+public struct PrintColumn: Sendable, Equatable {
+    public var name: String
+    public var wide: Bool
+    /// printers.go declares it an integer: the server's Table carries its cells as numbers.
+    public var integer: Bool
+
+    public init(_ name: String, wide: Bool = false, integer: Bool = false) {
+        self.name = name
+        self.wide = wide
+        self.integer = integer
+    }
+
+    /// Columns that print only with `-o wide`.
+    public static func wide(_ names: String...) -> [PrintColumn] { names.map { PrintColumn($0, wide: true) } }
+}
+
+/// What cells need besides the object: the current time and how to read a timestamp.
+public struct PrintContext {
+    public let now: Double
+    public let parseTime: (String) -> Double?
+
+    public init(now: Double, parseTime: @escaping (String) -> Double?) {
+        self.now = now
+        self.parseTime = parseTime
+    }
+
+    /// The AGE column: time since creation, as kubectl's HumanDuration.
+    public func age(_ metadata: ObjectMeta) -> String { since(metadata.creationTimestamp) }
+
+    public func since(_ time: String?) -> String {
+        time.flatMap(parseTime).map { Printing.humanDuration(seconds: Int(now - $0)) } ?? "<unknown>"
+    }
+}
+
+/// NAME and AGE: what kubectl prints for a kind without columns of its own.
+public struct NameAgePrinter<Object: KubeObject>: ObjectPrinter {
+    public init() {}
+    public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("AGE")] }
+    public func cells(_ object: Object, _ context: PrintContext) -> [String] { [object.name, context.age(object.metadata)] }
+}
+
+extension Printing {
+    /// `kubectl get <kind>` (and `-o wide`), with a NAMESPACE column first when listing all namespaces.
+    public static func table<T: KubeObject>(_ objects: [T], wide: Bool, withNamespace: Bool, now: Double,
+                                           parseTime: @escaping (String) -> Double?) -> ObjectTable {
+        let printer = T.printer, context = PrintContext(now: now, parseTime: parseTime)
+        let shown = printer.columns.map { wide || !$0.wide }
+        func kept<V>(_ values: [V]) -> [V] { zip(values, shown).filter(\.1).map(\.0) }
+        var headers = kept(printer.columns.map(\.name))
+        var rows = objects.map { kept(printer.cells($0, context)) }
+        if withNamespace && T.namespaced {
+            headers.insert("NAMESPACE", at: 0)
+            rows = zip(objects, rows).map { [$0.namespace] + $1 }
+        }
+        return ObjectTable(headers: headers, rows: rows)
+    }
+}

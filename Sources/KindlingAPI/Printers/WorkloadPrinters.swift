@@ -1,0 +1,40 @@
+/// `kubectl get pods`: readiness, the status kubectl works out, restarts; `-o wide` adds IP and node.
+public struct PodPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] {
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"].map { PrintColumn($0) } + PrintColumn.wide("IP", "NODE", "NOMINATED NODE", "READINESS GATES")
+    }
+
+    public func cells(_ pod: Pod, _ context: PrintContext) -> [String] {
+        let statuses = pod.status?.containerStatuses ?? []
+        return [pod.name, "\(statuses.filter(\.ready).count)/\(pod.spec.containers.count)", Printing.podStatus(pod),
+                String(statuses.reduce(0) { $0 + $1.restartCount }), context.age(pod.metadata),
+                pod.status?.podIP ?? "<none>", pod.spec.nodeName ?? "<none>", "<none>", "<none>"]
+    }
+}
+
+/// `kubectl get replicasets`: desired, current and ready counts; `-o wide` adds containers, images, selector.
+public struct ReplicaSetPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] {
+        [PrintColumn("NAME"), PrintColumn("DESIRED", integer: true), PrintColumn("CURRENT", integer: true), PrintColumn("READY", integer: true),
+         PrintColumn("AGE")] + PrintColumn.wide("CONTAINERS", "IMAGES", "SELECTOR")
+    }
+
+    public func cells(_ rs: ReplicaSet, _ context: PrintContext) -> [String] {
+        [rs.name, String(rs.desiredReplicas), String(rs.status?.replicas ?? 0), String(rs.status?.readyReplicas ?? 0), context.age(rs.metadata)]
+            + Printing.containerColumns(rs.spec.template?.spec) + [rs.spec.selector?.selector.description ?? "<none>"]
+    }
+}
+
+/// `kubectl get deployments`: ready of desired, up to date, available; `-o wide` as for replica sets.
+public struct DeploymentPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] {
+        [PrintColumn("NAME"), PrintColumn("READY"), PrintColumn("UP-TO-DATE", integer: true), PrintColumn("AVAILABLE", integer: true),
+         PrintColumn("AGE")] + PrintColumn.wide("CONTAINERS", "IMAGES", "SELECTOR")
+    }
+
+    public func cells(_ d: Deployment, _ context: PrintContext) -> [String] {
+        [d.name, "\(d.status?.readyReplicas ?? 0)/\(d.desiredReplicas)", String(d.status?.updatedReplicas ?? 0),
+         String(d.status?.availableReplicas ?? 0), context.age(d.metadata)]
+            + Printing.containerColumns(d.spec.template?.spec) + [d.spec.selector?.selector.description ?? "<none>"]
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import KindlingAPI
+
+/// Request bodies: size limits, JSON, protobuf, and the fields a body has that its kind has not.
+extension APIHandler {
+    /// The body's size checked: present, and at most `maxBodySize`.
+    func checkBody(_ request: APIRequest) throws {
+        guard !request.body.isEmpty else { throw Status.badRequest("the request has no body") }
+        guard request.body.count <= APIHandler.maxBodySize else { throw APIHandler.tooLarge }
+    }
+
+    /// A patch's body as a JSON value; anything else is the client's error (400), as Kubernetes answers it.
+    func jsonBody(_ request: APIRequest) throws -> Any {
+        try checkBody(request)
+        do {
+            return try JSONSerialization.jsonObject(with: request.body, options: [.fragmentsAllowed])
+        } catch {
+            throw Status.badRequest("the body of the request could not be decoded as JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error)")
+        }
+    }
+
+    /// The body as a `T`, with the warnings for the fields it has that `T` has not (an error under
+    /// `fieldValidation=Strict`).
+    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> (T, [String]) {
+        try checkBody(request)
+        let validation = try FieldValidation(parameter: request.query["fieldValidation"])
+        var body = request.body
+        var tree: Any?
+        // kubectl's create commands send protobuf, and never retry as JSON.
+        if request.contentType?.hasPrefix(KubeProtobuf.mediaType) == true {
+            do {
+                tree = try KubeProtobuf.decode(request.body)
+                body = try JSONSerialization.data(withJSONObject: tree!)
+            } catch let failure as KubeProtobuf.Failure {
+                throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
+            }
+        }
+        let object: T
+        do {
+            object = try KubeJSON.decoder.decode(T.self, from: body)
+        } catch let error as DecodingError {
+            // kube-apiserver's words for a body its decoder refuses.
+            throw Status.badRequest("\(T.kind) in version \"\(T.apiVersion.split(separator: "/").last ?? "")\" cannot be handled as a \(T.kind): \(error.fieldDescription)")
+        }
+        if let version = object.apiVersion, version != T.apiVersion {
+            throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
+        }
+        if let kind = object.kind, kind != T.kind {
+            throw Status.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(T.kind))")
+        }
+        guard validation != .ignore else { return (object, []) }
+        let bodyTree = try tree ?? JSONSerialization.jsonObject(with: body)
+        return (object, try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion,
+                                                  unknown: FieldValidation.unknownFields(body: bodyTree, decoded: try KubeJSON.tree(object)), validation))
+    }
+}
