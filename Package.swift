@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "KindlingStore", dependencies: ["KindlingAPI", .product(name: "GRDB", package: "GRDB.swift")]),
         // The API server: Kubernetes REST paths over a unix socket, and the controllers.
         .target(name: "KindlingServer", dependencies: [
-            "KindlingAPI", "KindlingStore", "KindlingNet", "KindlingReconcile",
+            "KindlingAPI", "KindlingStore", "KindlingNet", "KindlingProcess", "KindlingReconcile",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -63,14 +63,17 @@ let package = Package(
             "KindlingAPI", "KindlingReconcile",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
-        // Thin layer over the kernel: namespaces, links, addresses, routes, sysctls.
+        // Thin layer over the kernel's networking: namespaces, links, addresses, routes (rtnetlink), sysctls.
         .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAPI"]),
+        // Processes, terminals and unix sockets: spawning into namespaces and sandboxes, awaiting children, and
+        // the agent's pod records, through which the CLI and the API server enter running pods (`PodEntry`).
+        .target(name: "KindlingProcess", dependencies: ["CLinuxShim", "KindlingNet", "KindlingAPI"]),
         // nf_tables: tables as values, the kernel behind a small protocol (libnftables text, raw batches, the
         // ruleset generation), and a fake that keeps a model of the kernel's tables for unit tests.
         .target(name: "KindlingNftables", dependencies: ["KindlingAPI", "CNftables", "CNftBatch"]),
         // The service proxy: services and endpoint slices -> this node's nf_tables table (pure), and the applier.
         .target(name: "KindlingProxy", dependencies: [
-            "KindlingAPI", "KindlingNet", "KindlingNftables", .product(name: "Crypto", package: "swift-crypto"),
+            "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingNftables", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The cluster DNS: the wire codec and the zone (pure), the server (SwiftNIO, UDP and TCP).
         .target(name: "KindlingDNS", dependencies: [
@@ -84,19 +87,20 @@ let package = Package(
         // NetworkPolicy as nf_tables rules: a pure renderer from policies, pods and namespaces to a table.
         .target(name: "KindlingPolicy", dependencies: ["KindlingAPI", "KindlingNftables"]),
         // Ingress routing: a pure renderer from Ingresses, services and endpoints to nginx's configuration.
-        .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingNet"]),
+        .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingNet", "KindlingProcess"]),
         .target(name: "KindlingAgent", dependencies: [
-            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingNftables", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
+            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProcess", "KindlingNftables", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // A cluster's machines and wires (the part `kind` does with docker), its state directory and teardown.
-        .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingNet", "CLinuxShim"]),
+        .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingNet", "KindlingProcess", "CLinuxShim"]),
         .executableTarget(
             name: "kindling",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS", "KindlingIngress",
+                "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS",
+                "KindlingIngress",
                 "KindlingReconcile", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -108,18 +112,18 @@ let package = Package(
         .executableTarget(
             name: "kindling-bench",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingNftables", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster", "KindlingPolicy",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingNftables", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster",
+                "KindlingPolicy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources"
         ),
         // Pure parts; no root needed.
         // What the unit and integration tests share: probes that time a store or a server from a thread of their own.
         .target(name: "KindlingTestSupport", path: "Tests/KindlingTestSupport"),
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
                                                         "KindlingReconcile", "KindlingClient"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
-        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingIngress"]),
+        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingIngress"]),
     ]
 )

@@ -134,6 +134,7 @@ pid_t kl_spawn(const char *path, char *const argv[], char *const envp[], const s
         /* Fails harmlessly when the terminal already is some session's. */
         if (o->terminal) (void)ioctl(0, TIOCSCTTY, 0);
         if (o->log_fd >= 0) { dup2(o->log_fd, 1); dup2(o->log_fd, 2); }
+        if (o->err_fd >= 0) dup2(o->err_fd, 2);
         if (o->dir != NULL && chdir(o->dir) != 0) { err = errno; goto fail; }
         /* Nothing else the parent had open may reach the child: a long-lived daemon holding the write end
            of someone's pipe keeps that reader waiting forever. Close-on-exec, so status_pipe still works. */

@@ -1,4 +1,5 @@
 import KindlingNet
+import KindlingProcess
 
 /// Runs one of the machine's tools (conntrack, arping) in the agent's namespace, output discarded, and
 /// waits for it without blocking a thread. Bounded: these take milliseconds, and a lost child must not

@@ -2,6 +2,7 @@ import Foundation
 import KindlingAPI
 import CLinuxShim
 import KindlingNet
+import KindlingProcess
 
 /// `kindling supervise`: keeps the cluster's server and one agent per node running, restarting any that
 /// exits (with a backoff), and stops them all on SIGTERM. Each child logs to its own file.

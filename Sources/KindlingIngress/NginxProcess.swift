@@ -1,5 +1,6 @@
 import Foundation
 import KindlingNet
+import KindlingProcess
 
 /// One nginx master run in the foreground as a child, given new configurations the way ingress-nginx does it:
 /// the new text is tested first (`nginx -t`), then swapped in and the master told to reload (SIGHUP). The master

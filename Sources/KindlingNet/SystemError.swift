@@ -20,7 +20,7 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
 
 /// Runs a system call, retrying on EINTR; a negative result becomes a `SystemError`.
 @discardableResult
-func syscall(_ operation: @autoclosure () -> String, _ call: () -> Int32) throws -> Int32 {
+public func syscall(_ operation: @autoclosure () -> String, _ call: () -> Int32) throws -> Int32 {
     while true {
         let result = call()
         if result >= 0 { return result }

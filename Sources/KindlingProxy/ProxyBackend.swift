@@ -1,6 +1,7 @@
 import Foundation
 import KindlingNet
 import KindlingNftables
+import KindlingProcess
 
 /// A ruleset the kernel (or iptables-restore) refused, with the tool's own message.
 public struct ProxyError: Error, CustomStringConvertible {

@@ -92,7 +92,7 @@ public struct HTTPServer: Sendable {
             }
             guard pod.phase == "Running" else { return .dontUpgrade }
             return .upgrade([.secWebSocketProtocol: subprotocol]) { inbound, outbound, _ in
-                try await PodExec.run(stream, cluster: cluster, inbound: inbound, outbound: outbound)
+                try await PodExec.run(stream, pod: pod, cluster: cluster, inbound: inbound, outbound: outbound)
             }
         }
     }

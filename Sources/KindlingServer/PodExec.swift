@@ -2,16 +2,17 @@ import Foundation
 import HummingbirdWebSocket
 import KindlingAPI
 import KindlingNet
+import KindlingProcess
 import NIOCore
 
 /// `pods/{name}/exec` and `pods/{name}/attach` over WebSocket, as kubectl 1.37 speaks them: the
 /// `v5.channel.k8s.io` subprotocol (or v4), binary messages whose first byte is the stream (0 stdin, 1 stdout,
-/// 2 stderr, 3 the final Status, 4 resize, 255 a v5 close of the stream in the next byte). An exec runs through
-/// `kindling exec`, the same binary's own verb, which enters the pod's namespaces with its container's
-/// environment: server and pods share this machine, so no hop through the node's agent is needed; with a TTY
-/// on a terminal the server makes. An attach relays what the container writes from then on until its process
-/// ends (`kubectl run -i`), and the client's input to the container's stdin, which the node's agent holds
-/// (`ContainerInput`) for containers with `stdin: true`.
+/// 2 stderr, 3 the final Status, 4 resize, 255 a v5 close of the stream in the next byte). An exec enters the
+/// pod through `PodEntry`, as `kindling exec` does: its namespaces, with its container's environment; server and
+/// pods share this machine, so no hop through the node's agent is needed; with a TTY on a terminal the server
+/// makes. An attach relays what the container writes from then on until its process ends (`kubectl run -i`),
+/// and the client's input to the container's stdin, which the node's agent holds (`ContainerInput`) for
+/// containers with `stdin: true`.
 public enum PodExec {
     public static let subprotocols = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
 
@@ -71,97 +72,99 @@ public enum PodExec {
         return (try? JSONSerialization.data(withJSONObject: status, options: [.sortedKeys])) ?? Data()
     }
 
-    /// Runs the command and relays its streams until it exits. With a TTY the command gets a terminal of the
-    /// server's making (`kindling exec` makes it the controlling terminal of the command's session), which
-    /// carries both output streams as one, and kubectl's resize messages set its size.
-    static func run(_ request: Request, cluster: String, inbound: WebSocketInboundStream,
-                    outbound: WebSocketOutboundWriter) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        // Options before the pod: what follows it is the command's.
-        process.arguments = ["exec", "--name", cluster, "-n", request.namespace] + (request.container.map { ["-c", $0] } ?? [])
-            + [request.pod, "--"] + request.command
-        let writer = StreamWriter(outbound: outbound)
+    /// The command's standard streams as the server holds them: a terminal of its making (both outputs as one,
+    /// sized by kubectl's resize messages), or a pipe per stream.
+    struct Streams {
+        let stdio: PodEntry.Stdio
         let input: FileHandle
         let outputs: [(FileHandle, UInt8)]
         /// The command's ends, closed here once it runs: their closing is how the relays see it end.
-        let commandEnds: [FileHandle]
+        let commandEnds: [Int32]
         let terminal: Int32?
-        if request.tty {
-            let (primary, replica) = try Spawn.openTerminal()
-            terminal = primary
-            let replicaHandle = FileHandle(fileDescriptor: replica, closeOnDealloc: true)
-            process.standardInput = replicaHandle
-            process.standardOutput = replicaHandle
-            process.standardError = replicaHandle
-            process.environment = ProcessInfo.processInfo.environment.merging(["TERM": "xterm"]) { _, new in new }
-            input = FileHandle(fileDescriptor: primary, closeOnDealloc: true)
-            outputs = [(input, 1)]
-            commandEnds = [replicaHandle]
-        } else {
-            let stdin = Pipe(), output = Pipe(), errors = Pipe()
-            terminal = nil
-            process.standardInput = request.stdin ? stdin : FileHandle.nullDevice
-            process.standardOutput = output
-            process.standardError = errors
-            input = stdin.fileHandleForWriting
-            outputs = [(output.fileHandleForReading, 1), (errors.fileHandleForReading, 2)]
-            commandEnds = [stdin.fileHandleForReading, output.fileHandleForWriting, errors.fileHandleForWriting]
+
+        init(tty: Bool, stdin: Bool) throws {
+            if tty {
+                let (primary, replica) = try Spawn.openTerminal()
+                stdio = PodEntry.Stdio(input: replica, output: replica, terminal: true)
+                input = FileHandle(fileDescriptor: primary, closeOnDealloc: true)
+                outputs = [(input, 1)]
+                commandEnds = [replica]
+                terminal = primary
+            } else {
+                let input = try Spawn.openPipe(), output = try Spawn.openPipe(), errors = try Spawn.openPipe()
+                stdio = PodEntry.Stdio(input: stdin ? input.read : nil, output: output.write, errors: errors.write)
+                self.input = FileHandle(fileDescriptor: input.write, closeOnDealloc: true)
+                outputs = [(FileHandle(fileDescriptor: output.read, closeOnDealloc: true), 1), (FileHandle(fileDescriptor: errors.read, closeOnDealloc: true), 2)]
+                commandEnds = [input.read, output.write, errors.write]
+                terminal = nil
+            }
         }
-        let exited = AsyncStream<Int32> { continuation in
-            process.terminationHandler = { continuation.yield($0.terminationStatus); continuation.finish() }
-        }
+    }
+
+    /// Runs the command in the pod (`PodEntry`, as `kindling exec` does) and relays its streams until it exits;
+    /// what keeps it from starting is written to its error stream with the exit status a shell would give.
+    static func run(_ request: Request, pod: Pod, cluster: String, inbound: WebSocketInboundStream,
+                    outbound: WebSocketOutboundWriter) async throws {
+        let writer = StreamWriter(outbound: outbound)
+        let streams = try Streams(tty: request.tty, stdin: request.stdin)
+        let child: ChildProcess
         do {
-            defer { for handle in commandEnds { try? handle.close() } }
-            try process.run()
+            defer { for fd in streams.commandEnds { close(fd) } }
+            child = try PodEntry(cluster: cluster, pod: pod, container: request.container)
+                .start(request.command, term: request.tty ? "xterm" : nil, stdio: streams.stdio)
+        } catch let failure as PodEntry.Failure {
+            try await writer.send(stream: request.tty ? 1 : 2, Data("error: \(failure)\n".utf8))
+            try await writer.send(stream: 3, Data(finalStatus(exitCode: failure.exitCode, command: request.command)))
+            return try await outbound.close(.normalClosure, reason: nil)
         }
         // Writes to the command's input block while it does not read: they go on a queue of their own, off the
         // pool, which also closes the input after the last of them. Each output is closed by the thread reading
         // it, after its end (a terminal's on the queue, as it is also the input), never under a reading thread.
         let stdinQueue = DispatchQueue(label: "kindling.exec.stdin")
+        let (input, terminal) = (streams.input, streams.terminal)
         defer { if terminal == nil { stdinQueue.async { try? input.close() } } }
-
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (handle, stream) in outputs {
+            for (handle, stream) in streams.outputs {
                 let chunks = reads(handle.fileDescriptor) {
                     if terminal != nil { stdinQueue.async { try? handle.close() } } else { try? handle.close() }
                 }
                 group.addTask { for await chunk in chunks { try await writer.send(stream: stream, chunk) } }
             }
-            // Standard input until the client closes it (v5) or goes; the command's exit ends this task.
-            let reader = Task {
-                // A pipe's closing is the command's end of input; a terminal stays until the command is done.
-                defer { if terminal == nil { stdinQueue.async { try? input.close() } } }
-                for try await message in inbound.messages(maxSize: 1 << 20) {
-                    guard case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
-                    switch stream {
-                    case 0 where request.stdin:
-                        let data = Data(buffer.readableBytesView)
-                        stdinQueue.async { try? input.write(contentsOf: data) }
-                    case 4:
-                        if let terminal, case .resize(let columns, let rows) = AttachFrame.resize(fromKubectl: Data(buffer.readableBytesView)) {
-                            Spawn.setWindowSize(terminal, columns: columns, rows: rows)
-                        }
-                    case 255 where buffer.readInteger(as: UInt8.self) == 0 && terminal == nil: return
-                    default: continue
-                    }
-                }
-                // The client went: so does the command. A terminal hangs up, as when a terminal window closes: its
-                // session's foreground group (the shell) gets SIGHUP.
-                guard process.isRunning else { return }
-                if let terminal {
-                    let group = tcgetpgrp(terminal)
-                    if group > 0 { kill(-group, SIGHUP) }
-                }
-                process.terminate()
-            }
+            let reader = Task { try await relayInput(inbound, to: input, on: stdinQueue, terminal: terminal, stdin: request.stdin, child: child) }
             try await group.waitForAll()
-            var status: Int32 = 1
-            for await code in exited { status = code }
+            let status = await child.exitCode()
             reader.cancel()
             try await writer.send(stream: 3, Data(finalStatus(exitCode: status, command: request.command)))
         }
         try await outbound.close(.normalClosure, reason: nil)
+    }
+
+    /// Standard input and resizes until the client closes its input (v5) or goes; when it goes, so does the
+    /// command: a terminal hangs up, as when a terminal window closes (its foreground group, the shell, gets SIGHUP).
+    static func relayInput(_ inbound: WebSocketInboundStream, to input: FileHandle, on queue: DispatchQueue, terminal: Int32?,
+                           stdin: Bool, child: ChildProcess) async throws {
+        // A pipe's closing is the command's end of input; a terminal stays until the command is done.
+        defer { if terminal == nil { queue.async { try? input.close() } } }
+        for try await message in inbound.messages(maxSize: 1 << 20) {
+            guard case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
+            switch stream {
+            case 0 where stdin:
+                let data = Data(buffer.readableBytesView)
+                queue.async { try? input.write(contentsOf: data) }
+            case 4:
+                if let terminal, case .resize(let columns, let rows) = AttachFrame.resize(fromKubectl: Data(buffer.readableBytesView)) {
+                    Spawn.setWindowSize(terminal, columns: columns, rows: rows)
+                }
+            case 255 where buffer.readInteger(as: UInt8.self) == 0 && terminal == nil: return
+            default: continue
+            }
+        }
+        guard child.isRunning else { return }
+        if let terminal {
+            let group = tcgetpgrp(terminal)
+            if group > 0 { kill(-group, SIGHUP) }
+        }
+        child.signal(SIGTERM)
     }
 
     /// Relays the container's output from now until the container's process ends; with `stdin`, the client's

@@ -5,6 +5,7 @@ import KindlingClient
 import KindlingCluster
 import KindlingNet
 import KindlingServer
+import KindlingProcess
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Creates one of [cluster, secret].", subcommands: [CreateCluster.self, CreateSecret.self])

@@ -5,17 +5,7 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingNet
-
-/// A running pod's sandbox on this machine, from its agent's record.
-func podSandbox(_ cluster: String, namespace: String, name: String) async throws -> (Pod, PodRecord) {
-    let client = try apiClient(cluster)
-    defer { Task { [client] in try? await client.shutdown() } }
-    let pod = try await client.get(Pod.self, namespace: namespace, name: name)
-    guard let uid = pod.metadata.uid, let record = PodFiles(cluster: cluster).load(uid), record.sandbox?.isAlive == true else {
-        throw CLIError("unable to upgrade connection: pod \(name) is not running (phase \(pod.phase))")
-    }
-    return (pod, record)
-}
+import KindlingProcess
 
 struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -81,25 +71,20 @@ struct Exec: AsyncParsableCommand {
                 throw CLIError("exec ip netns exec: \(String(cString: strerror(errno)))")
             }
             guard let pod else { throw CLIError("expected POD -- COMMAND, --node NODE -- COMMAND or --external -- COMMAND") }
-            let (object, record) = try await podSandbox(cluster.name, namespace: namespace ?? "default", name: pod)
-            let containerName = container ?? object.spec.containers.first?.name ?? ""
-            guard object.spec.containers.contains(where: { $0.name == containerName }) else {
-                throw CLIError("container \(containerName) not found in pod \(pod)")
+            let client = try apiClient(cluster.name)
+            let object = try await client.get(Pod.self, namespace: namespace ?? "default", name: pod)
+            try? await client.shutdown()
+            // A terminal that is no session's yet becomes the command's controlling terminal; a user's own stays theirs.
+            let stdio = PodEntry.Stdio(callers: true, terminal: isatty(0) == 1 && tcgetsid(0) < 0)
+            let child: ChildProcess
+            do {
+                child = try PodEntry(cluster: cluster.name, pod: object, container: container)
+                    .start(command, term: ProcessInfo.processInfo.environment["TERM"], stdio: stdio)
+            } catch let failure as PodEntry.Failure {
+                printError("error: \(failure)")
+                throw ExitCode(failure.exitCode)
             }
-            var environment = record.containers[containerName]?.environment
-                ?? ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": object.name]
-            if let term = ProcessInfo.processInfo.environment["TERM"] { environment["TERM"] = term }
-            guard let path = Spawn.resolve(command[0], path: environment["PATH"] ?? "/usr/bin:/bin") else {
-                printError("error: exec: \"\(command[0])\": executable file not found in $PATH")
-                throw ExitCode(127)
-            }
-            // A terminal that is no session's yet (the API server's, for `kubectl exec -t`) becomes the command's
-            // controlling terminal, so a shell there has job control and ^C; a user's own terminal stays theirs.
-            let unownedTerminal = isatty(0) == 1 && tcgetsid(0) < 0
-            let pid = try Spawn.start([path] + command.dropFirst(), options: .init(
-                namespace: NetNamespace(record.netns), joinSandboxOf: record.sandbox?.pid, keepStdio: true, environment: environment,
-                terminal: unownedTerminal))
-            let status = Spawn.wait(pid)
+            let status = await child.exitCode()
             if status != 0 { throw ExitCode(status) }
         }
     }

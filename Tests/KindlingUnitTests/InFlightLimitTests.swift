@@ -4,6 +4,7 @@ import KindlingNet
 import KindlingServer
 import KindlingStore
 import Testing
+import KindlingProcess
 
 /// kube-apiserver's max-in-flight limits: which requests count, and a full limit answered with 429.
 @Suite struct InFlightLimitTests {

@@ -2,6 +2,7 @@ import Foundation
 @testable import KindlingAgent
 import KindlingAPI
 import Testing
+@testable import KindlingProcess
 
 /// When an agent passes over its pods (issue 15: a pass over every pod ten times a second cost an idle node
 /// most of a core), and how it reads a process's start time.

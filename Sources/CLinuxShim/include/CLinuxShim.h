@@ -55,6 +55,8 @@ struct kl_spawn_opts {
     /// 1: a new session whose controlling terminal is the child's stdin (a terminal nobody controls yet),
     /// so the shell in it gets job control, ^C and window-size changes.
     int terminal;
+    /// >=0: stderr goes here instead of log_fd (an exec's separate error stream). Callers must set -1 otherwise.
+    int err_fd;
 };
 
 /// fork + exec with everything a daemon or a pod process needs: the namespaces above, a new session

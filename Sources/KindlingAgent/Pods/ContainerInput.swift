@@ -1,6 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingProcess
 
 /// A container's standard input, held as a container runtime holds it for `kubectl attach -i` and `run -i`:
 /// a pipe, or for `tty: true` a terminal whose output the agent copies into the container's log (where

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingProcess
 
 /// A container's life as kubelet leads it, as pure decisions over its record: what an exit does to it
 /// (restartPolicy, backoff of 10 s doubling to 5 minutes, reset after 10 minutes of running), whether and when

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingNet
+import KindlingProcess
 
 /// Tells whether any of a set of processes has ended with one poll(2) over their pidfds, instead of a read of
 /// /proc/<pid>/stat per process: the agent asks about every container of every pod ten times a second.

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingProcess
 
 /// When an agent's pods next need a pass, worked out at the end of each pass, so that the look every 100 ms
 /// between passes is a comparison and one poll(2) over `processes` (`ExitWatch`), whatever the pod count.

@@ -1,6 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingProcess
 
 /// Containers: the effects of `ContainerLifecycle`'s decisions (reaping, killing, spawning inside the
 /// sandbox) and the events kubelet reports for them.

@@ -1,6 +1,7 @@
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingProcess
 
 /// Sandboxes: a pod's network namespace wired to the node, its files and volumes, the process that holds its
 /// mount and UTS namespaces; and their teardown when the pod stops.

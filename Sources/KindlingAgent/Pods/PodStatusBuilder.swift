@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingProcess
 
 /// A pod's status as the API shows it, from its spec and what the runtime knows of it: phase, conditions,
 /// container states. Pure.

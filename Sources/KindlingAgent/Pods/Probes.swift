@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingProcess
 
 /// Readiness probes as a kubelet runs them: HTTP GET and TCP connect from the node to the pod's IP,
 /// exec inside the container's sandbox. Each has its timeout; any error is a failure.

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingNet
 
 /// Unix stream sockets by path, with blocking calls: for the few long-lived connections between the API
 /// server and the agents on this machine (a container's standard input).

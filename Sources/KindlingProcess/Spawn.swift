@@ -1,5 +1,6 @@
 import CLinuxShim
 import Foundation
+import KindlingNet
 
 /// Starting processes the way kindling's daemons and pods need them started (see `kl_spawn`).
 public enum Spawn {
@@ -44,14 +45,18 @@ public enum Spawn {
         public var stdin: Int32?
         /// Where stdout and stderr go instead of a log file (a container's terminal).
         public var output: Int32?
+        /// Where stderr goes instead, when it is a stream of its own (an exec without a terminal).
+        public var errors: Int32?
         /// Make stdin, a terminal, the controlling terminal of a new session.
         public var terminal: Bool
 
         public init(namespace: NetNamespace? = nil, sandbox: Sandbox? = nil, joinSandboxOf: pid_t? = nil,
                     logPath: String? = nil, keepStdio: Bool = false, workingDirectory: String? = nil,
-                    environment: [String: String]? = nil, stdin: Int32? = nil, output: Int32? = nil, terminal: Bool = false) {
+                    environment: [String: String]? = nil, stdin: Int32? = nil, output: Int32? = nil, errors: Int32? = nil,
+                    terminal: Bool = false) {
             self.stdin = stdin
             self.output = output
+            self.errors = errors
             self.terminal = terminal
             self.namespace = namespace
             self.sandbox = sandbox
@@ -109,6 +114,7 @@ public enum Spawn {
         opts.dir = UnsafePointer(directory)
         opts.stdin_fd = options.stdin ?? -1
         opts.terminal = options.terminal ? 1 : 0
+        opts.err_fd = options.errors ?? -1
         let pid = sources.withUnsafeBufferPointer { sourceBuffer in
             targets.withUnsafeBufferPointer { targetBuffer in
                 readOnly.withUnsafeBufferPointer { readOnlyBuffer in

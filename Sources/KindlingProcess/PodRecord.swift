@@ -18,6 +18,18 @@ public struct PodRecord: Codable, Sendable, Equatable {
     /// When the pod was asked to stop: its processes get SIGTERM, then SIGKILL at this deadline.
     public var stopDeadline: Date?
 
+    public init(uid: String, namespace: String, name: String, netns: String, hostDevice: String, ip: IPv4Address, podCIDR: IPv4CIDR,
+                startTime: String) {
+        self.uid = uid
+        self.namespace = namespace
+        self.name = name
+        self.netns = netns
+        self.hostDevice = hostDevice
+        self.ip = ip
+        self.podCIDR = podCIDR
+        self.startTime = startTime
+    }
+
     public var link: PodLink {
         PodLink(pod: NetNamespace(netns), hostDevice: hostDevice, address: ip, podCIDR: podCIDR)
     }
