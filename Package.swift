@@ -40,13 +40,21 @@ let package = Package(
         ),
         // Raw nfnetlink batches (libmnl) for the proxy's small changes.
         .target(name: "CNftBatch", linkerSettings: [.linkedLibrary("mnl")]),
-        // Kubernetes- and kind-shaped values, validation, address arithmetic. Pure.
-        .target(name: "KindlingAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Addresses and names: IPv4 arithmetic, pod CIDR allocation, the names of everything a cluster creates. Pure,
+        // and all the kernel layer needs of the API's values.
+        .target(name: "KindlingAddresses"),
+        // The resource types with their per-kind rules and the kind table, kind's config, kubeconfig. Pure.
+        .target(name: "KindlingAPI", dependencies: ["KindlingAddresses", .product(name: "Yams", package: "Yams")]),
+        // API machinery over JSON trees: patch (merge, strategic, JSON), server-side apply's managed fields,
+        // protobuf bodies, list paging, field validation. Pure.
+        .target(name: "KindlingMachinery", dependencies: ["KindlingAPI"]),
+        // What kubectl prints: one printer per kind (columns for `get` and the server's Tables), describe. Pure.
+        .target(name: "KindlingPrinters", dependencies: ["KindlingAPI"]),
         // Versioned object store with watch, on SQLite.
         .target(name: "KindlingStore", dependencies: ["KindlingAPI", .product(name: "GRDB", package: "GRDB.swift")]),
         // The API server: Kubernetes REST paths over a unix socket, and the controllers.
         .target(name: "KindlingServer", dependencies: [
-            "KindlingAPI", "KindlingStore", "KindlingNet", "KindlingProcess", "KindlingReconcile",
+            "KindlingAPI", "KindlingAddresses", "KindlingMachinery", "KindlingPrinters", "KindlingStore", "KindlingNet", "KindlingProcess", "KindlingReconcile",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -64,20 +72,20 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // Thin layer over the kernel's networking: namespaces, links, addresses, routes (rtnetlink), sysctls.
-        .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAPI"]),
+        .target(name: "KindlingNet", dependencies: ["CLinuxShim", "CNetlink", "KindlingAddresses"]),
         // Processes, terminals and unix sockets: spawning into namespaces and sandboxes, awaiting children, and
         // the agent's pod records, through which the CLI and the API server enter running pods (`PodEntry`).
-        .target(name: "KindlingProcess", dependencies: ["CLinuxShim", "KindlingNet", "KindlingAPI"]),
+        .target(name: "KindlingProcess", dependencies: ["CLinuxShim", "KindlingNet", "KindlingAPI", "KindlingAddresses"]),
         // nf_tables: tables as values, the kernel behind a small protocol (libnftables text, raw batches, the
         // ruleset generation), and a fake that keeps a model of the kernel's tables for unit tests.
-        .target(name: "KindlingNftables", dependencies: ["KindlingAPI", "CNftables", "CNftBatch"]),
+        .target(name: "KindlingNftables", dependencies: ["KindlingAPI", "KindlingAddresses", "CNftables", "CNftBatch"]),
         // The service proxy: services and endpoint slices -> this node's nf_tables table (pure), and the applier.
         .target(name: "KindlingProxy", dependencies: [
-            "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingNftables", .product(name: "Crypto", package: "swift-crypto"),
+            "KindlingAPI", "KindlingAddresses", "KindlingNet", "KindlingProcess", "KindlingNftables", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The cluster DNS: the wire codec and the zone (pure), the server (SwiftNIO, UDP and TCP).
         .target(name: "KindlingDNS", dependencies: [
-            "KindlingAPI",
+            "KindlingAPI", "KindlingAddresses",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -85,21 +93,22 @@ let package = Package(
         ]),
         // The node agent: node registration and status, route sync, pods and the service proxy.
         // NetworkPolicy as nf_tables rules: a pure renderer from policies, pods and namespaces to a table.
-        .target(name: "KindlingPolicy", dependencies: ["KindlingAPI", "KindlingNftables"]),
+        .target(name: "KindlingPolicy", dependencies: ["KindlingAPI", "KindlingAddresses", "KindlingNftables"]),
         // Ingress routing: a pure renderer from Ingresses, services and endpoints to nginx's configuration.
-        .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingNet", "KindlingProcess"]),
+        .target(name: "KindlingIngress", dependencies: ["KindlingAPI", "KindlingAddresses", "KindlingNet", "KindlingProcess"]),
         .target(name: "KindlingAgent", dependencies: [
-            "KindlingAPI", "KindlingClient", "KindlingNet", "KindlingProcess", "KindlingNftables", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
+            "KindlingAPI", "KindlingAddresses", "KindlingClient", "KindlingNet", "KindlingProcess", "KindlingNftables", "KindlingProxy", "KindlingPolicy", "KindlingReconcile",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         // A cluster's machines and wires (the part `kind` does with docker), its state directory and teardown.
-        .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingNet", "KindlingProcess", "CLinuxShim"]),
+        .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingAddresses", "KindlingNet", "KindlingProcess", "CLinuxShim"]),
         .executableTarget(
             name: "kindling",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS",
+                "KindlingAPI", "KindlingAddresses", "KindlingMachinery", "KindlingPrinters", "KindlingNet", "KindlingProcess", "KindlingCluster",
+                "KindlingServer", "KindlingClient", "KindlingAgent", "KindlingDNS",
                 "KindlingIngress",
                 "KindlingReconcile", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -112,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "kindling-bench",
             dependencies: [
-                "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingNftables", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster",
+                "KindlingAPI", "KindlingAddresses", "KindlingNet", "KindlingProcess", "KindlingNftables", "KindlingProxy", "KindlingClient", "KindlingDNS", "KindlingCluster",
                 "KindlingPolicy", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "bench/Sources"
@@ -120,10 +129,10 @@ let package = Package(
         // Pure parts; no root needed.
         // What the unit and integration tests share: probes that time a store or a server from a thread of their own.
         .target(name: "KindlingTestSupport", path: "Tests/KindlingTestSupport"),
-        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
+        .testTarget(name: "KindlingUnitTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingAddresses", "KindlingMachinery", "KindlingPrinters", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingStore", "KindlingServer", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingDNS", "KindlingPolicy", "KindlingIngress",
                                                         "KindlingReconcile", "KindlingClient"],
                     exclude: ["Golden"]),
         // Real namespaces, links and routes; run as root (skipped otherwise).
-        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingIngress"]),
+        .testTarget(name: "KindlingIntegrationTests", dependencies: ["KindlingTestSupport", "KindlingAPI", "KindlingAddresses", "KindlingNet", "KindlingProcess", "KindlingCluster", "KindlingClient", "KindlingAgent", "KindlingNftables", "KindlingProxy", "KindlingIngress"]),
     ]
 )

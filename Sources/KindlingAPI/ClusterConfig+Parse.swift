@@ -1,3 +1,4 @@
+import KindlingAddresses
 import Yams
 
 extension ClusterConfig {

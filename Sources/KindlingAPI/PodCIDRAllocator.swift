@@ -1,3 +1,5 @@
+import KindlingAddresses
+
 /// Node IPAM: the lowest /24 of the pod subnet that no node has yet, as kube-controller-manager's
 /// range allocator hands them out (the first node gets 10.244.0.0/24).
 public enum PodCIDRAllocator {

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 
 /// The files a cluster keeps under its state directory: today the validated config it was created from.

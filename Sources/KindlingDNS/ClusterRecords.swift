@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 /// The cluster's DNS zone as the Kubernetes DNS-based service discovery specification defines it, built

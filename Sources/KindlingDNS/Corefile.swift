@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 /// What the cluster DNS reads from CoreDNS's configuration (ConfigMap `kube-system/coredns`, key `Corefile`):

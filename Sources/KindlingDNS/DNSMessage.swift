@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 /// A DNS message (RFC 1035 §4) with EDNS(0) (RFC 6891): what the cluster DNS server reads and writes.

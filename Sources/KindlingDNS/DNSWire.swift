@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 // The wire format: reading with name decompression that cannot loop, writing with name compression.

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 
 /// Which Ingresses one controller serves, as ingress-nginx decides: those whose `spec.ingressClassName` names an

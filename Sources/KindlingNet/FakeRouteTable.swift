@@ -1,5 +1,5 @@
 import CNetlink
-import KindlingAPI
+import KindlingAddresses
 
 /// A namespace's main routing table as a model, for unit tests of route sync: links with addresses (whose
 /// subnets the kernel routes itself, `proto kernel`), and routes keyed by destination as the kernel keys them

@@ -1,4 +1,4 @@
-import KindlingAPI
+import KindlingAddresses
 
 /// How one pod is wired to its node: routed, not bridged, as kindnet's ptp plugin does it.
 ///

@@ -1,4 +1,4 @@
-import KindlingAPI
+import KindlingAddresses
 
 /// One IPv4 route of the main table, reduced to what kindling programs.
 public struct Route: Hashable, Sendable, CustomStringConvertible, Comparable {

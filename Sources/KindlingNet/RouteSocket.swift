@@ -1,6 +1,6 @@
 import CNetlink
 import Foundation
-import KindlingAPI
+import KindlingAddresses
 
 /// An rtnetlink socket bound to the namespace it was opened in, with the few link, address and route
 /// operations kindling needs. Open it inside a namespace job (`NetNamespace.run`); it is not thread-safe.

@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 /// One port of one Service as a proxy sees it (kube-proxy's ServicePortInfo with its endpoints): the

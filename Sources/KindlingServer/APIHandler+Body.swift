@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingMachinery
 
 /// Request bodies: size limits, JSON, protobuf, and the fields a body has that its kind has not.
 extension APIHandler {

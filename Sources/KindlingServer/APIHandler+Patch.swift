@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingMachinery
 
 /// PATCH in its four formats, server-side apply among them.
 extension APIHandler {

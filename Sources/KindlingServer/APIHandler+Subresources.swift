@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingPrinters
 
 /// Subresources with answers of their own: `scale` and `pods/log`.
 extension APIHandler {

@@ -1,5 +1,7 @@
 import Foundation
 import KindlingAPI
+import KindlingMachinery
+import KindlingPrinters
 
 /// One API request, reduced to what the handler needs; independent of the HTTP library.
 public struct APIRequest: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 
 /// Rolls Deployments out through ReplicaSets, as kube-controller-manager does: one ReplicaSet per pod

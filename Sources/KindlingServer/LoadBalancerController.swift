@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 
 /// Gives every LoadBalancer service an address from the cluster's pool (MetalLB's controller, or

@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdWebSocket
+import KindlingAddresses
 import KindlingAPI
 import KindlingNet
 import KindlingProcess

@@ -1,5 +1,7 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
+import KindlingMachinery
 import KindlingStore
 
 /// The API's rules for reading and writing objects of any served kind, over the store: defaulting,

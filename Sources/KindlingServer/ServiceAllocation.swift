@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 /// Cluster IPs and node ports for Services, as kube-apiserver's allocators hand them out: explicit values are

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import KindlingAddresses
 import KindlingAPI
 import NIOCore
 

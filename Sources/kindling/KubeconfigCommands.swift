@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 import KindlingCluster
 import KindlingServer

@@ -3,6 +3,8 @@ import Foundation
 import KindlingAPI
 import KindlingClient
 import KindlingCluster
+import KindlingMachinery
+import KindlingPrinters
 import KindlingServer
 import Yams
 

@@ -5,6 +5,7 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingNet
+import KindlingPrinters
 import KindlingProcess
 
 struct Exec: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingPrinters
 import KindlingServer
 import KindlingStore
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingPrinters
 import KindlingServer
 import KindlingStore
 import Testing
@@ -168,7 +169,8 @@ import Testing
         #expect(narrow.rows.first?.count == narrow.headers.count, "\(T.kind)")
         #expect(narrow.headers == wide.headers.filter(narrow.headers.contains), "\(T.kind)")
         let empty = Printing.serverTable([T](), resourceVersion: "1", now: 0, parseTime: { _ in 0 })
-        #expect(empty.columnDefinitions.map(\.priority) == T.printer.columns.map { $0.wide ? 1 : 0 }, "\(T.kind)")
+        let printer = try #require(Printers.ownPrinter(for: T.self), "\(T.kind) has no printer of its own")
+        #expect(empty.columnDefinitions.map(\.priority) == printer.columns.map { $0.wide ? 1 : 0 }, "\(T.kind)")
     }
 
     @Test func everyKindPrintsOneCellPerColumn() throws {

@@ -1,6 +1,8 @@
 import Foundation
 import KindlingAPI
 import KindlingAgent
+import KindlingMachinery
+import KindlingPrinters
 import KindlingServer
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingMachinery
 import KindlingServer
 import Testing
 

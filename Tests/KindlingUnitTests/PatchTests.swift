@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingMachinery
 import Testing
 
 /// Strategic merge patch and JSON patch against the cases kubectl's own flows produce.

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 @testable import KindlingAgent
 import KindlingAPI
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import KindlingAPI
+import KindlingMachinery
 import Testing
 
 /// Protobuf bodies as kubectl 1.37 sends them (captured from `kubectl create namespace|deployment|service|

@@ -1,4 +1,6 @@
+import KindlingAddresses
 import KindlingAPI
+import KindlingPrinters
 import Testing
 
 @Suite struct SelectorTests {

@@ -1,5 +1,7 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
+import KindlingPrinters
 @testable import KindlingServer
 import KindlingStore
 import Testing

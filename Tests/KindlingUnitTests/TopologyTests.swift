@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 import KindlingCluster
 import KindlingNet

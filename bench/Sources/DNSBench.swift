@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 import KindlingClient
 import KindlingDNS

@@ -6,7 +6,6 @@ public struct ConfigMap: KubeObject {
     public static let resource = "configmaps"
     public static let namespaced = true
     public static let shortNames = ["cm"]
-    public static var printer: any ObjectPrinter<ConfigMap> { ConfigMapPrinter() }
 
     public var apiVersion: String?
     public var kind: String?

@@ -1,3 +1,4 @@
+import KindlingAddresses
 /// `v1 Endpoints`: the legacy list of a Service's addresses, which `kubectl get ep` and `describe svc` show.
 public struct Endpoints: KubeObject {
     public static let apiVersion = "v1"
@@ -5,7 +6,6 @@ public struct Endpoints: KubeObject {
     public static let resource = "endpoints"
     public static let namespaced = true
     public static let shortNames = ["ep"]
-    public static var printer: any ObjectPrinter<Endpoints> { EndpointsPrinter() }
 
     public struct Address: Codable, Hashable, Sendable {
         public var ip: String
@@ -98,7 +98,6 @@ public struct EndpointSlice: KubeObject {
     public static let resource = "endpointslices"
     public static let namespaced = true
     public static let shortNames: [String] = []
-    public static var printer: any ObjectPrinter<EndpointSlice> { EndpointSlicePrinter() }
 
     public static let serviceNameLabel = "kubernetes.io/service-name"
     public static let managedByLabel = "endpointslice.kubernetes.io/managed-by"

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 
 /// `v1 Event`: what controllers and agents report about an object (`kubectl describe` shows them, `kubectl
 /// get events` lists them). Repeats of one report on one object are one Event whose count grows.
@@ -8,7 +9,6 @@ public struct Event: KubeObject {
     public static let resource = "events"
     public static let namespaced = true
     public static let shortNames = ["ev"]
-    public static var printer: any ObjectPrinter<Event> { EventPrinter() }
 
     public struct ObjectReference: Codable, Hashable, Sendable {
         public var kind: String?

@@ -1,3 +1,4 @@
+import KindlingAddresses
 /// `networking.k8s.io/v1 Ingress`: HTTP routes by host and path to services, with TLS from Secrets. Stored and
 /// validated as kube-apiserver does; like a kind cluster's, a kindling cluster routes them only once an
 /// ingress controller runs.
@@ -8,7 +9,6 @@ public struct Ingress: KubeObject {
     public static let namespaced = true
     public static let shortNames = ["ing"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: Ingress.self)]
-    public static var printer: any ObjectPrinter<Ingress> { IngressPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var ingressClassName: String?
@@ -168,7 +168,6 @@ public struct IngressClass: KubeObject {
     public static let resource = "ingressclasses"
     public static let namespaced = false
     public static let shortNames: [String] = []
-    public static var printer: any ObjectPrinter<IngressClass> { IngressClassPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var controller: String?

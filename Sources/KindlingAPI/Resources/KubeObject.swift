@@ -1,3 +1,4 @@
+import KindlingAddresses
 /// What every served kind has in common: its identity in the API and its rules.
 public protocol KubeObject: Codable, Hashable, Sendable {
     static var apiVersion: String { get }
@@ -29,8 +30,6 @@ public protocol KubeObject: Codable, Hashable, Sendable {
     static var categories: [String] { get }
     /// The paths served below an object (`status`, `scale`, `log`); none for most kinds, as in Kubernetes.
     static var subresources: [ServedKind.Subresource] { get }
-    /// `kubectl get`'s columns for this kind (Kubernetes' printers.go); NAME and AGE for kinds without their own.
-    static var printer: any ObjectPrinter<Self> { get }
     /// The seconds this kind's deletion of the object waits (a deletionTimestamp, not removal), or nil when it
     /// removes it at once unless finalizers hold it: a bound pod waits for its node to stop it.
     func deletionGrace(requested: Int64?) -> Int64?
@@ -53,7 +52,6 @@ extension KubeObject {
     public static var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
     public static var categories: [String] { [] }
     public static var subresources: [ServedKind.Subresource] { [] }
-    public static var printer: any ObjectPrinter<Self> { NameAgePrinter<Self>() }
     public func deletionGrace(requested: Int64?) -> Int64? { nil }
     public mutating func markForDeletion() {}
     public func fieldValue(_ field: String) -> String? { metadataFieldValue(field) }

@@ -6,7 +6,6 @@ public struct Lease: KubeObject {
     public static let resource = "leases"
     public static let namespaced = true
     public static let shortNames: [String] = []
-    public static var printer: any ObjectPrinter<Lease> { LeasePrinter() }
     /// Where node leases live.
     public static let nodeLeaseNamespace = "kube-node-lease"
 

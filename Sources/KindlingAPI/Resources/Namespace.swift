@@ -1,3 +1,4 @@
+import KindlingAddresses
 public struct Namespace: KubeObject {
     public static let apiVersion = "v1"
     public static let kind = "Namespace"
@@ -5,7 +6,6 @@ public struct Namespace: KubeObject {
     public static let namespaced = false
     public static let shortNames = ["ns"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: Namespace.self)]
-    public static var printer: any ObjectPrinter<Namespace> { NamespacePrinter() }
 
     /// A namespace is always marked first: its controller empties it, then removes it.
     public func deletionGrace(requested: Int64?) -> Int64? { 0 }

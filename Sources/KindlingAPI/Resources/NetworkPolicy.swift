@@ -1,3 +1,4 @@
+import KindlingAddresses
 /// `networking.k8s.io/v1 NetworkPolicy`: which traffic the pods it selects may receive (Ingress) and send
 /// (Egress). Every agent enforces the policies of its own pods (see `PolicyRules`).
 public struct NetworkPolicy: KubeObject {
@@ -6,7 +7,6 @@ public struct NetworkPolicy: KubeObject {
     public static let resource = "networkpolicies"
     public static let namespaced = true
     public static let shortNames = ["netpol"]
-    public static var printer: any ObjectPrinter<NetworkPolicy> { NetworkPolicyPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var podSelector: LabelSelector?

@@ -1,3 +1,4 @@
+import KindlingAddresses
 public struct Node: KubeObject {
     public static let apiVersion = "v1"
     public static let kind = "Node"
@@ -5,7 +6,6 @@ public struct Node: KubeObject {
     public static let namespaced = false
     public static let shortNames = ["no"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: Node.self)]
-    public static var printer: any ObjectPrinter<Node> { NodePrinter() }
 
     public struct Taint: Codable, Hashable, Sendable {
         public var key: String

@@ -1,3 +1,4 @@
+import KindlingAddresses
 public struct Pod: KubeObject {
     public static let apiVersion = "v1"
     public static let kind = "Pod"
@@ -11,7 +12,6 @@ public struct Pod: KubeObject {
         .init("exec", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodExecOptions"), verbs: ["create", "get"]),
         .init("attach", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodAttachOptions"), verbs: ["create", "get"]),
     ]
-    public static var printer: any ObjectPrinter<Pod> { PodPrinter() }
 
     /// A pod bound to a node is stopped by its agent first, as a kubelet does; `gracePeriodSeconds: 0` removes it at once.
     public func deletionGrace(requested: Int64?) -> Int64? {

@@ -8,7 +8,6 @@ public struct Secret: KubeObject {
     public static let resource = "secrets"
     public static let namespaced = true
     public static let shortNames: [String] = []
-    public static var printer: any ObjectPrinter<Secret> { SecretPrinter() }
 
     public var apiVersion: String?
     public var kind: String?

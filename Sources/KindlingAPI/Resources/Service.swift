@@ -1,3 +1,4 @@
+import KindlingAddresses
 /// `v1 Service`: a stable virtual IP (and node ports) over the pods its selector matches.
 public struct Service: KubeObject {
     public static let apiVersion = "v1"
@@ -7,7 +8,6 @@ public struct Service: KubeObject {
     public static let shortNames = ["svc"]
     public static let categories = ["all"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: Service.self)]
-    public static var printer: any ObjectPrinter<Service> { ServicePrinter() }
     public static func nameProblems(_ name: String) -> [String] { LabelValidation.dns1035LabelProblems(name) }
 
     public struct Port: Codable, Hashable, Sendable {

@@ -5,12 +5,25 @@ public struct Status: Codable, Hashable, Sendable, Error, CustomStringConvertibl
         public var group: String?
         public var kind: String?
         public var causes: [Cause]?
+
+        public init(name: String? = nil, group: String? = nil, kind: String? = nil, causes: [Cause]? = nil) {
+            self.name = name
+            self.group = group
+            self.kind = kind
+            self.causes = causes
+        }
     }
 
     public struct Cause: Codable, Hashable, Sendable {
         public var reason: String?
         public var message: String?
         public var field: String?
+
+        public init(reason: String? = nil, message: String? = nil, field: String? = nil) {
+            self.reason = reason
+            self.message = message
+            self.field = field
+        }
     }
 
     public var kind = "Status"

@@ -10,6 +10,14 @@ public struct Table: Codable, Sendable, Equatable {
         public var format: String
         public var description: String
         public var priority: Int
+
+        public init(name: String, type: String, format: String, description: String, priority: Int) {
+            self.name = name
+            self.type = type
+            self.format = format
+            self.description = description
+            self.priority = priority
+        }
     }
 
     public enum Cell: Codable, Sendable, Equatable {
@@ -34,6 +42,11 @@ public struct Table: Codable, Sendable, Equatable {
         public var cells: [Cell]
         /// The row's object: its metadata as a `PartialObjectMetadata`, or (`includeObject=Object`) all of it.
         public var object: JSONValue?
+
+        public init(cells: [Cell], object: JSONValue?) {
+            self.cells = cells
+            self.object = object
+        }
     }
 
     public var kind = "Table"
@@ -41,6 +54,12 @@ public struct Table: Codable, Sendable, Equatable {
     public var metadata: ListMeta
     public var columnDefinitions: [Column]
     public var rows: [Row]
+
+    public init(metadata: ListMeta, columnDefinitions: [Column], rows: [Row]) {
+        self.metadata = metadata
+        self.columnDefinitions = columnDefinitions
+        self.rows = rows
+    }
 
     /// Whether an Accept header asks for a Table (kubectl lists `as=Table` first, then plain JSON).
     public static func isRequested(accept: String?) -> Bool {
@@ -66,40 +85,4 @@ public struct PartialObjectMetadata: Codable, Sendable, Equatable {
     public var metadata: ObjectMeta
 
     public init(metadata: ObjectMeta) { self.metadata = metadata }
-}
-
-extension Printing {
-    /// The server's Table for `objects`: kubectl's columns (the `-o wide` ones at priority 1) under the names
-    /// kube-apiserver gives them, integer columns as numbers.
-    /// What each row carries of its object (the `includeObject` parameter).
-    public enum IncludeObject: String, Sendable { case none = "None", metadata = "Metadata", object = "Object" }
-
-    public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
-                                                  now: Double, parseTime: @escaping (String) -> Double?) -> Table {
-        let printer = T.printer, context = PrintContext(now: now, parseTime: parseTime)
-        let columns = printer.columns.map { column in
-            Table.Column(name: columnName(column.name), type: column.integer ? "integer" : "string", format: column.name == "NAME" ? "name" : "",
-                         description: columnName(column.name), priority: column.wide ? 1 : 0)
-        }
-        let rows = objects.map { object in
-            let carried: JSONValue? = switch includeObject {
-            case .none: nil
-            case .metadata: try? JSONValue(encoding: PartialObjectMetadata(metadata: object.metadata))
-            case .object: try? JSONValue(encoding: object)
-            }
-            return Table.Row(cells: zip(printer.columns, printer.cells(object, context)).map { column, cell in
-                column.integer ? Int(cell).map(Table.Cell.int) ?? .string(cell) : .string(cell)
-            }, object: carried)
-        }
-        return Table(metadata: ListMeta(resourceVersion: resourceVersion), columnDefinitions: columns, rows: rows)
-    }
-
-    /// kube-apiserver's spelling of a column kubectl prints upper-cased: `Cluster-IP`, `Port(s)`, `Nominated Node`.
-    static func columnName(_ header: String) -> String {
-        let exceptions = ["IP": "IP", "CLUSTER-IP": "Cluster-IP", "EXTERNAL-IP": "External-IP", "INTERNAL-IP": "Internal-IP",
-                          "PORT(S)": "Port(s)", "UP-TO-DATE": "Up-to-date", "OS-IMAGE": "OS-Image", "KERNEL-VERSION": "Kernel-Version",
-                          "CONTAINER-RUNTIME": "Container-Runtime", "ADDRESSTYPE": "AddressType"]
-        if let name = exceptions[header] { return name }
-        return header.split(separator: " ").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined(separator: " ")
-    }
 }

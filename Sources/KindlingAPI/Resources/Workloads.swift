@@ -1,3 +1,4 @@
+import KindlingAddresses
 public struct ReplicaSet: KubeObject {
     public static let apiVersion = "apps/v1"
     public static let kind = "ReplicaSet"
@@ -6,7 +7,6 @@ public struct ReplicaSet: KubeObject {
     public static let shortNames = ["rs"]
     public static let categories = ["all"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: ReplicaSet.self), .scale]
-    public static var printer: any ObjectPrinter<ReplicaSet> { ReplicaSetPrinter() }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var replicas: Int?
@@ -65,7 +65,6 @@ public struct Deployment: KubeObject {
     public static let shortNames = ["deploy"]
     public static let categories = ["all"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: Deployment.self), .scale]
-    public static var printer: any ObjectPrinter<Deployment> { DeploymentPrinter() }
 
     public struct Strategy: Codable, Hashable, Sendable {
         public struct RollingUpdate: Codable, Hashable, Sendable {

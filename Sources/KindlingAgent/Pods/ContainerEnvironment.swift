@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 
 /// A container's environment as kubelet gives it: the services' variables, then the container's own (which

@@ -1,3 +1,4 @@
+import KindlingAddresses
 import KindlingAPI
 
 /// Pod addresses from the node's pod CIDR: .1 is every pod's gateway (the host side of the veths), so pods

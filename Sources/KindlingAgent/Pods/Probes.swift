@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 import KindlingNet
 import KindlingProcess

@@ -1,3 +1,5 @@
+import KindlingAPI
+
 /// `kubectl describe`'s text for the kinds kindling describes. Pure: objects in, text out.
 public enum Describe {
     /// Labels padded as kubectl's tabwriter pads them ("External Traffic Policy:" is the longest).

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAPI
 
 /// `?limit=N&continue=TOKEN` on lists, as kube-apiserver pages them: items in key order (namespace/name), at
 /// most `limit` per page, and a token naming the revision of the first page and the key to go on after. Each

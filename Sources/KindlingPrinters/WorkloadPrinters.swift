@@ -1,3 +1,5 @@
+import KindlingAPI
+
 /// `kubectl get pods`: readiness, the status kubectl works out, restarts; `-o wide` adds IP and node.
 public struct PodPrinter: ObjectPrinter {
     public var columns: [PrintColumn] {

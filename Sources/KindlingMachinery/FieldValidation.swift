@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAPI
 
 /// What the server does with fields of a request body that the type does not have: the `fieldValidation`
 /// query parameter of POST, PUT and PATCH. Kubernetes' default is `Warn`; kubectl sends `Strict`.

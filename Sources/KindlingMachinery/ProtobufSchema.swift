@@ -1,3 +1,5 @@
+import KindlingAPI
+
 /// The protobuf messages of the kinds kindling serves: field numbers and JSON names from Kubernetes'
 /// generated.proto files (core/v1 and apps/v1 as of 1.36, meta/v1 of apimachinery 0.26, runtime, intstr,
 /// resource). Only what a create request carries is listed; fields missing here are skipped when decoding.

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAPI
 
 /// Request bodies in Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), which kubectl's
 /// `create namespace|deployment|service|configmap` send and never retry as JSON. Decoded into the JSON tree the

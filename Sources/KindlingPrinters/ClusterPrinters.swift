@@ -1,3 +1,5 @@
+import KindlingAPI
+
 /// `kubectl get nodes`: readiness, roles from `node-role.kubernetes.io/` labels, version; `-o wide` adds addresses and the OS.
 public struct NodePrinter: ObjectPrinter {
     public var columns: [PrintColumn] {

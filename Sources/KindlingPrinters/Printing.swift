@@ -1,6 +1,7 @@
 import Foundation
+import KindlingAPI
 
-/// What `kubectl get` prints: headers and rows from the kind's printer (Printers/), laid out as kubectl does.
+/// What `kubectl get` prints: headers and rows from the kind's printer (`Printers`), laid out as kubectl does.
 public struct ObjectTable: Equatable, Sendable {
     public var headers: [String]
     public var rows: [[String]]

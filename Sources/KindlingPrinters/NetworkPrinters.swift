@@ -1,3 +1,5 @@
+import KindlingAPI
+
 /// `kubectl get services`: type, cluster and external addresses, ports; `-o wide` adds the selector.
 public struct ServicePrinter: ObjectPrinter {
     public var columns: [PrintColumn] {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a cluster's kernel objects and files live, all derived from its name so that `delete cluster`
 /// finds every one of them by prefix, even after a crash lost the state file.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAPI
 
 /// The three patch formats of `PATCH` (and `kubectl patch --type`), as pure functions of JSON trees: JSON merge
 /// patch (RFC 7386), JSON patch (RFC 6902) and Kubernetes' strategic merge patch, whose lists merge by a key

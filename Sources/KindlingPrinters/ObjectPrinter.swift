@@ -1,5 +1,7 @@
+import KindlingAPI
+
 /// One kind's `kubectl get` columns (Kubernetes' printers.go), as a pure function of an object and the time.
-/// Each kind names its printer (`KubeObject.printer`); the CLI's text and the server's Table both come from it.
+/// `Printers` holds one per kind; the CLI's text and the server's Table both come from it.
 public protocol ObjectPrinter<Object>: Sendable {
     associatedtype Object: KubeObject
     /// Every column in order; the `wide` ones print only with `-o wide` (priority 1 in the server's Table).
@@ -49,11 +51,35 @@ public struct NameAgePrinter<Object: KubeObject>: ObjectPrinter {
     public func cells(_ object: Object, _ context: PrintContext) -> [String] { [object.name, context.age(object.metadata)] }
 }
 
+/// The printer of each kind, as Kubernetes' table generator keeps its print handlers by type; NAME and AGE for a
+/// kind without one.
+public enum Printers {
+    static let byType: [ObjectIdentifier: any Sendable] = [
+        ObjectIdentifier(Pod.self): PodPrinter(), ObjectIdentifier(ReplicaSet.self): ReplicaSetPrinter(),
+        ObjectIdentifier(Deployment.self): DeploymentPrinter(), ObjectIdentifier(Service.self): ServicePrinter(),
+        ObjectIdentifier(Endpoints.self): EndpointsPrinter(), ObjectIdentifier(EndpointSlice.self): EndpointSlicePrinter(),
+        ObjectIdentifier(NetworkPolicy.self): NetworkPolicyPrinter(), ObjectIdentifier(Ingress.self): IngressPrinter(),
+        ObjectIdentifier(IngressClass.self): IngressClassPrinter(), ObjectIdentifier(Node.self): NodePrinter(),
+        ObjectIdentifier(Namespace.self): NamespacePrinter(), ObjectIdentifier(Event.self): EventPrinter(),
+        ObjectIdentifier(Lease.self): LeasePrinter(), ObjectIdentifier(ConfigMap.self): ConfigMapPrinter(),
+        ObjectIdentifier(Secret.self): SecretPrinter(),
+    ]
+
+    public static func printer<T: KubeObject>(for type: T.Type) -> any ObjectPrinter<T> {
+        ownPrinter(for: T.self) ?? NameAgePrinter<T>()
+    }
+
+    /// The kind's own printer, nil when it has none.
+    public static func ownPrinter<T: KubeObject>(for type: T.Type) -> (any ObjectPrinter<T>)? {
+        byType[ObjectIdentifier(T.self)] as? any ObjectPrinter<T>
+    }
+}
+
 extension Printing {
     /// `kubectl get <kind>` (and `-o wide`), with a NAMESPACE column first when listing all namespaces.
     public static func table<T: KubeObject>(_ objects: [T], wide: Bool, withNamespace: Bool, now: Double,
                                            parseTime: @escaping (String) -> Double?) -> ObjectTable {
-        let printer = T.printer, context = PrintContext(now: now, parseTime: parseTime)
+        let printer = Printers.printer(for: T.self), context = PrintContext(now: now, parseTime: parseTime)
         let shown = printer.columns.map { wide || !$0.wide }
         func kept<V>(_ values: [V]) -> [V] { zip(values, shown).filter(\.1).map(\.0) }
         var headers = kept(printer.columns.map(\.name))
