@@ -184,3 +184,20 @@ import Testing
         #expect(table.columnDefinitions.filter { $0.type == "integer" }.map(\.name) == ["Up-to-date", "Available"])
     }
 }
+
+/// Table rows carry objects as `JSONValue`s: made from the JSON tree, they must be what decoding the same JSON gives.
+@Suite struct JSONValueTests {
+    struct Sample: Encodable {
+        var flag = true, off = false, count = 3, zero = 0, ratio = 1.5, name = "x", none: String? = nil
+        var list: [Int] = [1, 0], nested = ["a": ["b": false]]
+    }
+
+    @Test func fromTheTreeAsFromTheDecoder() throws {
+        let decoded = try KubeJSON.decoder.decode(JSONValue.self, from: KubeJSON.encoder.encode(Sample()))
+        #expect(try JSONValue(encoding: Sample()) == decoded)
+        #expect(try JSONValue(encoding: Sample()) == .object(["flag": .bool(true), "off": .bool(false), "count": .int(3), "zero": .int(0),
+                                                                 "ratio": .double(1.5), "name": .string("x"), "list": .array([.int(1), .int(0)]),
+                                                                 "nested": .object(["a": .object(["b": .bool(false)])])]))
+        #expect(try JSONValue(encoding: "text") == .string("text"))
+    }
+}
