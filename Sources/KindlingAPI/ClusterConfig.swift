@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// A cluster as kind's `Cluster` config (kind.x-k8s.io/v1alpha4) describes it, reduced to what kindling builds.
 /// Produced only by `ClusterConfig.parse`, so every value here has been validated.
 public struct ClusterConfig: Hashable, Sendable, Codable {

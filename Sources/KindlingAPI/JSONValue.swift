@@ -41,17 +41,17 @@ public indirect enum JSONValue: Codable, Hashable, Sendable {
         self.init(tree: try JSONSerialization.jsonObject(with: KubeJSON.encoder.encode(value), options: [.fragmentsAllowed]))
     }
 
-    /// A JSONSerialization tree as a value (numbers told apart by how they were read: bool, integer or float).
+    /// A JSONSerialization tree as a value.
     public init(tree: Any) {
         switch tree {
         case let map as [String: Any]: self = .object(map.mapValues(JSONValue.init(tree:)))
         case let list as [Any]: self = .array(list.map(JSONValue.init(tree:)))
         case let string as String: self = .string(string)
         case let number as NSNumber:
-            switch String(cString: number.objCType) {
-            case "c": self = .bool(number.boolValue)
-            case "f", "d": self = .double(number.doubleValue)
-            default: self = .int(number.int64Value)
+            switch JSONNumber(number) {
+            case .bool(let value): self = .bool(value)
+            case .int(let value): self = .int(value)
+            case .double(let value): self = .double(value)
             }
         default: self = .null
         }

@@ -32,6 +32,20 @@ public enum KubeJSON {
     }
 }
 
+/// A number as JSONSerialization read it: a bool, an integer or a float, which only its objCType tells apart
+/// (`as? Bool` and `as? Int` both succeed on any of them).
+public enum JSONNumber {
+    case bool(Bool), int(Int64), double(Double)
+
+    public init(_ number: NSNumber) {
+        switch String(cString: number.objCType) {
+        case "c": self = .bool(number.boolValue)
+        case "f", "d": self = .double(number.doubleValue)
+        default: self = .int(number.int64Value)
+        }
+    }
+}
+
 extension DecodingError {
     /// What is wrong, named by its field path as Kubernetes names fields: `spec.containers[0].ports: expected Array`.
     public var fieldDescription: String {

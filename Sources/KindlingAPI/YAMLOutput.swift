@@ -17,10 +17,10 @@ public enum YAMLOutput {
             let plain = Resolver.default.resolveTag(of: Yams.Node(string)) == .str
             return .scalar(.init(string, Tag(.str), string.contains("\n") ? .literal : plain ? .any : .doubleQuoted))
         case let number as NSNumber:
-            switch String(cString: number.objCType) {
-            case "c": return .scalar(.init(number.boolValue ? "true" : "false", Tag(.bool)))
-            case "f", "d": return .scalar(.init("\(number.doubleValue)", Tag(.float)))
-            default: return .scalar(.init(String(number.int64Value), Tag(.int)))
+            switch JSONNumber(number) {
+            case .bool(let value): return .scalar(.init(value ? "true" : "false", Tag(.bool)))
+            case .double(let value): return .scalar(.init("\(value)", Tag(.float)))
+            case .int(let value): return .scalar(.init(String(value), Tag(.int)))
             }
         default:
             return .scalar(.init("null", Tag(.null)))

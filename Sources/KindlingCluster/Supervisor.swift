@@ -1,7 +1,7 @@
+import CLinuxShim
 import Foundation
 import KindlingAddresses
 import KindlingAPI
-import CLinuxShim
 import KindlingNet
 import KindlingProcess
 

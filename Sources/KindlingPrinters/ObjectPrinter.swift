@@ -80,9 +80,9 @@ extension Printing {
     public static func table<T: KubeObject>(_ objects: [T], wide: Bool, withNamespace: Bool, now: Double,
                                            parseTime: @escaping (String) -> Double?) -> ObjectTable {
         let printer = Printers.printer(for: T.self), context = PrintContext(now: now, parseTime: parseTime)
-        let shown = printer.columns.map { wide || !$0.wide }
+        let columns = printer.columns, shown = columns.map { wide || !$0.wide }
         func kept<V>(_ values: [V]) -> [V] { zip(values, shown).filter(\.1).map(\.0) }
-        var headers = kept(printer.columns.map(\.name))
+        var headers = kept(columns.map(\.name))
         var rows = objects.map { kept(printer.cells($0, context)) }
         if withNamespace && T.namespaced {
             headers.insert("NAMESPACE", at: 0)

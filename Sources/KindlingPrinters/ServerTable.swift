@@ -2,15 +2,16 @@ import Foundation
 import KindlingAPI
 
 extension Printing {
-    /// The server's Table for `objects`: kubectl's columns (the `-o wide` ones at priority 1) under the names
-    /// kube-apiserver gives them, integer columns as numbers.
     /// What each row carries of its object (the `includeObject` parameter).
     public enum IncludeObject: String, Sendable { case none = "None", metadata = "Metadata", object = "Object" }
 
+    /// The server's Table for `objects`: kubectl's columns (the `-o wide` ones at priority 1) under the names
+    /// kube-apiserver gives them, integer columns as numbers.
     public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
                                                   now: Double, parseTime: @escaping (String) -> Double?) -> Table {
         let printer = Printers.printer(for: T.self), context = PrintContext(now: now, parseTime: parseTime)
-        let columns = printer.columns.map { column in
+        let printed = printer.columns
+        let columns = printed.map { column in
             Table.Column(name: columnName(column.name), type: column.integer ? "integer" : "string", format: column.name == "NAME" ? "name" : "",
                          description: columnName(column.name), priority: column.wide ? 1 : 0)
         }
@@ -20,7 +21,7 @@ extension Printing {
             case .metadata: try? JSONValue(encoding: PartialObjectMetadata(metadata: object.metadata))
             case .object: try? JSONValue(encoding: object)
             }
-            return Table.Row(cells: zip(printer.columns, printer.cells(object, context)).map { column, cell in
+            return Table.Row(cells: zip(printed, printer.cells(object, context)).map { column, cell in
                 column.integer ? Int(cell).map(Table.Cell.int) ?? .string(cell) : .string(cell)
             }, object: carried)
         }

@@ -88,7 +88,7 @@ public struct APIHandler: Sendable {
             return try await resource(request, groupVersion: "v1", parts: Array(parts.dropFirst(2)))
         case "apis":
             if parts.count == 1 {
-                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Discovery.namedGroups) }
+                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Kinds.namedGroups) }
                 return APIHandler.json(200, Discovery.groups)
             }
             guard parts.count >= 3 else { throw Self.notFound }
@@ -99,6 +99,7 @@ public struct APIHandler: Sendable {
     }
 
     static let notFound = Status(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+    static let namespaceSubresources = Set(Namespace.subresources.map(\.name))
 
     /// Finds the served kind, namespace, name and subresource in what follows a group version, as
     /// kube-apiserver's request info does: `namespaces/{ns}/{resource}/...` unless the third part is one of the
@@ -106,7 +107,7 @@ public struct APIHandler: Sendable {
     public static func target(groupVersion: String, parts: [String]) throws -> (Kinds.Entry, Target) {
         var namespace: String?
         var rest = parts
-        if parts.count > 2, parts[0] == "namespaces", Namespace.served.subresource(parts[2]) == nil {
+        if parts.count > 2, parts[0] == "namespaces", !namespaceSubresources.contains(parts[2]) {
             namespace = parts[1]
             rest = Array(parts.dropFirst(2))
         }

@@ -28,7 +28,7 @@ enum Discovery {
     }
 
     static var groups: APIGroupList {
-        APIGroupList(groups: namedGroups.map { name in
+        APIGroupList(groups: Kinds.namedGroups.map { name in
             let gv = GroupVersion(groupVersion: "\(name)/v1", version: "v1")
             return APIGroup(name: name, versions: [gv], preferredVersion: gv)
         })
@@ -98,5 +98,4 @@ enum Discovery {
 
     /// The legacy group (`/api`) and the named ones (`/apis`).
     static let legacyGroup = [""]
-    static var namedGroups: [String] { Kinds.namedGroups }
 }

@@ -5,8 +5,8 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingNet
-import KindlingServer
 import KindlingProcess
+import KindlingServer
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Creates one of [cluster, secret].", subcommands: [CreateCluster.self, CreateSecret.self])

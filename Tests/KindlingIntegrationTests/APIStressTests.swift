@@ -3,10 +3,10 @@ import KindlingAPI
 import KindlingClient
 import KindlingCluster
 import KindlingNet
+import KindlingProcess
 import KindlingTestSupport
 import Synchronization
 import Testing
-import KindlingProcess
 
 /// Issue 15 against a real server: hundreds of watches opened and gone again (the client disconnecting, or the
 /// server ending them at `timeoutSeconds`) while thousands of writes flow. The server must answer a probe within

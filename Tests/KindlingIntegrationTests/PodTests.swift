@@ -4,8 +4,8 @@ import KindlingAgent
 import KindlingAPI
 import KindlingCluster
 import KindlingNet
-import Testing
 import KindlingProcess
+import Testing
 
 /// Pods made real by the agents, checked from inside the namespaces with real tools: seed 002's walk-through
 /// with `kindling` in place of `kubectl`.

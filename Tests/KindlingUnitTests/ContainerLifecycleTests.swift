@@ -2,8 +2,8 @@ import Foundation
 import KindlingAddresses
 @testable import KindlingAgent
 import KindlingAPI
-import Testing
 @testable import KindlingProcess
+import Testing
 
 /// kubelet's container lifecycle as `ContainerLifecycle` decides it (issue 16): restartPolicy, the backoff
 /// of 10 s doubling to 5 minutes and its reset, what a start resets, probes' thresholds, and the states the

@@ -1,10 +1,10 @@
 import Foundation
 import KindlingAPI
 import KindlingNet
+import KindlingProcess
 import KindlingServer
 import KindlingStore
 import Testing
-import KindlingProcess
 
 /// kube-apiserver's max-in-flight limits: which requests count, and a full limit answered with 429.
 @Suite struct InFlightLimitTests {

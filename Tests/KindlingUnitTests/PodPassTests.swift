@@ -2,8 +2,8 @@ import Foundation
 import KindlingAddresses
 @testable import KindlingAgent
 import KindlingAPI
-import Testing
 @testable import KindlingProcess
+import Testing
 
 /// When an agent passes over its pods (issue 15: a pass over every pod ten times a second cost an idle node
 /// most of a core), and how it reads a process's start time.

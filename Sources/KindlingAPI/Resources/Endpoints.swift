@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// `v1 Endpoints`: the legacy list of a Service's addresses, which `kubectl get ep` and `describe svc` show.
 public struct Endpoints: KubeObject {
     public static let apiVersion = "v1"

@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// `networking.k8s.io/v1 Ingress`: HTTP routes by host and path to services, with TLS from Secrets. Stored and
 /// validated as kube-apiserver does; like a kind cluster's, a kindling cluster routes them only once an
 /// ingress controller runs.

@@ -22,10 +22,10 @@ public enum Kinds {
         table.first { $0.served.answers(to: name) }?.type
     }
 
-    /// The kind served at `/<groupVersion>/<resource>`.
-    public static func entry(groupVersion: String, resource: String) -> Entry? {
-        table.first { $0.served.apiVersion == groupVersion && $0.served.resource == resource }
-    }
+    /// The kind served at `/<groupVersion>/<resource>`: looked up on every request, so by a key made once.
+    public static func entry(groupVersion: String, resource: String) -> Entry? { byRoute["\(groupVersion)/\(resource)"] }
+
+    private static let byRoute = Dictionary(uniqueKeysWithValues: table.map { ("\($0.served.apiVersion)/\($0.served.resource)", $0) })
 
     /// The kinds of one group version (`v1`, `apps/v1`), in the table's order.
     public static func served(groupVersion: String) -> [ServedKind] {

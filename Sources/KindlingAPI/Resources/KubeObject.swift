@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// What every served kind has in common: its identity in the API and its rules.
 public protocol KubeObject: Codable, Hashable, Sendable {
     static var apiVersion: String { get }

@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// `spec.selector` of ReplicaSets and Deployments: matchLabels and matchExpressions, ANDed.
 public struct LabelSelector: Codable, Hashable, Sendable {
     public struct Requirement: Codable, Hashable, Sendable {

@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 public struct Namespace: KubeObject {
     public static let apiVersion = "v1"
     public static let kind = "Namespace"

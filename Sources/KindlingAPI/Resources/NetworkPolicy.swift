@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// `networking.k8s.io/v1 NetworkPolicy`: which traffic the pods it selects may receive (Ingress) and send
 /// (Egress). Every agent enforces the policies of its own pods (see `PolicyRules`).
 public struct NetworkPolicy: KubeObject {

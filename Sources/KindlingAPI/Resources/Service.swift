@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// `v1 Service`: a stable virtual IP (and node ports) over the pods its selector matches.
 public struct Service: KubeObject {
     public static let apiVersion = "v1"

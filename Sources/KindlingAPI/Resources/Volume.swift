@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 /// `spec.volumes[]` of the kinds kindling mounts: Secrets and ConfigMaps as files, and empty directories.
 /// A volume of another type (hostPath, persistentVolumeClaim, ...) decodes with no source and is mounted as
 /// an empty directory; the write that created it carried a warning for the dropped field.

@@ -1,4 +1,5 @@
 import KindlingAddresses
+
 public struct ReplicaSet: KubeObject {
     public static let apiVersion = "apps/v1"
     public static let kind = "ReplicaSet"

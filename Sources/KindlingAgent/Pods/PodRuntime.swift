@@ -3,9 +3,9 @@ import KindlingAddresses
 import KindlingAPI
 import KindlingClient
 import KindlingNet
+import KindlingProcess
 import KindlingReconcile
 import Logging
-import KindlingProcess
 
 /// Makes the pods bound to this node real, as a kubelet does: a sandbox per pod (network namespace wired
 /// to the node, mount and UTS namespaces held by a sleeping process), its containers' processes started
