@@ -3,7 +3,7 @@ import KindlingAPI
 /// One kind's `kubectl get` columns (Kubernetes' printers.go), as a pure function of an object and the time.
 /// `Printers` holds one per kind; the CLI's text and the server's Table both come from it.
 public protocol ObjectPrinter<Object>: Sendable {
-    associatedtype Object: KubeObject
+    associatedtype Object: APIObject
     /// Every column in order; the `wide` ones print only with `-o wide` (priority 1 in the server's Table).
     var columns: [PrintColumn] { get }
     /// One cell per column, the wide ones included.
@@ -45,7 +45,7 @@ public struct PrintContext {
 }
 
 /// NAME and AGE: what kubectl prints for a kind without columns of its own.
-public struct NameAgePrinter<Object: KubeObject>: ObjectPrinter {
+public struct NameAgePrinter<Object: APIObject>: ObjectPrinter {
     public init() {}
     public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("AGE")] }
     public func cells(_ object: Object, _ context: PrintContext) -> [String] { [object.name, context.age(object.metadata)] }
@@ -65,12 +65,12 @@ public enum Printers {
         ObjectIdentifier(Secret.self): SecretPrinter(),
     ]
 
-    public static func printer<T: KubeObject>(for type: T.Type) -> any ObjectPrinter<T> {
+    public static func printer<T: APIObject>(for type: T.Type) -> any ObjectPrinter<T> {
         ownPrinter(for: T.self) ?? NameAgePrinter<T>()
     }
 
     /// The kind's own printer, nil when it has none.
-    public static func ownPrinter<T: KubeObject>(for type: T.Type) -> (any ObjectPrinter<T>)? {
+    public static func ownPrinter<T: APIObject>(for type: T.Type) -> (any ObjectPrinter<T>)? {
         byType[ObjectIdentifier(T.self)] as? any ObjectPrinter<T>
     }
 }

@@ -7,7 +7,7 @@ extension Printing {
 
     /// The server's Table for `objects`: kubectl's columns (the `-o wide` ones at priority 1) under the names
     /// kube-apiserver gives them, integer columns as numbers.
-    public static func serverTable<T: KubeObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
+    public static func serverTable<T: APIObject>(_ objects: [T], resourceVersion: String?, includeObject: IncludeObject = .metadata,
                                                   now: Double, parseTime: @escaping (String) -> Double?) -> Table {
         let printer = Printers.printer(for: T.self), context = PrintContext(now: now, parseTime: parseTime)
         let printed = printer.columns

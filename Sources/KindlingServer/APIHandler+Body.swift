@@ -20,9 +20,10 @@ extension APIHandler {
         }
     }
 
-    /// The body as a `T`, with the warnings for the fields it has that `T` has not (an error under
-    /// `fieldValidation=Strict`).
-    func decodeBody<T: KubeObject>(_ type: T.Type, _ request: APIRequest) throws -> (T, [String]) {
+    /// The body as an object of `kind`, with the warnings for the fields it has that the kind has not (an error
+    /// under `fieldValidation=Strict`).
+    func decodeBody<S: KindStrategy>(_ kind: S, _ request: APIRequest) throws -> (S.Object, [String]) {
+        let served = kind.served
         try checkBody(request)
         let validation = try FieldValidation(parameter: request.query["fieldValidation"])
         var body = request.body
@@ -36,22 +37,22 @@ extension APIHandler {
                 throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
             }
         }
-        let object: T
+        let object: S.Object
         do {
-            object = try KubeJSON.decoder.decode(T.self, from: body)
+            object = try KubeJSON.decoder.decode(S.Object.self, from: body)
         } catch let error as DecodingError {
             // kube-apiserver's words for a body its decoder refuses.
-            throw Status.badRequest("\(T.kind) in version \"\(T.apiVersion.split(separator: "/").last ?? "")\" cannot be handled as a \(T.kind): \(error.fieldDescription)")
+            throw Status.badRequest("\(served.kind) in version \"\(served.version)\" cannot be handled as a \(served.kind): \(error.fieldDescription)")
         }
-        if let version = object.apiVersion, version != T.apiVersion {
-            throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(T.apiVersion))")
+        if let version = object.apiVersion, version != served.apiVersion {
+            throw Status.badRequest("the API version in the data (\(version)) does not match the expected API version (\(served.apiVersion))")
         }
-        if let kind = object.kind, kind != T.kind {
-            throw Status.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(T.kind))")
+        if let named = object.kind, named != served.kind {
+            throw Status.badRequest("the kind in the data (\(named)) does not match the expected kind (\(served.kind))")
         }
         guard validation != .ignore else { return (object, []) }
         let bodyTree = try tree ?? JSONSerialization.jsonObject(with: body)
-        return (object, try FieldValidation.check(kind: T.kind, apiVersion: T.apiVersion,
+        return (object, try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion,
                                                   unknown: FieldValidation.unknownFields(body: bodyTree, decoded: try KubeJSON.tree(object)), validation))
     }
 }

@@ -5,16 +5,16 @@ import KindlingAPI
 extension APIHandler {
     /// The bookmark that ends a watch's initial events: an object of the kind with only its resourceVersion
     /// and the `k8s.io/initial-events-end` annotation.
-    static func initialEventsEnd<T: KubeObject>(_ type: T.Type, resourceVersion: String) -> Data? {
+    static func initialEventsEnd(_ served: ServedKind, resourceVersion: String) -> Data? {
         let event: [String: Any] = ["type": "BOOKMARK", "object": [
-            "kind": T.kind, "apiVersion": T.apiVersion,
+            "kind": served.kind, "apiVersion": served.apiVersion,
             "metadata": ["resourceVersion": resourceVersion, "annotations": ["k8s.io/initial-events-end": "true"]],
         ]]
         return (try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys])).map { $0 + [UInt8(ascii: "\n")] }
     }
 
-    func watchStream<T: KubeObject>(_ type: T.Type, namespace: String?, request: APIRequest,
-                                    selector: Selector, fields: FieldSelector) throws -> APIResponse {
+    func watchStream<S: KindStrategy>(_ kind: S, namespace: String?, request: APIRequest,
+                                      selector: Selector, fields: FieldSelector) throws -> APIResponse {
         let from = try request.query["resourceVersion"].flatMap { text -> Int64? in
             guard !text.isEmpty else { return nil }
             guard let value = Int64(text) else { throw Status.badRequest("invalid resourceVersion \"\(text)\"") }
@@ -22,20 +22,20 @@ extension APIHandler {
         }
         // `sendInitialEvents=true` (the streaming list kubectl's delete waits with): the current objects as ADDED
         // events, then a bookmark annotated `k8s.io/initial-events-end`, then the changes after that list.
-        var initial: [WatchEvent<T>] = []
+        var initial: [WatchEvent<S.Object>] = []
         var start = from
         var initialEnd: Data?
         if request.query["sendInitialEvents"] == "true" {
-            let list = try registry.list(T.self, namespace: namespace, selector: selector, fields: fields)
+            let list = try registry.list(kind, namespace: namespace, selector: selector, fields: fields)
             initial = list.items.map { WatchEvent(type: .added, object: $0) }
             start = Int64(list.metadata.resourceVersion ?? "")
-            initialEnd = Self.initialEventsEnd(T.self, resourceVersion: list.metadata.resourceVersion ?? "")
+            initialEnd = Self.initialEventsEnd(kind.served, resourceVersion: list.metadata.resourceVersion ?? "")
         }
-        let events = try registry.watch(T.self, namespace: namespace, resourceVersion: start, selector: selector, fields: fields)
+        let events = try registry.watch(kind, namespace: namespace, resourceVersion: start, selector: selector, fields: fields)
         let timeout = request.query["timeoutSeconds"].flatMap(Double.init)
         // `kubectl get -w` watches in Table form: each event's object is a one-row Table.
         let asTable = Table.isRequested(accept: request.accept)
-        func line(_ event: WatchEvent<T>) -> Data? {
+        func line(_ event: WatchEvent<S.Object>) -> Data? {
             let encoded = asTable
                 ? try? KubeJSON.encoder.encode(WatchEvent(type: WatchEvent<Table>.EventType(rawValue: event.type.rawValue)!,
                                                           object: Self.table([event.object], resourceVersion: event.object.metadata.resourceVersion, request)))

@@ -42,6 +42,8 @@ public struct APIHandler: Sendable {
     public let cluster: String?
     /// Where recent reads of container logs ended, for an attach that follows one.
     let logReads = ContainerLog.ReadPositions()
+    /// The OpenAPI documents of the kinds served, made again when the kinds change.
+    let openAPI = OpenAPI.Documents()
     /// kube-apiserver's limit on request bodies (3 MiB).
     public static let maxBodySize = 3 * 1024 * 1024
 
@@ -75,21 +77,22 @@ public struct APIHandler: Sendable {
         case "version" where parts.count == 1:
             return APIHandler.json(200, Discovery.Version())
         case "openapi":
-            guard let answer = OpenAPI.serve(parts) else { throw Self.notFound }
+            guard let answer = openAPI.serve(parts, registry.kinds.snapshot) else { throw Self.notFound }
             return answer
         case "healthz", "readyz", "livez":
             return .json(status: 200, body: Data("ok".utf8))
         case "api":
             if parts.count == 1 {
-                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Discovery.legacyGroup) }
+                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Discovery.legacyGroup, registry.kinds.snapshot) }
                 return APIHandler.json(200, Discovery.apiVersions)
             }
             guard parts[1] == "v1" else { throw Status.notFound(GroupResource(group: "", resource: "versions"), parts[1]) }
             return try await resource(request, groupVersion: "v1", parts: Array(parts.dropFirst(2)))
         case "apis":
             if parts.count == 1 {
-                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(Kinds.namedGroups) }
-                return APIHandler.json(200, Discovery.groups)
+                let kinds = registry.kinds.snapshot
+                if Discovery.wantsAggregated(request.accept) { return Discovery.aggregated(kinds.namedGroups, kinds) }
+                return APIHandler.json(200, Discovery.groups(kinds))
             }
             guard parts.count >= 3 else { throw Self.notFound }
             return try await resource(request, groupVersion: "\(parts[1])/\(parts[2])", parts: Array(parts.dropFirst(3)))
@@ -104,14 +107,15 @@ public struct APIHandler: Sendable {
     /// Finds the served kind, namespace, name and subresource in what follows a group version, as
     /// kube-apiserver's request info does: `namespaces/{ns}/{resource}/...` unless the third part is one of the
     /// namespace's own subresources (`namespaces/dev/status`). What the kind table does not serve is 404.
-    public static func target(groupVersion: String, parts: [String]) throws -> (Kinds.Entry, Target) {
+    public static func target(groupVersion: String, parts: [String],
+                              in kinds: KindTable.Snapshot = KindTable().snapshot) throws -> (any KindStrategy, Target) {
         var namespace: String?
         var rest = parts
         if parts.count > 2, parts[0] == "namespaces", !namespaceSubresources.contains(parts[2]) {
             namespace = parts[1]
             rest = Array(parts.dropFirst(2))
         }
-        guard rest.count <= 3, let entry = Kinds.entry(groupVersion: groupVersion, resource: rest[0]),
+        guard rest.count <= 3, let entry = kinds.entry(groupVersion: groupVersion, resource: rest[0]),
               namespace == nil || entry.served.namespaced else { throw notFound }
         let target = Target(namespace: namespace, name: rest.count > 1 ? rest[1] : nil, subresource: rest.count > 2 ? rest[2] : nil)
         if let sub = target.subresource, entry.served.subresource(sub) == nil { throw notFound }
@@ -120,11 +124,11 @@ public struct APIHandler: Sendable {
 
     func resource(_ request: APIRequest, groupVersion: String, parts: [String]) async throws -> APIResponse {
         if parts.isEmpty {
-            guard let list = Discovery.resources(groupVersion: groupVersion) else { throw Self.notFound }
+            guard let list = Discovery.resources(groupVersion: groupVersion, registry.kinds.snapshot) else { throw Self.notFound }
             return APIHandler.json(200, list)
         }
-        let (entry, target) = try Self.target(groupVersion: groupVersion, parts: parts)
-        return try await serve(entry.type, target, request)
+        let (kind, target) = try Self.target(groupVersion: groupVersion, parts: parts, in: registry.kinds.snapshot)
+        return try await serve(kind, target, request)
     }
 
     /// What a path names below its kind.
@@ -134,31 +138,31 @@ public struct APIHandler: Sendable {
         public var subresource: String?
     }
 
-    func serve<T: KubeObject>(_ type: T.Type, _ target: Target, _ request: APIRequest) async throws -> APIResponse {
+    func serve<S: KindStrategy>(_ kind: S, _ target: Target, _ request: APIRequest) async throws -> APIResponse {
         let selector = try request.query["labelSelector"].map { text in
             do { return try Selector(parsing: text) } catch { throw Status.badRequest("unable to parse requirement: \(error)") }
         } ?? .everything
         let fields = try request.query["fieldSelector"].map { text in
             let parsed: FieldSelector
             do { parsed = try FieldSelector(parsing: text) } catch { throw Status.badRequest("\(error)") }
-            if let problem = parsed.validate(for: T.self) { throw Status.badRequest("field label not supported: \(problem)") }
+            if let problem = parsed.validate(supported: kind.selectableFields) { throw Status.badRequest("field label not supported: \(problem)") }
             return parsed
         } ?? .everything
         guard let name = target.name else {
-            return try collection(T.self, namespace: target.namespace, request, selector: selector, fields: fields)
+            return try collection(kind, namespace: target.namespace, request, selector: selector, fields: fields)
         }
-        return try object(T.self, namespace: target.namespace ?? "", name: name, subresource: target.subresource, request)
+        return try object(kind, namespace: target.namespace ?? "", name: name, subresource: target.subresource, request)
     }
 
     /// A kind's collection: list (as a Table or a page of a list), watch, create.
-    func collection<T: KubeObject>(_ type: T.Type, namespace: String?, _ request: APIRequest,
-                                   selector: Selector, fields: FieldSelector) throws -> APIResponse {
+    func collection<S: KindStrategy>(_ kind: S, namespace: String?, _ request: APIRequest,
+                                     selector: Selector, fields: FieldSelector) throws -> APIResponse {
         switch request.method {
         case "GET":
             if let watch = request.query["watch"], watch == "true" || watch == "1" {
-                return try watchStream(T.self, namespace: namespace, request: request, selector: selector, fields: fields)
+                return try watchStream(kind, namespace: namespace, request: request, selector: selector, fields: fields)
             }
-            let all = try registry.list(T.self, namespace: namespace, selector: selector, fields: fields)
+            let all = try registry.list(kind, namespace: namespace, selector: selector, fields: fields)
             let page = try ListPaging.page(all.items, key: { "\($0.namespace)/\($0.name)" }, revision: all.metadata.resourceVersion ?? "",
                                            limit: request.query["limit"], continueToken: request.query["continue"],
                                            filtered: request.query["labelSelector"] != nil || request.query["fieldSelector"] != nil)
@@ -168,12 +172,12 @@ public struct APIHandler: Sendable {
                 table.metadata = meta
                 return APIHandler.json(200, table)
             }
-            var list = ObjectList(items: page.items, resourceVersion: page.resourceVersion)
+            var list = ObjectList(items: page.items, resourceVersion: page.resourceVersion, of: kind.served)
             list.metadata = meta
             return APIHandler.json(200, list)
         case "POST":
-            let (object, warnings) = try decodeBody(T.self, request)
-            return APIHandler.json(201, try registry.create(object, namespace: T.namespaced ? (namespace ?? "default") : nil,
+            let (object, warnings) = try decodeBody(kind, request)
+            return APIHandler.json(201, try registry.create(object, as: kind, namespace: kind.served.namespaced ? (namespace ?? "default") : nil,
                                                             dryRun: try Self.dryRun(request), writer: Self.writer(request)),
                                    warnings: warnings)
         default:
@@ -182,32 +186,32 @@ public struct APIHandler: Sendable {
     }
 
     /// One object or one of its subresources (which the kind table has already checked the kind serves).
-    func object<T: KubeObject>(_ type: T.Type, namespace: String, name: String, subresource: String?, _ request: APIRequest) throws -> APIResponse {
+    func object<S: KindStrategy>(_ kind: S, namespace: String, name: String, subresource: String?, _ request: APIRequest) throws -> APIResponse {
         switch (request.method, subresource) {
         case ("GET", nil), ("GET", "status"):
-            let object = try registry.get(T.self, namespace: namespace, name: name)
+            let object = try registry.get(kind, namespace: namespace, name: name)
             if Table.isRequested(accept: request.accept) {
                 return APIHandler.json(200, Self.table([object], resourceVersion: object.metadata.resourceVersion, request))
             }
             return APIHandler.json(200, object)
         case ("PUT", let sub) where sub == nil || sub == "status":
-            let (object, warnings) = try decodeBody(T.self, request)
-            return APIHandler.json(200, try registry.update(object, namespace: namespace, name: name, scope: sub == nil ? .main : .status,
+            let (object, warnings) = try decodeBody(kind, request)
+            return APIHandler.json(200, try registry.update(object, as: kind, namespace: namespace, name: name, scope: sub == nil ? .main : .status,
                                                             dryRun: try Self.dryRun(request), writer: Self.writer(request, subresource: sub)),
                                    warnings: warnings)
         case ("PATCH", let sub) where sub == nil || sub == "status":
             var warnings: [String] = []
-            let patched = try patch(T.self, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status,
+            let patched = try patch(kind, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status,
                                     warnings: &warnings)
             return APIHandler.json(200, patched, warnings: warnings)
         case ("DELETE", nil):
-            return try delete(T.self, namespace: namespace, name: name, request)
+            return try delete(kind, namespace: namespace, name: name, request)
         case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach"):
             throw try upgradeRequired(namespace: namespace, name: name, subresource: subresource ?? "")
         case ("GET", "log"):
             return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):
-            guard let scalable = T.self as? any Scalable.Type else { break }
+            guard let scalable = S.Object.self as? any Scalable.Type else { break }
             return try scale(scalable, namespace: namespace, name: name, method: method, request: request)
         default:
             break
@@ -215,13 +219,13 @@ public struct APIHandler: Sendable {
         throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
     }
 
-    func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, _ request: APIRequest) throws -> APIResponse {
+    func delete<S: KindStrategy>(_ kind: S, namespace: String, name: String, _ request: APIRequest) throws -> APIResponse {
         let options = request.body.isEmpty ? DeleteOptions() : try KubeJSON.decoder.decode(DeleteOptions.self, from: request.body)
         if try Self.dryRun(request) || options.dryRun?.contains("All") == true {
-            return APIHandler.json(200, try registry.get(T.self, namespace: namespace, name: name))
+            return APIHandler.json(200, try registry.get(kind, namespace: namespace, name: name))
         }
         let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
-        let deleted = try registry.delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: grace,
+        let deleted = try registry.delete(kind, namespace: namespace, name: name, gracePeriodSeconds: grace,
                                           expectedUID: options.preconditions?.uid,
                                           propagationPolicy: options.propagationPolicy ?? request.query["propagationPolicy"] ?? "Background")
         return APIHandler.json(200, deleted)
@@ -252,7 +256,7 @@ public struct APIHandler: Sendable {
 
     /// kubectl's columns for `objects`, each row with its object's metadata, all of it (`includeObject=Object`,
     /// as `kubectl get --sort-by` asks) or nothing (`None`).
-    static func table<T: KubeObject>(_ objects: [T], resourceVersion: String?, _ request: APIRequest) -> Table {
+    static func table<T: APIObject>(_ objects: [T], resourceVersion: String?, _ request: APIRequest) -> Table {
         Printing.serverTable(objects, resourceVersion: resourceVersion,
                              includeObject: request.query["includeObject"].flatMap(Printing.IncludeObject.init) ?? .metadata,
                              now: Date().timeIntervalSince1970, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })

@@ -27,15 +27,15 @@ enum Discovery {
         APIVersions(versions: ["v1"], serverAddressByClientCIDRs: [["clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"]])
     }
 
-    static var groups: APIGroupList {
-        APIGroupList(groups: Kinds.namedGroups.map { name in
-            let gv = GroupVersion(groupVersion: "\(name)/v1", version: "v1")
-            return APIGroup(name: name, versions: [gv], preferredVersion: gv)
+    static func groups(_ table: KindTable.Snapshot) -> APIGroupList {
+        APIGroupList(groups: table.namedGroups.map { name in
+            let versions = table.versions(of: name).map { GroupVersion(groupVersion: "\(name)/\($0)", version: $0) }
+            return APIGroup(name: name, versions: versions, preferredVersion: versions[0])
         })
     }
 
-    static func resources(groupVersion: String) -> APIResourceList? {
-        let kinds = Kinds.served(groupVersion: groupVersion)
+    static func resources(groupVersion: String, _ table: KindTable.Snapshot) -> APIResourceList? {
+        let kinds = table.served(groupVersion: groupVersion)
         guard !kinds.isEmpty else { return nil }
         var resources: [APIResource] = []
         for kind in kinds {
@@ -81,19 +81,22 @@ enum Discovery {
         AcceptHeader.offers(accept, ["g=apidiscovery.k8s.io", "v=v2", "as=APIGroupDiscoveryList"])
     }
 
-    static func aggregated(_ groups: [String]) -> APIResponse {
+    static func aggregated(_ groups: [String], _ table: KindTable.Snapshot) -> APIResponse {
         let list = GroupDiscoveryList(items: groups.map { group in
-            let resources = Kinds.served(group: group).map { kind in
-                ResourceDiscovery(resource: kind.resource, responseKind: kind.groupVersionKind, scope: kind.namespaced ? "Namespaced" : "Cluster",
-                                  singularResource: kind.singular, verbs: kind.verbs, shortNames: kind.shortNames.isEmpty ? nil : kind.shortNames,
-                                  categories: kind.categories.isEmpty ? nil : kind.categories,
-                                  subresources: kind.subresources.isEmpty ? nil : kind.subresources.map {
-                                      SubresourceDiscovery(subresource: $0.name, responseKind: $0.responseKind, verbs: $0.verbs)
-                                  })
-            }
-            return GroupDiscovery(metadata: GroupName(name: group), versions: [VersionDiscovery(version: "v1", resources: resources)])
+            GroupDiscovery(metadata: GroupName(name: group), versions: table.versions(of: group).map { version in
+                VersionDiscovery(version: version, resources: table.served(group: group, version: version).map(resource))
+            })
         })
         return APIHandler.json(200, list, contentType: aggregatedType)
+    }
+
+    static func resource(_ kind: ServedKind) -> ResourceDiscovery {
+        ResourceDiscovery(resource: kind.resource, responseKind: kind.groupVersionKind, scope: kind.namespaced ? "Namespaced" : "Cluster",
+                          singularResource: kind.singular, verbs: kind.verbs, shortNames: kind.shortNames.isEmpty ? nil : kind.shortNames,
+                          categories: kind.categories.isEmpty ? nil : kind.categories,
+                          subresources: kind.subresources.isEmpty ? nil : kind.subresources.map {
+                              SubresourceDiscovery(subresource: $0.name, responseKind: $0.responseKind, verbs: $0.verbs)
+                          })
     }
 
     /// The legacy group (`/api`) and the named ones (`/apis`).

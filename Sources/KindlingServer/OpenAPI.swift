@@ -8,29 +8,48 @@ import KindlingAPI
 /// describe every served path and operation with Kubernetes' extensions (`x-kubernetes-group-version-kind`,
 /// `x-kubernetes-action`) and parameters; they carry no schemas yet (so `kubectl explain` has nothing to show).
 enum OpenAPI {
-    /// `api/v1`, `apis/apps/v1`, ...: the index's keys, one per served group version.
-    static var groupVersionPaths: [String] {
-        Kinds.groupVersions.map { $0.contains("/") ? "apis/\($0)" : "api/\($0)" }
+    /// The index and documents for the kinds of one kind table snapshot, kept until the table changes.
+    final class Documents: @unchecked Sendable {
+        private let lock = NSLock()
+        private var made: (revision: Int, index: Data, documents: [String: Data])?
+
+        /// Answers `/openapi/v3` and `/openapi/v3/<group version>`.
+        func serve(_ parts: [String], _ table: KindTable.Snapshot) -> APIResponse? {
+            guard parts.count >= 2, parts[1] == "v3" else { return nil }
+            let current = lock.withLock {
+                if let made, made.revision == table.revision { return made }
+                let documents = OpenAPI.documents(table)
+                let next = (revision: table.revision, index: OpenAPI.index(documents), documents: documents)
+                made = next
+                return next
+            }
+            if parts.count == 2 { return .json(status: 200, body: current.index) }
+            guard let document = current.documents[parts.dropFirst(2).joined(separator: "/")] else { return nil }
+            return .json(status: 200, body: document)
+        }
     }
 
     /// The index: each group version's document under a content hash, as kube-apiserver names them.
-    static let index: Data = {
-        let paths = Dictionary(uniqueKeysWithValues: groupVersionPaths.map { path in
-            (path, ["serverRelativeURL": "/openapi/v3/\(path)?hash=\(hash(documents[path]!))"])
+    static func index(_ documents: [String: Data]) -> Data {
+        let paths = Dictionary(uniqueKeysWithValues: documents.map { path, document in
+            (path, ["serverRelativeURL": "/openapi/v3/\(path)?hash=\(hash(document))"])
         })
         return (try? JSONSerialization.data(withJSONObject: ["paths": paths], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-    }()
+    }
 
-    static let documents: [String: Data] = Dictionary(uniqueKeysWithValues: groupVersionPaths.map { path in
-        let apiVersion = path.hasPrefix("apis/") ? String(path.dropFirst("apis/".count)) : String(path.dropFirst("api/".count))
-        let document: [String: Any] = [
-            "openapi": "3.0.0",
-            "info": ["title": "Kubernetes", "version": Discovery.Version().gitVersion],
-            "paths": paths(Kinds.served(groupVersion: apiVersion)),
-            "components": ["schemas": [String: Any]()],
-        ]
-        return (path, (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
-    })
+    /// One document per served group version, by its path: `api/v1`, `apis/apps/v1`, ...
+    static func documents(_ table: KindTable.Snapshot) -> [String: Data] {
+        Dictionary(uniqueKeysWithValues: table.groupVersions.map { apiVersion in
+            let document: [String: Any] = [
+                "openapi": "3.0.0",
+                "info": ["title": "Kubernetes", "version": Discovery.Version().gitVersion],
+                "paths": paths(table.served(groupVersion: apiVersion)),
+                "components": ["schemas": [String: Any]()],
+            ]
+            let path = apiVersion.contains("/") ? "apis/\(apiVersion)" : "api/\(apiVersion)"
+            return (path, (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+        })
+    }
 
     static func hash(_ data: Data) -> String {
         SHA512.hash(data: data).prefix(64).map { String(format: "%02X", $0) }.joined()
@@ -75,13 +94,5 @@ enum OpenAPI {
             }
         }
         return paths
-    }
-
-    /// Answers `/openapi/v3` and `/openapi/v3/<group version>`.
-    static func serve(_ parts: [String]) -> APIResponse? {
-        guard parts.count >= 2, parts[1] == "v3" else { return nil }
-        if parts.count == 2 { return .json(status: 200, body: index) }
-        guard let document = documents[parts.dropFirst(2).joined(separator: "/")] else { return nil }
-        return .json(status: 200, body: document)
     }
 }

@@ -177,28 +177,28 @@ extension Registry {
     /// Only the kinds the collector knows as owners have dependents; others are deleted as in Background. The
     /// owner is marked with the policy's finalizer before anything else, so its controller leaves it alone.
     @discardableResult
-    public func delete<T: KubeObject>(_ type: T.Type, namespace: String, name: String, gracePeriodSeconds: Int64?,
-                                      expectedUID: String?, propagationPolicy policy: String) throws -> T {
+    public func delete<S: KindStrategy>(_ kind: S, namespace: String, name: String, gracePeriodSeconds: Int64?,
+                                        expectedUID: String?, propagationPolicy policy: String) throws -> S.Object {
         guard ["Background", "Foreground", "Orphan"].contains(policy) else {
             throw Status.badRequest("propagationPolicy: Unsupported value: \"\(policy)\": supported values: \"Background\", \"Foreground\", \"Orphan\"")
         }
-        let owner = try get(T.self, namespace: namespace, name: name)
+        let owner = try get(kind, namespace: namespace, name: name)
         if let expectedUID, owner.metadata.uid != expectedUID {
-            throw Status.conflict(T.groupResource, name, "Precondition failed: UID in precondition: \(expectedUID), UID in object meta: \(owner.metadata.uid ?? "")")
+            throw Status.conflict(kind.served.groupResource, name, "Precondition failed: UID in precondition: \(expectedUID), UID in object meta: \(owner.metadata.uid ?? "")")
         }
-        let finalizer = !GarbageCollector.ownerKinds.contains(T.kind) ? nil
+        let finalizer = !GarbageCollector.ownerKinds.contains(kind.served.kind) ? nil
             : policy == "Orphan" ? GarbageCollector.orphanDependents : policy == "Foreground" ? GarbageCollector.foregroundDeletion : nil
         if let finalizer, owner.metadata.deletionTimestamp == nil {
-            _ = try modify(T.self, namespace: namespace, name: name) { current in
+            _ = try modify(kind, namespace: namespace, name: name) { current in
                 var marked = current
                 if !(marked.metadata.finalizers ?? []).contains(finalizer) { marked.metadata.finalizers = (marked.metadata.finalizers ?? []) + [finalizer] }
                 return marked
             }
         }
-        let deleted = try delete(T.self, namespace: namespace, name: name, gracePeriodSeconds: gracePeriodSeconds, expectedUID: expectedUID)
+        let deleted = try delete(kind, namespace: namespace, name: name, gracePeriodSeconds: gracePeriodSeconds, expectedUID: expectedUID)
         guard finalizer == GarbageCollector.orphanDependents, let uid = owner.metadata.uid else { return deleted }
         try GarbageCollector.orphan(dependentsOf: uid, namespace: namespace, self)
-        return (try? modify(T.self, namespace: namespace, name: name) { current in
+        return (try? modify(kind, namespace: namespace, name: name) { current in
             var next = current
             next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != GarbageCollector.orphanDependents }
             return next

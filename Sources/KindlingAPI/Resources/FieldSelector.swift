@@ -30,16 +30,18 @@ public struct FieldSelector: Hashable, Sendable {
         }
     }
 
-    /// Why the selector cannot apply to `type`, or nil when it can.
-    public func validate(for type: any KubeObject.Type) -> String? {
-        let supported = type.selectableFields
+    /// Why the selector cannot apply to a kind whose selectable fields are `supported`, or nil when it can.
+    public func validate(supported: [String]) -> String? {
         for requirement in requirements where !supported.contains(requirement.field) {
             return "\"\(requirement.field)\" is not a known field selector: only \"\(supported.joined(separator: "\", \""))\""
         }
         return nil
     }
 
-    public func matches<T: KubeObject>(_ object: T) -> Bool {
-        requirements.allSatisfy { ((object.fieldValue($0.field) ?? "") == $0.value) != $0.negated }
+    public func matches<T: KubeObject>(_ object: T) -> Bool { matches(object.fieldValue) }
+
+    /// Whether an object whose fields read as `value` answers every requirement.
+    public func matches(_ value: (String) -> String?) -> Bool {
+        requirements.allSatisfy { ((value($0.field) ?? "") == $0.value) != $0.negated }
     }
 }

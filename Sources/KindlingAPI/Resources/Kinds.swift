@@ -1,5 +1,5 @@
-/// The table of served kinds: each kind's description (`ServedKind`) beside the type that holds its objects.
-/// Discovery, OpenAPI, the handler's routing, the CLI's resource names and manifests all look kinds up here.
+/// The built-in kinds: each kind's description (`ServedKind`) beside the type that holds its objects. A server's
+/// `KindTable` starts from them; the CLI's resource names and manifests look kinds up here.
 public enum Kinds {
     public struct Entry: Sendable {
         public let served: ServedKind
@@ -22,21 +22,8 @@ public enum Kinds {
         table.first { $0.served.answers(to: name) }?.type
     }
 
-    /// The kind served at `/<groupVersion>/<resource>`: looked up on every request, so by a key made once.
-    public static func entry(groupVersion: String, resource: String) -> Entry? { byRoute["\(groupVersion)/\(resource)"] }
+    /// The built-in kinds' strategies, the start of every server's `KindTable`.
+    public static let strategies: [any KindStrategy] = table.map { builtin($0.type) }
 
-    private static let byRoute = Dictionary(uniqueKeysWithValues: table.map { ("\($0.served.apiVersion)/\($0.served.resource)", $0) })
-
-    /// The kinds of one group version (`v1`, `apps/v1`), in the table's order.
-    public static func served(groupVersion: String) -> [ServedKind] {
-        table.map(\.served).filter { $0.apiVersion == groupVersion }
-    }
-
-    public static func served(group: String) -> [ServedKind] { table.map(\.served).filter { $0.group == group } }
-
-    /// Every served group version, sorted: `apps/v1`, ..., `v1`.
-    public static var groupVersions: [String] { Set(table.map(\.served.apiVersion)).sorted() }
-
-    /// The named groups (`/apis`), sorted; the legacy group "" is not among them.
-    public static var namedGroups: [String] { Set(table.map(\.served.group).filter { !$0.isEmpty }).sorted() }
+    static func builtin<T: KubeObject>(_ type: T.Type) -> any KindStrategy { BuiltinKind<T>() }
 }

@@ -1,7 +1,30 @@
 import KindlingAddresses
 
-/// What every served kind has in common: its identity in the API and its rules.
-public protocol KubeObject: Codable, Hashable, Sendable {
+/// An object of any served kind as the registry and handler hold it: type and object metadata, and a body that
+/// round-trips through JSON. Built-in kinds are typed structs (`KubeObject`); a kind defined at run time is an
+/// `UnstructuredObject`, as client-go's `Unstructured`. The kind's rules are its `KindStrategy`.
+public protocol APIObject: Codable, Hashable, Sendable {
+    var apiVersion: String? { get set }
+    var kind: String? { get set }
+    var metadata: ObjectMeta { get set }
+}
+
+extension APIObject {
+    public var name: String { metadata.name ?? "" }
+    public var namespace: String { metadata.namespace ?? "" }
+
+    /// The field selector fields every kind has.
+    public func metadataFieldValue(_ field: String) -> String? {
+        switch field {
+        case "metadata.name": metadata.name
+        case "metadata.namespace": metadata.namespace
+        default: nil
+        }
+    }
+}
+
+/// A built-in kind: its identity in the API and its rules, known at compile time (`BuiltinKind` serves them).
+public protocol KubeObject: APIObject {
     static var apiVersion: String { get }
     static var kind: String { get }
     /// The plural resource name in URLs: `pods`.
@@ -9,10 +32,6 @@ public protocol KubeObject: Codable, Hashable, Sendable {
     static var namespaced: Bool { get }
     /// Short names kubectl accepts: `po`, `rs`, `deploy`.
     static var shortNames: [String] { get }
-
-    var apiVersion: String? { get set }
-    var kind: String? { get set }
-    var metadata: ObjectMeta { get set }
 
     /// Kubernetes' defaulting for this kind (restartPolicy Always, replicas 1, ...). Idempotent.
     mutating func applyDefaults()
@@ -57,17 +76,6 @@ extension KubeObject {
     public mutating func markForDeletion() {}
     public func fieldValue(_ field: String) -> String? { metadataFieldValue(field) }
 
-    public func metadataFieldValue(_ field: String) -> String? {
-        switch field {
-        case "metadata.name": metadata.name
-        case "metadata.namespace": metadata.namespace
-        default: nil
-        }
-    }
-
-    public var name: String { metadata.name ?? "" }
-    public var namespace: String { metadata.namespace ?? "" }
-
     /// Sets apiVersion and kind, which stored and served objects always carry.
     public mutating func stampTypeMeta() {
         apiVersion = Self.apiVersion
@@ -76,17 +84,23 @@ extension KubeObject {
 }
 
 /// A list of objects, as `GET /api/v1/pods` answers: `{"kind": "PodList", "items": [...]}`.
-public struct ObjectList<Item: KubeObject>: Codable, Sendable {
+public struct ObjectList<Item: APIObject>: Codable, Sendable {
     public var apiVersion: String
     public var kind: String
     public var metadata: ListMeta
     public var items: [Item]
 
-    public init(items: [Item], resourceVersion: String) {
-        self.apiVersion = Item.apiVersion
-        self.kind = Item.kind + "List"
+    public init(items: [Item], resourceVersion: String, of served: ServedKind) {
+        self.apiVersion = served.apiVersion
+        self.kind = served.kind + "List"
         self.metadata = ListMeta(resourceVersion: resourceVersion)
         self.items = items
+    }
+}
+
+extension ObjectList where Item: KubeObject {
+    public init(items: [Item], resourceVersion: String) {
+        self.init(items: items, resourceVersion: resourceVersion, of: Item.served)
     }
 }
 

@@ -63,6 +63,32 @@ public struct ServedKind: Hashable, Sendable {
 
     public func subresource(_ name: String) -> Subresource? { subresources.first { $0.name == name } }
 
+    /// Kubernetes' order of API versions (apimachinery's CompareKubeAwareVersionStrings): GA before beta before
+    /// alpha, higher numbers first within each, and versions of another shape last, alphabetically.
+    public static func versionPrecedes(_ a: String, _ b: String) -> Bool {
+        switch (versionRank(a), versionRank(b)) {
+        case let (x?, y?): x != y ? x.lexicographicallyPrecedes(y) == false : a < b
+        case (_?, nil): true
+        case (nil, _?): false
+        case (nil, nil): a < b
+        }
+    }
+
+    /// `v2` (3, 2, 0) > `v1` > `v2beta1` (2, 2, 1) > `v1alpha2` (1, 1, 2); nil for what is not of that shape.
+    static func versionRank(_ version: String) -> [Int]? {
+        guard version.hasPrefix("v") else { return nil }
+        let body = version.dropFirst()
+        let digits = body.prefix { $0.isNumber }
+        guard let major = Int(digits), !digits.isEmpty else { return nil }
+        let rest = body.dropFirst(digits.count)
+        if rest.isEmpty { return [3, major, 0] }
+        for (stage, level) in [("beta", 2), ("alpha", 1)] where rest.hasPrefix(stage) {
+            guard let minor = Int(rest.dropFirst(stage.count)) else { return nil }
+            return [level, major, minor]
+        }
+        return nil
+    }
+
     /// Whether `name` is what a user may type for this kind: `pods`, `pod`, `po`, `deployments.apps`, `Deployment`.
     public func answers(to name: String) -> Bool {
         let lower = name.lowercased()

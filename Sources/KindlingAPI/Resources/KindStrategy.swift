@@ -1,0 +1,72 @@
+import KindlingAddresses
+
+/// A served kind's rules, as kube-apiserver's REST strategies hold them: defaulting, validation, the fields
+/// selectors read, how deletion waits. The registry and the handler take a strategy and its objects, so a
+/// built-in kind (`BuiltinKind`) and one defined at run time (`CustomKind`) go through the same code.
+public protocol KindStrategy: Sendable {
+    associatedtype Object: APIObject
+    /// The kind's names, scope, verbs and subresources.
+    var served: ServedKind { get }
+    /// Kubernetes' defaulting for the kind (restartPolicy Always, replicas 1, ...). Idempotent.
+    func applyDefaults(_ object: inout Object)
+    /// Field errors of the object as created (`old` nil) or as an update of `old`; metadata is checked apart.
+    func validate(_ object: Object, old: Object?) -> [FieldError]
+    /// What is wrong with `name` as the kind's name (most kinds: a DNS subdomain).
+    func nameProblems(_ name: String) -> [String]
+    /// The fields `?fieldSelector=` may name (every kind: metadata.name and metadata.namespace).
+    var selectableFields: [String] { get }
+    /// The value of one of `selectableFields`.
+    func fieldValue(_ object: Object, _ field: String) -> String?
+    /// The seconds deleting the object waits (a deletionTimestamp, not removal), or nil to remove it at once
+    /// unless finalizers hold it.
+    func deletionGrace(_ object: Object, requested: Int64?) -> Int64?
+    /// What marking the object for deletion also changes (a namespace becomes Terminating).
+    func markForDeletion(_ object: inout Object)
+    /// Whether PATCH takes strategic merge patches: built-in kinds do, custom resources do not (Kubernetes has
+    /// no patch strategies for fields it does not know).
+    var strategicMerge: Bool { get }
+}
+
+extension KindStrategy {
+    /// Whether the kind serves `status` apart: then writes to the object keep its status and writes to
+    /// `status` keep the rest, as for every kind with that subresource in Kubernetes.
+    public var hasStatus: Bool { served.subresource("status") != nil }
+}
+
+/// A built-in kind's strategy: its rules are its type's (`KubeObject`).
+public struct BuiltinKind<T: KubeObject>: KindStrategy {
+    public let served: ServedKind
+
+    public init() { served = T.served }
+
+    public func applyDefaults(_ object: inout T) { object.applyDefaults() }
+    public func validate(_ object: T, old: T?) -> [FieldError] { old.map { object.validateUpdate(from: $0) } ?? object.validate() }
+    public func nameProblems(_ name: String) -> [String] { T.nameProblems(name) }
+    public var selectableFields: [String] { T.selectableFields }
+    public func fieldValue(_ object: T, _ field: String) -> String? { object.fieldValue(field) }
+    public func deletionGrace(_ object: T, requested: Int64?) -> Int64? { object.deletionGrace(requested: requested) }
+    public func markForDeletion(_ object: inout T) { object.markForDeletion() }
+    public var strategicMerge: Bool { true }
+}
+
+extension KubeObject {
+    /// This type's rules as the registry applies them.
+    public static var strategy: BuiltinKind<Self> { BuiltinKind() }
+}
+
+/// A kind defined at run time, its objects unstructured. It has the rules every kind has (metadata, DNS
+/// subdomain names, the metadata field selectors), as a CustomResourceDefinition without a schema has.
+public struct CustomKind: KindStrategy {
+    public let served: ServedKind
+
+    public init(_ served: ServedKind) { self.served = served }
+
+    public func applyDefaults(_ object: inout UnstructuredObject) {}
+    public func validate(_ object: UnstructuredObject, old: UnstructuredObject?) -> [FieldError] { [] }
+    public func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123SubdomainProblems(name) }
+    public var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
+    public func fieldValue(_ object: UnstructuredObject, _ field: String) -> String? { object.metadataFieldValue(field) }
+    public func deletionGrace(_ object: UnstructuredObject, requested: Int64?) -> Int64? { nil }
+    public func markForDeletion(_ object: inout UnstructuredObject) {}
+    public var strategicMerge: Bool { false }
+}

@@ -1,0 +1,44 @@
+/// An object of a kind known only at run time: its type and object metadata read, everything else kept as
+/// written (client-go's `Unstructured`). Metadata decodes as every kind's does, so the registry's bookkeeping
+/// (names, uid, resourceVersion, finalizers, managed fields) is the same for it.
+public struct UnstructuredObject: APIObject {
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    /// Every other top-level field (`spec`, `status`, ...).
+    public var content: [String: JSONValue]
+
+    public init(apiVersion: String? = nil, kind: String? = nil, metadata: ObjectMeta = ObjectMeta(), content: [String: JSONValue] = [:]) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.metadata = metadata
+        self.content = content
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        apiVersion = try container.decodeIfPresent(String.self, forKey: Key("apiVersion"))
+        kind = try container.decodeIfPresent(String.self, forKey: Key("kind"))
+        metadata = try container.decodeIfPresent(ObjectMeta.self, forKey: Key("metadata")) ?? ObjectMeta()
+        content = [:]
+        for key in container.allKeys where !["apiVersion", "kind", "metadata"].contains(key.stringValue) {
+            content[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(apiVersion, forKey: Key("apiVersion"))
+        try container.encodeIfPresent(kind, forKey: Key("kind"))
+        try container.encode(metadata, forKey: Key("metadata"))
+        for (key, value) in content { try container.encode(value, forKey: Key(key)) }
+    }
+}
