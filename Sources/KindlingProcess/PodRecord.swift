@@ -46,7 +46,8 @@ public struct ProcessRef: Codable, Sendable, Hashable {
         self.init(pid: pid, startTicks: ticks)
     }
 
-    init(pid: Int32, startTicks: UInt64) {
+    /// A process known by both (a model's, in tests); `init(pid:)` reads the start time of a real one.
+    public init(pid: Int32, startTicks: UInt64) {
         self.pid = pid
         self.startTicks = startTicks
     }

@@ -175,7 +175,7 @@ public final class Registry: Sendable {
             if new.metadata.deletionTimestamp != nil, (new.metadata.finalizers ?? []).isEmpty,
                old.metadata.finalizers?.isEmpty == false {
                 // The last finalizer is gone from an object being deleted: it goes now.
-                try? remove(kind, namespace: namespace, name: name)
+                _ = try? remove(kind, namespace: namespace, name: name)
                 return new
             }
             do {

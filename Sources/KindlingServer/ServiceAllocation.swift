@@ -86,23 +86,41 @@ public struct ServiceAllocation: Sendable {
     }
 
     func freeIP<R: RandomNumberGenerator>(used: Set<IPv4Address>, using random: inout R) -> IPv4Address? {
-        // Dynamic addresses come from .11 up to the last but one, starting at a random point.
-        let first: UInt64 = 11, count = serviceSubnet.size > 12 ? serviceSubnet.size - 12 : 0
-        guard count > 0 else { return nil }
-        let start = UInt64.random(in: 0..<count, using: &random)
-        for step in 0..<count {
-            guard let ip = serviceSubnet.address(at: first + (start + step) % count) else { continue }
-            if !used.contains(ip) { return ip }
-        }
-        return nil
+        // The allocator's range is every address but the network's and the broadcast; the kubernetes and DNS
+        // addresses are taken only on request.
+        let size = serviceSubnet.size > 2 ? Int(serviceSubnet.size - 2) : 0
+        let reserved: Set<IPv4Address> = [kubernetesIP, dnsIP]
+        let band = ServiceAllocation.staticBand(size: size, step: 16, max: 256)
+        return ServiceAllocation.freeIndex(size: size, band: band, using: &random) { index in
+            guard let ip = serviceSubnet.address(at: UInt64(index + 1)) else { return false }
+            return !used.contains(ip) && !reserved.contains(ip)
+        }.flatMap { serviceSubnet.address(at: UInt64($0 + 1)) }
     }
 
     func freeNodePort<R: RandomNumberGenerator>(used: Set<Int>, using random: inout R) -> Int? {
         let range = ServiceAllocation.nodePortRange
-        let start = Int.random(in: range, using: &random)
-        for step in 0..<range.count {
-            let port = range.lowerBound + (start - range.lowerBound + step) % range.count
-            if !used.contains(port) { return port }
+        let band = ServiceAllocation.staticBand(size: range.count, step: 32, max: 128)
+        return ServiceAllocation.freeIndex(size: range.count, band: band, using: &random) { !used.contains(range.lowerBound + $0) }
+            .map { range.lowerBound + $0 }
+    }
+
+    /// The low end of a range that dynamic allocation leaves to explicit requests, as kube-apiserver's
+    /// allocators keep it (KEP-3070 for cluster IPs, step 16 and at most 256; KEP-3668 for node ports, step 32
+    /// and at most 128): size / step, at least 16, and none for a range smaller than 16. So a manifest's
+    /// `nodePort: 30000` never meets a port some other service was given at random.
+    static func staticBand(size: Int, step: Int, max: Int) -> Int {
+        guard size >= 16 else { return 0 }
+        return Swift.min(Swift.max(size / step, 16), max)
+    }
+
+    /// A free index of `0..<size`: from a random point of the upper part `band..<size` first, then of the band.
+    static func freeIndex<R: RandomNumberGenerator>(size: Int, band: Int, using random: inout R, isFree: (Int) -> Bool) -> Int? {
+        for part in [band..<size, 0..<band] where !part.isEmpty {
+            let start = Int.random(in: part, using: &random)
+            for step in 0..<part.count {
+                let index = part.lowerBound + (start - part.lowerBound + step) % part.count
+                if isFree(index) { return index }
+            }
         }
         return nil
     }

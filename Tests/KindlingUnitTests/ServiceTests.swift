@@ -82,6 +82,32 @@ struct SeededRandom: RandomNumberGenerator {
         #expect(balanced.spec.ports?.map(\.nodePort) == nodePort.spec.ports?.map(\.nodePort))
     }
 
+    /// kube-apiserver's static bands: how much of the low end of a range dynamic allocation leaves alone.
+    @Test(arguments: [(2768, 32, 128, 86), (65534, 16, 256, 256), (254, 16, 256, 16), (14, 16, 256, 0), (100, 32, 128, 16), (10000, 32, 128, 128)])
+    func staticBands(size: Int, step: Int, max: Int, band: Int) {
+        #expect(ServiceAllocation.staticBand(size: size, step: step, max: max) == band)
+    }
+
+    /// Random node ports and cluster IPs come from above the band, so seed 002's `nodePort: 30000` (or a
+    /// low address asked for by hand) stays free; the band is used once the rest is full.
+    @Test func dynamicAllocationLeavesTheLowBandToRequests() throws {
+        var random = SeededRandom(state: 7)
+        for _ in 0..<500 {
+            let port = try #require(allocation.freeNodePort(used: [], using: &random))
+            #expect(port >= 30086 && port <= 32767)
+            let ip = try #require(allocation.freeIP(used: [], using: &random))
+            #expect(ip.description.hasPrefix("10.96.") && ip >= IPv4Address("10.96.1.1")!)
+        }
+        let upper = Set(30086...32767)
+        let port = try #require(allocation.freeNodePort(used: upper, using: &random))
+        #expect(port < 30086)
+        #expect(allocation.freeNodePort(used: Set(ServiceAllocation.nodePortRange), using: &random) == nil)
+        let small = ServiceAllocation(serviceSubnet: IPv4CIDR("10.96.0.0/28")!)
+        var seen: Set<String> = []
+        for _ in 0..<200 { if let ip = small.freeIP(used: [], using: &random) { seen.insert(ip.description) } }
+        #expect(!seen.contains("10.96.0.1") && !seen.contains("10.96.0.10") && !seen.contains("10.96.0.0") && !seen.contains("10.96.0.15"))
+    }
+
     @Test func validationNamesTheField() {
         var bad = service("bad", ports: [.init(port: 80), .init(port: 70000), .init(name: "s", protocol: "SCTP", port: 90)])
         bad.spec.sessionAffinity = "Sticky"

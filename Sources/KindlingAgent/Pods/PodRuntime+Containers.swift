@@ -15,12 +15,12 @@ extension PodRuntime {
             var state = record.containers[container.name] ?? ContainerRecord()
             defer { record.containers[container.name] = state }
             if let process = state.process {
-                let exit = Spawn.reap(process.pid).map(Spawn.exitCode)
-                if exit == nil && process.isAlive { continue }
+                let exit = machine.exitCode(process)
+                if exit == nil && machine.isAlive(process) { continue }
                 let code = exit ?? 255
                 // Like a runtime killing the container's cgroup: what the process left behind (nginx's
                 // workers) goes with it. Each container is its own process group (kl_spawn's setsid).
-                kill(-process.pid, SIGKILL)
+                machine.signal(process, SIGKILL, group: true)
                 inputs.removeValue(forKey: "\(record.uid)/\(container.name)")?.close()
                 let backOff: Bool
                 (state, backOff) = ContainerLifecycle.exited(state, code: code, at: now, restartPolicy: pod.spec.restartPolicy)
@@ -38,7 +38,7 @@ extension PodRuntime {
     /// Starts a container as kubelet does: the image first, then its variables (which `$(VAR)` in command
     /// and args name), then the process inside the sandbox. Returns its record, started or waiting.
     func start(_ container: Container, of pod: Pod, record: PodRecord, state: ContainerRecord, now: Date) -> ContainerRecord {
-        guard let sandbox = record.sandbox, sandbox.isAlive else {
+        guard let sandbox = record.sandbox, machine.isAlive(sandbox) else {
             return ContainerLifecycle.waiting(state, reason: "ContainerCreating", message: nil)
         }
         guard ImageCatalog.family(of: container.image ?? "") != nil else {
@@ -65,7 +65,7 @@ extension PodRuntime {
         case .success(let words) where words.isEmpty:
             argv = ["/usr/sbin/nginx", "-c", writeNginxConfig(record, container: container)]
         case .success(let words):
-            guard let path = Spawn.resolve(words[0], path: PodRuntime.containerPath) else {
+            guard let path = machine.resolve(words[0]) else {
                 return ContainerLifecycle.commandNotFound(state, command: words[0], now: now)
             }
             argv = [path] + words.dropFirst()
@@ -103,19 +103,18 @@ extension PodRuntime {
         let input = container.stdin == true || tty ? try ContainerInput(
             socketPath: ClusterNames(cluster: cluster).containerInputSocket(uid: record.uid, container: container.name),
             terminal: tty, once: container.stdinOnce == true, logPath: logPath) : nil
-        let pid: pid_t
+        let process: ProcessRef?
         do {
             defer { if let input { close(input.containerEnd) } }
-            pid = try Spawn.start(argv, options: .init(
-                namespace: NetNamespace(record.netns), joinSandboxOf: sandbox.pid, logPath: tty ? nil : logPath,
-                workingDirectory: container.workingDir, environment: environment,
+            process = try machine.startContainer(argv, in: record, sandbox: sandbox, options: ContainerStart(
+                logPath: tty ? nil : logPath, workingDirectory: container.workingDir, environment: environment,
                 stdin: input?.containerEnd, output: tty ? input?.containerEnd : nil, terminal: tty))
         } catch {
             input?.close()
             throw error
         }
         inputs[key] = input
-        return ProcessRef(pid: pid)
+        return process
     }
 
     /// nginx's main configuration for one container, as the nginx image's: everything in the pod's

@@ -27,23 +27,25 @@ extension PodRuntime {
         }
         references[uid] = podReferences
         try PodRuntime.writePodFiles(pod, ip: ip, directory: directory, clusterDNS: clusterDNS)
-        try PodRuntime.publishForIPNetnsExec(netns: netns, directory: directory)
-        if NetNamespace(netns).exists { try NetNamespace(netns).delete() }
-        let namespace = try NetNamespace.create(netns)
         var record = PodRecord(uid: uid, namespace: pod.namespace, name: pod.name, netns: netns,
                                hostDevice: PodRuntime.hostDevice(uid: uid), ip: ip, podCIDR: podCIDR,
                                startTime: Timestamp.string())
         records[uid] = record
-        try record.link.attach(node: nodeNetns)
         var binds = ["hosts", "hostname", "resolv.conf"].map { (source: directory + "/etc/" + $0, target: "/etc/" + $0) }
         if FileManager.default.fileExists(atPath: "/usr/share/nginx/html") {
             binds.append((source: directory + "/html", target: "/usr/share/nginx/html"))
         }
         binds += mounts.binds
-        let sandbox = try Spawn.start(["/usr/bin/sleep", "infinity"], options: .init(
-            namespace: namespace, sandbox: .init(hostname: PodRuntime.hostname(pod), binds: binds, readOnly: mounts.readOnly,
-                                                 overlays: mounts.overlays, directories: mounts.directories)))
-        record.sandbox = ProcessRef(pid: sandbox)
+        let setup = Spawn.Sandbox(hostname: PodRuntime.hostname(pod), binds: binds, readOnly: mounts.readOnly, overlays: mounts.overlays,
+                                  directories: mounts.directories)
+        do {
+            record.sandbox = try await machine.createSandbox(record, node: nodeNetns, setup: setup, etcFiles: directory + "/etc")
+        } catch {
+            // Nothing half made stays (a namespace without its link): the next pass starts over.
+            try? await machine.removeSandbox(record)
+            records[uid] = nil
+            throw error
+        }
         records[uid] = record
         try files.save(record)
         logger.info("pod \(pod.namespace)/\(pod.name): sandbox \(netns) at \(ip)")
@@ -173,17 +175,6 @@ extension PodRuntime {
         String((pod.spec.hostname ?? pod.name).prefix(63))
     }
 
-    /// `ip netns exec <pod's namespace>` bind-mounts /etc/netns/<name>/* over /etc: the pod's own hosts,
-    /// hostname and resolv.conf, so commands run that way see what the pod's processes see.
-    static func publishForIPNetnsExec(netns: String, directory: String) throws {
-        let published = NetNamespace(netns).etcDirectory
-        try FileManager.default.createDirectory(atPath: published, withIntermediateDirectories: true)
-        for file in ["hosts", "hostname", "resolv.conf"] {
-            try? FileManager.default.removeItem(atPath: published + "/" + file)
-            try FileManager.default.copyItem(atPath: directory + "/etc/" + file, toPath: published + "/" + file)
-        }
-    }
-
     /// The pod's own /etc/hosts, /etc/hostname and /etc/resolv.conf (kubelet-managed), and nginx's default page.
     static func writePodFiles(_ pod: Pod, ip: IPv4Address, directory: String, clusterDNS: IPv4Address) throws {
         let hostname = hostname(pod)
@@ -223,35 +214,21 @@ extension PodRuntime {
         if record.stopDeadline == nil {
             let grace = pod == nil ? 0 : Double(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30)
             record.stopDeadline = Date().addingTimeInterval(grace)
-            for process in containers where process.isAlive { kill(process.pid, SIGTERM) }
+            for process in containers where machine.isAlive(process) { machine.signal(process, SIGTERM, group: false) }
             if let pod {
-                for (name, state) in record.containers where state.process?.isAlive == true {
+                for (name, state) in record.containers where state.process.map(machine.isAlive) == true {
                     report(pod, container: name, reason: "Killing", message: "Stopping container \(name)")
                 }
             }
             records[record.uid] = record
             try? files.save(record)
         }
-        for process in containers { _ = Spawn.reap(process.pid) }
-        if containers.contains(where: \.isAlive) {
+        for process in containers { _ = machine.exitCode(process) }
+        if containers.contains(where: machine.isAlive) {
             guard let deadline = record.stopDeadline, deadline <= Date() else { return }
         }
-        // Everything still inside the pod's network namespace goes: containers, what they started, the
-        // sandbox, and commands someone ran there with exec.
-        let namespace = NetNamespace(record.netns)
-        for _ in 0..<50 {
-            let remaining = namespace.processes()
-            if remaining.isEmpty { break }
-            for pid in remaining { kill(pid, SIGKILL) }
-            for pid in remaining { _ = Spawn.reap(pid) }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
         do {
-            try await NamespaceThread.shared.perform(in: nil) { [link = record.link] in
-                try RouteSocket().deleteLink(link.hostDevice)
-                try RouteSocket().deleteRoute(link.hostRoute, owner: .podLinks)
-            }
-            try NetNamespace(record.netns).delete()
+            try await machine.removeSandbox(record)
             try? FileManager.default.removeItem(atPath: files.directory(record.uid))
         } catch {
             logger.error("pod \(record.namespace)/\(record.name): teardown: \(error)")

@@ -49,12 +49,14 @@ public actor PodRuntime {
     /// Set by what changes a pod's status outside a pass (a probe's verdict, a status not posted).
     var passRequested = false
     var lastPass = Date.distantPast
-    let exits = ExitWatch()
+    /// Sandboxes and processes: the node's own, or a model of them in tests.
+    let machine: any PodMachine
     /// What the last pass left to do, and when.
     var schedule = PassSchedule()
 
     public init(cluster: String, nodeName: String, nodeIP: IPv4Address, client: APIClient, logger: Logger, programs: ImageCatalog.Programs,
-                clusterDNS: IPv4Address, services: SharedInformer<Service>) {
+                clusterDNS: IPv4Address, services: SharedInformer<Service>, machine: any PodMachine = HostPodMachine(), files: PodFiles? = nil) {
+        self.machine = machine
         self.clusterDNS = clusterDNS
         self.serviceInformer = services
         self.cluster = cluster
@@ -62,20 +64,20 @@ public actor PodRuntime {
         self.nodeNetns = NetNamespace(ClusterNames(cluster: cluster).nodeNetns(node: nodeName))
         self.nodeIP = nodeIP
         self.client = client
-        self.files = PodFiles(cluster: cluster)
+        self.files = files ?? PodFiles(cluster: cluster)
         self.logger = logger
         self.programs = programs
     }
 
     public func run() async {
         try? FileManager.default.createDirectory(atPath: files.root, withIntermediateDirectories: true)
-        while podCIDR == nil && !Task.isCancelled {
-            podCIDR = try? await client.get(Node.self, name: nodeName).podCIDR
-            if podCIDR == nil { try? await Task.sleep(for: .milliseconds(100)) }
+        var cidr: IPv4CIDR?
+        while cidr == nil && !Task.isCancelled {
+            cidr = try? await client.get(Node.self, name: nodeName).podCIDR
+            if cidr == nil { try? await Task.sleep(for: .milliseconds(100)) }
         }
-        // The records directory is the cluster's: this node's pods are those addressed from its pod CIDR.
-        for record in files.loadAll() where record.podCIDR == podCIDR { records[record.uid] = record }
-        if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
+        guard let cidr else { return }
+        adopt(podCIDR: cidr)
         let informer = Informer<Pod>(client: client, fieldSelector: "spec.nodeName=\(nodeName)")
         // A pass runs when the pods or Services change (changes arriving together share one pass), and when a
         // look every 100 ms (how fast an exited container is noticed) finds work for one; an idle node's pods
@@ -86,6 +88,14 @@ public actor PodRuntime {
             await self.update(snapshot.objects(Pod.self), services: snapshot.objects(Service.self))
             await self.tick()
         }
+    }
+
+    /// Takes the node's pod CIDR and the pods already running from it: the records directory is the
+    /// cluster's, and this node's pods are those addressed from its CIDR. They are re-adopted, not restarted.
+    func adopt(podCIDR: IPv4CIDR) {
+        self.podCIDR = podCIDR
+        for record in files.loadAll() where record.podCIDR == podCIDR { records[record.uid] = record }
+        if !records.isEmpty { logger.info("re-adopting \(records.count) pod(s)") }
     }
 
     /// The informers' caches as they are (Services are read only when a container starts).
@@ -100,7 +110,7 @@ public actor PodRuntime {
     func wantsPass() -> Bool {
         let now = Date()
         return passRequested || now.timeIntervalSince(lastPass) >= PodRuntime.resync || schedule.isDue(at: now)
-            || exits.anyEnded(schedule.processes)
+            || machine.anyEnded(schedule.processes)
     }
 
     /// A pass at least this often, whatever changed: drift is repaired, and volumes' Secrets read again.
