@@ -10,6 +10,7 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
         case notFound = "Not found"
         case unknownField = "unknown field"
         case tooLong = "Too long"
+        case tooMany = "Too many"
     }
 
     public let kind: Kind

@@ -37,7 +37,9 @@ public struct ClusterProcesses: Sendable {
                   let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
             let argv = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             func option(_ flag: String) -> String? { argv.firstIndex(of: flag).flatMap { $0 + 1 < argv.count ? argv[$0 + 1] : nil } }
-            guard argv.count >= 4, (argv[0] as NSString).lastPathComponent == "kindling",
+            // Any binary named kindling*: the benchmarks run one build beside another (`--kindling`), and
+            // `delete cluster` must find a cluster's daemons whichever build started them.
+            guard argv.count >= 4, (argv[0] as NSString).lastPathComponent.hasPrefix("kindling"),
                   ClusterProcesses.daemonVerbs.contains(argv[1]), verb == nil || argv[1] == verb,
                   option("--name") == cluster, node == nil || option("--node") == node else { return nil }
             return pid

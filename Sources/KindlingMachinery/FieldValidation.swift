@@ -62,11 +62,13 @@ public enum FieldValidation: String, Sendable, CaseIterable {
     /// The outcome of checking a body's unknown fields under `validation` for `kind`: fields Kubernetes has
     /// but kindling does not implement are warnings; fields Kubernetes does not have either are an error
     /// under Strict (kube-apiserver's strict decoding message) and warnings under Warn.
-    public static func check(kind: String, apiVersion: String, unknown: [String], _ validation: FieldValidation) throws(Status) -> [String] {
+    /// A custom kind's (`custom`) unknown fields are those its schema pruned, all foreign.
+    public static func check(kind: String, apiVersion: String, custom: Bool = false, unknown: [String],
+                             _ validation: FieldValidation) throws(Status) -> [String] {
         guard validation != .ignore, !unknown.isEmpty else { return [] }
         var unimplemented: [String] = [], foreign: [String] = []
         for field in unknown {
-            if KubernetesFields.has(kind: kind, path: field) { unimplemented.append(field) } else { foreign.append(field) }
+            if !custom && KubernetesFields.has(kind: kind, path: field) { unimplemented.append(field) } else { foreign.append(field) }
         }
         if validation == .strict, !foreign.isEmpty {
             let list = foreign.map { "unknown field \"\($0)\"" }.joined(separator: ", ")

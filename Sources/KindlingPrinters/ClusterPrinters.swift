@@ -70,3 +70,12 @@ public struct SecretPrinter: ObjectPrinter {
         [secret.name, secret.type ?? "Opaque", String((secret.data ?? [:]).count), context.age(secret.metadata)]
     }
 }
+
+/// `kubectl get crds`: the name and when it was created (kube-apiserver's columns for CRDs).
+public struct CustomResourceDefinitionPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { ["NAME", "CREATED AT"].map { PrintColumn($0) } }
+
+    public func cells(_ crd: CustomResourceDefinition, _ context: PrintContext) -> [String] {
+        [crd.name, crd.metadata.creationTimestamp ?? ""]
+    }
+}

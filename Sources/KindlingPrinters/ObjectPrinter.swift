@@ -62,7 +62,7 @@ public enum Printers {
         ObjectIdentifier(IngressClass.self): IngressClassPrinter(), ObjectIdentifier(Node.self): NodePrinter(),
         ObjectIdentifier(Namespace.self): NamespacePrinter(), ObjectIdentifier(Event.self): EventPrinter(),
         ObjectIdentifier(Lease.self): LeasePrinter(), ObjectIdentifier(ConfigMap.self): ConfigMapPrinter(),
-        ObjectIdentifier(Secret.self): SecretPrinter(),
+        ObjectIdentifier(Secret.self): SecretPrinter(), ObjectIdentifier(CustomResourceDefinition.self): CustomResourceDefinitionPrinter(),
     ]
 
     public static func printer<T: APIObject>(for type: T.Type) -> any ObjectPrinter<T> {

@@ -37,9 +37,10 @@ extension APIHandler {
                 throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
             }
         }
-        let object: S.Object
+        var object: S.Object
         do {
             object = try KubeJSON.decoder.decode(S.Object.self, from: body)
+            kind.decoded(&object)
         } catch let error as DecodingError {
             // kube-apiserver's words for a body its decoder refuses.
             throw Status.badRequest("\(served.kind) in version \"\(served.version)\" cannot be handled as a \(served.kind): \(error.fieldDescription)")
@@ -52,7 +53,7 @@ extension APIHandler {
         }
         guard validation != .ignore else { return (object, []) }
         let bodyTree = try tree ?? JSONSerialization.jsonObject(with: body)
-        return (object, try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion,
+        return (object, try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind is CustomKind,
                                                   unknown: FieldValidation.unknownFields(body: bodyTree, decoded: try KubeJSON.tree(object)), validation))
     }
 }

@@ -53,7 +53,8 @@ extension APIHandler {
                 throw Status.conflict(served.groupResource, name, "the object has been modified; please apply your changes to the latest version and try again")
             }
             var patched = try KubeJSON.value(S.Object.self, from: merged)
-            found = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion,
+            kind.decoded(&patched)
+            found = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind is CustomKind,
                                               unknown: FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
             if scope == .status {
                 patched = Registry.withStatus(of: patched, on: current)
@@ -103,8 +104,9 @@ extension APIHandler {
             config["metadata"] = metadata
         }
         func decoded(_ tree: [String: Any]) throws -> S.Object {
-            let object = try KubeJSON.value(S.Object.self, from: tree)
-            warnings = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion,
+            var object = try KubeJSON.value(S.Object.self, from: tree)
+            kind.decoded(&object)
+            warnings = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind is CustomKind,
                                                  unknown: FieldValidation.unknownFields(body: tree, decoded: try KubeJSON.tree(object)), validation)
             return object
         }

@@ -50,7 +50,7 @@ public struct ControlPlane: Sendable {
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
-            EventTTLController(),
+            EventTTLController(), CustomResourceController(),
         ]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {

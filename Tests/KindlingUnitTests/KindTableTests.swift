@@ -136,7 +136,8 @@ import Testing
     @Test func openAPIDescribesSubresourcePaths() async throws {
         guard case .json(_, let index, _, _) = await handler.handle(APIRequest(method: "GET", path: "/openapi/v3")) else { Issue.record("no index"); return }
         let paths = try #require((try JSONSerialization.jsonObject(with: index) as? [String: Any])?["paths"] as? [String: Any])
-        #expect(Set(paths.keys) == ["api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1"])
+        #expect(Set(paths.keys) == ["api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1",
+                                   "apis/apiextensions.k8s.io/v1"])
         guard case .json(_, let data, _, _) = await handler.handle(APIRequest(method: "GET", path: "/openapi/v3/apis/apps/v1")) else { return }
         let document = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["paths"] as? [String: Any])
         let scale = try #require(document["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"] as? [String: Any])
@@ -158,6 +159,7 @@ import Testing
         "Ingress": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "ReplicaSet": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "Deployment": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
+        "CustomResourceDefinition": #"{"metadata":{"name":"x"},"spec":{"group":"g.io","names":{"plural":"p","kind":"K"},"scope":"Cluster","versions":[]}}"#,
     ]
 
     func check<T: KubeObject>(_ type: T.Type) throws {

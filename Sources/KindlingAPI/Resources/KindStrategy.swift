@@ -25,6 +25,9 @@ public protocol KindStrategy: Sendable {
     /// Whether PATCH takes strategic merge patches: built-in kinds do, custom resources do not (Kubernetes has
     /// no patch strategies for fields it does not know).
     var strategicMerge: Bool { get }
+    /// What decoding a body into the kind does beyond JSON: a custom resource's schema defaults and prunes it,
+    /// so the fields it dropped are reported as unknown. Typed kinds need nothing (their decoder drops them).
+    func decoded(_ object: inout Object)
 }
 
 extension KindStrategy {
@@ -47,6 +50,7 @@ public struct BuiltinKind<T: KubeObject>: KindStrategy {
     public func deletionGrace(_ object: T, requested: Int64?) -> Int64? { object.deletionGrace(requested: requested) }
     public func markForDeletion(_ object: inout T) { object.markForDeletion() }
     public var strategicMerge: Bool { true }
+    public func decoded(_ object: inout T) {}
 }
 
 extension KubeObject {
@@ -54,15 +58,38 @@ extension KubeObject {
     public static var strategy: BuiltinKind<Self> { BuiltinKind() }
 }
 
+/// What a kind's definition adds to the rules every kind has: its schema's defaults, pruning and checks
+/// (`CustomResourceSchema`), over the object's JSON tree.
+public protocol CustomResourceRules: Sendable {
+    /// The object as decoding into the kind leaves it: defaults filled in, unknown fields pruned.
+    func defaultAndPrune(_ object: [String: Any]) -> [String: Any]
+    /// Every field that fails the schema.
+    func errors(in object: [String: Any]) -> [FieldError]
+}
+
 /// A kind defined at run time, its objects unstructured. It has the rules every kind has (metadata, DNS
-/// subdomain names, the metadata field selectors), as a CustomResourceDefinition without a schema has.
+/// subdomain names, the metadata field selectors) and those of its definition's schema, if any.
 public struct CustomKind: KindStrategy {
     public let served: ServedKind
+    public let rules: (any CustomResourceRules)?
 
-    public init(_ served: ServedKind) { self.served = served }
+    public init(_ served: ServedKind, rules: (any CustomResourceRules)? = nil) {
+        self.served = served
+        self.rules = rules
+    }
 
-    public func applyDefaults(_ object: inout UnstructuredObject) {}
-    public func validate(_ object: UnstructuredObject, old: UnstructuredObject?) -> [FieldError] { [] }
+    public func applyDefaults(_ object: inout UnstructuredObject) { decoded(&object) }
+
+    public func decoded(_ object: inout UnstructuredObject) {
+        guard let rules, let tree = try? KubeJSON.tree(object),
+              let normalized = try? KubeJSON.value(UnstructuredObject.self, from: rules.defaultAndPrune(tree)) else { return }
+        object = normalized
+    }
+
+    public func validate(_ object: UnstructuredObject, old: UnstructuredObject?) -> [FieldError] {
+        guard let rules, let tree = try? KubeJSON.tree(object) else { return [] }
+        return rules.errors(in: tree)
+    }
     public func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123SubdomainProblems(name) }
     public var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
     public func fieldValue(_ object: UnstructuredObject, _ field: String) -> String? { object.metadataFieldValue(field) }

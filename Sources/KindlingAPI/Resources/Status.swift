@@ -106,6 +106,7 @@ extension FieldError.Kind {
         case .notFound: "ValueNotFound"
         case .unknownField: "UnknownField"
         case .tooLong: "ValueTooLong"
+        case .tooMany: "ValueTooMany"
         }
     }
 }

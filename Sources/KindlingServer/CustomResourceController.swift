@@ -1,0 +1,133 @@
+import Foundation
+import KindlingAPI
+
+/// Serves the kinds CustomResourceDefinitions define: apiextensions' naming, establishing and finalizing
+/// controllers in one. A CRD's names are accepted unless another CRD of its group has them; it is then
+/// NamesAccepted and Established, and its served versions are in the server's kind table, each with its
+/// schema. A deleted CRD leaves the table first, then its objects are deleted, then it goes.
+struct CustomResourceController: Controller {
+    let name = "customresourcedefinitions"
+    /// What this controller put in the table, by CRD name, with the definition it came from.
+    let served = ServedDefinitions()
+
+    func run(_ registry: Registry) async throws {
+        try await reconcileOnChange(registry, watching: [CustomResourceDefinition.self]) { try sync(registry) }
+    }
+
+    func sync(_ registry: Registry) throws {
+        let crds = try registry.list(CustomResourceDefinition.self).items
+        var wanted: [String: CustomResourceDefinition] = [:]
+        for crd in crds {
+            if crd.metadata.deletionTimestamp != nil {
+                try finalize(crd, registry)
+                continue
+            }
+            let status = Self.status(of: crd, among: crds, now: registry.now)
+            // Conditions keep their transition times unless they change, so an unchanged status compares equal.
+            if status != crd.status {
+                try registry.modifyUnchecked(CustomResourceDefinition.self, name: crd.name) { current in
+                    var next = current
+                    next.status = Self.status(of: current, among: crds, now: registry.now)
+                    return next.status == current.status ? nil : next
+                }
+            }
+            var accepted = crd
+            accepted.status = status
+            if accepted.isEstablished { wanted[crd.name] = accepted }
+        }
+        served.sync(wanted, into: registry.kinds)
+    }
+
+    /// The CRD's status given every CRD: accepted names unless another CRD of the group has them, the
+    /// NamesAccepted and Established conditions, the storage version among the stored ones. Pure.
+    static func status(of crd: CustomResourceDefinition, among all: [CustomResourceDefinition], now: String) -> CustomResourceDefinition.Status {
+        var status = crd.status ?? CustomResourceDefinition.Status()
+        let names = crd.spec.names
+        let peers = all.filter { $0.name != crd.name && $0.spec.group == crd.spec.group && $0.metadata.deletionTimestamp == nil }
+            .compactMap { $0.status?.acceptedNames }
+        var conflict: (reason: String, message: String)?
+        func taken(_ reason: String, _ value: String?, _ used: (CustomResourceDefinition.Names) -> [String]) {
+            guard let value, !value.isEmpty, peers.contains(where: { used($0).contains(value) }) else { return }
+            conflict = (reason, "\"\(value)\" is already in use")
+        }
+        taken("PluralConflict", names.plural) { [$0.plural] }
+        taken("SingularConflict", names.singular) { [$0.singular ?? ""] }
+        for short in names.shortNames ?? [] { taken("ShortNamesConflict", short) { $0.shortNames ?? [] } }
+        taken("KindConflict", names.kind) { [$0.kind] }
+        taken("ListKindConflict", names.listKind) { [$0.listKind ?? ""] }
+        var conditions = status.conditions ?? []
+        if let conflict {
+            conditions.set(Condition(type: "NamesAccepted", status: "False", reason: conflict.reason, message: conflict.message), now: now)
+            if conditions["Established"] == nil {
+                conditions.set(Condition(type: "Established", status: "False", reason: "NotAccepted", message: "not all names are accepted"), now: now)
+            }
+        } else {
+            status.acceptedNames = names
+            conditions.set(Condition(type: "NamesAccepted", status: "True", reason: "NoConflicts", message: "no conflicts found"), now: now)
+            conditions.set(Condition(type: "Established", status: "True", reason: "InitialNamesAccepted",
+                                     message: "the initial names have been accepted"), now: now)
+        }
+        status.conditions = conditions
+        if let storage = crd.storageVersion, !(status.storedVersions ?? []).contains(storage) {
+            status.storedVersions = (status.storedVersions ?? []) + [storage]
+        }
+        return status
+    }
+
+    /// A deleted CRD: out of the table, its objects deleted, its finalizer removed (so it goes).
+    func finalize(_ crd: CustomResourceDefinition, _ registry: Registry) throws {
+        served.remove(crd.name, from: registry.kinds)
+        guard (crd.metadata.finalizers ?? []).contains(CustomResourceDefinition.cleanupFinalizer) else { return }
+        if !crd.spec.versions.isEmpty {
+            let stored = CustomKind(Self.storageKind(crd))
+            for object in try registry.list(stored).items {
+                _ = try? registry.remove(stored, namespace: object.namespace, name: object.name)
+            }
+        }
+        try registry.modify(CustomResourceDefinition.self, name: crd.name) { current in
+            var next = current
+            next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != CustomResourceDefinition.cleanupFinalizer }
+            return next
+        }
+    }
+
+    /// The kind the CRD's objects are stored as, served or not.
+    static func storageKind(_ crd: CustomResourceDefinition) -> ServedKind {
+        ServedKind(group: crd.spec.group, version: crd.storageVersion ?? crd.spec.versions[0].name, kind: crd.spec.names.kind,
+                   resource: crd.spec.names.plural, namespaced: crd.spec.scope == "Namespaced")
+    }
+}
+
+/// The kinds the controller has put in a kind table, by CRD, each with the definition it came from, so a
+/// changed definition replaces exactly its own.
+final class ServedDefinitions: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: [String: CustomResourceDefinition] = [:]
+
+    func sync(_ wanted: [String: CustomResourceDefinition], into table: KindTable) {
+        lock.withLock {
+            for (name, crd) in current where wanted[name] != crd { unserve(crd, from: table); current[name] = nil }
+            for (name, crd) in wanted where current[name] == nil {
+                for kind in Self.strategies(crd) { try? table.add(kind) }
+                current[name] = crd
+            }
+        }
+    }
+
+    func remove(_ name: String, from table: KindTable) {
+        lock.withLock {
+            if let crd = current.removeValue(forKey: name) { unserve(crd, from: table) }
+        }
+    }
+
+    private func unserve(_ crd: CustomResourceDefinition, from table: KindTable) {
+        for kind in crd.servedKinds() { table.remove(groupVersion: kind.apiVersion, resource: kind.resource) }
+    }
+
+    static func strategies(_ crd: CustomResourceDefinition) -> [CustomKind] {
+        let kinds = crd.servedKinds()
+        return zip(crd.spec.versions.filter(\.served), kinds).map { version, kind in
+            CustomKind(kind, rules: version.schema?.openAPIV3Schema.map(CustomResourceSchema.init))
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import KindlingAPI
+import Testing
+
+/// CustomResourceDefinitions with real kubectl: applied, established, their objects applied, listed by
+/// name and short name, refused by their schema, and deleted with the definition.
+@Suite(.enabled(if: isRoot, "needs root: builds clusters"))
+struct CustomResourceKubectlTests {
+    let kubectlTests = KubectlTests()
+    var cli: CLITests { kubectlTests.cli }
+
+    static let crd = """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: crontabs.stable.example.com}
+        spec:
+          group: stable.example.com
+          scope: Namespaced
+          names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
+          versions:
+          - name: v1
+            served: true
+            storage: true
+            schema:
+              openAPIV3Schema:
+                type: object
+                properties:
+                  spec:
+                    type: object
+                    properties:
+                      cronSpec: {type: string}
+                      replicas: {type: integer, maximum: 10}
+        """
+
+    static let crontab = """
+        apiVersion: stable.example.com/v1
+        kind: CronTab
+        metadata: {name: nightly, namespace: default}
+        spec: {cronSpec: "0 3 * * *", replicas: 2}
+        """
+
+    @Test func definitionsAndTheirObjectsWithKubectl() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("crd", yaml: APIStressTests.oneNode) { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            let defined = try kubectl(["apply", "-f", "-"], input: Self.crd)
+            #expect(defined.status == 0 && defined.output == "customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created\n", "\(defined.output)")
+            let established = try kubectl(["wait", "--for=condition=Established", "crd/crontabs.stable.example.com", "--timeout=20s"])
+            #expect(established.status == 0, "\(established.output)")
+            var applied = try kubectl(["apply", "-f", "-"], input: Self.crontab)
+            // kubectl's discovery cache may predate the kind for a moment.
+            for _ in 0..<20 where applied.status != 0 {
+                Thread.sleep(forTimeInterval: 0.5)
+                applied = try kubectl(["apply", "-f", "-"], input: Self.crontab)
+            }
+            #expect(applied.status == 0 && applied.output == "crontab.stable.example.com/nightly created\n", "\(applied.output)")
+            let listed = kubectlTests.columns(try kubectl(["get", "ct"]).output)
+            #expect(listed.first == ["NAME", "AGE"] && listed.last?.first == "nightly", "\(listed)")
+            let object = try kubectl(["get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas}"]).output
+            #expect(object == "2")
+            let refused = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "replicas: 2", with: "replicas: 11"))
+            #expect(refused.status != 0 && refused.output.contains("spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"),
+                    "\(refused.output)")
+            let crds = kubectlTests.columns(try kubectl(["get", "crds"]).output)
+            #expect(crds.first == ["NAME", "CREATED", "AT"] && crds.last?.first == "crontabs.stable.example.com", "\(crds)")
+            let deleted = try kubectl(["delete", "crd", "crontabs.stable.example.com", "--timeout=30s"])
+            #expect(deleted.status == 0, "\(deleted.output)")
+            let gone = try kubectl(["get", "crontabs"])
+            #expect(gone.status != 0, "\(gone.output)")
+        }
+    }
+}
