@@ -104,9 +104,16 @@ final class ServedDefinitions: @unchecked Sendable {
     private let lock = NSLock()
     private var current: [String: CustomResourceDefinition] = [:]
 
+    /// What the served kinds are made of: a write that changes only metadata or conditions (the controller's
+    /// own status writes) leaves them in place, so requests never see them gone for a moment.
+    static func same(_ a: CustomResourceDefinition, _ b: CustomResourceDefinition?) -> Bool {
+        guard let b else { return false }
+        return a.spec == b.spec && a.status?.acceptedNames == b.status?.acceptedNames
+    }
+
     func sync(_ wanted: [String: CustomResourceDefinition], into table: KindTable) {
         lock.withLock {
-            for (name, crd) in current where wanted[name] != crd { unserve(crd, from: table); current[name] = nil }
+            for (name, crd) in current where !Self.same(crd, wanted[name]) { unserve(crd, from: table); current[name] = nil }
             for (name, crd) in wanted where current[name] == nil {
                 for kind in Self.strategies(crd) { try? table.add(kind) }
                 current[name] = crd

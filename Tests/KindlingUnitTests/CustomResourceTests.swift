@@ -92,6 +92,7 @@ import Testing
 
     let registry: Registry
     let handler: APIHandler
+    let controller = CustomResourceController()
 
     init() throws {
         registry = Registry(store: try Store(path: nil))
@@ -109,11 +110,10 @@ import Testing
     func define(_ body: String = Self.crd) async throws {
         let (created, answer) = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body)
         try #require(created == 201, "\(answer)")
-        try CustomResourceController().sync(registry)
+        try controller.sync(registry)
     }
 
     @Test func anEstablishedDefinitionServesItsKind() async throws {
-        let controller = CustomResourceController()
         let (created, _) = await call("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.crd)
         #expect(created == 201)
         #expect(await call("GET", Self.base).0 == 404, "not before it is established")
@@ -140,6 +140,28 @@ import Testing
         #expect(await call("GET", Self.base).0 == 404)
         #expect(throws: Status.self) { try registry.get(CustomResourceDefinition.self, name: "crontabs.stable.example.com") }
         #expect(registry.store.list("crontabs.stable.example.com", namespace: nil).0.isEmpty)
+    }
+
+    /// The controller's own status writes, and label changes, leave the served kinds in place: a request
+    /// never finds them gone for a moment.
+    @Test func writesThatChangeNoNamesLeaveTheKindServed() async throws {
+        try await define()
+        let revision = registry.kinds.snapshot.revision
+        try registry.modify(CustomResourceDefinition.self, name: "crontabs.stable.example.com") { current in
+            var next = current
+            next.metadata.labels = ["team": "a"]
+            return next
+        }
+        try controller.sync(registry)
+        try controller.sync(registry)
+        #expect(registry.kinds.snapshot.revision == revision)
+        try registry.modify(CustomResourceDefinition.self, name: "crontabs.stable.example.com") { current in
+            var next = current
+            next.spec.names.shortNames = ["ct", "cron"]
+            return next
+        }
+        try controller.sync(registry)
+        #expect(registry.kinds.snapshot.entry(groupVersion: "stable.example.com/v1", resource: "crontabs")?.served.shortNames == ["ct", "cron"])
     }
 
     @Test func aSecondDefinitionWithTakenNamesIsNotAccepted() async throws {
