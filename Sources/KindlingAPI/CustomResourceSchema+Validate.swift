@@ -38,7 +38,10 @@ extension CustomResourceSchema {
                 for (index, item) in list.enumerated() { validate(items, item, path: "\(path)[\(index)]", into: &found) }
             }
         case let map as [String: Any]:
-            for name in node.required where map[name] == nil { found.append(.required(child(path, name))) }
+            // The API's own root fields are checked as every kind's are, not by the schema.
+            for name in node.required where map[name] == nil && !(path.isEmpty && apiFields.contains(name)) {
+                found.append(.required(child(path, name)))
+            }
             for key in map.keys.sorted() {
                 if let known = node.properties[key] {
                     validate(known, map[key]!, path: child(path, key), into: &found)

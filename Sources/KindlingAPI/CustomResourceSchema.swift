@@ -136,19 +136,14 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
     /// The object's fields with the schema's defaults filled in where absent, then pruned of what the schema
     /// does not know; `apiVersion`, `kind` and `metadata` at the root are the API's, never touched.
     public func defaultAndPrune(_ object: [String: Any]) -> [String: Any] {
-        var result = object
-        for (key, node) in root.properties where !["apiVersion", "kind", "metadata"].contains(key) {
-            if result[key] == nil, let value = node.defaultValue { result[key] = Self.foundation(value) }
-        }
-        for key in result.keys where !["apiVersion", "kind", "metadata"].contains(key) {
-            if let node = root.properties[key] {
-                result[key] = Self.apply(node, to: result[key]!)
-            } else if !root.preserveUnknown {
-                result[key] = nil
-            }
-        }
+        var result = Self.apply(root, to: Self.body(of: object)) as? [String: Any] ?? [:]
+        for key in Self.apiFields { result[key] = object[key] }
         return result
     }
+
+    static var apiFields: Set<String> { UnstructuredObject.apiFields }
+
+    static func body(of object: [String: Any]) -> [String: Any] { object.filter { !apiFields.contains($0.key) } }
 
     static func apply(_ node: Node, to value: Any) -> Any {
         if let map = value as? [String: Any] {
@@ -162,7 +157,7 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
                     result[key] = apply(known, to: child)
                 } else if let extra = node.additionalProperties {
                     result[key] = apply(extra, to: child)
-                } else if node.anyAdditional || node.preserveUnknown || node.embedded && ["apiVersion", "kind", "metadata"].contains(key) {
+                } else if node.anyAdditional || node.preserveUnknown || node.embedded && apiFields.contains(key) {
                     result[key] = child
                 }
             }
@@ -187,18 +182,7 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
     /// Every value that fails the schema, each named by its path (`spec.replicas`).
     public func errors(in object: [String: Any]) -> [FieldError] {
         var found: [FieldError] = []
-        var body = object
-        for key in ["apiVersion", "kind", "metadata"] { body[key] = nil }
-        var node = root
-        if root.properties["metadata"] != nil || root.properties["apiVersion"] != nil {
-            var map = Node.members(root.source)
-            if case .object(var props)? = map["properties"] {
-                for key in ["apiVersion", "kind", "metadata"] { props[key] = nil }
-                map["properties"] = .object(props)
-            }
-            node = Node(.object(map))
-        }
-        Self.validate(node, body, path: "", into: &found)
+        Self.validate(root, Self.body(of: object), path: "", into: &found)
         return found
     }
 }

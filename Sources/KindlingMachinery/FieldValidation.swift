@@ -62,7 +62,7 @@ public enum FieldValidation: String, Sendable, CaseIterable {
     /// The outcome of checking a body's unknown fields under `validation` for `kind`: fields Kubernetes has
     /// but kindling does not implement are warnings; fields Kubernetes does not have either are an error
     /// under Strict (kube-apiserver's strict decoding message) and warnings under Warn.
-    /// A custom kind's (`custom`) unknown fields are those its schema pruned, all foreign.
+    /// The unknown fields of a kind defined by a schema (`custom`) are what the schema pruned: all foreign.
     public static func check(kind: String, apiVersion: String, custom: Bool = false, unknown: [String],
                              _ validation: FieldValidation) throws(Status) -> [String] {
         guard validation != .ignore, !unknown.isEmpty else { return [] }

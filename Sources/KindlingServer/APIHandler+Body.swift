@@ -53,7 +53,7 @@ extension APIHandler {
         }
         guard validation != .ignore else { return (object, []) }
         let bodyTree = try tree ?? JSONSerialization.jsonObject(with: body)
-        return (object, try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind is CustomKind,
+        return (object, try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind.definedBySchema,
                                                   unknown: FieldValidation.unknownFields(body: bodyTree, decoded: try KubeJSON.tree(object)), validation))
     }
 }

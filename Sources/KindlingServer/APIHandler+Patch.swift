@@ -54,13 +54,9 @@ extension APIHandler {
             }
             var patched = try KubeJSON.value(S.Object.self, from: merged)
             kind.decoded(&patched)
-            found = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind is CustomKind,
+            found = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind.definedBySchema,
                                               unknown: FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
-            if scope == .status {
-                patched = Registry.withStatus(of: patched, on: current)
-            } else if kind.hasStatus {
-                patched = Registry.withStatus(of: current, on: patched)
-            }
+            patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.mainWrite(patched, over: current, as: kind)
             try validatePatched(patched, current)
             return patched
         }
@@ -106,7 +102,7 @@ extension APIHandler {
         func decoded(_ tree: [String: Any]) throws -> S.Object {
             var object = try KubeJSON.value(S.Object.self, from: tree)
             kind.decoded(&object)
-            warnings = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind is CustomKind,
+            warnings = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind.definedBySchema,
                                                  unknown: FieldValidation.unknownFields(body: tree, decoded: try KubeJSON.tree(object)), validation)
             return object
         }
@@ -123,7 +119,7 @@ extension APIHandler {
                                                   manager: manager, force: force, kind: served.kind, apiVersion: served.apiVersion, now: registry.now)
             var object = try decoded(applied.object)
             object.metadata.managedFields = applied.entries
-            if kind.hasStatus { object = Registry.withStatus(of: current, on: object) }
+            object = Registry.mainWrite(object, over: current, as: kind)
             try validatePatched(object, current)
             return object
         }

@@ -108,7 +108,7 @@ public struct APIHandler: Sendable {
     /// kube-apiserver's request info does: `namespaces/{ns}/{resource}/...` unless the third part is one of the
     /// namespace's own subresources (`namespaces/dev/status`). What the kind table does not serve is 404.
     public static func target(groupVersion: String, parts: [String],
-                              in kinds: KindTable.Snapshot = KindTable().snapshot) throws -> (any KindStrategy, Target) {
+                              in kinds: KindTable.Snapshot = KindTable.builtin) throws -> (any KindStrategy, Target) {
         var namespace: String?
         var rest = parts
         if parts.count > 2, parts[0] == "namespaces", !namespaceSubresources.contains(parts[2]) {

@@ -78,8 +78,9 @@ struct CustomResourceController: Controller {
     func finalize(_ crd: CustomResourceDefinition, _ registry: Registry) throws {
         served.remove(crd.name, from: registry.kinds)
         guard (crd.metadata.finalizers ?? []).contains(CustomResourceDefinition.cleanupFinalizer) else { return }
-        if !crd.spec.versions.isEmpty {
-            let stored = CustomKind(Self.storageKind(crd))
+        // Objects are kept by group and plural alone, so any version's kind reaches all of them.
+        if let version = crd.spec.versions.first(where: \.storage) ?? crd.spec.versions.first {
+            let stored = CustomKind(crd.servedKind(version))
             for object in try registry.list(stored).items {
                 _ = try? registry.remove(stored, namespace: object.namespace, name: object.name)
             }
@@ -89,12 +90,6 @@ struct CustomResourceController: Controller {
             next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != CustomResourceDefinition.cleanupFinalizer }
             return next
         }
-    }
-
-    /// The kind the CRD's objects are stored as, served or not.
-    static func storageKind(_ crd: CustomResourceDefinition) -> ServedKind {
-        ServedKind(group: crd.spec.group, version: crd.storageVersion ?? crd.spec.versions[0].name, kind: crd.spec.names.kind,
-                   resource: crd.spec.names.plural, namespaced: crd.spec.scope == "Namespaced")
     }
 }
 
@@ -132,9 +127,8 @@ final class ServedDefinitions: @unchecked Sendable {
     }
 
     static func strategies(_ crd: CustomResourceDefinition) -> [CustomKind] {
-        let kinds = crd.servedKinds()
-        return zip(crd.spec.versions.filter(\.served), kinds).map { version, kind in
-            CustomKind(kind, rules: version.schema?.openAPIV3Schema.map(CustomResourceSchema.init))
+        crd.spec.versions.filter(\.served).map { version in
+            CustomKind(crd.servedKind(version), rules: version.schema?.openAPIV3Schema.map(CustomResourceSchema.init))
         }
     }
 }

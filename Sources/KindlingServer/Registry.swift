@@ -141,7 +141,7 @@ public final class Registry: Sendable {
             var new = object
             new.metadata.name = name
             switch scope {
-            case .main: if kind.hasStatus { new = Registry.withStatus(of: old, on: new) }
+            case .main: new = Registry.mainWrite(new, over: old, as: kind)
             case .status: new = Registry.withStatus(of: new, on: old)
                 new.metadata.labels = object.metadata.labels ?? old.metadata.labels
                 new.metadata.annotations = object.metadata.annotations ?? old.metadata.annotations
@@ -307,6 +307,12 @@ public final class Registry: Sendable {
         let updated = ManagedFields.recordUpdate(old: old, new: new, entries: entries, writer: writer, kind: served.kind,
                                                  apiVersion: served.apiVersion, now: now)
         return updated.isEmpty ? nil : updated
+    }
+
+    /// What a write to the main resource stores: for a kind with a status subresource, the stored status stays
+    /// (only `status` writes it); for any other kind, the object as written.
+    static func mainWrite<S: KindStrategy>(_ new: S.Object, over old: S.Object, as kind: S) -> S.Object {
+        kind.hasStatus ? withStatus(of: old, on: new) : new
     }
 
     /// The object `onto` with `source`'s status (through a JSON tree, so it works for every kind).

@@ -156,17 +156,18 @@ public struct CustomResourceDefinition: KubeObject {
     public var storageVersion: String? { spec.versions.first { $0.storage }?.name }
 
     /// One served kind per served version, named as accepted.
-    public func servedKinds() -> [ServedKind] {
+    public func servedKinds() -> [ServedKind] { spec.versions.filter(\.served).map(servedKind) }
+
+    /// The kind at one version, named as accepted (as defined until names are accepted).
+    public func servedKind(_ version: Version) -> ServedKind {
         let names = status?.acceptedNames ?? spec.names
-        return spec.versions.filter(\.served).map { version in
-            let kind = GroupVersionKind(group: spec.group, version: version.name, kind: names.kind)
-            var subresources: [ServedKind.Subresource] = []
-            if version.subresources?.status != nil { subresources.append(.init("status", responseKind: kind, verbs: ["get", "patch", "update"])) }
-            if version.subresources?.scale != nil { subresources.append(.scale) }
-            return ServedKind(group: spec.group, version: version.name, kind: names.kind, resource: names.plural,
-                              singular: names.singular ?? names.kind.lowercased(), namespaced: spec.scope == "Namespaced",
-                              shortNames: names.shortNames ?? [], categories: names.categories ?? [],
-                              subresources: subresources)
+        var subresources: [ServedKind.Subresource] = []
+        if version.subresources?.status != nil {
+            subresources.append(.status(of: GroupVersionKind(group: spec.group, version: version.name, kind: names.kind)))
         }
+        if version.subresources?.scale != nil { subresources.append(.scale) }
+        return ServedKind(group: spec.group, version: version.name, kind: names.kind, resource: names.plural,
+                          singular: names.singular ?? names.kind.lowercased(), namespaced: spec.scope == "Namespaced",
+                          shortNames: names.shortNames ?? [], categories: names.categories ?? [], subresources: subresources)
     }
 }

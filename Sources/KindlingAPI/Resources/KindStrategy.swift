@@ -22,9 +22,10 @@ public protocol KindStrategy: Sendable {
     func deletionGrace(_ object: Object, requested: Int64?) -> Int64?
     /// What marking the object for deletion also changes (a namespace becomes Terminating).
     func markForDeletion(_ object: inout Object)
-    /// Whether PATCH takes strategic merge patches: built-in kinds do, custom resources do not (Kubernetes has
-    /// no patch strategies for fields it does not know).
-    var strategicMerge: Bool { get }
+    /// Whether the kind's fields are those of a schema (a custom resource's), not of a Swift type that
+    /// implements part of Kubernetes' own: then a field decoding dropped is one Kubernetes would not know
+    /// either, and there are no patch strategies (no strategic merge patches, as upstream for custom resources).
+    var definedBySchema: Bool { get }
     /// What decoding a body into the kind does beyond JSON: a custom resource's schema defaults and prunes it,
     /// so the fields it dropped are reported as unknown. Typed kinds need nothing (their decoder drops them).
     func decoded(_ object: inout Object)
@@ -34,13 +35,18 @@ extension KindStrategy {
     /// Whether the kind serves `status` apart: then writes to the object keep its status and writes to
     /// `status` keep the rest, as for every kind with that subresource in Kubernetes.
     public var hasStatus: Bool { served.subresource("status") != nil }
+
+    /// Whether PATCH takes strategic merge patches: only kinds with patch strategies, the built-in ones.
+    public var strategicMerge: Bool { !definedBySchema }
 }
 
 /// A built-in kind's strategy: its rules are its type's (`KubeObject`).
 public struct BuiltinKind<T: KubeObject>: KindStrategy {
     public let served: ServedKind
 
-    public init() { served = T.served }
+    /// The type's entry of the kind table when it has one (every served type): the registry makes one of
+    /// these per call, and describing the type again each time is string work on every read and write.
+    public init() { served = Kinds.served(of: T.self) ?? T.served }
 
     public func applyDefaults(_ object: inout T) { object.applyDefaults() }
     public func validate(_ object: T, old: T?) -> [FieldError] { old.map { object.validateUpdate(from: $0) } ?? object.validate() }
@@ -49,7 +55,7 @@ public struct BuiltinKind<T: KubeObject>: KindStrategy {
     public func fieldValue(_ object: T, _ field: String) -> String? { object.fieldValue(field) }
     public func deletionGrace(_ object: T, requested: Int64?) -> Int64? { object.deletionGrace(requested: requested) }
     public func markForDeletion(_ object: inout T) { object.markForDeletion() }
-    public var strategicMerge: Bool { true }
+    public var definedBySchema: Bool { false }
     public func decoded(_ object: inout T) {}
 }
 
@@ -78,7 +84,9 @@ public struct CustomKind: KindStrategy {
         self.rules = rules
     }
 
-    public func applyDefaults(_ object: inout UnstructuredObject) { decoded(&object) }
+    /// The schema's defaults are applied where a body is decoded (`decoded`), as kube-apiserver applies them in
+    /// its decoder; every object of a custom kind reaches the registry that way, so nothing is left to do here.
+    public func applyDefaults(_ object: inout UnstructuredObject) {}
 
     public func decoded(_ object: inout UnstructuredObject) {
         guard let rules, let tree = try? KubeJSON.tree(object),
@@ -95,5 +103,5 @@ public struct CustomKind: KindStrategy {
     public func fieldValue(_ object: UnstructuredObject, _ field: String) -> String? { object.metadataFieldValue(field) }
     public func deletionGrace(_ object: UnstructuredObject, requested: Int64?) -> Int64? { nil }
     public func markForDeletion(_ object: inout UnstructuredObject) {}
-    public var strategicMerge: Bool { false }
+    public var definedBySchema: Bool { true }
 }

@@ -6,12 +6,15 @@ public final class KindTable: @unchecked Sendable {
     /// The table at one moment, with its lookups made once.
     public struct Snapshot: Sendable {
         public let kinds: [any KindStrategy]
+        /// The kinds' descriptions, in the table's order (discovery reads them several times per answer).
+        public let served: [ServedKind]
         /// Counts changes, so what is derived from a snapshot (OpenAPI documents) can be kept until the next.
         public let revision: Int
         private let byRoute: [String: any KindStrategy]
 
         init(_ kinds: [any KindStrategy], revision: Int) {
             self.kinds = kinds
+            self.served = kinds.map(\.served)
             self.revision = revision
             byRoute = Dictionary(kinds.map { (Self.route($0.served.apiVersion, $0.served.resource), $0) }, uniquingKeysWith: { first, _ in first })
         }
@@ -20,8 +23,6 @@ public final class KindTable: @unchecked Sendable {
 
         /// The kind served at `/<groupVersion>/<resource>`.
         public func entry(groupVersion: String, resource: String) -> (any KindStrategy)? { byRoute[Self.route(groupVersion, resource)] }
-
-        public var served: [ServedKind] { kinds.map(\.served) }
 
         /// The kinds of one group version (`v1`, `apps/v1`), in the table's order.
         public func served(groupVersion: String) -> [ServedKind] { served.filter { $0.apiVersion == groupVersion } }
@@ -49,6 +50,9 @@ public final class KindTable: @unchecked Sendable {
     private var current: Snapshot
     /// The kinds the table started with, which it never removes.
     private let fixed: Int
+
+    /// The built-in kinds alone, as every table starts.
+    public static let builtin = Snapshot(Kinds.strategies, revision: 0)
 
     public init(_ kinds: [any KindStrategy] = Kinds.strategies) {
         current = Snapshot(kinds, revision: 0)

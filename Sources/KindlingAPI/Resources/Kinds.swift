@@ -26,4 +26,9 @@ public enum Kinds {
     public static let strategies: [any KindStrategy] = table.map { builtin($0.type) }
 
     static func builtin<T: KubeObject>(_ type: T.Type) -> any KindStrategy { BuiltinKind<T>() }
+
+    /// A built-in type's `ServedKind`, described once.
+    public static func served(of type: any KubeObject.Type) -> ServedKind? { servedByType[ObjectIdentifier(type)] }
+
+    private static let servedByType = Dictionary(uniqueKeysWithValues: table.map { (ObjectIdentifier($0.type), $0.served) })
 }

@@ -98,9 +98,9 @@ public struct ServedKind: Hashable, Sendable {
 
 extension ServedKind.Subresource {
     /// `status`: the object itself, its status alone writable.
-    public static func status(of type: any KubeObject.Type) -> Self {
-        Self("status", responseKind: type.groupVersionKind, verbs: ["get", "patch", "update"])
-    }
+    public static func status(of type: any KubeObject.Type) -> Self { status(of: type.groupVersionKind) }
+
+    public static func status(of kind: GroupVersionKind) -> Self { Self("status", responseKind: kind, verbs: ["get", "patch", "update"]) }
     /// `scale`: an autoscaling/v1 Scale view of the replica count.
     public static let scale = Self("scale", responseKind: GroupVersionKind(group: "autoscaling", version: "v1", kind: "Scale"),
                                    verbs: ["get", "patch", "update"])

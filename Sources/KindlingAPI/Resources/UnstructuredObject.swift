@@ -8,6 +8,9 @@ public struct UnstructuredObject: APIObject {
     /// Every other top-level field (`spec`, `status`, ...).
     public var content: [String: JSONValue]
 
+    /// The top-level fields that are the API's (type and object metadata), not the kind's own.
+    public static let apiFields: Set = ["apiVersion", "kind", "metadata"]
+
     public init(apiVersion: String? = nil, kind: String? = nil, metadata: ObjectMeta = ObjectMeta(), content: [String: JSONValue] = [:]) {
         self.apiVersion = apiVersion
         self.kind = kind
@@ -29,7 +32,7 @@ public struct UnstructuredObject: APIObject {
         kind = try container.decodeIfPresent(String.self, forKey: Key("kind"))
         metadata = try container.decodeIfPresent(ObjectMeta.self, forKey: Key("metadata")) ?? ObjectMeta()
         content = [:]
-        for key in container.allKeys where !["apiVersion", "kind", "metadata"].contains(key.stringValue) {
+        for key in container.allKeys where !Self.apiFields.contains(key.stringValue) {
             content[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
         }
     }

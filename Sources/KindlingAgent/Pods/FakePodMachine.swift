@@ -52,9 +52,6 @@ public final class FakePodMachine: PodMachine, @unchecked Sendable {
 
     public var sandboxNames: Set<String> { lock.withLock { Set(sandboxes.keys) } }
 
-    /// Ends a running process as if it exited by itself.
-    public func exit(_ pid: Int32, code: Int32) { lock.withLock { if table[pid]?.exit == nil { table[pid]?.exit = code } } }
-
     static let holder = ["/usr/bin/sleep", "infinity"]
 
     // MARK: PodMachine
