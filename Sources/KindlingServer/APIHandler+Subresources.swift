@@ -4,18 +4,11 @@ import KindlingPrinters
 
 /// Subresources with answers of their own: `scale` and `pods/log`.
 extension APIHandler {
-    func scale<T: Scalable>(_ type: T.Type, namespace: String, name: String, method: String, request: APIRequest) throws -> APIResponse {
-        func view(_ object: T) -> Scale {
-            var meta = ObjectMeta(name: object.metadata.name, namespace: object.metadata.namespace)
-            meta.uid = object.metadata.uid
-            meta.resourceVersion = object.metadata.resourceVersion
-            meta.creationTimestamp = object.metadata.creationTimestamp
-            return Scale(metadata: meta, spec: .init(replicas: object.desiredReplicas),
-                         status: .init(replicas: object.currentReplicas, selector: object.podSelector?.selector.description))
-        }
+    func scale<S: KindStrategy>(_ kind: S, _ scaling: Scaling<S.Object>, namespace: String, name: String, method: String,
+                                request: APIRequest) throws -> APIResponse {
         switch method {
         case "GET":
-            return APIHandler.json(200, view(try registry.get(T.self, namespace: namespace, name: name)))
+            return APIHandler.json(200, scaling.scale(of: try registry.get(kind, namespace: namespace, name: name)))
         case "PUT", "PATCH":
             let replicas: Int?
             if method == "PUT" {
@@ -29,12 +22,12 @@ extension APIHandler {
                 throw Status.invalid(kind: "Scale", group: "autoscaling", name: name,
                                      errors: [.invalid("spec.replicas", replicas, "must be greater than or equal to 0")])
             }
-            let updated = try registry.modify(T.self, namespace: namespace, name: name, writer: Self.writer(request, subresource: "scale")) { current in
+            let updated = try registry.modify(kind, namespace: namespace, name: name, writer: Self.writer(request, subresource: "scale")) { current in
                 var next = current
-                next.desiredReplicas = replicas
+                scaling.write(&next, replicas)
                 return next
             }
-            return APIHandler.json(200, view(updated))
+            return APIHandler.json(200, scaling.scale(of: updated))
         default:
             throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
         }

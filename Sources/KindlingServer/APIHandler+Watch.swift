@@ -38,7 +38,7 @@ extension APIHandler {
         func line(_ event: WatchEvent<S.Object>) -> Data? {
             let encoded = asTable
                 ? try? KubeJSON.encoder.encode(WatchEvent(type: WatchEvent<Table>.EventType(rawValue: event.type.rawValue)!,
-                                                          object: Self.table([event.object], resourceVersion: event.object.metadata.resourceVersion, request)))
+                                                          object: Self.table(kind, [event.object], resourceVersion: event.object.metadata.resourceVersion, request)))
                 : try? KubeJSON.encoder.encode(event)
             return encoded.map { $0 + [UInt8(ascii: "\n")] }
         }

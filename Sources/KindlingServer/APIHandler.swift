@@ -168,7 +168,7 @@ public struct APIHandler: Sendable {
                                            filtered: request.query["labelSelector"] != nil || request.query["fieldSelector"] != nil)
             let meta = ListMeta(resourceVersion: page.resourceVersion, continue: page.continue, remainingItemCount: page.remainingItemCount)
             if Table.isRequested(accept: request.accept) {
-                var table = Self.table(page.items, resourceVersion: page.resourceVersion, request)
+                var table = Self.table(kind, page.items, resourceVersion: page.resourceVersion, request)
                 table.metadata = meta
                 return APIHandler.json(200, table)
             }
@@ -176,6 +176,9 @@ public struct APIHandler: Sendable {
             list.metadata = meta
             return APIHandler.json(200, list)
         case "POST":
+            if let custom = kind as? CustomKind, custom.terminating {
+                throw Status.methodNotAllowed("create not allowed while custom resource definition is terminating")
+            }
             let (object, warnings) = try decodeBody(kind, request)
             return APIHandler.json(201, try registry.create(object, as: kind, namespace: kind.served.namespaced ? (namespace ?? "default") : nil,
                                                             dryRun: try Self.dryRun(request), writer: Self.writer(request)),
@@ -191,7 +194,7 @@ public struct APIHandler: Sendable {
         case ("GET", nil), ("GET", "status"):
             let object = try registry.get(kind, namespace: namespace, name: name)
             if Table.isRequested(accept: request.accept) {
-                return APIHandler.json(200, Self.table([object], resourceVersion: object.metadata.resourceVersion, request))
+                return APIHandler.json(200, Self.table(kind, [object], resourceVersion: object.metadata.resourceVersion, request))
             }
             return APIHandler.json(200, object)
         case ("PUT", let sub) where sub == nil || sub == "status":
@@ -211,8 +214,8 @@ public struct APIHandler: Sendable {
         case ("GET", "log"):
             return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):
-            guard let scalable = S.Object.self as? any Scalable.Type else { break }
-            return try scale(scalable, namespace: namespace, name: name, method: method, request: request)
+            guard let scaling = kind.scaling else { break }
+            return try scale(kind, scaling, namespace: namespace, name: name, method: method, request: request)
         default:
             break
         }
@@ -256,10 +259,13 @@ public struct APIHandler: Sendable {
 
     /// kubectl's columns for `objects`, each row with its object's metadata, all of it (`includeObject=Object`,
     /// as `kubectl get --sort-by` asks) or nothing (`None`).
-    static func table<T: APIObject>(_ objects: [T], resourceVersion: String?, _ request: APIRequest) -> Table {
-        Printing.serverTable(objects, resourceVersion: resourceVersion,
-                             includeObject: request.query["includeObject"].flatMap(Printing.IncludeObject.init) ?? .metadata,
-                             now: Date().timeIntervalSince1970, parseTime: { Timestamp.date($0)?.timeIntervalSince1970 })
+    static func table<S: KindStrategy>(_ kind: S, _ objects: [S.Object], resourceVersion: String?, _ request: APIRequest) -> Table {
+        let include = request.query["includeObject"].flatMap(Printing.IncludeObject.init) ?? .metadata
+        let now = Date().timeIntervalSince1970, parseTime = { Timestamp.date($0)?.timeIntervalSince1970 }
+        if let columns = kind.declaredColumns {
+            return Printing.declaredTable(objects, columns: columns, resourceVersion: resourceVersion, includeObject: include, now: now, parseTime: parseTime)
+        }
+        return Printing.serverTable(objects, resourceVersion: resourceVersion, includeObject: include, now: now, parseTime: parseTime)
     }
 }
 

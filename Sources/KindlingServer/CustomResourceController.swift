@@ -4,7 +4,8 @@ import KindlingAPI
 /// Serves the kinds CustomResourceDefinitions define: apiextensions' naming, establishing and finalizing
 /// controllers in one. A CRD's names are accepted unless another CRD of its group has them; it is then
 /// NamesAccepted and Established, and its served versions are in the server's kind table, each with its
-/// schema. A deleted CRD leaves the table first, then its objects are deleted, then it goes.
+/// schema and columns. A deleted CRD stays served but takes no new objects while its objects are deleted; it
+/// leaves the table once they are gone, and then goes.
 struct CustomResourceController: Controller {
     let name = "customresourcedefinitions"
     /// What this controller put in the table, by CRD name, with the definition it came from.
@@ -19,7 +20,7 @@ struct CustomResourceController: Controller {
         var wanted: [String: CustomResourceDefinition] = [:]
         for crd in crds {
             if crd.metadata.deletionTimestamp != nil {
-                try finalize(crd, registry)
+                if try !finalize(crd, registry), crd.isEstablished { wanted[crd.name] = crd }
                 continue
             }
             let status = Self.status(of: crd, among: crds, now: registry.now)
@@ -67,6 +68,9 @@ struct CustomResourceController: Controller {
             conditions.set(Condition(type: "Established", status: "True", reason: "InitialNamesAccepted",
                                      message: "the initial names have been accepted"), now: now)
         }
+        if let approval = APIApproval.state(group: crd.spec.group, annotations: crd.metadata.annotations).condition {
+            conditions.set(approval, now: now)
+        }
         status.conditions = conditions
         if let storage = crd.storageVersion, !(status.storedVersions ?? []).contains(storage) {
             status.storedVersions = (status.storedVersions ?? []) + [storage]
@@ -74,21 +78,39 @@ struct CustomResourceController: Controller {
         return status
     }
 
-    /// A deleted CRD: out of the table, its objects deleted, its finalizer removed (so it goes).
-    func finalize(_ crd: CustomResourceDefinition, _ registry: Registry) throws {
-        served.remove(crd.name, from: registry.kinds)
-        guard (crd.metadata.finalizers ?? []).contains(CustomResourceDefinition.cleanupFinalizer) else { return }
+    /// A deleted CRD: its objects deleted (as clients delete them, so their finalizers hold them), then, once
+    /// none is left, out of the table and its finalizer removed, so it goes. Returns whether it went.
+    func finalize(_ crd: CustomResourceDefinition, _ registry: Registry) throws -> Bool {
+        guard (crd.metadata.finalizers ?? []).contains(CustomResourceDefinition.cleanupFinalizer) else { return false }
         // Objects are kept by group and plural alone, so any version's kind reaches all of them.
-        if let version = crd.spec.versions.first(where: \.storage) ?? crd.spec.versions.first {
+        if crd.isEstablished, let version = crd.spec.versions.first(where: \.storage) ?? crd.spec.versions.first {
             let stored = CustomKind(crd.servedKind(version))
-            for object in try registry.list(stored).items {
-                _ = try? registry.remove(stored, namespace: object.namespace, name: object.name)
+            try setTerminating(crd, registry, "True", "InstanceDeletionInProgress", "CustomResource deletion is in progress")
+            for object in try registry.list(stored).items where object.metadata.deletionTimestamp == nil {
+                _ = try? registry.delete(stored, namespace: object.namespace, name: object.name)
             }
+            guard try registry.list(stored).items.isEmpty else { return false }
+            try setTerminating(crd, registry, "False", "InstanceDeletionCompleted", "removed all instances")
+        } else {
+            try setTerminating(crd, registry, "False", "NeverEstablished", "resource was never established")
         }
+        served.remove(crd.name, from: registry.kinds)
         try registry.modify(CustomResourceDefinition.self, name: crd.name) { current in
             var next = current
             next.metadata.finalizers = current.metadata.finalizers?.filter { $0 != CustomResourceDefinition.cleanupFinalizer }
             return next
+        }
+        return true
+    }
+
+    /// The Terminating condition, as apiextensions' finalizer reports its progress.
+    func setTerminating(_ crd: CustomResourceDefinition, _ registry: Registry, _ status: String, _ reason: String, _ message: String) throws {
+        try registry.modifyUnchecked(CustomResourceDefinition.self, name: crd.name) { current in
+            var next = current, conditions = current.status?.conditions ?? []
+            conditions.set(Condition(type: "Terminating", status: status, reason: reason, message: message), now: registry.now)
+            next.status = next.status ?? CustomResourceDefinition.Status()
+            next.status?.conditions = conditions
+            return next.status == current.status ? nil : next
         }
     }
 }
@@ -99,11 +121,13 @@ final class ServedDefinitions: @unchecked Sendable {
     private let lock = NSLock()
     private var current: [String: CustomResourceDefinition] = [:]
 
-    /// What the served kinds are made of: a write that changes only metadata or conditions (the controller's
-    /// own status writes) leaves them in place, so requests never see them gone for a moment.
+    /// What the served kinds are made of (the spec, the accepted names, whether the CRD is being deleted): a
+    /// write that changes only other metadata or conditions (the controller's own status writes) leaves them in
+    /// place, so requests never see them gone for a moment.
     static func same(_ a: CustomResourceDefinition, _ b: CustomResourceDefinition?) -> Bool {
         guard let b else { return false }
         return a.spec == b.spec && a.status?.acceptedNames == b.status?.acceptedNames
+            && (a.metadata.deletionTimestamp == nil) == (b.metadata.deletionTimestamp == nil)
     }
 
     func sync(_ wanted: [String: CustomResourceDefinition], into table: KindTable) {
@@ -127,8 +151,14 @@ final class ServedDefinitions: @unchecked Sendable {
     }
 
     static func strategies(_ crd: CustomResourceDefinition) -> [CustomKind] {
-        crd.spec.versions.filter(\.served).map { version in
-            CustomKind(crd.servedKind(version), rules: version.schema?.openAPIV3Schema.map(CustomResourceSchema.init))
+        func rules(_ version: CustomResourceDefinition.Version?) -> CustomResourceSchema? {
+            version?.schema?.openAPIV3Schema.map(CustomResourceSchema.init)
+        }
+        let storage = crd.spec.versions.first(where: \.storage)
+        return crd.spec.versions.filter(\.served).map { version in
+            CustomKind(crd.servedKind(version), rules: rules(version), storageRules: version.storage ? nil : rules(storage),
+                       columns: CustomResourceDefinition.columns(version), scale: version.subresources?.scale,
+                       terminating: crd.metadata.deletionTimestamp != nil)
         }
     }
 }

@@ -64,14 +64,23 @@ public final class Registry: Sendable {
         guard let stored = store.get(Registry.key(kind, namespace: namespace, name: name)) else {
             throw Status.notFound(kind.served.groupResource, name)
         }
-        return try typed(S.Object.self, stored)
+        return Registry.served(try typed(S.Object.self, stored), as: kind)
+    }
+
+    /// The object as `kind`'s version serves it. A custom kind's versions share their objects and convert
+    /// between them by apiVersion alone (conversion `None`), so reading at a version restates that.
+    static func served<S: KindStrategy>(_ object: S.Object, as kind: S) -> S.Object {
+        guard object.apiVersion != kind.served.apiVersion else { return object }
+        var object = object
+        object.apiVersion = kind.served.apiVersion
+        return object
     }
 
     public func list<S: KindStrategy>(_ kind: S, namespace: String? = nil, selector: Selector = .everything,
                                       fields: FieldSelector = .everything) throws -> ObjectList<S.Object> {
         let served = kind.served
         let (objects, revision) = store.list(served.groupResource.description, namespace: served.namespaced ? namespace : nil)
-        let items = try objects.map { try typed(S.Object.self, $0) }
+        let items = try objects.map { Registry.served(try typed(S.Object.self, $0), as: kind) }
             .filter { object in selector.matches(object.metadata.labels ?? [:]) && fields.matches { kind.fieldValue(object, $0) } }
         return ObjectList(items: items, resourceVersion: String(revision), of: served)
     }
@@ -266,7 +275,7 @@ public final class Registry: Sendable {
             let task = Task {
                 for await event in events {
                     // Decoded once per revision, however many watches see it.
-                    guard let object = try? self.typed(S.Object.self, event.object) else { continue }
+                    guard let object = try? Registry.served(self.typed(S.Object.self, event.object), as: kind) else { continue }
                     guard selector.matches(object.metadata.labels ?? [:]) && fields.matches({ kind.fieldValue(object, $0) }) else { continue }
                     let type: WatchEvent<S.Object>.EventType = switch event.kind {
                     case .added: .added

@@ -2,8 +2,9 @@ import Foundation
 import KindlingAPI
 import Testing
 
-/// CustomResourceDefinitions with real kubectl: applied, established, their objects applied, listed by
-/// name and short name, refused by their schema, and deleted with the definition.
+/// CustomResourceDefinitions with real kubectl: applied, established, their objects applied, listed with
+/// their printer columns, scaled, read at two versions, refused by their schema, and deleted with the
+/// definition, which waits for their finalizers and meanwhile takes no new objects.
 @Suite(.enabled(if: isRoot, "needs root: builds clusters"))
 struct CustomResourceKubectlTests {
     let kubectlTests = KubectlTests()
@@ -18,9 +19,20 @@ struct CustomResourceKubectlTests {
           scope: Namespaced
           names: {plural: crontabs, singular: crontab, kind: CronTab, shortNames: [ct]}
           versions:
+          - name: v1beta1
+            served: true
+            storage: false
+            schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
           - name: v1
             served: true
             storage: true
+            subresources:
+              status: {}
+              scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+            additionalPrinterColumns:
+            - {name: Schedule, type: string, jsonPath: .spec.cronSpec}
+            - {name: Replicas, type: integer, jsonPath: .spec.replicas}
+            - {name: Age, type: date, jsonPath: .metadata.creationTimestamp}
             schema:
               openAPIV3Schema:
                 type: object
@@ -30,6 +42,7 @@ struct CustomResourceKubectlTests {
                     properties:
                       cronSpec: {type: string}
                       replicas: {type: integer, maximum: 10}
+                  status: {type: object, x-kubernetes-preserve-unknown-fields: true}
         """
 
     static let crontab = """
@@ -55,15 +68,33 @@ struct CustomResourceKubectlTests {
             }
             #expect(applied.status == 0 && applied.output == "crontab.stable.example.com/nightly created\n", "\(applied.output)")
             let listed = kubectlTests.columns(try kubectl(["get", "ct"]).output)
-            #expect(listed.first == ["NAME", "AGE"] && listed.last?.first == "nightly", "\(listed)")
+            #expect(listed.first == ["NAME", "SCHEDULE", "REPLICAS", "AGE"] && listed.last?.prefix(5) == ["nightly", "0", "3", "*", "*"], "\(listed)")
             let object = try kubectl(["get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas}"]).output
             #expect(object == "2")
+            let scaled = try kubectl(["scale", "crontab", "nightly", "--replicas=4"])
+            #expect(scaled.status == 0 && scaled.output == "crontab.stable.example.com/nightly scaled\n", "\(scaled.output)")
+            #expect(try kubectl(["get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas}"]).output == "4")
+            let older = try kubectl(["get", "crontabs.v1beta1.stable.example.com", "nightly", "-o", "jsonpath={.apiVersion} {.spec.replicas}"])
+            #expect(older.output == "stable.example.com/v1beta1 4", "one object, read at either version: \(older.output)")
             let refused = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "replicas: 2", with: "replicas: 11"))
             #expect(refused.status != 0 && refused.output.contains("spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"),
                     "\(refused.output)")
             let crds = kubectlTests.columns(try kubectl(["get", "crds"]).output)
             #expect(crds.first == ["NAME", "CREATED", "AT"] && crds.last?.first == "crontabs.stable.example.com", "\(crds)")
-            let deleted = try kubectl(["delete", "crd", "crontabs.stable.example.com", "--timeout=30s"])
+            // An object's finalizer holds the definition's deletion; meanwhile nothing new is created.
+            let held = try kubectl(["patch", "ct", "nightly", "--type=merge", "-p", #"{"metadata":{"finalizers":["example.com/hold"]}}"#])
+            #expect(held.status == 0, "\(held.output)")
+            let deleting = try kubectl(["delete", "crd", "crontabs.stable.example.com", "--wait=false"])
+            #expect(deleting.status == 0, "\(deleting.output)")
+            var late = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "name: nightly", with: "name: late"))
+            for _ in 0..<20 where !late.output.contains("terminating") {
+                Thread.sleep(forTimeInterval: 0.3)
+                late = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "name: nightly", with: "name: late"))
+            }
+            #expect(late.status != 0 && late.output.contains("create not allowed while custom resource definition is terminating"), "\(late.output)")
+            let released = try kubectl(["patch", "ct", "nightly", "--type=merge", "-p", #"{"metadata":{"finalizers":null}}"#])
+            #expect(released.status == 0, "\(released.output)")
+            let deleted = try kubectl(["wait", "--for=delete", "crd/crontabs.stable.example.com", "--timeout=30s"])
             #expect(deleted.status == 0, "\(deleted.output)")
             let gone = try kubectl(["get", "crontabs"])
             #expect(gone.status != 0, "\(gone.output)")

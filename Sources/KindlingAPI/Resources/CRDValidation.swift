@@ -1,3 +1,4 @@
+import Foundation
 import KindlingAddresses
 
 /// apiextensions' validation of a CustomResourceDefinition, in its words: names, group, scope, versions,
@@ -11,6 +12,7 @@ enum CRDValidation {
             errors.append(.invalid("metadata.name", name, "must be spec.names.plural+\".\"+spec.group"))
         }
         errors += groupErrors(spec.group)
+        errors += approvalErrors(crd, old: old)
         switch spec.scope {
         case "": errors.append(.required("spec.scope"))
         case "Cluster", "Namespaced": break
@@ -40,6 +42,18 @@ enum CRDValidation {
             }
         }
         return errors
+    }
+
+    /// A CRD of a protected group needs the approval annotation, checked when it is set or changed.
+    static func approvalErrors(_ crd: CustomResourceDefinition, old: CustomResourceDefinition?) -> [FieldError] {
+        let key = APIApproval.annotation, value = crd.metadata.annotations?[key] ?? ""
+        if let old, (old.metadata.annotations?[key] ?? "") == value { return [] }
+        let field = "metadata.annotations[\(key)]"
+        switch APIApproval.state(group: crd.spec.group, annotations: crd.metadata.annotations) {
+        case .missing: return [.required(field, APIApproval.missingMessage)]
+        case .invalid: return [.invalid(field, value, APIApproval.invalidMessage)]
+        case .unprotected, .bypassed, .approved: return []
+        }
     }
 
     static func groupErrors(_ group: String) -> [FieldError] {
@@ -111,7 +125,8 @@ enum CRDValidation {
         "[" + versions.map { "\"\($0.name)\"" }.joined(separator: ", ") + "]"
     }
 
-    static func isSimplePath(_ path: String) -> Bool { path.hasPrefix(".") && !path.contains("[") && !path.contains("*") && path.count > 1 }
+    /// apiextensions asks no more of a column's or scale's JSONPath than a leading dot.
+    static func isSimplePath(_ path: String) -> Bool { path.hasPrefix(".") }
 
     static func scaleErrors(_ scale: CustomResourceDefinition.Scale, path: String) -> [FieldError] {
         var errors: [FieldError] = []
@@ -153,5 +168,44 @@ enum CRDValidation {
             errors.append(.invalid("\(path).JSONPath", column.jsonPath, "must be a simple json path starting with ."))
         }
         return errors
+    }
+}
+
+/// KEP-1111's approval of APIs in the groups Kubernetes owns (`k8s.io`, `kubernetes.io` and their
+/// subdomains): their CRDs carry `api-approved.kubernetes.io`, the URL of the approving review or a reason
+/// starting with "unapproved".
+public enum APIApproval: Equatable, Sendable {
+    case unprotected, missing, invalid, bypassed(String), approved(String)
+
+    public static let annotation = "api-approved.kubernetes.io"
+    static let link = "see https://github.com/kubernetes/enhancements/pull/1111"
+    static let missingMessage = "protected groups must have approval annotation \"\(annotation)\", \(link)"
+    static let invalidMessage = "protected groups must have approval annotation \"\(annotation)\" with either a URL or a reason "
+        + "starting with \"unapproved\", \(link)"
+
+    public static func isProtected(_ group: String) -> Bool {
+        ["k8s.io", "kubernetes.io"].contains { group == $0 || group.hasSuffix("." + $0) }
+    }
+
+    public static func state(group: String, annotations: [String: String]?) -> APIApproval {
+        guard isProtected(group) else { return .unprotected }
+        guard let value = annotations?[annotation], !value.isEmpty else { return .missing }
+        if value.hasPrefix("unapproved") { return .bypassed(value) }
+        if let url = URLComponents(string: value), let scheme = url.scheme, !scheme.isEmpty, let host = url.host, !host.isEmpty {
+            return .approved(value)
+        }
+        return .invalid
+    }
+
+    /// The `KubernetesAPIApprovalPolicyConformant` condition a protected group's CRD carries; nil for others.
+    public var condition: Condition? {
+        let type = "KubernetesAPIApprovalPolicyConformant"
+        return switch self {
+        case .unprotected: nil
+        case .approved(let url): Condition(type: type, status: "True", reason: "ApprovedAnnotation", message: "approved in \(url)")
+        case .bypassed(let reason): Condition(type: type, status: "False", reason: "UnapprovedAnnotation", message: "not approved: \"\(reason)\"")
+        case .invalid: Condition(type: type, status: "False", reason: "InvalidAnnotation", message: Self.invalidMessage)
+        case .missing: Condition(type: type, status: "False", reason: "MissingAnnotation", message: Self.missingMessage)
+        }
     }
 }

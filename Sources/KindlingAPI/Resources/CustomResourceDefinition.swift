@@ -53,6 +53,15 @@ public struct CustomResourceDefinition: KubeObject {
         public var description: String?
         public var priority: Int?
         public var jsonPath: String
+
+        public init(name: String, type: String, format: String? = nil, description: String? = nil, priority: Int? = nil, jsonPath: String) {
+            self.name = name
+            self.type = type
+            self.format = format
+            self.description = description
+            self.priority = priority
+            self.jsonPath = jsonPath
+        }
     }
 
     public struct Schema: Codable, Hashable, Sendable {
@@ -154,6 +163,13 @@ public struct CustomResourceDefinition: KubeObject {
 
     /// The version objects are stored in.
     public var storageVersion: String? { spec.versions.first { $0.storage }?.name }
+
+    /// The columns `kubectl get` shows at a version: those it declares, or Age when it declares none.
+    public static func columns(_ version: Version) -> [PrinterColumn] {
+        if let declared = version.additionalPrinterColumns, !declared.isEmpty { return declared }
+        return [PrinterColumn(name: "Age", type: "date", description: ObjectMeta.creationTimestampDescription,
+                              jsonPath: ".metadata.creationTimestamp")]
+    }
 
     /// One served kind per served version, named as accepted.
     public func servedKinds() -> [ServedKind] { spec.versions.filter(\.served).map(servedKind) }

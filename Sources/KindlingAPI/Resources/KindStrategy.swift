@@ -29,6 +29,11 @@ public protocol KindStrategy: Sendable {
     /// What decoding a body into the kind does beyond JSON: a custom resource's schema defaults and prunes it,
     /// so the fields it dropped are reported as unknown. Typed kinds need nothing (their decoder drops them).
     func decoded(_ object: inout Object)
+    /// The columns the kind's definition declares for `kubectl get` (a CRD's `additionalPrinterColumns`), or
+    /// nil for a kind with a printer of its own.
+    var declaredColumns: [CustomResourceDefinition.PrinterColumn]? { get }
+    /// How `scale` reads and writes the kind's replicas, for a kind that serves it.
+    var scaling: Scaling<Object>? { get }
 }
 
 extension KindStrategy {
@@ -57,6 +62,8 @@ public struct BuiltinKind<T: KubeObject>: KindStrategy {
     public func markForDeletion(_ object: inout T) { object.markForDeletion() }
     public var definedBySchema: Bool { false }
     public func decoded(_ object: inout T) {}
+    public var declaredColumns: [CustomResourceDefinition.PrinterColumn]? { nil }
+    public var scaling: Scaling<T>? { T.self is any Scalable.Type ? .scalable : nil }
 }
 
 extension KubeObject {
@@ -78,18 +85,36 @@ public protocol CustomResourceRules: Sendable {
 public struct CustomKind: KindStrategy {
     public let served: ServedKind
     public let rules: (any CustomResourceRules)?
+    /// The storage version's rules, when this is another version.
+    public let storageRules: (any CustomResourceRules)?
+    public let declaredColumns: [CustomResourceDefinition.PrinterColumn]?
+    public let scaling: Scaling<UnstructuredObject>?
+    /// Its definition is being deleted: objects are read, changed and deleted, never created.
+    public let terminating: Bool
 
-    public init(_ served: ServedKind, rules: (any CustomResourceRules)? = nil) {
+    public init(_ served: ServedKind, rules: (any CustomResourceRules)? = nil, storageRules: (any CustomResourceRules)? = nil,
+                columns: [CustomResourceDefinition.PrinterColumn]? = nil, scale: CustomResourceDefinition.Scale? = nil, terminating: Bool = false) {
         self.served = served
         self.rules = rules
+        self.storageRules = storageRules
+        declaredColumns = columns
+        scaling = scale.map(Scaling.paths)
+        self.terminating = terminating
     }
 
     /// The schema's defaults are applied where a body is decoded (`decoded`), as kube-apiserver applies them in
-    /// its decoder; every object of a custom kind reaches the registry that way, so nothing is left to do here.
-    public func applyDefaults(_ object: inout UnstructuredObject) {}
+    /// its decoder. What is left is storing: a version other than the storage one keeps only what the storage
+    /// version's schema keeps, as kube-apiserver's objects are pruned by it when read from storage.
+    public func applyDefaults(_ object: inout UnstructuredObject) {
+        if let storageRules { Self.normalize(&object, storageRules) }
+    }
 
     public func decoded(_ object: inout UnstructuredObject) {
-        guard let rules, let tree = try? KubeJSON.tree(object),
+        if let rules { Self.normalize(&object, rules) }
+    }
+
+    static func normalize(_ object: inout UnstructuredObject, _ rules: any CustomResourceRules) {
+        guard let tree = try? KubeJSON.tree(object),
               let normalized = try? KubeJSON.value(UnstructuredObject.self, from: rules.defaultAndPrune(tree)) else { return }
         object = normalized
     }

@@ -20,23 +20,9 @@ public struct Table: Codable, Sendable, Equatable {
         }
     }
 
-    public enum Cell: Codable, Sendable, Equatable {
-        case string(String)
-        case int(Int)
-
-        public init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Int.self) { self = .int(number) } else { self = .string(try container.decode(String.self)) }
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .string(let text): try container.encode(text)
-            case .int(let number): try container.encode(number)
-            }
-        }
-    }
+    /// A cell: a string or number for the built-in kinds' columns; any JSON value (null when the path finds
+    /// nothing) for a custom kind's declared ones.
+    public typealias Cell = JSONValue
 
     public struct Row: Codable, Sendable, Equatable {
         public var cells: [Cell]

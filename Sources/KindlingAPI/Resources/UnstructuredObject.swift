@@ -45,3 +45,28 @@ public struct UnstructuredObject: APIObject {
         for (key, value) in content { try container.encode(value, forKey: Key(key)) }
     }
 }
+
+extension UnstructuredObject {
+    /// The value at a path of field names under the object's own fields (`["spec", "replicas"]`).
+    public func value(at path: [String]) -> JSONValue? {
+        guard let first = path.first, var value = content[first] else { return nil }
+        for name in path.dropFirst() {
+            guard case .object(let members) = value, let next = members[name] else { return nil }
+            value = next
+        }
+        return value
+    }
+
+    /// Sets the value at a path of field names, making the objects on the way (unstructured's SetNestedField).
+    public mutating func setValue(_ value: JSONValue, at path: [String]) {
+        guard let first = path.first else { return }
+        func set(_ node: JSONValue?, _ rest: ArraySlice<String>) -> JSONValue {
+            guard let name = rest.first else { return value }
+            var members: [String: JSONValue] = [:]
+            if case .object(let existing)? = node { members = existing }
+            members[name] = set(members[name], rest.dropFirst())
+            return .object(members)
+        }
+        content[first] = set(content[first], path.dropFirst())
+    }
+}
