@@ -158,7 +158,7 @@ final class ServedDefinitions: @unchecked Sendable {
         return crd.spec.versions.filter(\.served).map { version in
             CustomKind(crd.servedKind(version), rules: rules(version), storageRules: version.storage ? nil : rules(storage),
                        columns: CustomResourceDefinition.columns(version), scale: version.subresources?.scale,
-                       terminating: crd.metadata.deletionTimestamp != nil)
+                       terminating: crd.metadata.deletionTimestamp != nil, openAPISchema: version.schema?.openAPIV3Schema)
         }
     }
 }

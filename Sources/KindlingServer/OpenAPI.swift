@@ -6,7 +6,8 @@ import KindlingAPI
 /// every apply: it validates on the server (`fieldValidation=Strict`) only when the PATCH operation of the
 /// object's kind lists that parameter, and fails otherwise ("failed to download openapi"). The documents
 /// describe every served path and operation with Kubernetes' extensions (`x-kubernetes-group-version-kind`,
-/// `x-kubernetes-action`) and parameters; they carry no schemas yet (so `kubectl explain` has nothing to show).
+/// `x-kubernetes-action`) and parameters, and the schemas of the kinds that have them: custom kinds, whose
+/// definitions give theirs (`kubectl explain` reads them). Built-in kinds have none yet.
 enum OpenAPI {
     /// The index and documents for the kinds of one kind table snapshot, kept until the table changes.
     final class Documents: @unchecked Sendable {
@@ -44,7 +45,7 @@ enum OpenAPI {
                 "openapi": "3.0.0",
                 "info": ["title": "Kubernetes", "version": Discovery.Version().gitVersion],
                 "paths": paths(table.served(groupVersion: apiVersion)),
-                "components": ["schemas": [String: Any]()],
+                "components": ["schemas": schemas(table.kinds.filter { $0.served.apiVersion == apiVersion })],
             ]
             let path = apiVersion.contains("/") ? "apis/\(apiVersion)" : "api/\(apiVersion)"
             return (path, (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())

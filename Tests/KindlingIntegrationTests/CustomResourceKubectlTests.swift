@@ -40,7 +40,7 @@ struct CustomResourceKubectlTests {
                   spec:
                     type: object
                     properties:
-                      cronSpec: {type: string}
+                      cronSpec: {type: string, description: "When the job runs, in cron's syntax."}
                       replicas: {type: integer, maximum: 10}
                   status: {type: object, x-kubernetes-preserve-unknown-fields: true}
         """
@@ -76,6 +76,11 @@ struct CustomResourceKubectlTests {
             #expect(try kubectl(["get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas}"]).output == "4")
             let older = try kubectl(["get", "crontabs.v1beta1.stable.example.com", "nightly", "-o", "jsonpath={.apiVersion} {.spec.replicas}"])
             #expect(older.output == "stable.example.com/v1beta1 4", "one object, read at either version: \(older.output)")
+            let explained = try kubectl(["explain", "crontabs.spec"])
+            #expect(explained.status == 0 && explained.output.contains("FIELD: spec <Object>")
+                    && explained.output.contains("cronSpec\t<string>\n    When the job runs, in cron's syntax."), "\(explained.output)")
+            let explainedMeta = try kubectl(["explain", "crontab.metadata.name"])
+            #expect(explainedMeta.status == 0 && explainedMeta.output.contains("FIELD: name <string>"), "\(explainedMeta.output)")
             let refused = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "replicas: 2", with: "replicas: 11"))
             #expect(refused.status != 0 && refused.output.contains("spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"),
                     "\(refused.output)")

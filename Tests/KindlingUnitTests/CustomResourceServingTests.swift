@@ -52,6 +52,21 @@ import Testing
         #expect((cells[4] as? String)?.hasSuffix("s") == true, "an age: \(cells)")
     }
 
+    @Test func theOpenAPIDocumentCarriesTheSchema() async throws {
+        try await base.define(Self.crd)
+        let (status, document) = await call("GET", "/openapi/v3/apis/example.com/v1")
+        #expect(status == 200)
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+        #expect(schemas.keys.sorted() == ["com.example.v1.Widget", "com.example.v1.WidgetList", OpenAPI.listMetaName, OpenAPI.objectMetaName])
+        let widget = schemas["com.example.v1.Widget"] as? [String: Any] ?? [:]
+        #expect(widget["x-kubernetes-group-version-kind"] as? [[String: String]] == [["group": "example.com", "version": "v1", "kind": "Widget"]])
+        let properties = widget["properties"] as? [String: Any] ?? [:]
+        #expect(properties.keys.sorted() == ["apiVersion", "kind", "metadata", "spec", "status"])
+        #expect(((properties["spec"] as? [String: Any])?["properties"] as? [String: Any])?.keys.sorted() == ["paused", "replicas"])
+        let (_, older) = await call("GET", "/openapi/v3/apis/example.com/v1beta1")
+        #expect(((older["components"] as? [String: Any])?["schemas"] as? [String: Any])?["com.example.v1beta1.Widget"] != nil)
+    }
+
     @Test func aDefinitionWithoutColumnsShowsAge() throws {
         let version = CustomResourceDefinition.Version(name: "v1")
         #expect(CustomResourceDefinition.columns(version).map(\.name) == ["Age"])

@@ -34,6 +34,9 @@ public protocol KindStrategy: Sendable {
     var declaredColumns: [CustomResourceDefinition.PrinterColumn]? { get }
     /// How `scale` reads and writes the kind's replicas, for a kind that serves it.
     var scaling: Scaling<Object>? { get }
+    /// The OpenAPI v3 schema of the kind's objects as its definition gives it, for `/openapi/v3` (`kubectl
+    /// explain`); nil for a kind kindling has none for.
+    var openAPISchema: JSONValue? { get }
 }
 
 extension KindStrategy {
@@ -64,6 +67,7 @@ public struct BuiltinKind<T: KubeObject>: KindStrategy {
     public func decoded(_ object: inout T) {}
     public var declaredColumns: [CustomResourceDefinition.PrinterColumn]? { nil }
     public var scaling: Scaling<T>? { T.self is any Scalable.Type ? .scalable : nil }
+    public var openAPISchema: JSONValue? { nil }
 }
 
 extension KubeObject {
@@ -91,10 +95,13 @@ public struct CustomKind: KindStrategy {
     public let scaling: Scaling<UnstructuredObject>?
     /// Its definition is being deleted: objects are read, changed and deleted, never created.
     public let terminating: Bool
+    public let openAPISchema: JSONValue?
 
     public init(_ served: ServedKind, rules: (any CustomResourceRules)? = nil, storageRules: (any CustomResourceRules)? = nil,
-                columns: [CustomResourceDefinition.PrinterColumn]? = nil, scale: CustomResourceDefinition.Scale? = nil, terminating: Bool = false) {
+                columns: [CustomResourceDefinition.PrinterColumn]? = nil, scale: CustomResourceDefinition.Scale? = nil, terminating: Bool = false,
+                openAPISchema: JSONValue? = nil) {
         self.served = served
+        self.openAPISchema = openAPISchema
         self.rules = rules
         self.storageRules = storageRules
         declaredColumns = columns
