@@ -101,6 +101,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // A cluster's machines and wires (the part `kind` does with docker), its state directory and teardown.
         .target(name: "KindlingCluster", dependencies: ["KindlingAPI", "KindlingAddresses", "KindlingNet", "KindlingProcess", "CLinuxShim"]),

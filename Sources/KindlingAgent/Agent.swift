@@ -19,7 +19,12 @@ public struct Agent: Sendable {
     public let programs: ImageCatalog.Programs
     public let config: ClusterConfig
 
-    public init(config: ClusterConfig, nodeName: String, labels: [String: String], client: APIClient, programs: ImageCatalog.Programs) {
+    /// On the control-plane node: the API server's TLS socket, which the node's port 6443 is forwarded to.
+    public let apiSocket: String?
+
+    public init(config: ClusterConfig, nodeName: String, labels: [String: String], client: APIClient, programs: ImageCatalog.Programs,
+                apiSocket: String? = nil) {
+        self.apiSocket = apiSocket
         self.cluster = config.name
         self.config = config
         self.programs = programs
@@ -52,6 +57,10 @@ public struct Agent: Sendable {
             group.addTask { await status.run() }
             group.addTask { await routes.run() }
             group.addTask { await pods.run() }
+            if let apiSocket {
+                let forwarder = APIForwarder(address: address.address, port: 6443, socketPath: apiSocket, logger: logger)
+                group.addTask { await forwarder.run() }
+            }
             let node = ProxyRules.Node(clusterCIDR: config.podSubnet)
             let backend: (any ProxyBackend)? = switch config.kubeProxyMode {
             case .nftables: NftablesBackend(node: node)

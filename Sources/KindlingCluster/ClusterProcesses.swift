@@ -20,6 +20,8 @@ public struct ClusterProcesses: Sendable {
     public var runDirectory: String { names.runDirectory(root: runRoot) }
     public var stateDirectory: String { names.stateDirectory(root: stateRoot) }
     public var socketPath: String { runDirectory + "/api.sock" }
+    /// The API's TLS endpoint as a unix socket, which the control-plane node's agent forwards port 6443 to.
+    public var tlsSocketPath: String { runDirectory + "/api-tls.sock" }
     public var supervisorPIDPath: String { runDirectory + "/supervisor.pid" }
     public var storePath: String { stateDirectory + "/store.sqlite" }
     public var logDirectory: String { stateDirectory + "/logs" }

@@ -117,6 +117,7 @@ public enum KubernetesFields {
     static let object: Set = ["apiVersion", "kind", "metadata", "spec", "status"]
     static let topLevel: [String: Set<String>] = [
         "ConfigMap": ["apiVersion", "kind", "metadata", "data", "binaryData", "immutable"],
+        "ServiceAccount": ["apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"],
         "Secret": ["apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"],
         "Lease": ["apiVersion", "kind", "metadata", "spec"],
         "NetworkPolicy": ["apiVersion", "kind", "metadata", "spec"],

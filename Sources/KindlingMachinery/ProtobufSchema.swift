@@ -32,7 +32,7 @@ public enum ProtobufSchema {
     static let messageForKind = [
         "Namespace": "core.Namespace", "Service": "core.Service", "Pod": "core.Pod", "ConfigMap": "core.ConfigMap",
         "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet",
-        "Ingress": "networking.Ingress",
+        "Ingress": "networking.Ingress", "ServiceAccount": "core.ServiceAccount", "TokenRequest": "authentication.TokenRequest",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -52,6 +52,16 @@ public enum ProtobufSchema {
         "core.NamespaceSpec": [1: list("finalizers", .string)],
         "core.ConfigMap": [1: one("metadata", .message("meta.ObjectMeta")), 4: one("immutable", .bool, pointer: true),
                            2: map("data"), 3: map("binaryData", .bytes)],
+        "core.ServiceAccount": [1: one("metadata", .message("meta.ObjectMeta")), 2: list("secrets", .message("core.ObjectReference")),
+                                3: list("imagePullSecrets", .message("core.LocalObjectReference")),
+                                4: one("automountServiceAccountToken", .bool, pointer: true)],
+        "core.ObjectReference": [1: one("kind", .string), 2: one("namespace", .string), 3: one("name", .string), 4: one("uid", .string),
+                                 5: one("apiVersion", .string), 6: one("resourceVersion", .string), 7: one("fieldPath", .string)],
+        // authentication/v1 (kubectl create token)
+        "authentication.TokenRequest": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("authentication.TokenRequestSpec"))],
+        "authentication.TokenRequestSpec": [1: list("audiences", .string), 4: one("expirationSeconds", .int, pointer: true),
+                                            3: one("boundObjectRef", .message("authentication.BoundObjectReference"))],
+        "authentication.BoundObjectReference": [1: one("kind", .string), 2: one("apiVersion", .string), 3: one("name", .string), 4: one("uid", .string)],
         // networking/v1 (kubectl create ingress)
         "networking.Ingress": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("networking.IngressSpec"))],
         "networking.IngressSpec": [4: one("ingressClassName", .string, pointer: true), 1: one("defaultBackend", .message("networking.IngressBackend")),

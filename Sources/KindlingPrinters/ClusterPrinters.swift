@@ -62,6 +62,15 @@ public struct ConfigMapPrinter: ObjectPrinter {
     }
 }
 
+/// `kubectl get serviceaccounts`: how many Secrets each lists.
+public struct ServiceAccountPrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("SECRETS", integer: true), PrintColumn("AGE")] }
+
+    public func cells(_ account: ServiceAccount, _ context: PrintContext) -> [String] {
+        [account.name, String((account.secrets ?? []).count), context.age(account.metadata)]
+    }
+}
+
 /// `kubectl get secrets`: type and how many keys.
 public struct SecretPrinter: ObjectPrinter {
     public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("TYPE"), PrintColumn("DATA", integer: true), PrintColumn("AGE")] }

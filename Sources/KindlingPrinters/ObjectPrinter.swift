@@ -63,6 +63,7 @@ public enum Printers {
         ObjectIdentifier(Namespace.self): NamespacePrinter(), ObjectIdentifier(Event.self): EventPrinter(),
         ObjectIdentifier(Lease.self): LeasePrinter(), ObjectIdentifier(ConfigMap.self): ConfigMapPrinter(),
         ObjectIdentifier(Secret.self): SecretPrinter(), ObjectIdentifier(CustomResourceDefinition.self): CustomResourceDefinitionPrinter(),
+        ObjectIdentifier(ServiceAccount.self): ServiceAccountPrinter(),
     ]
 
     public static func printer<T: APIObject>(for type: T.Type) -> any ObjectPrinter<T> {

@@ -20,6 +20,22 @@ extension APIHandler {
         }
     }
 
+    /// A body that is not a stored kind's object (a TokenRequest, a Scale) as a `T`, from JSON or protobuf.
+    func decodeJSON<T: Decodable>(_ type: T.Type, _ request: APIRequest, kind: String, version: String) throws -> T {
+        try checkBody(request)
+        var body = request.body
+        do {
+            if request.contentType?.hasPrefix(KubeProtobuf.mediaType) == true {
+                body = try JSONSerialization.data(withJSONObject: try KubeProtobuf.decode(request.body))
+            }
+            return try KubeJSON.decoder.decode(T.self, from: body)
+        } catch let failure as KubeProtobuf.Failure {
+            throw Status.badRequest("the body of the request could not be decoded: \(failure.description)")
+        } catch let error as DecodingError {
+            throw Status.badRequest("\(kind) in version \"\(version)\" cannot be handled as a \(kind): \(error.fieldDescription)")
+        }
+    }
+
     /// The body as an object of `kind`, with the warnings for the fields it has that the kind has not (an error
     /// under `fieldValidation=Strict`).
     func decodeBody<S: KindStrategy>(_ kind: S, _ request: APIRequest) throws -> (S.Object, [String]) {

@@ -2,7 +2,7 @@ import Foundation
 import KindlingAPI
 import KindlingPrinters
 
-/// Subresources with answers of their own: `scale` and `pods/log`.
+/// Subresources with answers of their own: `scale`, `serviceaccounts/token` and `pods/log`.
 extension APIHandler {
     func scale<S: KindStrategy>(_ kind: S, _ scaling: Scaling<S.Object>, namespace: String, name: String, method: String,
                                 request: APIRequest) throws -> APIResponse {
@@ -12,7 +12,7 @@ extension APIHandler {
         case "PUT", "PATCH":
             let replicas: Int?
             if method == "PUT" {
-                replicas = try KubeJSON.decoder.decode(Scale.self, from: request.body).spec.replicas
+                replicas = try decodeJSON(Scale.self, request, kind: "Scale", version: "autoscaling/v1").spec.replicas
             } else {
                 let patch = try jsonBody(request) as? [String: Any]
                 replicas = (patch?["spec"] as? [String: Any])?["replicas"] as? Int
@@ -31,6 +31,42 @@ extension APIHandler {
         default:
             throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
         }
+    }
+
+    /// `serviceaccounts/{name}/token` (`kubectl create token`, kubelet's projected tokens): a token of the
+    /// account for the audiences and time asked (an hour by default, ten minutes at least), bound to a pod
+    /// when asked, which must be the pod named with the uid given.
+    func tokenRequest(namespace: String, account name: String, _ request: APIRequest) throws -> APIResponse {
+        guard let tokens else { throw Status.methodNotAllowed("this server issues no tokens") }
+        let account = try registry.get(ServiceAccount.self, namespace: namespace, name: name)
+        var asked = try decodeJSON(TokenRequest.self, request, kind: "TokenRequest", version: "authentication.k8s.io/v1")
+        let seconds = asked.spec.expirationSeconds ?? TokenRequest.defaultExpirationSeconds
+        if seconds < TokenRequest.minimumExpirationSeconds {
+            throw Status.invalid(kind: "TokenRequest", group: "authentication.k8s.io", name: name,
+                                 errors: [.invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")])
+        }
+        var pod: Pod?
+        if let bound = asked.spec.boundObjectRef {
+            guard bound.kind == "Pod" else { throw Status.badRequest("cannot bind token for object of kind \"\(bound.kind ?? "")\": kindling binds tokens to pods only") }
+            let found = try registry.get(Pod.self, namespace: namespace, name: bound.name ?? "")
+            if let uid = bound.uid, !uid.isEmpty, uid != found.metadata.uid {
+                throw Status.conflict(Pod.groupResource, found.name, "the UID in the bound object reference (\(uid)) does not match the UID in record. The object might have been deleted and then recreated")
+            }
+            if (found.spec.serviceAccountName ?? ServiceAccount.defaultName) != name {
+                throw Status.badRequest("cannot bind token for pod \"\(found.name)\": it runs as service account \"\(found.spec.serviceAccountName ?? "")\", not \"\(name)\"")
+            }
+            asked.spec.boundObjectRef?.uid = found.metadata.uid
+            pod = found
+        }
+        let audiences = asked.spec.audiences.flatMap { $0.isEmpty ? nil : $0 } ?? [ServiceAccountTokens.issuer]
+        let issued = try tokens.issue(for: account, audiences: audiences, seconds: seconds, pod: pod)
+        asked.spec.audiences = audiences
+        asked.spec.expirationSeconds = seconds
+        var meta = ObjectMeta(name: name, namespace: namespace)
+        meta.creationTimestamp = registry.now
+        asked.metadata = meta
+        asked.status = TokenRequest.Status(token: issued.token, expirationTimestamp: Timestamp.string(issued.expires))
+        return APIHandler.json(201, asked)
     }
 
     /// `pods/{name}/log`: a container's output as text (`container`, `tailLines`, `limitBytes`, `follow`).

@@ -14,10 +14,13 @@ public struct APIRequest: Sendable {
     public var accept: String?
     /// Names the writer of a change when the request gives no `fieldManager`.
     public var userAgent: String?
+    /// Who sent it: the authenticated caller (the administrator on the root-only unix socket).
+    public var user: UserInfo
 
     public init(method: String, path: String, query: [String: String] = [:], body: Data = Data(), contentType: String? = nil,
-                accept: String? = nil, userAgent: String? = nil) {
+                accept: String? = nil, userAgent: String? = nil, user: UserInfo = .admin) {
         self.userAgent = userAgent
+        self.user = user
         self.method = method
         self.path = path
         self.query = query
@@ -49,9 +52,13 @@ public struct APIHandler: Sendable {
 
     public static let tooLarge = Status(code: 413, reason: "RequestEntityTooLarge", message: "Request entity too large: limit is \(maxBodySize)")
 
-    public init(registry: Registry, cluster: String? = nil) {
+    /// Issues ServiceAccount tokens (`serviceaccounts/token`); nil issues none.
+    public let tokens: ServiceAccountTokens?
+
+    public init(registry: Registry, cluster: String? = nil, tokens: ServiceAccountTokens? = nil) {
         self.registry = registry
         self.cluster = cluster
+        self.tokens = tokens
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -180,6 +187,10 @@ public struct APIHandler: Sendable {
                 throw Status.methodNotAllowed("create not allowed while custom resource definition is terminating")
             }
             let (object, warnings) = try decodeBody(kind, request)
+            // A server that issues tokens runs the ServiceAccount controller and admission.
+            if tokens != nil, let pod = object as? Pod {
+                ServiceAccountAdmission.awaitDefaultAccount(pod, namespace: namespace ?? pod.metadata.namespace ?? "default", registry: registry)
+            }
             return APIHandler.json(201, try registry.create(object, as: kind, namespace: kind.served.namespaced ? (namespace ?? "default") : nil,
                                                             dryRun: try Self.dryRun(request), writer: Self.writer(request)),
                                    warnings: warnings)
@@ -211,6 +222,8 @@ public struct APIHandler: Sendable {
             return try delete(kind, namespace: namespace, name: name, request)
         case ("GET", "exec"), ("POST", "exec"), ("GET", "attach"), ("POST", "attach"):
             throw try upgradeRequired(namespace: namespace, name: name, subresource: subresource ?? "")
+        case ("POST", "token"):
+            return try tokenRequest(namespace: namespace, account: name, request)
         case ("GET", "log"):
             return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):

@@ -1,4 +1,5 @@
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 import KindlingStore
 import Logging
@@ -16,10 +17,16 @@ public struct ControlPlane: Sendable {
     /// Prometheus text for /metrics (the process bootstraps swift-metrics); nil: no metrics endpoint.
     public let metrics: (@Sendable () -> String)?
     public let limit: InFlightLimit
+    /// Where pods reach the API: the control-plane node's address, whose port 6443 its agent forwards to the
+    /// TLS endpoint. The `kubernetes` Service's endpoints; nil leaves them unset.
+    public let advertiseAddress: IPv4Address?
+
+    public static let securePort = 6443
 
     public init(config: ClusterConfig, storePath: String?, socketPath: String, tls: HTTPServer.TLSListener? = nil,
                 nodeMonitorGracePeriod: TimeInterval = 40, podEvictionTimeout: TimeInterval = 300, metrics: (@Sendable () -> String)? = nil,
-                limit: InFlightLimit = InFlightLimit()) {
+                limit: InFlightLimit = InFlightLimit(), advertiseAddress: IPv4Address? = nil) {
+        self.advertiseAddress = advertiseAddress
         self.config = config
         self.limit = limit
         self.metrics = metrics
@@ -34,13 +41,15 @@ public struct ControlPlane: Sendable {
         // A command run by `pods/exec` may exit before its standard input is written: EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
         let registry = Registry(store: try Store(path: storePath), admission: AdmissionChain([
-            ServiceAdmission(serviceSubnet: config.serviceSubnet), DefaultIngressClassAdmission(),
+            ServiceAdmission(serviceSubnet: config.serviceSubnet), DefaultIngressClassAdmission(), ServiceAccountAdmission(),
         ]))
+        let tokens = try tls.map { try ServiceAccountTokens(pem: $0.credentials.serviceAccountKeyPEM) }
         // The add-ons (cluster DNS, the ingress controller) are made with the cluster, once: after that they are
         // the user's to scale, change or delete, and a restarted server leaves them as they are.
         let fresh = (try? registry.get(Namespace.self, name: "kube-system")) == nil
         try ensureSystemNamespaces(registry)
         try ensureKubernetesService(registry)
+        if let advertiseAddress { try ensureKubernetesEndpoints(registry, address: advertiseAddress) }
         if fresh {
             try ensureClusterDNS(registry)
             try ensureIngressController(registry)
@@ -50,15 +59,15 @@ public struct ControlPlane: Sendable {
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
-            EventTTLController(), CustomResourceController(),
-        ]
+            EventTTLController(), CustomResourceController(), ServiceAccountController(),
+        ] + (tls.map { [RootCAPublisher(caPEM: $0.credentials.caPEM)] } ?? [])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                try await HTTPServer(handler: APIHandler(registry: registry, cluster: config.name), socketPath: socketPath, tls: tls, metrics: metrics, limit: limit)
-                    .run(onReady: onReady)
+                let handler = APIHandler(registry: registry, cluster: config.name, tokens: tokens)
+                try await HTTPServer(handler: handler, socketPath: socketPath, tls: tls, metrics: metrics, limit: limit).run(onReady: onReady)
             }
             try await group.next()
             group.cancelAll()
@@ -70,9 +79,39 @@ public struct ControlPlane: Sendable {
         guard (try? registry.get(Service.self, namespace: "default", name: "kubernetes")) == nil else { return }
         var meta = ObjectMeta(name: "kubernetes", namespace: "default", labels: ["component": "apiserver", "provider": "kubernetes"])
         meta.annotations = nil
-        var service = Service(metadata: meta, spec: .init(type: "ClusterIP", ports: [.init(name: "https", port: 443, targetPort: .int(config.apiServerPort ?? 6443))]))
+        var service = Service(metadata: meta, spec: .init(type: "ClusterIP", ports: [.init(name: "https", port: 443, targetPort: .int(Self.securePort))]))
         service.spec.clusterIP = ServiceAllocation(serviceSubnet: config.serviceSubnet).kubernetesIP.description
         _ = try registry.create(service)
+    }
+
+    /// The `kubernetes` Service's Endpoints and EndpointSlice, as kube-apiserver's reconciler keeps them: the
+    /// advertised address and secure port (not mirrored: the slice is written here).
+    func ensureKubernetesEndpoints(_ registry: Registry, address: IPv4Address) throws {
+        let port = Self.securePort
+        var meta = ObjectMeta(name: "kubernetes", namespace: "default", labels: ["endpointslice.kubernetes.io/skip-mirror": "true"])
+        let endpoints = Endpoints(metadata: meta, subsets: [.init(addresses: [.init(ip: address.description)], notReadyAddresses: nil,
+                                                                  ports: [.init(name: "https", port: port, protocol: "TCP")])])
+        meta.labels = [EndpointSlice.serviceNameLabel: "kubernetes"]
+        let slice = EndpointSlice(metadata: meta, endpoints: [.init(addresses: [address.description], conditions: .init(ready: true, serving: true, terminating: false),
+                                                                   nodeName: nil, targetRef: nil)],
+                                  ports: [.init(name: "https", port: port, protocol: "TCP")])
+        try ensure(endpoints, registry) { $0.subsets == endpoints.subsets && $0.metadata.labels == endpoints.metadata.labels }
+        try ensure(slice, registry) { $0.endpoints == slice.endpoints && $0.ports == slice.ports }
+    }
+
+    /// `object` created, or written over the stored one unless `same` says it already is as wanted.
+    func ensure<T: KubeObject>(_ object: T, _ registry: Registry, same: (T) -> Bool) throws {
+        guard let current = try? registry.get(T.self, namespace: object.namespace, name: object.name) else {
+            _ = try registry.create(object)
+            return
+        }
+        if same(current) { return }
+        try registry.modify(T.self, namespace: object.namespace, name: object.name) { current in
+            var next = object
+            next.metadata = current.metadata
+            next.metadata.labels = object.metadata.labels
+            return next
+        }
     }
 
     /// Cluster DNS as kubeadm installs it: Deployment `kube-system/coredns` (2 replicas of the catalog's CoreDNS

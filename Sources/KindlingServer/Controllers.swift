@@ -68,7 +68,9 @@ struct NamespaceController: Controller {
     func drain(_ namespace: String, _ registry: Registry) async throws {
         while true {
             var remaining = 0
-            for kind in Kinds.all where kind.namespaced {
+            // Every kind served now, custom ones too; a kind served at several versions once.
+            var seen = Set<String>()
+            for kind in registry.kinds.snapshot.kinds where kind.served.namespaced && seen.insert(kind.served.groupResource.description).inserted {
                 remaining += try deleteAll(kind, in: namespace, registry)
             }
             if remaining == 0 { break }
@@ -78,11 +80,11 @@ struct NamespaceController: Controller {
     }
 
     /// Deletes every object of `kind` in `namespace`; returns how many are still there.
-    func deleteAll<T: KubeObject>(_ kind: T.Type, in namespace: String, _ registry: Registry) throws -> Int {
-        let items = try registry.list(T.self, namespace: namespace).items
+    func deleteAll<S: KindStrategy>(_ kind: S, in namespace: String, _ registry: Registry) throws -> Int {
+        let items = try registry.list(kind, namespace: namespace).items
         for item in items where item.metadata.deletionTimestamp == nil {
-            _ = try? registry.delete(T.self, namespace: namespace, name: item.name)
+            _ = try? registry.delete(kind, namespace: namespace, name: item.name)
         }
-        return try registry.list(T.self, namespace: namespace).items.count
+        return try registry.list(kind, namespace: namespace).items.count
     }
 }

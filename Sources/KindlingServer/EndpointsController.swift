@@ -13,6 +13,8 @@ struct EndpointsController: Controller {
     /// kube-controller-manager's default --max-endpoints-per-slice.
     static let maxEndpointsPerSlice = 100
     static let mirroredBy = "endpointslicemirroring-controller.k8s.io"
+    /// Endpoints whose slices their writer keeps itself (the `kubernetes` Service's).
+    static let skipMirrorLabel = "endpointslice.kubernetes.io/skip-mirror"
 
     func run(_ registry: Registry) async throws {
         try await reconcileOnChange(registry, watching: [Service.self, Pod.self, EndpointSlice.self, Endpoints.self]) {
@@ -44,7 +46,7 @@ struct EndpointsController: Controller {
         var mirrored = Set<String>()
         for service in services where EndpointsController.isMirrored(service) {
             let key = "\(service.namespace)/\(service.name)"
-            guard let endpoints = userEndpoints[key] else { continue }
+            guard let endpoints = userEndpoints[key], endpoints.metadata.labels?[Self.skipMirrorLabel] != "true" else { continue }
             mirrored.insert(key)
             try syncSlices(service, EndpointsController.groups(mirroring: endpoints), mirrors.filter { sliceKey($0) == key }, registry,
                            managedBy: EndpointsController.mirroredBy)

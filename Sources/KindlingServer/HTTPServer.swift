@@ -13,10 +13,13 @@ public struct HTTPServer: Sendable {
     public struct TLSListener: Sendable {
         public let port: Int
         public let credentials: ServerCredentials
+        /// A unix socket serving the same TLS endpoint, for the forwarder of the control-plane node's port 6443.
+        public let socketPath: String?
 
-        public init(port: Int, credentials: ServerCredentials) {
+        public init(port: Int, credentials: ServerCredentials, socketPath: String? = nil) {
             self.port = port
             self.credentials = credentials
+            self.socketPath = socketPath
         }
     }
 
@@ -43,8 +46,8 @@ public struct HTTPServer: Sendable {
         logger.logLevel = .warning
         let socketPath = self.socketPath
         let local = Application(
-            responder: responder(token: nil),
-            server: .http1WebSocketUpgrade(shouldUpgrade: upgrade(token: nil)),
+            responder: responder(authenticator: nil),
+            server: .http1WebSocketUpgrade(shouldUpgrade: upgrade(authenticator: nil)),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "kindling"),
             onServerRunning: { _ in
                 chmod(socketPath, 0o600)
@@ -59,14 +62,21 @@ public struct HTTPServer: Sendable {
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(tls.credentials.certificatePEM.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(tls.credentials.privateKeyPEM.utf8), format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
-        let remote = Application(
-            responder: responder(token: tls.credentials.token),
-            server: try .tls(.http1WebSocketUpgrade(shouldUpgrade: upgrade(token: tls.credentials.token)), tlsConfiguration: configuration),
-            configuration: .init(address: .hostname("127.0.0.1", port: tls.port), serverName: "kindling"),
-            logger: logger)
+        let authenticator = Authenticator(adminToken: tls.credentials.token, tokens: handler.tokens, registry: handler.registry)
+        // The same TLS endpoint twice: on 127.0.0.1 for the host, and on a unix socket the control-plane
+        // node's agent forwards its address's port 6443 to, for clients in pods.
+        let addresses: [BindAddress] = [.hostname("127.0.0.1", port: tls.port)] + (tls.socketPath.map { [.unixDomainSocket(path: $0)] } ?? [])
+        if let path = tls.socketPath { unlink(path) }
+        let remotes = try addresses.map { address in
+            Application(
+                responder: responder(authenticator: authenticator),
+                server: try .tls(.http1WebSocketUpgrade(shouldUpgrade: upgrade(authenticator: authenticator)), tlsConfiguration: configuration),
+                configuration: .init(address: address, serverName: "kindling"),
+                logger: logger)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await local.runService() }
-            group.addTask { try await remote.runService() }
+            for remote in remotes { group.addTask { try await remote.runService() } }
             try await group.next()
             group.cancelAll()
         }
@@ -74,11 +84,11 @@ public struct HTTPServer: Sendable {
 
     /// WebSocket upgrades for `pods/exec` and `pods/attach` of a running pod (with a token, only for requests
     /// bearing it); anything else goes on to the responder, which answers it or says why not.
-    func upgrade(token: String?) -> @Sendable (HTTPRequest, any Channel, Logger) async throws
+    func upgrade(authenticator: Authenticator?) -> @Sendable (HTTPRequest, any Channel, Logger) async throws
         -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let registry = handler.registry, cluster = handler.cluster, reads = handler.logReads
         return { request, _, _ in
-            if let token, !HTTPServer.bears(token, request.headerFields[.authorization]) { return .dontUpgrade }
+            if let authenticator, authenticator.user(authorization: request.headerFields[.authorization]) == nil { return .dontUpgrade }
             guard let cluster, let stream = PodExec.parse(request.path ?? ""),
                   let subprotocol = PodExec.subprotocol(offered: request.headerFields[.secWebSocketProtocol]),
                   let pod = try? registry.get(Pod.self, namespace: stream.namespace, name: stream.pod)
@@ -97,13 +107,18 @@ public struct HTTPServer: Sendable {
         }
     }
 
-    /// Answers every request through the handler; with a token, only requests bearing it (401 otherwise).
-    func responder(token: String?) -> CallbackResponder<BasicRequestContext> {
+    /// Answers every request through the handler; with an authenticator, only requests it names a user for
+    /// (401 otherwise), each as that user.
+    func responder(authenticator: Authenticator?) -> CallbackResponder<BasicRequestContext> {
         let handler = self.handler, metrics = self.metrics, limit = self.limit
         return CallbackResponder { request, context in
             var request = request
-            if let token, !HTTPServer.bears(token, request.headers[.authorization]) {
-                return HTTPServer.response(Status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
+            var user = UserInfo.admin
+            if let authenticator {
+                guard let known = authenticator.user(authorization: request.headers[.authorization]) else {
+                    return HTTPServer.response(Status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
+                }
+                user = known
             }
             let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
             let labels = RequestMetrics.labels(method: request.method.rawValue, path: request.uri.path, query: query)
@@ -132,7 +147,8 @@ public struct HTTPServer: Sendable {
                 body: Data(buffer: body),
                 contentType: request.headers[.contentType],
                 accept: request.headers[.accept],
-                userAgent: request.headers[.userAgent]
+                userAgent: request.headers[.userAgent],
+                user: user
             )
             switch await handler.handle(apiRequest) {
             case .json(let status, let data, let warnings, let contentType):
@@ -157,13 +173,5 @@ public struct HTTPServer: Sendable {
     static func response(_ status: Status) -> Response {
         Response(status: .init(code: status.code), headers: [.contentType: "application/json"],
                  body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? KubeJSON.encoder.encode(status)) ?? Data())))
-    }
-
-    /// Whether an Authorization header carries `Bearer <token>`, compared in constant time.
-    static func bears(_ token: String, _ header: String?) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.dropFirst("Bearer ".count).utf8), expected = Array(token.utf8)
-        guard given.count == expected.count else { return false }
-        return zip(given, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

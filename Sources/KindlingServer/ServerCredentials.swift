@@ -1,19 +1,25 @@
 import Crypto
 import Foundation
+import KindlingAddresses
 import KindlingAPI
 import SwiftASN1
 import X509
 
 /// What the TLS endpoint needs and what a client is given: a cluster CA, the API server's certificate
-/// (for 127.0.0.1 and localhost) signed by it, and a bearer token. Made once at `create cluster`, kept
-/// root-only in the cluster's state directory (`pki/`), like kubeadm's /etc/kubernetes/pki.
+/// signed by it (for 127.0.0.1, localhost, the `kubernetes` Service's names and address and the
+/// control-plane node's address), a bearer token, and the key ServiceAccount tokens are signed with. Made
+/// once at `create cluster`, kept root-only in the cluster's state directory (`pki/`), like kubeadm's
+/// /etc/kubernetes/pki.
 public struct ServerCredentials: Sendable {
     public let caPEM: String
     public let certificatePEM: String
     public let privateKeyPEM: String
     public let token: String
+    public let serviceAccountKeyPEM: String
 
-    public static func generate(cluster: String, now: Date = Date()) throws -> ServerCredentials {
+    /// `addresses`: where else in-cluster clients reach the server (the `kubernetes` Service's address, the
+    /// control-plane node's).
+    public static func generate(cluster: String, addresses: [IPv4Address] = [], now: Date = Date()) throws -> ServerCredentials {
         let caKey = P256.Signing.PrivateKey()
         let caName = try DistinguishedName { CommonName("kindling-ca-\(cluster)") }
         let ca = try Certificate(
@@ -37,6 +43,7 @@ public struct ServerCredentials: Sendable {
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectAlternativeNames([
                     .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
+                ] + addresses.map { .ipAddress(ASN1OctetString(contentBytes: ArraySlice($0.octets))) } + [
                     .dnsName("localhost"), .dnsName("kubernetes"), .dnsName("kubernetes.default"),
                     .dnsName("kubernetes.default.svc"), .dnsName("kubernetes.default.svc.cluster.local"),
                 ])
@@ -45,7 +52,8 @@ public struct ServerCredentials: Sendable {
         var random = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
         return ServerCredentials(caPEM: try ca.serializeAsPEM().pemString, certificatePEM: try server.serializeAsPEM().pemString,
-                                 privateKeyPEM: serverKey.pemRepresentation, token: token)
+                                 privateKeyPEM: serverKey.pemRepresentation, token: token,
+                                 serviceAccountKeyPEM: P256.Signing.PrivateKey().pemRepresentation)
     }
 
     /// The files under a state directory's `pki/`.
@@ -56,12 +64,14 @@ public struct ServerCredentials: Sendable {
         public var certificate: String { directory + "/apiserver.crt" }
         public var privateKey: String { directory + "/apiserver.key" }
         public var token: String { directory + "/token" }
+        public var serviceAccountKey: String { directory + "/sa.key" }
     }
 
     public func save(_ files: Files) throws {
         try FileManager.default.createDirectory(atPath: files.directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        for (path, text) in [(files.ca, caPEM), (files.certificate, certificatePEM), (files.privateKey, privateKeyPEM), (files.token, token + "\n")] {
+        for (path, text) in [(files.ca, caPEM), (files.certificate, certificatePEM), (files.privateKey, privateKeyPEM), (files.token, token + "\n"),
+                           (files.serviceAccountKey, serviceAccountKeyPEM)] {
             guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
@@ -72,7 +82,8 @@ public struct ServerCredentials: Sendable {
         func read(_ path: String) throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
         return ServerCredentials(caPEM: try read(files.ca), certificatePEM: try read(files.certificate),
                                  privateKeyPEM: try read(files.privateKey),
-                                 token: try read(files.token).trimmingCharacters(in: .whitespacesAndNewlines))
+                                 token: try read(files.token).trimmingCharacters(in: .whitespacesAndNewlines),
+                                 serviceAccountKeyPEM: try read(files.serviceAccountKey))
     }
 
     /// This cluster's kubeconfig entry (context `kindling-<cluster>`), as kind writes one.

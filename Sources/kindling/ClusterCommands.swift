@@ -58,7 +58,10 @@ struct CreateCluster: AsyncParsableCommand {
             let topology = try provisioner.create(parsed)
             do {
                 let processes = ClusterProcesses(cluster: parsed.name)
-                let credentials = try ServerCredentials.generate(cluster: parsed.name)
+                let controlPlane = topology.nodes.first { $0.role == .controlPlane }?.address.address
+                let credentials = try ServerCredentials.generate(cluster: parsed.name, addresses: [
+                    ServiceAllocation(serviceSubnet: parsed.serviceSubnet).kubernetesIP,
+                ] + (controlPlane.map { [$0] } ?? []))
                 try credentials.save(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
                 try await startAndWait(parsed, topology, progress: progress)
                 try kubeconfig.export(cluster: parsed.name)

@@ -22,16 +22,17 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors("server") {
-            let (config, _) = try loadCluster(cluster.name)
+            let (config, topology) = try loadCluster(cluster.name)
             let processes = ClusterProcesses(cluster: cluster.name)
             try FileManager.default.createDirectory(atPath: processes.runDirectory, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             let credentials = try ServerCredentials.load(ServerCredentials.Files(stateDirectory: processes.stateDirectory))
-            let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials) }
+            let tls = config.apiServerPort.map { HTTPServer.TLSListener(port: $0, credentials: credentials, socketPath: processes.tlsSocketPath) }
             let controlPlane = ControlPlane(config: config, storePath: processes.storePath, socketPath: processes.socketPath, tls: tls,
                                             nodeMonitorGracePeriod: NodeTiming.gracePeriod(),
                                             podEvictionTimeout: NodeTiming.evictionTimeout(), metrics: MetricsExport.bootstrap(),
-                                            limit: InFlightLimit(environment: ProcessInfo.processInfo.environment))
+                                            limit: InFlightLimit(environment: ProcessInfo.processInfo.environment),
+                                            advertiseAddress: topology.nodes.first { $0.role == .controlPlane }?.address.address)
             try await controlPlane.run { printError("serving on \(processes.socketPath)") }
         }
     }
@@ -66,7 +67,9 @@ struct AgentCommand: AsyncParsableCommand {
             let agent = Agent(config: config, nodeName: node, labels: labels, client: client, programs: .init(
                 agnhost: [ClusterProcesses.executable, "agnhost"],
                 clusterDNS: [ClusterProcesses.executable, "dns", "--name", cluster.name, "--domain", ClusterConfig.clusterDomain],
-                ingressController: [ClusterProcesses.executable, "ingress-controller", "--name", cluster.name]))
+                ingressController: [ClusterProcesses.executable, "ingress-controller", "--name", cluster.name]),
+                apiSocket: me.role == .controlPlane && me.name == topology.nodes.first { $0.role == .controlPlane }?.name
+                    ? ClusterProcesses(cluster: cluster.name).tlsSocketPath : nil)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await agent.run() }
                 group.addTask { try await MetricsExport.serve(metrics, port: AgentCommand.metricsPort) }

@@ -76,6 +76,9 @@ public struct PodSpec: Codable, Hashable, Sendable {
     public var enableServiceLinks: Bool?
     public var schedulerName: String?
     public var serviceAccountName: String?
+    /// The old name of `serviceAccountName`, kept equal to it.
+    public var serviceAccount: String?
+    public var automountServiceAccountToken: Bool?
     public var volumes: [Volume]?
 
     public init(containers: [Container]) { self.containers = containers }
@@ -124,6 +127,8 @@ public struct PodSpec: Codable, Hashable, Sendable {
         dnsPolicy = dnsPolicy ?? "ClusterFirst"
         enableServiceLinks = enableServiceLinks ?? true
         schedulerName = schedulerName ?? "default-scheduler"
+        serviceAccountName = serviceAccountName ?? serviceAccount
+        if serviceAccountName != nil { serviceAccount = serviceAccountName }
         for i in containers.indices { containers[i].applyDefaults() }
         for i in (volumes ?? []).indices { volumes![i].applyDefaults() }
     }

@@ -1,6 +1,7 @@
 import KindlingAddresses
 
-/// `spec.volumes[]` of the kinds kindling mounts: Secrets and ConfigMaps as files, and empty directories.
+/// `spec.volumes[]` of the kinds kindling mounts: Secrets and ConfigMaps as files, empty directories, and
+/// projected volumes (Secrets, ConfigMaps, the pod's namespace and ServiceAccount tokens in one directory).
 /// A volume of another type (hostPath, persistentVolumeClaim, ...) decodes with no source and is mounted as
 /// an empty directory; the write that created it carried a warning for the dropped field.
 public struct Volume: Codable, Hashable, Sendable {
@@ -8,22 +9,26 @@ public struct Volume: Codable, Hashable, Sendable {
     public var secret: SecretVolumeSource?
     public var configMap: ConfigMapVolumeSource?
     public var emptyDir: EmptyDirVolumeSource?
+    public var projected: ProjectedVolumeSource?
 
-    public init(name: String, secret: SecretVolumeSource? = nil, configMap: ConfigMapVolumeSource? = nil) {
+    public init(name: String, secret: SecretVolumeSource? = nil, configMap: ConfigMapVolumeSource? = nil, projected: ProjectedVolumeSource? = nil) {
         self.name = name
         self.secret = secret
         self.configMap = configMap
+        self.projected = projected
     }
 
     public mutating func applyDefaults() {
         if secret != nil, secret?.defaultMode == nil { secret?.defaultMode = 0o644 }
         if configMap != nil, configMap?.defaultMode == nil { configMap?.defaultMode = 0o644 }
-        if secret == nil, configMap == nil, emptyDir == nil { emptyDir = EmptyDirVolumeSource() }
+        projected?.applyDefaults()
+        if secret == nil, configMap == nil, emptyDir == nil, projected == nil { emptyDir = EmptyDirVolumeSource() }
     }
 
     func validate(_ path: String) -> [FieldError] {
         var errors = LabelValidation.dns1123LabelProblems(name).map { FieldError.invalid("\(path).name", name, $0) }
-        if [secret != nil, configMap != nil, emptyDir != nil].filter({ $0 }).count > 1 {
+        if let projected { errors += projected.validate("\(path).projected") }
+        if [secret != nil, configMap != nil, emptyDir != nil, projected != nil].filter({ $0 }).count > 1 {
             errors.append(.forbidden("\(path).configMap", "may not specify more than 1 volume type"))
         }
         if let secret, (secret.secretName ?? "").isEmpty { errors.append(.required("\(path).secret.secretName")) }
@@ -132,5 +137,109 @@ public struct EnvFromSource: Codable, Hashable, Sendable {
         self.prefix = prefix
         self.configMapRef = configMapRef
         self.secretRef = secretRef
+    }
+}
+
+/// `projected`: several sources' files in one directory, as the ServiceAccount admission mounts a pod's
+/// token, the cluster CA and its namespace.
+public struct ProjectedVolumeSource: Codable, Hashable, Sendable {
+    public struct Projection: Codable, Hashable, Sendable {
+        public struct Named: Codable, Hashable, Sendable {
+            public var name: String?
+            public var items: [KeyToPath]?
+            public var optional: Bool?
+
+            public init(name: String?, items: [KeyToPath]? = nil) {
+                self.name = name
+                self.items = items
+            }
+        }
+        public struct DownwardAPI: Codable, Hashable, Sendable {
+            public struct File: Codable, Hashable, Sendable {
+                public struct FieldRef: Codable, Hashable, Sendable {
+                    public var apiVersion: String?
+                    public var fieldPath: String
+                }
+                public var path: String
+                public var fieldRef: FieldRef?
+                public var mode: Int?
+
+                public init(path: String, fieldPath: String) {
+                    self.path = path
+                    fieldRef = FieldRef(apiVersion: "v1", fieldPath: fieldPath)
+                }
+            }
+            public var items: [File]?
+
+            public init(items: [File]?) { self.items = items }
+        }
+        public struct ServiceAccountToken: Codable, Hashable, Sendable {
+            public var audience: String?
+            public var expirationSeconds: Int64?
+            public var path: String
+
+            public init(audience: String? = nil, expirationSeconds: Int64?, path: String) {
+                self.audience = audience
+                self.expirationSeconds = expirationSeconds
+                self.path = path
+            }
+        }
+
+        public var secret: Named?
+        public var configMap: Named?
+        public var downwardAPI: DownwardAPI?
+        public var serviceAccountToken: ServiceAccountToken?
+
+        public init(secret: Named? = nil, configMap: Named? = nil, downwardAPI: DownwardAPI? = nil, serviceAccountToken: ServiceAccountToken? = nil) {
+            self.secret = secret
+            self.configMap = configMap
+            self.downwardAPI = downwardAPI
+            self.serviceAccountToken = serviceAccountToken
+        }
+    }
+
+    public var sources: [Projection]?
+    public var defaultMode: Int?
+
+    public init(sources: [Projection], defaultMode: Int? = 0o644) {
+        self.sources = sources
+        self.defaultMode = defaultMode
+    }
+
+    /// The downward API fields a projected file may carry.
+    public static let downwardFields = ["metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels", "metadata.annotations",
+                                        "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.podIP"]
+
+    mutating func applyDefaults() {
+        if defaultMode == nil { defaultMode = 0o644 }
+        for index in (sources ?? []).indices {
+            if sources![index].serviceAccountToken != nil, sources![index].serviceAccountToken?.expirationSeconds == nil {
+                sources![index].serviceAccountToken?.expirationSeconds = 3600
+            }
+            for file in (sources![index].downwardAPI?.items ?? []).indices where sources![index].downwardAPI?.items?[file].fieldRef?.apiVersion == nil {
+                sources![index].downwardAPI?.items?[file].fieldRef?.apiVersion = "v1"
+            }
+        }
+    }
+
+    func validate(_ path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        for (index, source) in (sources ?? []).enumerated() {
+            let at = "\(path).sources[\(index)]"
+            let kinds = [source.secret != nil, source.configMap != nil, source.downwardAPI != nil, source.serviceAccountToken != nil]
+            if kinds.filter({ $0 }).count != 1 { errors.append(.forbidden(at, "may not specify more than 1 volume type per source")) }
+            if let token = source.serviceAccountToken {
+                if token.path.isEmpty { errors.append(.required("\(at).serviceAccountToken.path")) }
+                if let seconds = token.expirationSeconds, seconds < 600 {
+                    errors.append(.invalid("\(at).serviceAccountToken.expirationSeconds", seconds, "may not specify a duration less than 10 minutes"))
+                }
+            }
+            for (file, item) in (source.downwardAPI?.items ?? []).enumerated() {
+                if let field = item.fieldRef?.fieldPath, !Self.downwardFields.contains(field) {
+                    errors.append(.unsupported("\(at).downwardAPI.items[\(file)].fieldRef.fieldPath", field, supported: Self.downwardFields))
+                }
+            }
+        }
+        return errors
     }
 }

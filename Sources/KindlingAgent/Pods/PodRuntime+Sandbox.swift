@@ -59,13 +59,43 @@ extension PodRuntime {
         var directories: [String] = []
     }
 
-    /// The pod's Secrets and ConfigMaps as the API has them now (absent ones left out).
-    func fetchReferences(_ pod: Pod) async -> PodReferences {
+    /// The pod's Secrets and ConfigMaps as the API has them now (absent ones left out), and its ServiceAccount
+    /// tokens: those of `previous` while they are fresh, new ones (bound to the pod) when they are due.
+    func fetchReferences(_ pod: Pod, previous: PodReferences? = nil) async -> PodReferences {
         let (secretNames, mapNames) = PodReferences.names(in: pod)
         var found = PodReferences()
         for name in secretNames { found.secrets[name] = try? await client.get(Secret.self, namespace: pod.namespace, name: name) }
         for name in mapNames { found.configMaps[name] = try? await client.get(ConfigMap.self, namespace: pod.namespace, name: name) }
+        for source in PodReferences.tokenSources(in: pod) {
+            let key = PodReferences.tokenKey(source)
+            if let kept = previous?.tokens[key], kept.refreshAfter > Date() {
+                found.tokens[key] = kept
+            } else if let issued = await requestToken(pod, source) {
+                found.tokens[key] = issued
+            } else if let kept = previous?.tokens[key] {
+                found.tokens[key] = kept
+            }
+        }
         return found
+    }
+
+    /// A token of the pod's ServiceAccount bound to the pod, as kubelet's token manager asks for one.
+    func requestToken(_ pod: Pod, _ source: ProjectedVolumeSource.Projection.ServiceAccountToken) async -> PodReferences.IssuedToken? {
+        let account = pod.spec.serviceAccountName ?? ServiceAccount.defaultName
+        let seconds = source.expirationSeconds ?? 3600
+        let request = TokenRequest(spec: .init(audiences: source.audience.map { [$0] }, expirationSeconds: seconds,
+                                               boundObjectRef: .init(kind: "Pod", name: pod.name, uid: pod.metadata.uid)))
+        do {
+            let path = "/api/v1/namespaces/\(pod.namespace)/serviceaccounts/\(account)/token"
+            let answer = try await client.send(.POST, path, body: try KubeJSON.encoder.encode(request))
+            let issued = try KubeJSON.decoder.decode(TokenRequest.self, from: answer.body)
+            guard let status = issued.status else { throw Status.badRequest(String(decoding: answer.body, as: UTF8.self)) }
+            let expires = Timestamp.date(status.expirationTimestamp) ?? Date().addingTimeInterval(TimeInterval(seconds))
+            return .init(token: status.token, refreshAfter: Date().addingTimeInterval(expires.timeIntervalSinceNow * 0.8))
+        } catch {
+            logger.warning("pod \(pod.namespace)/\(pod.name): cannot get a token of service account \(account): \(error)")
+            return nil
+        }
     }
 
     /// Writes each volume's files under the pod's directory and plans their mounts: at every container's
@@ -79,7 +109,7 @@ extension PodRuntime {
             mounts.binds.append((source: directory + "/nginx-conf.d", target: "/etc/nginx/conf.d"))
         }
         let volumes = Dictionary((pod.spec.volumes ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for volume in volumes.values { try writeVolume(volume, references: references, directory: directory) }
+        for volume in volumes.values { try writeVolume(volume, of: pod, references: references, directory: directory) }
         var targets: Set<String> = []
         for container in pod.spec.containers {
             for mount in container.volumeMounts ?? [] {
@@ -87,7 +117,7 @@ extension PodRuntime {
                 let target = (mount.mountPath as NSString).standardizingPath
                 guard targets.insert(target).inserted else { continue }
                 mounts.binds.append((source: "\(directory)/volumes/\(volume.name)", target: target))
-                if volume.secret != nil || volume.configMap != nil || mount.readOnly == true { mounts.readOnly.insert(target) }
+                if volume.secret != nil || volume.configMap != nil || volume.projected != nil || mount.readOnly == true { mounts.readOnly.insert(target) }
             }
         }
         let plan = try PodVolumes.mountPoints(mounts.binds.map(\.target).filter { !$0.hasPrefix("/etc/hosts") }) { path in
@@ -98,6 +128,13 @@ extension PodRuntime {
             let layer = "\(directory)/overlay/\(index)"
             for sub in ["upper", "work"] { try FileManager.default.createDirectory(atPath: "\(layer)/\(sub)", withIntermediateDirectories: true) }
             mounts.overlays.append((target: root, options: "lowerdir=\(root),upperdir=\(layer)/upper,workdir=\(layer)/work"))
+            // A unix socket seen through an overlay takes no connections: the API sockets the cluster's own pods
+            // use (cluster DNS, the ingress controller) are bound back from the machine over an overlaid /run
+            // (the token volume's /var/run/secrets makes one).
+            let resolved = (root as NSString).resolvingSymlinksInPath
+            if ClusterNames.runRoot.hasPrefix(resolved == "/" ? "/" : resolved + "/") {
+                mounts.binds.append((source: ClusterNames.runRoot, target: ClusterNames.runRoot))
+            }
         }
         mounts.directories = plan.directories
         return mounts
@@ -105,10 +142,10 @@ extension PodRuntime {
 
     /// A volume's files as its Secret or ConfigMap holds them now (an empty directory for the rest), each written
     /// whole and renamed into place, so a reader never sees half a file.
-    func writeVolume(_ volume: Volume, references: PodReferences, directory: String) throws {
+    func writeVolume(_ volume: Volume, of pod: Pod, references: PodReferences, directory: String) throws {
         let root = "\(directory)/volumes/\(volume.name)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        guard let wanted = try PodVolumes.files(of: volume, references: references) else { return }
+        guard let wanted = try PodVolumes.files(of: volume, references: references, pod: pod) else { return }
         for (path, file) in wanted {
             let target = "\(root)/\(path)"
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -136,12 +173,12 @@ extension PodRuntime {
         let pods = desired.values.filter { pod in
             guard pod.metadata.uid.map({ records[$0] != nil }) == true else { return false }
             let names = PodReferences.names(in: pod)
-            return !names.secrets.isEmpty || !names.configMaps.isEmpty
+            return !names.secrets.isEmpty || !names.configMaps.isEmpty || !PodReferences.tokenSources(in: pod).isEmpty
         }
         guard !pods.isEmpty else { return }
         Task {
             for pod in pods {
-                let fresh = await self.fetchReferences(pod)
+                let fresh = await self.fetchReferences(pod, previous: pod.metadata.uid.flatMap { self.references[$0] })
                 self.refreshed(pod, fresh)
             }
         }
@@ -150,10 +187,10 @@ extension PodRuntime {
     func refreshed(_ pod: Pod, _ fresh: PodReferences) {
         guard let uid = pod.metadata.uid, let record = records[uid], references[uid] != fresh else { return }
         references[uid] = fresh
-        logger.info("pod \(pod.namespace)/\(pod.name): its Secrets or ConfigMaps changed; volumes rewritten")
+        logger.info("pod \(pod.namespace)/\(pod.name): its Secrets, ConfigMaps or tokens changed; volumes rewritten")
         for volume in pod.spec.volumes ?? [] {
             do {
-                try writeVolume(volume, references: fresh, directory: files.directory(record.uid))
+                try writeVolume(volume, of: pod, references: fresh, directory: files.directory(record.uid))
             } catch {
                 logger.warning("pod \(pod.namespace)/\(pod.name): volume \(volume.name): \(error)")
             }

@@ -7,11 +7,19 @@ import KindlingAPI
 struct PodReferences: Sendable, Equatable {
     var secrets: [String: Secret] = [:]
     var configMaps: [String: ConfigMap] = [:]
+    /// The pod's ServiceAccount tokens by `tokenKey`, each kept until 80% of its life has passed (kubelet's rule).
+    var tokens: [String: IssuedToken] = [:]
 
-    /// The names `pod` refers to in volumes, `env` and `envFrom`.
+    struct IssuedToken: Sendable, Equatable {
+        var token: String
+        var refreshAfter: Date
+    }
+
+    /// The names `pod` refers to in volumes (projected ones' sources too), `env` and `envFrom`.
     static func names(in pod: Pod) -> (secrets: Set<String>, configMaps: Set<String>) {
-        var secrets = Set((pod.spec.volumes ?? []).compactMap { $0.secret?.secretName })
-        var configMaps = Set((pod.spec.volumes ?? []).compactMap { $0.configMap?.name })
+        let sources = (pod.spec.volumes ?? []).flatMap { $0.projected?.sources ?? [] }
+        var secrets = Set((pod.spec.volumes ?? []).compactMap { $0.secret?.secretName } + sources.compactMap { $0.secret?.name })
+        var configMaps = Set((pod.spec.volumes ?? []).compactMap { $0.configMap?.name } + sources.compactMap { $0.configMap?.name })
         for container in pod.spec.containers {
             for variable in container.env ?? [] {
                 if let name = variable.valueFrom?.secretKeyRef?.name { secrets.insert(name) }
@@ -31,6 +39,16 @@ struct PodReferences: Sendable, Equatable {
         if let data = secret ? secrets[name]?.decodedData : configMaps[name].map(PodReferences.contents) { return data }
         if optional { return nil }
         throw PodSetupError("\(secret ? "secret" : "configmap") \"\(name)\" not found")
+    }
+
+    /// The ServiceAccount token sources of `pod`'s projected volumes.
+    static func tokenSources(in pod: Pod) -> [ProjectedVolumeSource.Projection.ServiceAccountToken] {
+        (pod.spec.volumes ?? []).flatMap { $0.projected?.sources ?? [] }.compactMap(\.serviceAccountToken)
+    }
+
+    /// Tokens of one audience and lifetime are one token.
+    static func tokenKey(_ source: ProjectedVolumeSource.Projection.ServiceAccountToken) -> String {
+        "\(source.audience ?? "")|\(source.expirationSeconds ?? 3600)"
     }
 
     /// A ConfigMap's keys as bytes: data as UTF-8, binaryData decoded.
@@ -62,7 +80,14 @@ enum PodVolumes {
 
     /// A volume's files, or nil for an empty directory; throws kubelet's words when
     /// the Secret or ConfigMap it names does not exist (and it is not optional).
-    static func files(of volume: Volume, references: PodReferences) throws -> [String: (data: Data, mode: Int)]? {
+    static func files(of volume: Volume, references: PodReferences, pod: Pod? = nil) throws -> [String: (data: Data, mode: Int)]? {
+        if let projected = volume.projected {
+            do {
+                return try projectedFiles(projected, references: references, pod: pod)
+            } catch {
+                throw PodSetupError("MountVolume.SetUp failed for volume \"\(volume.name)\" : \(error)")
+            }
+        }
         let source: (secret: Bool, name: String?, items: [KeyToPath]?, mode: Int?, optional: Bool?)
         if let secret = volume.secret {
             source = (true, secret.secretName, secret.items, secret.defaultMode, secret.optional)
@@ -80,6 +105,49 @@ enum PodVolumes {
         }
         guard let data else { return [:] }
         return try files(of: data, items: source.items, defaultMode: source.mode ?? 0o644, kind: kind)
+    }
+
+    /// A projected volume's files: each source's, in order, in one directory.
+    static func projectedFiles(_ projected: ProjectedVolumeSource, references: PodReferences, pod: Pod?) throws -> [String: (data: Data, mode: Int)] {
+        let mode = projected.defaultMode ?? 0o644
+        var files: [String: (data: Data, mode: Int)] = [:]
+        for source in projected.sources ?? [] {
+            if let token = source.serviceAccountToken {
+                guard let issued = references.tokens[PodReferences.tokenKey(token)] else {
+                    throw PodSetupError("failed to fetch token: the ServiceAccount token of the pod could not be requested")
+                }
+                files[token.path] = (Data(issued.token.utf8), mode)
+            }
+            for (secret, named) in [(true, source.secret), (false, source.configMap)] {
+                guard let named else { continue }
+                guard let data = try references.data(secret: secret, name: named.name ?? "", optional: named.optional == true) else { continue }
+                files.merge(try self.files(of: data, items: named.items, defaultMode: mode, kind: secret ? "secret" : "configmap")) { _, new in new }
+            }
+            for item in source.downwardAPI?.items ?? [] {
+                guard let field = item.fieldRef?.fieldPath else { continue }
+                files[item.path] = (Data((pod.flatMap { downwardValue(field, of: $0) } ?? "").utf8), item.mode ?? mode)
+            }
+        }
+        return files
+    }
+
+    /// A downward API field of the pod as a file holds it (labels and annotations as `key="value"` lines).
+    static func downwardValue(_ field: String, of pod: Pod) -> String? {
+        func lines(_ map: [String: String]?) -> String {
+            (map ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: "\n")
+        }
+        switch field {
+        case "metadata.name": return pod.name
+        case "metadata.namespace": return pod.namespace
+        case "metadata.uid": return pod.metadata.uid
+        case "metadata.labels": return lines(pod.metadata.labels)
+        case "metadata.annotations": return lines(pod.metadata.annotations)
+        case "spec.nodeName": return pod.spec.nodeName
+        case "spec.serviceAccountName": return pod.spec.serviceAccountName
+        case "status.hostIP": return pod.status?.hostIP
+        case "status.podIP": return pod.status?.podIP
+        default: return nil
+        }
     }
 
     /// How to make mount points for `targets` inside a sandbox without creating anything on the machine: each
