@@ -33,6 +33,8 @@ public enum ProtobufSchema {
         "Namespace": "core.Namespace", "Service": "core.Service", "Pod": "core.Pod", "ConfigMap": "core.ConfigMap",
         "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet",
         "Ingress": "networking.Ingress", "ServiceAccount": "core.ServiceAccount", "TokenRequest": "authentication.TokenRequest",
+        "Role": "rbac.Role", "ClusterRole": "rbac.ClusterRole", "RoleBinding": "rbac.RoleBinding", "ClusterRoleBinding": "rbac.ClusterRoleBinding",
+        "SelfSubjectAccessReview": "authorization.SelfSubjectAccessReview", "SelfSubjectReview": "authentication.SelfSubjectReview",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -62,6 +64,27 @@ public enum ProtobufSchema {
         "authentication.TokenRequestSpec": [1: list("audiences", .string), 4: one("expirationSeconds", .int, pointer: true),
                                             3: one("boundObjectRef", .message("authentication.BoundObjectReference"))],
         "authentication.BoundObjectReference": [1: one("kind", .string), 2: one("apiVersion", .string), 3: one("name", .string), 4: one("uid", .string)],
+        "authentication.SelfSubjectReview": [1: one("metadata", .message("meta.ObjectMeta"))],
+        // rbac/v1 (kubectl create role, clusterrole, rolebinding, clusterrolebinding)
+        "rbac.Role": [1: one("metadata", .message("meta.ObjectMeta")), 2: list("rules", .message("rbac.PolicyRule"))],
+        "rbac.ClusterRole": [1: one("metadata", .message("meta.ObjectMeta")), 2: list("rules", .message("rbac.PolicyRule"))],
+        "rbac.PolicyRule": [1: list("verbs", .string), 2: list("apiGroups", .string), 3: list("resources", .string),
+                            4: list("resourceNames", .string), 5: list("nonResourceURLs", .string)],
+        "rbac.RoleBinding": [1: one("metadata", .message("meta.ObjectMeta")), 2: list("subjects", .message("rbac.Subject")),
+                             3: one("roleRef", .message("rbac.RoleRef"))],
+        "rbac.ClusterRoleBinding": [1: one("metadata", .message("meta.ObjectMeta")), 2: list("subjects", .message("rbac.Subject")),
+                                    3: one("roleRef", .message("rbac.RoleRef"))],
+        "rbac.Subject": [1: one("kind", .string), 2: one("apiGroup", .string), 3: one("name", .string), 4: one("namespace", .string)],
+        "rbac.RoleRef": [1: one("apiGroup", .string), 2: one("kind", .string), 3: one("name", .string)],
+        // authorization/v1 (kubectl auth can-i)
+        "authorization.SelfSubjectAccessReview": [1: one("metadata", .message("meta.ObjectMeta")),
+                                                  2: one("spec", .message("authorization.SelfSubjectAccessReviewSpec"))],
+        "authorization.SelfSubjectAccessReviewSpec": [1: one("resourceAttributes", .message("authorization.ResourceAttributes")),
+                                                      2: one("nonResourceAttributes", .message("authorization.NonResourceAttributes"))],
+        "authorization.ResourceAttributes": [1: one("namespace", .string), 2: one("verb", .string), 3: one("group", .string),
+                                             4: one("version", .string), 5: one("resource", .string), 6: one("subresource", .string),
+                                             7: one("name", .string)],
+        "authorization.NonResourceAttributes": [1: one("path", .string), 2: one("verb", .string)],
         // networking/v1 (kubectl create ingress)
         "networking.Ingress": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("networking.IngressSpec"))],
         "networking.IngressSpec": [4: one("ingressClassName", .string, pointer: true), 1: one("defaultBackend", .message("networking.IngressBackend")),

@@ -88,3 +88,25 @@ public struct CustomResourceDefinitionPrinter: ObjectPrinter {
         [crd.name, crd.metadata.creationTimestamp ?? ""]
     }
 }
+
+/// `kubectl get roles` and `clusterroles`: name and creation time.
+public struct RolePrinter<Object: APIObject>: ObjectPrinter {
+    public init() {}
+    public var columns: [PrintColumn] { ["NAME", "CREATED AT"].map { PrintColumn($0) } }
+    public func cells(_ role: Object, _ context: PrintContext) -> [String] { [role.name, role.metadata.creationTimestamp ?? ""] }
+}
+
+/// `kubectl get rolebindings` and `clusterrolebindings`: the role, and with `-o wide` the subjects by kind.
+public struct BindingPrinter<Object: APIObject>: ObjectPrinter {
+    let parts: @Sendable (Object) -> (RoleRef, [RBACSubject])
+
+    public var columns: [PrintColumn] { [PrintColumn("NAME"), PrintColumn("ROLE"), PrintColumn("AGE")] + PrintColumn.wide("USERS", "GROUPS", "SERVICEACCOUNTS") }
+
+    public func cells(_ binding: Object, _ context: PrintContext) -> [String] {
+        let (role, subjects) = parts(binding)
+        func names(_ kind: String) -> String {
+            subjects.filter { $0.kind == kind }.map { kind == "ServiceAccount" ? "\($0.namespace ?? "")/\($0.name)" : $0.name }.joined(separator: ", ")
+        }
+        return [binding.name, "\(role.kind)/\(role.name)", context.age(binding.metadata), names("User"), names("Group"), names("ServiceAccount")]
+    }
+}

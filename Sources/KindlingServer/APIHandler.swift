@@ -16,11 +16,14 @@ public struct APIRequest: Sendable {
     public var userAgent: String?
     /// Who sent it: the authenticated caller (the administrator on the root-only unix socket).
     public var user: UserInfo
+    /// Whom the caller asks to act as (`Impersonate-*` headers, kubectl's `--as`), if anyone.
+    public var impersonation: Impersonation?
 
     public init(method: String, path: String, query: [String: String] = [:], body: Data = Data(), contentType: String? = nil,
-                accept: String? = nil, userAgent: String? = nil, user: UserInfo = .admin) {
+                accept: String? = nil, userAgent: String? = nil, user: UserInfo = .admin, impersonation: Impersonation? = nil) {
         self.userAgent = userAgent
         self.user = user
+        self.impersonation = impersonation.flatMap { $0.isEmpty ? nil : $0 }
         self.method = method
         self.path = path
         self.query = query
@@ -62,7 +65,10 @@ public struct APIHandler: Sendable {
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
+        var request = request
         do {
+            if let impersonation = request.impersonation { request.user = try impersonate(request.user, as: impersonation) }
+            try authorize(request)
             return try await route(request)
         } catch let status as Status {
             return APIHandler.json(status.code, status)
@@ -146,6 +152,7 @@ public struct APIHandler: Sendable {
     }
 
     func serve<S: KindStrategy>(_ kind: S, _ target: Target, _ request: APIRequest) async throws -> APIResponse {
+        if let answer = try review(kind, request) { return answer }
         let selector = try request.query["labelSelector"].map { text in
             do { return try Selector(parsing: text) } catch { throw Status.badRequest("unable to parse requirement: \(error)") }
         } ?? .everything

@@ -49,6 +49,7 @@ public struct ControlPlane: Sendable {
         let fresh = (try? registry.get(Namespace.self, name: "kube-system")) == nil
         try ensureSystemNamespaces(registry)
         try ensureKubernetesService(registry)
+        try BootstrapPolicy.ensure(registry)
         if let advertiseAddress { try ensureKubernetesEndpoints(registry, address: advertiseAddress) }
         if fresh {
             try ensureClusterDNS(registry)
@@ -59,7 +60,7 @@ public struct ControlPlane: Sendable {
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
-            EventTTLController(), CustomResourceController(), ServiceAccountController(),
+            EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),
         ] + (tls.map { [RootCAPublisher(caPEM: $0.credentials.caPEM)] } ?? [])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {

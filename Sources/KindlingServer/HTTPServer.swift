@@ -130,6 +130,8 @@ public struct HTTPServer: Sendable {
             }
             defer { limit.release(kind) }
             if request.uri.path == "/metrics", request.method == .get, let metrics {
+                let asked = RequestAttributes(verb: "get", path: "/metrics")
+                if !((try? handler.decide(user, asked).allowed) ?? false) { return HTTPServer.response(RBACPolicy.forbidden(user, asked)) }
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics())))
             }
@@ -148,7 +150,10 @@ public struct HTTPServer: Sendable {
                 contentType: request.headers[.contentType],
                 accept: request.headers[.accept],
                 userAgent: request.headers[.userAgent],
-                user: user
+                user: user,
+                impersonation: Impersonation(user: request.headers[HTTPServer.impersonateUser],
+                                             groups: request.headers[values: HTTPServer.impersonateGroup],
+                                             uid: request.headers[HTTPServer.impersonateUID])
             )
             switch await handler.handle(apiRequest) {
             case .json(let status, let data, let warnings, let contentType):
@@ -169,6 +174,9 @@ public struct HTTPServer: Sendable {
     }
 
     static let warning = HTTPField.Name("Warning")!
+    static let impersonateUser = HTTPField.Name("Impersonate-User")!
+    static let impersonateGroup = HTTPField.Name("Impersonate-Group")!
+    static let impersonateUID = HTTPField.Name("Impersonate-Uid")!
 
     static func response(_ status: Status) -> Response {
         Response(status: .init(code: status.code), headers: [.contentType: "application/json"],

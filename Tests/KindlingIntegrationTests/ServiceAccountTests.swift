@@ -3,7 +3,8 @@ import KindlingAPI
 import Testing
 
 /// ServiceAccounts with real kubectl and the API from inside a pod: the `default` account, tokens made by
-/// `kubectl create token` and refused once their account is gone, and a pod that reaches the API through the
+/// `kubectl create token`, allowed what RBAC bindings grant and refused once their account is gone, and a pod
+/// that reaches the API through the
 /// `kubernetes` Service with its mounted token, by curl and by the official Python client's in-cluster config.
 @Suite(.enabled(if: isRoot, "needs root: builds clusters"))
 struct ServiceAccountTests {
@@ -31,8 +32,29 @@ struct ServiceAccountTests {
             let token = try kubectl(["create", "token", "robot"])
             #expect(token.status == 0 && token.output.split(separator: ".").count == 3, "\(token.output)")
             let bearer = token.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            // RBAC: nothing but discovery and self-review until a binding grants more.
+            let refused = try kubectl(["--token", bearer, "get", "pods"])
+            #expect(refused.status != 0 && refused.output.contains(
+                #"Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:robot" cannot list resource "pods" in API group "" in the namespace "default""#),
+                    "\(refused.output)")
+            #expect(try kubectl(["--token", bearer, "auth", "can-i", "list", "pods"]).output == "no\n")
+            let whoami = kubectlTests.columns(try kubectl(["--token", bearer, "auth", "whoami"]).output)
+            #expect(whoami.contains(["Username", "system:serviceaccount:default:robot"]), "\(whoami)")
+            let bound = try kubectl(["create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=default:robot"])
+            #expect(bound.status == 0 && bound.output == "rolebinding.rbac.authorization.k8s.io/robot-view created\n", "\(bound.output)")
+            #expect(try kubectl(["--token", bearer, "auth", "can-i", "list", "pods"]).output == "yes\n")
+            #expect(try kubectl(["--token", bearer, "auth", "can-i", "get", "secrets"]).output == "no\n", "view reads no Secrets")
+            let impersonated = try kubectl(["auth", "can-i", "list", "pods", "--as=system:serviceaccount:default:robot"])
+            #expect(impersonated.output == "yes\n", "\(impersonated.output)")
+            #expect(try kubectl(["get", "secrets", "--as=system:serviceaccount:default:robot"]).output.contains("cannot list resource \"secrets\""))
+            let noAs = try kubectl(["--token", bearer, "get", "pods", "--as=jane"])
+            #expect(noAs.output.contains(#"users "jane" is forbidden: User "system:serviceaccount:default:robot" cannot impersonate resource "users""#), "\(noAs.output)")
+            let viewRules = try kubectl(["get", "clusterrole", "view", "-o", "jsonpath={.rules[*].resources}"]).output
+            #expect(viewRules.contains("pods/log"), "view aggregates system:aggregate-to-view: \(viewRules)")
             let asRobot = try kubectl(["--token", bearer, "get", "sa", "robot", "-o", "name"])
             #expect(asRobot.status == 0 && asRobot.output == "serviceaccount/robot\n", "\(asRobot.output)")
+            let roles = kubectlTests.columns(try kubectl(["get", "clusterroles"]).output).map { $0.first ?? "" }
+            #expect(["admin", "cluster-admin", "edit", "view"].allSatisfy(roles.contains), "\(roles)")
             let short = try kubectl(["create", "token", "robot", "--duration=5m"])
             #expect(short.status != 0 && short.output.contains("may not specify a duration less than 10 minutes"), "\(short.output)")
             #expect(try kubectl(["delete", "sa", "robot"]).status == 0)
@@ -44,6 +66,7 @@ struct ServiceAccountTests {
             #expect(orphan.status != 0 && orphan.output.contains(#"error looking up service account default/nobody: serviceaccount "nobody" not found"#),
                     "\(orphan.output)")
 
+            #expect(try kubectl(["create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default"]).status == 0)
             let run = try kubectl(["run", "client", "--image=debian", "--restart=Never", "--command", "--", "sleep", "3600"])
             #expect(run.status == 0, "\(run.output)")
             let ready = try kubectl(["wait", "--for=condition=Ready", "pod/client", "--timeout=60s"])

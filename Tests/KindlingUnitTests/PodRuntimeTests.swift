@@ -108,6 +108,11 @@ final class PodRuntimeHarness: @unchecked Sendable {
         try node.create("crash", command: ["false"])
         try await node.pass()
         try await node.pass()
+        // The exit is seen by the machine's watch; on a loaded machine it may take another pass or two.
+        for _ in 0..<50 where try node.status("crash")?.restartCount != 1 {
+            try await Task.sleep(for: .milliseconds(20))
+            try await node.pass()
+        }
         #expect(node.machine.containers.count == 2)
         #expect(try node.status("crash")?.restartCount == 1)
         try await node.pass()

@@ -9,7 +9,8 @@ public enum Kinds {
     public static let table: [Entry] = [
         Namespace.self, Node.self, Pod.self, Service.self, Endpoints.self, EndpointSlice.self, ReplicaSet.self, Deployment.self, ConfigMap.self,
         Secret.self, Event.self, Lease.self, NetworkPolicy.self, Ingress.self, IngressClass.self, CustomResourceDefinition.self,
-        ServiceAccount.self,
+        ServiceAccount.self, Role.self, ClusterRole.self, RoleBinding.self, ClusterRoleBinding.self, SelfSubjectAccessReview.self,
+        SelfSubjectReview.self,
     ].map { Entry(served: $0.served, type: $0) }
 
     public static var all: [any KubeObject.Type] { table.map(\.type) }

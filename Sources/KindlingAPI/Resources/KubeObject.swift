@@ -50,6 +50,8 @@ public protocol KubeObject: APIObject {
     static var categories: [String] { get }
     /// The paths served below an object (`status`, `scale`, `log`); none for most kinds, as in Kubernetes.
     static var subresources: [ServedKind.Subresource] { get }
+    /// The verbs the kind serves: all of them for stored kinds, `create` for reviews.
+    static var verbs: [String] { get }
     /// The seconds this kind's deletion of the object waits (a deletionTimestamp, not removal), or nil when it
     /// removes it at once unless finalizers hold it: a bound pod waits for its node to stop it.
     func deletionGrace(requested: Int64?) -> Int64?
@@ -72,6 +74,7 @@ extension KubeObject {
     public static var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
     public static var categories: [String] { [] }
     public static var subresources: [ServedKind.Subresource] { [] }
+    public static var verbs: [String] { ServedKind.standardVerbs }
     public func deletionGrace(requested: Int64?) -> Int64? { nil }
     public mutating func markForDeletion() {}
     public func fieldValue(_ field: String) -> String? { metadataFieldValue(field) }

@@ -110,7 +110,7 @@ extension KubeObject {
     /// This type's entry in the kind table, from its static description.
     public static var served: ServedKind {
         ServedKind(group: group, version: groupVersionKind.version, kind: kind, resource: resource, namespaced: namespaced,
-                   shortNames: shortNames, categories: categories, subresources: subresources)
+                   shortNames: shortNames, categories: categories, verbs: verbs, subresources: subresources)
     }
 
     public static var groupVersionKind: GroupVersionKind {

@@ -83,7 +83,7 @@ public struct Status: Codable, Hashable, Sendable, Error, CustomStringConvertibl
     }
 
     public static func forbidden(_ resource: GroupResource, _ name: String, _ detail: String) -> Status {
-        Status(code: 403, reason: "Forbidden", message: "\(resource) \"\(name)\" is forbidden: \(detail)",
+        Status(code: 403, reason: "Forbidden", message: "\(resource)\(name.isEmpty ? "" : " \"\(name)\"") is forbidden: \(detail)",
                details: Details(name: name, group: resource.group.isEmpty ? nil : resource.group, kind: resource.resource))
     }
 
