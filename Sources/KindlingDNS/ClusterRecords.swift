@@ -166,7 +166,7 @@ public struct ClusterRecords: Sendable {
         // A CNAME answers every type (RFC 1034 §3.6.2).
         let matching = data.filter { $0.type == question.type || question.type == .any || $0.type == .cname }
         if !matching.isEmpty {
-            response.answers = matching.map { .init(name: name, ttl: Self.ttl, data: $0) }
+            response.answers = matching.map { .init(name: name, ttl: Self.ttl, data: $0) } + followed(matching, of: name, asked: question.type)
             // SRV answers carry their targets' addresses, as CoreDNS does.
             for case .srv(_, _, _, let target) in matching {
                 for case .a(let ip) in records[target] ?? [] {
@@ -179,6 +179,26 @@ public struct ClusterRecords: Sendable {
         if !names.contains(name) { response.header.rcode = UInt8(ResponseCode.nameError.rawValue) }
         return response
     }
+
+    /// What a CNAME to a name inside the zone leads to, in the same answer, as CoreDNS's kubernetes plugin
+    /// follows it (an ExternalName service naming another service): the target's records of the type asked, and
+    /// its own CNAME in turn, at most `maxChain` deep and never round a loop. Targets outside the zone are left
+    /// to the client, which asks again and is forwarded.
+    func followed(_ matching: [RecordData], of name: DNSName, asked type: RecordType) -> [DNSMessage.Record] {
+        guard type != .cname, type != .any else { return [] }
+        var answers: [DNSMessage.Record] = [], seen: Set = [name]
+        var next = matching.lazy.compactMap { if case .cname(let target) = $0 { target } else { nil } }.first
+        while let target = next, answers.count < Self.maxChain, seen.insert(target).inserted, let data = records[target] {
+            next = nil
+            for record in data where record.type == type || record.type == .cname {
+                answers.append(.init(name: target, ttl: Self.ttl, data: record))
+                if case .cname(let further) = record { next = further }
+            }
+        }
+        return answers
+    }
+
+    static let maxChain = 10
 
     /// `20.0.96.10.in-addr.arpa` -> 10.96.0.20; nil for anything else.
     static func address(fromReverse name: DNSName) -> IPv4Address? {

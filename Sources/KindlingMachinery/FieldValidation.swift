@@ -113,6 +113,7 @@ public enum KubernetesFields {
         "Deployment": ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "paused",
                        "progressDeadlineSeconds", "podReplacementPolicy"],
         "ReplicaSet": ["replicas", "minReadySeconds", "selector", "template"],
+        "ReplicationController": ["replicas", "minReadySeconds", "selector", "template"],
     ]
     static let object: Set = ["apiVersion", "kind", "metadata", "spec", "status"]
     static let topLevel: [String: Set<String>] = [

@@ -35,6 +35,8 @@ public enum ProtobufSchema {
         "Ingress": "networking.Ingress", "ServiceAccount": "core.ServiceAccount", "TokenRequest": "authentication.TokenRequest",
         "Role": "rbac.Role", "ClusterRole": "rbac.ClusterRole", "RoleBinding": "rbac.RoleBinding", "ClusterRoleBinding": "rbac.ClusterRoleBinding",
         "SelfSubjectAccessReview": "authorization.SelfSubjectAccessReview", "SelfSubjectReview": "authentication.SelfSubjectReview",
+        "SelfSubjectRulesReview": "authorization.SelfSubjectRulesReview", "SubjectAccessReview": "authorization.SubjectAccessReview",
+        "LocalSubjectAccessReview": "authorization.SubjectAccessReview", "TokenReview": "authentication.TokenReview",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -85,6 +87,17 @@ public enum ProtobufSchema {
                                              4: one("version", .string), 5: one("resource", .string), 6: one("subresource", .string),
                                              7: one("name", .string)],
         "authorization.NonResourceAttributes": [1: one("path", .string), 2: one("verb", .string)],
+        "authorization.SelfSubjectRulesReview": [1: one("metadata", .message("meta.ObjectMeta")),
+                                                 2: one("spec", .message("authorization.SelfSubjectRulesReviewSpec"))],
+        "authorization.SelfSubjectRulesReviewSpec": [1: one("namespace", .string)],
+        // LocalSubjectAccessReview has the same fields. `extra` (a map of ExtraValue messages) is skipped.
+        "authorization.SubjectAccessReview": [1: one("metadata", .message("meta.ObjectMeta")),
+                                              2: one("spec", .message("authorization.SubjectAccessReviewSpec"))],
+        "authorization.SubjectAccessReviewSpec": [1: one("resourceAttributes", .message("authorization.ResourceAttributes")),
+                                                  2: one("nonResourceAttributes", .message("authorization.NonResourceAttributes")),
+                                                  3: one("user", .string), 4: list("groups", .string), 6: one("uid", .string)],
+        "authentication.TokenReview": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("authentication.TokenReviewSpec"))],
+        "authentication.TokenReviewSpec": [1: one("token", .string), 2: list("audiences", .string)],
         // networking/v1 (kubectl create ingress)
         "networking.Ingress": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("networking.IngressSpec"))],
         "networking.IngressSpec": [4: one("ingressClassName", .string, pointer: true), 1: one("defaultBackend", .message("networking.IngressBackend")),

@@ -89,6 +89,19 @@ public struct CustomResourceDefinitionPrinter: ObjectPrinter {
     }
 }
 
+/// `kubectl get apiservices`: who serves it (`Local`, or the service) and whether it is available, with the
+/// reason when not (kube-aggregator's columns).
+public struct APIServicePrinter: ObjectPrinter {
+    public var columns: [PrintColumn] { ["NAME", "SERVICE", "AVAILABLE", "AGE"].map { PrintColumn($0) } }
+
+    public func cells(_ service: APIService, _ context: PrintContext) -> [String] {
+        let backend = service.spec.service.map { "\($0.namespace ?? "")/\($0.name ?? "")" } ?? "Local"
+        let available = service.status?.conditions?["Available"]
+        let shown = available.map { $0.status == "True" ? "True" : "\($0.status) (\($0.reason ?? ""))" } ?? "Unknown"
+        return [service.name, backend, shown, context.age(service.metadata)]
+    }
+}
+
 /// `kubectl get roles` and `clusterroles`: name and creation time.
 public struct RolePrinter<Object: APIObject>: ObjectPrinter {
     public init() {}

@@ -55,7 +55,8 @@ public struct NameAgePrinter<Object: APIObject>: ObjectPrinter {
 /// kind without one.
 public enum Printers {
     static let byType: [ObjectIdentifier: any Sendable] = [
-        ObjectIdentifier(Pod.self): PodPrinter(), ObjectIdentifier(ReplicaSet.self): ReplicaSetPrinter(),
+        ObjectIdentifier(Pod.self): PodPrinter(), ObjectIdentifier(ReplicaSet.self): ReplicaSetPrinter<ReplicaSet>(),
+        ObjectIdentifier(ReplicationController.self): ReplicaSetPrinter<ReplicationController>(),
         ObjectIdentifier(Deployment.self): DeploymentPrinter(), ObjectIdentifier(Service.self): ServicePrinter(),
         ObjectIdentifier(Endpoints.self): EndpointsPrinter(), ObjectIdentifier(EndpointSlice.self): EndpointSlicePrinter(),
         ObjectIdentifier(NetworkPolicy.self): NetworkPolicyPrinter(), ObjectIdentifier(Ingress.self): IngressPrinter(),
@@ -63,7 +64,7 @@ public enum Printers {
         ObjectIdentifier(Namespace.self): NamespacePrinter(), ObjectIdentifier(Event.self): EventPrinter(),
         ObjectIdentifier(Lease.self): LeasePrinter(), ObjectIdentifier(ConfigMap.self): ConfigMapPrinter(),
         ObjectIdentifier(Secret.self): SecretPrinter(), ObjectIdentifier(CustomResourceDefinition.self): CustomResourceDefinitionPrinter(),
-        ObjectIdentifier(ServiceAccount.self): ServiceAccountPrinter(),
+        ObjectIdentifier(ServiceAccount.self): ServiceAccountPrinter(), ObjectIdentifier(APIService.self): APIServicePrinter(),
         ObjectIdentifier(Role.self): RolePrinter<Role>(), ObjectIdentifier(ClusterRole.self): RolePrinter<ClusterRole>(),
         ObjectIdentifier(RoleBinding.self): BindingPrinter<RoleBinding> { ($0.roleRef, $0.subjects ?? []) },
         ObjectIdentifier(ClusterRoleBinding.self): BindingPrinter<ClusterRoleBinding> { ($0.roleRef, $0.subjects ?? []) },

@@ -15,15 +15,15 @@ public struct PodPrinter: ObjectPrinter {
 }
 
 /// `kubectl get replicasets`: desired, current and ready counts; `-o wide` adds containers, images, selector.
-public struct ReplicaSetPrinter: ObjectPrinter {
+public struct ReplicaSetPrinter<Set: PodReplicating>: ObjectPrinter {
     public var columns: [PrintColumn] {
         [PrintColumn("NAME"), PrintColumn("DESIRED", integer: true), PrintColumn("CURRENT", integer: true), PrintColumn("READY", integer: true),
          PrintColumn("AGE")] + PrintColumn.wide("CONTAINERS", "IMAGES", "SELECTOR")
     }
 
-    public func cells(_ rs: ReplicaSet, _ context: PrintContext) -> [String] {
-        [rs.name, String(rs.desiredReplicas), String(rs.status?.replicas ?? 0), String(rs.status?.readyReplicas ?? 0), context.age(rs.metadata)]
-            + Printing.containerColumns(rs.spec.template?.spec) + [rs.spec.selector?.selector.description ?? "<none>"]
+    public func cells(_ rs: Set, _ context: PrintContext) -> [String] {
+        [rs.name, String(rs.desiredReplicas), String(rs.replicaStatus?.replicas ?? 0), String(rs.replicaStatus?.readyReplicas ?? 0),
+         context.age(rs.metadata)] + Printing.containerColumns(rs.podTemplate?.spec) + [rs.podSelector?.selector.description ?? "<none>"]
     }
 }
 

@@ -2,8 +2,9 @@ import Foundation
 import KindlingAPI
 
 /// Authorization of every request by its caller (RBAC, with `system:masters` allowed everything as in
-/// kube-apiserver), and the reviews that ask about it: SelfSubjectAccessReview (`kubectl auth can-i`) and
-/// SelfSubjectReview (`kubectl auth whoami`).
+/// kube-apiserver), and the reviews that ask about it: SelfSubjectAccessReview (`kubectl auth can-i`),
+/// SelfSubjectRulesReview (`can-i --list`), SubjectAccessReview and its local twin, SelfSubjectReview (`kubectl
+/// auth whoami`) and TokenReview.
 extension APIHandler {
     /// The policy as stored now.
     func rbacPolicy() throws -> RBACPolicy {
@@ -48,38 +49,89 @@ extension APIHandler {
         return UserInfo(username: name, uid: asked.uid, groups: groups)
     }
 
-    /// The answer to a review created at `kind`, nil for a kind that is no review.
+    /// The answer to a review created at `kind`, nil for a kind that is no review. Reviews are created and
+    /// answered, never stored: POST only, 201 with the review and its status.
     func review<S: KindStrategy>(_ kind: S, _ request: APIRequest) throws -> APIResponse? {
+        let reviews: Set = [SelfSubjectAccessReview.groupResource, SelfSubjectReview.groupResource, SubjectAccessReview.groupResource,
+                            LocalSubjectAccessReview.groupResource, SelfSubjectRulesReview.groupResource, TokenReview.groupResource]
+        guard reviews.contains(kind.served.groupResource) else { return nil }
+        guard request.method == "POST" else { throw Status.methodNotAllowed("the server does not allow this method on the requested resource") }
         switch kind.served.groupResource {
         case SelfSubjectAccessReview.groupResource:
-            guard request.method == "POST" else { throw Status.methodNotAllowed("the server does not allow this method on the requested resource") }
-            var review = try decodeJSON(SelfSubjectAccessReview.self, request, kind: SelfSubjectAccessReview.kind,
-                                        version: SelfSubjectAccessReview.apiVersion)
-            let errors = review.validate()
-            if !errors.isEmpty { throw Status.invalid(kind: SelfSubjectAccessReview.kind, group: "authorization.k8s.io", name: "", errors: errors) }
-            let asked: RequestAttributes
-            if let resource = review.spec.resourceAttributes {
-                asked = RequestAttributes(verb: resource.verb ?? "", group: resource.group ?? "", resource: resource.resource ?? "",
-                                          subresource: resource.subresource ?? "", namespace: resource.namespace ?? "", name: resource.name ?? "")
-            } else {
-                asked = RequestAttributes(verb: review.spec.nonResourceAttributes?.verb ?? "", path: review.spec.nonResourceAttributes?.path ?? "")
-            }
-            let decision = try decide(request.user, asked)
-            review.status = .init(allowed: decision.allowed, reason: decision.reason.isEmpty ? nil : decision.reason)
-            review.metadata.creationTimestamp = nil
-            review.stampTypeMeta()
+            var review = try decodeReview(SelfSubjectAccessReview.self, request)
+            review.status = try decision(for: request.user, review.spec.resourceAttributes, review.spec.nonResourceAttributes)
             return APIHandler.json(201, review)
-        case SelfSubjectReview.groupResource:
-            guard request.method == "POST" else { throw Status.methodNotAllowed("the server does not allow this method on the requested resource") }
+        case SubjectAccessReview.groupResource:
+            var review = try decodeReview(SubjectAccessReview.self, request)
+            review.status = try decision(for: Self.subject(review.spec), review.spec.resourceAttributes, review.spec.nonResourceAttributes)
+            return APIHandler.json(201, review)
+        case LocalSubjectAccessReview.groupResource:
+            var review = try decodeReview(LocalSubjectAccessReview.self, request, namespace: RequestAttributes(method: "POST", path: request.path, query: [:]).namespace)
+            review.status = try decision(for: Self.subject(review.spec), review.spec.resourceAttributes, nil)
+            return APIHandler.json(201, review)
+        case SelfSubjectRulesReview.groupResource:
+            var review = try decodeReview(SelfSubjectRulesReview.self, request)
+            review.status = .init(rules: try rbacPolicy().rules(for: request.user, namespace: review.spec.namespace ?? ""))
+            return APIHandler.json(201, review)
+        case TokenReview.groupResource:
+            var review = try decodeReview(TokenReview.self, request)
+            guard let token = review.spec.token, !token.isEmpty else { throw Status.badRequest("token is required for TokenReview in authentication") }
+            review.status = tokenReview(token, audiences: review.spec.audiences)
+            return APIHandler.json(201, review)
+        default:
             var review = SelfSubjectReview(metadata: ObjectMeta())
             review.metadata.creationTimestamp = registry.now
             let user = request.user
             review.status = .init(userInfo: .init(username: user.username, uid: user.uid, groups: user.groups, extra: user.extra))
             review.stampTypeMeta()
             return APIHandler.json(201, review)
-        default:
-            return nil
         }
+    }
+
+    /// A review's body, checked as kube-apiserver checks it (422 with every problem), stamped with its type.
+    func decodeReview<T: KubeObject>(_ type: T.Type, _ request: APIRequest, namespace: String? = nil) throws -> T {
+        var review = try decodeJSON(T.self, request, kind: T.kind, version: T.apiVersion)
+        if let namespace {
+            if let own = review.metadata.namespace, !own.isEmpty, own != namespace {
+                throw Status.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+            }
+            review.metadata.namespace = namespace
+        }
+        let errors = review.validate()
+        if !errors.isEmpty { throw Status.invalid(kind: T.kind, group: T.group, name: "", errors: errors) }
+        review.metadata.creationTimestamp = nil
+        review.stampTypeMeta()
+        return review
+    }
+
+    /// The user a SubjectAccessReview asks about, as it names them (only those groups: no implied ones).
+    static func subject(_ spec: SubjectAccessReview.Spec) -> UserInfo {
+        UserInfo(username: spec.user ?? "", uid: spec.uid, groups: spec.groups ?? [], extra: spec.extra)
+    }
+
+    /// RBAC's answer for `user` to the attributes asked.
+    func decision(for user: UserInfo, _ resource: AccessReview.ResourceAttributes?,
+                  _ nonResource: AccessReview.NonResourceAttributes?) throws -> AccessReview.Status {
+        let asked: RequestAttributes
+        if let resource {
+            asked = RequestAttributes(verb: resource.verb ?? "", group: resource.group ?? "", resource: resource.resource ?? "",
+                                      subresource: resource.subresource ?? "", namespace: resource.namespace ?? "", name: resource.name ?? "")
+        } else {
+            asked = RequestAttributes(verb: nonResource?.verb ?? "", path: nonResource?.path ?? "")
+        }
+        let decision = try decide(user, asked)
+        return .init(allowed: decision.allowed, reason: decision.reason.isEmpty ? nil : decision.reason)
+    }
+
+    /// Who `token` stands for, for `audiences` (the API's when none are asked), as the authenticator would
+    /// take it on a request; an unknown, expired or foreign token is answered unauthenticated, with the error.
+    func tokenReview(_ token: String, audiences asked: [String]?) -> TokenReview.Status {
+        let audiences = (asked ?? []).isEmpty ? [ServiceAccountTokens.issuer] : asked ?? []
+        guard let user = authenticator.user(token: token, audiences: audiences) else {
+            return .init(authenticated: false, error: "[invalid bearer token, token lookup failed]")
+        }
+        return .init(authenticated: true, user: .init(username: user.username, uid: user.uid, groups: user.groups, extra: user.extra),
+                     audiences: audiences)
     }
 }
 

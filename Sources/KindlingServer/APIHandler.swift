@@ -58,10 +58,14 @@ public struct APIHandler: Sendable {
     /// Issues ServiceAccount tokens (`serviceaccounts/token`); nil issues none.
     public let tokens: ServiceAccountTokens?
 
-    public init(registry: Registry, cluster: String? = nil, tokens: ServiceAccountTokens? = nil) {
+    /// Who bearer tokens stand for, for TokenReview: the admin token (when given) and ServiceAccount tokens.
+    let authenticator: Authenticator
+
+    public init(registry: Registry, cluster: String? = nil, tokens: ServiceAccountTokens? = nil, adminToken: String? = nil) {
         self.registry = registry
         self.cluster = cluster
         self.tokens = tokens
+        authenticator = Authenticator(adminToken: adminToken ?? "", tokens: tokens, registry: registry)
     }
 
     public func handle(_ request: APIRequest) async -> APIResponse {
@@ -80,7 +84,8 @@ public struct APIHandler: Sendable {
     }
 
     static func json<T: Encodable>(_ status: Int, _ value: T, warnings: [String] = [], contentType: String = "application/json") -> APIResponse {
-        .json(status: status, body: (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8), warnings: warnings, contentType: contentType)
+        let body = (value as? Status)?.wireJSON ?? (try? KubeJSON.encoder.encode(value)) ?? Data("{}".utf8)
+        return .json(status: status, body: body, warnings: warnings, contentType: contentType)
     }
 
     /// Splits a path into group/version and the rest: `/apis/apps/v1/namespaces/dev/replicasets/x`.
@@ -201,6 +206,8 @@ public struct APIHandler: Sendable {
             return APIHandler.json(201, try registry.create(object, as: kind, namespace: kind.served.namespaced ? (namespace ?? "default") : nil,
                                                             dryRun: try Self.dryRun(request), writer: Self.writer(request)),
                                    warnings: warnings)
+        case "DELETE" where kind.served.verbs.contains("deletecollection") && (namespace != nil || !kind.served.namespaced):
+            return try deleteCollection(kind, namespace: namespace, request, selector: selector, fields: fields)
         default:
             throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
         }
@@ -243,15 +250,30 @@ public struct APIHandler: Sendable {
     }
 
     func delete<S: KindStrategy>(_ kind: S, namespace: String, name: String, _ request: APIRequest) throws -> APIResponse {
-        let options = request.body.isEmpty ? DeleteOptions() : try KubeJSON.decoder.decode(DeleteOptions.self, from: request.body)
-        if try Self.dryRun(request) || options.dryRun?.contains("All") == true {
-            return APIHandler.json(200, try registry.get(kind, namespace: namespace, name: name))
+        let options = try DeleteOptions(request)
+        if options.isDryRun { return APIHandler.json(200, try registry.get(kind, namespace: namespace, name: name)) }
+        return APIHandler.json(200, try registry.delete(kind, namespace: namespace, name: name, gracePeriodSeconds: options.gracePeriodSeconds,
+                                                        expectedUID: options.preconditions?.uid, propagationPolicy: options.propagation))
+    }
+
+    /// DELETE on a collection (deletecollection): every object the selectors match, each deleted as a DELETE
+    /// of it would be, answered with the list of them as deleted (marked, or gone). One that goes meanwhile is
+    /// passed over. Only in a namespace for namespaced kinds, as kube-apiserver serves it.
+    func deleteCollection<S: KindStrategy>(_ kind: S, namespace: String?, _ request: APIRequest,
+                                           selector: Selector, fields: FieldSelector) throws -> APIResponse {
+        let options = try DeleteOptions(request)
+        let matched = try registry.list(kind, namespace: namespace, selector: selector, fields: fields)
+        if options.isDryRun { return APIHandler.json(200, ObjectList(items: matched.items, resourceVersion: matched.metadata.resourceVersion ?? "", of: kind.served)) }
+        var deleted: [S.Object] = []
+        for object in matched.items {
+            do {
+                deleted.append(try registry.delete(kind, namespace: object.namespace, name: object.name, gracePeriodSeconds: options.gracePeriodSeconds,
+                                                   expectedUID: nil, propagationPolicy: options.propagation))
+            } catch let status as Status where status.code == 404 {
+                continue
+            }
         }
-        let grace = options.gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
-        let deleted = try registry.delete(kind, namespace: namespace, name: name, gracePeriodSeconds: grace,
-                                          expectedUID: options.preconditions?.uid,
-                                          propagationPolicy: options.propagationPolicy ?? request.query["propagationPolicy"] ?? "Background")
-        return APIHandler.json(200, deleted)
+        return APIHandler.json(200, ObjectList(items: deleted, resourceVersion: String(registry.store.currentRevision), of: kind.served))
     }
 
     /// `pods/exec` and `pods/attach` reached without the WebSocket upgrade (HTTPServer declined it): say why.
@@ -289,11 +311,23 @@ public struct APIHandler: Sendable {
     }
 }
 
-/// `DeleteOptions` as DELETE bodies carry them.
+/// `DeleteOptions` as DELETE bodies carry them, or as query parameters (the Python client's and curl's way).
 struct DeleteOptions: Codable {
     struct Preconditions: Codable { var uid: String?; var resourceVersion: String? }
     var gracePeriodSeconds: Int64?
     var propagationPolicy: String?
     var preconditions: Preconditions?
     var dryRun: [String]?
+
+    init(_ request: APIRequest) throws {
+        self = request.body.isEmpty ? DeleteOptions() : try KubeJSON.decoder.decode(DeleteOptions.self, from: request.body)
+        if try APIHandler.dryRun(request) { dryRun = ["All"] }
+        gracePeriodSeconds = gracePeriodSeconds ?? request.query["gracePeriodSeconds"].flatMap { Int64($0) }
+        propagationPolicy = propagationPolicy ?? request.query["propagationPolicy"]
+    }
+
+    init() {}
+
+    var isDryRun: Bool { dryRun?.contains("All") == true }
+    var propagation: String { propagationPolicy ?? "Background" }
 }

@@ -37,9 +37,14 @@ public struct Authenticator: Sendable {
         // The scheme is case-insensitive (the Python client sends `bearer`), as kube-apiserver reads it.
         let parts = (header ?? "").split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        if Self.constantTimeEqual(token, adminToken) { return .admin }
-        return serviceAccount(token: token)
+        return user(token: parts[1].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// The user a bearer token stands for, for `audiences` (a ServiceAccount token must name one of them;
+    /// the admin token is for any), nil when it stands for none.
+    public func user(token: String, audiences: [String] = [ServiceAccountTokens.issuer]) -> UserInfo? {
+        if !adminToken.isEmpty, Self.constantTimeEqual(token, adminToken) { return .admin }
+        return serviceAccount(token: token, audiences: audiences)
     }
 
     /// The account a ServiceAccount token stands for, for the API's audience or `audiences`.

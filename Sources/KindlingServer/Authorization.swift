@@ -92,22 +92,37 @@ public struct RBACPolicy: Sendable {
 
     /// Whether `user` may do `request`, and why (the binding and role that allow it).
     public func allows(_ user: UserInfo, _ request: RequestAttributes) -> (allowed: Bool, reason: String) {
-        let who = "User \"\(user.username)\""
-        for binding in clusterRoleBindings where (binding.subjects ?? []).contains(where: { Self.names($0, user, bindingNamespace: "") }) {
-            guard let role = clusterRoles.first(where: { $0.name == binding.roleRef.name }),
-                  (role.rules ?? []).contains(where: { Self.covers($0, request) }) else { continue }
-            return (true, "RBAC: allowed by ClusterRoleBinding \"\(binding.name)\" of ClusterRole \"\(role.name)\" to \(who)")
+        for grant in grants(to: user, namespace: request.isResource ? request.namespace : "")
+        where grant.rules.contains(where: { Self.covers($0, request) }) {
+            return (true, "RBAC: allowed by \(grant.binding) to User \"\(user.username)\"")
         }
-        guard request.isResource, !request.namespace.isEmpty else { return (false, "") }
-        for binding in roleBindings where binding.namespace == request.namespace
+        return (false, "")
+    }
+
+    /// Every rule bound to `user` that applies in `namespace` (all cluster-wide bindings, and the namespace's
+    /// own), as RBAC's rule resolver lists them for SelfSubjectRulesReview.
+    public func rules(for user: UserInfo, namespace: String) -> [PolicyRule] {
+        grants(to: user, namespace: namespace).flatMap(\.rules)
+    }
+
+    /// The bindings naming `user` that apply in `namespace` (cluster-wide ones first), each as kube-apiserver
+    /// names it in a reason, with its role's rules; a binding whose role is missing grants nothing.
+    func grants(to user: UserInfo, namespace: String) -> [(binding: String, rules: [PolicyRule])] {
+        var grants: [(binding: String, rules: [PolicyRule])] = []
+        for binding in clusterRoleBindings where (binding.subjects ?? []).contains(where: { Self.names($0, user, bindingNamespace: "") }) {
+            guard let role = clusterRoles.first(where: { $0.name == binding.roleRef.name }) else { continue }
+            grants.append(("ClusterRoleBinding \"\(binding.name)\" of ClusterRole \"\(role.name)\"", role.rules ?? []))
+        }
+        guard !namespace.isEmpty else { return grants }
+        for binding in roleBindings where binding.namespace == namespace
             && (binding.subjects ?? []).contains(where: { Self.names($0, user, bindingNamespace: binding.namespace) }) {
             let rules: [PolicyRule]? = binding.roleRef.kind == "ClusterRole"
                 ? clusterRoles.first { $0.name == binding.roleRef.name }?.rules
                 : roles.first { $0.namespace == binding.namespace && $0.name == binding.roleRef.name }?.rules
-            guard (rules ?? []).contains(where: { Self.covers($0, request) }) else { continue }
-            return (true, "RBAC: allowed by RoleBinding \"\(binding.name)/\(binding.namespace)\" of \(binding.roleRef.kind) \"\(binding.roleRef.name)\" to \(who)")
+            guard let rules else { continue }
+            grants.append(("RoleBinding \"\(binding.name)/\(binding.namespace)\" of \(binding.roleRef.kind) \"\(binding.roleRef.name)\"", rules))
         }
-        return (false, "")
+        return grants
     }
 
     /// One rule against one request (rbac's RuleAllows): verbs, then groups, resources (with `*/sub` and

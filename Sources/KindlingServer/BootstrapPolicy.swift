@@ -80,6 +80,11 @@ enum BootstrapPolicy {
                 rule(["create"], "authorization.k8s.io", ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
                 rule(["create"], "authentication.k8s.io", ["selfsubjectreviews"]),
             ]),
+            // For what checks others' tokens and access on the API's behalf (webhooks, proxies).
+            ClusterRole(name: "system:auth-delegator", rules: [
+                rule(["create"], "authentication.k8s.io", ["tokenreviews"]),
+                rule(["create"], "authorization.k8s.io", ["subjectaccessreviews"]),
+            ]),
         ]
         return roles.map { role in
             var role = role

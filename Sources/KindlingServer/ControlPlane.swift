@@ -58,16 +58,17 @@ public struct ControlPlane: Sendable {
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
-            ReplicaSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
+            ReplicaController.replicaSets, ReplicaController.replicationControllers, DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
             EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),
+            APIServiceRegistration(),
         ] + (tls.map { [RootCAPublisher(caPEM: $0.credentials.caPEM)] } ?? [])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {
                 group.addTask { await controller.runForever(registry, logger: logger) }
             }
             group.addTask {
-                let handler = APIHandler(registry: registry, cluster: config.name, tokens: tokens)
+                let handler = APIHandler(registry: registry, cluster: config.name, tokens: tokens, adminToken: tls?.credentials.token)
                 try await HTTPServer(handler: handler, socketPath: socketPath, tls: tls, metrics: metrics, limit: limit).run(onReady: onReady)
             }
             try await group.next()

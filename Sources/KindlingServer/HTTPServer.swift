@@ -180,6 +180,6 @@ public struct HTTPServer: Sendable {
 
     static func response(_ status: Status) -> Response {
         Response(status: .init(code: status.code), headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? KubeJSON.encoder.encode(status)) ?? Data())))
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: status.wireJSON)))
     }
 }

@@ -81,7 +81,12 @@ enum OpenAPI {
                         "x-kubernetes-action": action, "x-kubernetes-group-version-kind": ["group": gvk.group, "version": gvk.version, "kind": gvk.kind],
                         "parameters": parameters, "responses": ["200": ["description": "OK"]]]
             }
-            paths[prefix] = ["get": operation("list", listParameters), "post": operation("post", writeParameters)]
+            var collection = ["get": operation("list", listParameters), "post": operation("post", writeParameters)]
+            if kind.verbs.contains("deletecollection") {
+                collection["delete"] = operation("deletecollection", listParameters.filter { ($0["name"] as? String) != "watch" }
+                                                 + [query("dryRun", ""), query("gracePeriodSeconds", ""), query("propagationPolicy", "")])
+            }
+            paths[prefix] = collection
             paths[prefix + "/{name}"] = ["get": operation("get"), "put": operation("put", writeParameters),
                                          "patch": operation("patch", writeParameters + [query("force", "Force is going to \"force\" Apply requests.")]),
                                          "delete": operation("delete", [query("dryRun", ""), query("gracePeriodSeconds", ""), query("propagationPolicy", "")])]

@@ -7,7 +7,7 @@ import KindlingProcess
 import NIOCore
 
 /// `pods/{name}/exec` and `pods/{name}/attach` over WebSocket, as kubectl 1.37 speaks them: the
-/// `v5.channel.k8s.io` subprotocol (or v4), binary messages whose first byte is the stream (0 stdin, 1 stdout,
+/// `v5.channel.k8s.io` subprotocol (or v4), messages (binary or text) whose first byte is the stream (0 stdin, 1 stdout,
 /// 2 stderr, 3 the final Status, 4 resize, 255 a v5 close of the stream in the next byte). An exec enters the
 /// pod through `PodEntry`, as `kindling exec` does: its namespaces, with its container's environment; server and
 /// pods share this machine, so no hop through the node's agent is needed; with a TTY on a terminal the server
@@ -54,6 +54,18 @@ public enum PodExec {
         return Request(namespace: parts[3], pod: parts[5], container: items.first { $0.name == "container" }?.value,
                        command: items.filter { $0.name == "command" }.compactMap(\.value), stdin: flag("stdin"), tty: flag("tty"),
                        attach: parts[6] == "attach")
+    }
+
+    /// A client message's stream and payload. Kubernetes reads a channel message's bytes whatever the frame
+    /// (`websocket.Message.Receive` into bytes), so text frames count as binary ones do: the first byte is the
+    /// stream. An empty message carries nothing. Pure.
+    public static func channelFrame(_ message: WebSocketMessage) -> (stream: UInt8, payload: Data)? {
+        let bytes: [UInt8] = switch message {
+        case .binary(let buffer): Array(buffer.readableBytesView)
+        case .text(let text): Array(text.utf8)
+        }
+        guard let stream = bytes.first else { return nil }
+        return (stream, Data(bytes.dropFirst()))
     }
 
     /// The subprotocol to answer with: the first of ours the client offers.
@@ -147,16 +159,15 @@ public enum PodExec {
         // A pipe's closing is the command's end of input; a terminal stays until the command is done.
         defer { if terminal == nil { queue.async { try? input.close() } } }
         for try await message in inbound.messages(maxSize: 1 << 20) {
-            guard case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
+            guard let (stream, payload) = channelFrame(message) else { continue }
             switch stream {
             case 0 where stdin:
-                let data = Data(buffer.readableBytesView)
-                queue.async { try? input.write(contentsOf: data) }
+                queue.async { try? input.write(contentsOf: payload) }
             case 4:
-                if let terminal, case .resize(let columns, let rows) = AttachFrame.resize(fromKubectl: Data(buffer.readableBytesView)) {
+                if let terminal, case .resize(let columns, let rows) = AttachFrame.resize(fromKubectl: payload) {
                     Spawn.setWindowSize(terminal, columns: columns, rows: rows)
                 }
-            case 255 where buffer.readInteger(as: UInt8.self) == 0 && terminal == nil: return
+            case 255 where payload.first == 0 && terminal == nil: return
             default: continue
             }
         }
@@ -186,8 +197,7 @@ public enum PodExec {
             let queue = DispatchQueue(label: "kindling.attach.input")
             defer { if let connection { queue.async { close(connection) } } }
             for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard let connection, case .binary(var buffer) = message, let stream = buffer.readInteger(as: UInt8.self) else { continue }
-                let payload = Data(buffer.readableBytesView)
+                guard let connection, let (stream, payload) = channelFrame(message) else { continue }
                 let frame: AttachFrame? = switch stream {
                 case 0: .input(payload)
                 case 4: AttachFrame.resize(fromKubectl: payload)

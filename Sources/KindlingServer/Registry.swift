@@ -106,6 +106,7 @@ public final class Registry: Sendable {
             object.metadata.name = prefix + Registry.randomSuffix()
         }
         kind.applyDefaults(&object)
+        kind.prepareForCreate(&object)
         if let writer {
             object.metadata.managedFields = Registry.recordUpdate(served, old: nil, new: try KubeJSON.tree(object), entries: [], writer: writer, now: now)
         }

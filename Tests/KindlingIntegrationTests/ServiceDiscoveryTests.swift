@@ -88,6 +88,11 @@ extension ServiceDiscoveryTests {
                 kind: Service
                 metadata: {name: upstream, namespace: dev}
                 spec: {type: ExternalName, externalName: db.example.com}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: alias, namespace: dev}
+                spec: {type: ExternalName, externalName: nginx-service.dev.svc.cluster.local}
                 """
             #expect(try cli.kindling(["apply", "--name", name, "-f", "-"], input: services).status == 0)
             #expect(podTests.allReady(name, namespace: "dev", count: 7))
@@ -119,6 +124,9 @@ extension ServiceDiscoveryTests {
             let headless = try exec(name, ["dig", "+short", "nginx-headless.dev.svc.cluster.local"]).output.split(separator: "\n").map(String.init)
             #expect(Set(headless) == Set(nginx.map(\.ip)), "\(headless)")
             #expect(try exec(name, ["dig", "+short", "CNAME", "upstream.dev.svc.cluster.local"]).output == "db.example.com.\n")
+            // A CNAME into the cluster zone is followed in the same answer, as CoreDNS follows it.
+            #expect(try exec(name, ["dig", "+short", "alias.dev.svc.cluster.local"]).output == "nginx-service.dev.svc.cluster.local.\n\(clusterIP)\n")
+            #expect(try exec(name, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://alias"]).output == "200")
 
             // NXDOMAIN with the zone's SOA; a name outside the cluster refused at once (no upstream to wait for).
             let missing = try exec(name, ["dig", "nope.dev.svc.cluster.local"]).output

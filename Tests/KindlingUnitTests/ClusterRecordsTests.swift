@@ -24,6 +24,26 @@ import Testing
         ---
         apiVersion: v1
         kind: Service
+        metadata: {name: alias, namespace: dev}
+        spec: {type: ExternalName, externalName: web.dev.svc.cluster.local}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: alias2, namespace: dev}
+        spec: {type: ExternalName, externalName: alias.dev.svc.cluster.local}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: loop-a, namespace: dev}
+        spec: {type: ExternalName, externalName: loop-b.dev.svc.cluster.local}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: loop-b, namespace: dev}
+        spec: {type: ExternalName, externalName: loop-a.dev.svc.cluster.local}
+        ---
+        apiVersion: v1
+        kind: Service
         metadata: {name: lonely, namespace: dev}
         spec: {clusterIP: None, selector: {app: none}}
         ---
@@ -102,6 +122,19 @@ import Testing
         for type in [RecordType.a, .cname, .aaaa] {
             #expect(try ask("ext.dev.svc.cluster.local", type).answers.map(\.data) == [.cname(try DNSName("db.example.com"))])
         }
+    }
+
+    /// CoreDNS follows a CNAME into its own zone in the same answer; a chain is followed, a loop is not.
+    @Test func cnamesInsideTheZoneAreFollowed() throws {
+        let alias = try ask("alias.dev.svc.cluster.local", .a)
+        #expect(alias.answers.map(\.data) == [.cname(try DNSName("web.dev.svc.cluster.local")), .a(IPv4Address("10.96.0.20")!)])
+        #expect(alias.answers.map(\.name.description) == ["alias.dev.svc.cluster.local.", "web.dev.svc.cluster.local."])
+        #expect(addresses(try ask("alias2.dev.svc.cluster.local", .a)) == ["10.96.0.20"])
+        #expect(try ask("alias2.dev.svc.cluster.local", .a).answers.count == 3)
+        #expect(try ask("alias.dev.svc.cluster.local", .cname).answers.count == 1, "a CNAME question gets the CNAME alone")
+        #expect(try ask("alias.dev.svc.cluster.local", .aaaa).answers.count == 1, "the target has no AAAA")
+        let loop = try ask("loop-a.dev.svc.cluster.local", .a)
+        #expect(loop.responseCode == .noError && loop.answers.count == 2, "loop-a -> loop-b -> (loop-a again: stop)")
     }
 
     @Test func reverseLookupsAndPods() throws {

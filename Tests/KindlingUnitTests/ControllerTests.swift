@@ -98,7 +98,8 @@ import Testing
     }
 
     func running<T>(_ body: () async throws -> T) async throws -> T {
-        let controllers: [any Controller] = [Scheduler(), ReplicaSetController(), DeploymentController(), GarbageCollector()]
+        let controllers: [any Controller] = [Scheduler(), ReplicaController.replicaSets, ReplicaController.replicationControllers, DeploymentController(),
+                                            GarbageCollector()]
         let tasks = controllers.map { controller in
             Task { [registry] in await controller.runForever(registry, logger: .init(label: "test")) }
         }
@@ -141,6 +142,37 @@ import Testing
 
             _ = try registry.delete(ReplicaSet.self, namespace: "dev", name: "nginx-replicaset")
             #expect(try await eventually { try registry.list(Pod.self, namespace: "dev").items.allSatisfy { $0.metadata.deletionTimestamp != nil } })
+        }
+    }
+
+    func livePods() throws -> [Pod] { try registry.list(Pod.self, namespace: "dev").items.filter { $0.metadata.deletionTimestamp == nil } }
+
+    /// A ReplicationController is a ReplicaSet with a label-map selector, defaulted from its template: the same
+    /// controller keeps its pods, `scale` resizes it, and its pods go with it.
+    @Test func replicationControllersKeepTheirPods() async throws {
+        let api = APIHandler(registry: registry)
+        func call(_ method: String, _ path: String, _ body: String) async -> (Int, [String: Any]) {
+            let request = APIRequest(method: method, path: path, body: Data(body.utf8), contentType: "application/json")
+            guard case .json(let status, let data, _, _) = await api.handle(request) else { return (0, [:]) }
+            return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
+        }
+        let rc = #"{"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"nginx"},"spec":{"replicas":3,"#
+            + #""template":{"metadata":{"labels":{"app":"nginx"}},"spec":{"containers":[{"name":"nginx","image":"nginx"}]}}}}"#
+        try await running { () async throws in
+            let (created, object) = await call("POST", "/api/v1/namespaces/dev/replicationcontrollers", rc)
+            #expect(created == 201 && (object["spec"] as? [String: Any])?["selector"] as? [String: String] == ["app": "nginx"])
+            #expect((object["metadata"] as? [String: Any])?["labels"] as? [String: String] == ["app": "nginx"])
+            #expect(try await eventually { try livePods().count == 3 })
+            #expect(try livePods().allSatisfy { $0.name.hasPrefix("nginx-") && $0.metadata.ownerReferences?.first?.kind == "ReplicationController" })
+            #expect(try await eventually { try registry.get(ReplicationController.self, namespace: "dev", name: "nginx").status?.replicas == 3 })
+            let scale = #"{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"nginx","namespace":"dev"},"spec":{"replicas":1}}"#
+            #expect(await call("PUT", "/api/v1/namespaces/dev/replicationcontrollers/nginx/scale", scale).0 == 200)
+            #expect(try await eventually { try livePods().count == 1 })
+            let (refused, status) = await call("POST", "/api/v1/namespaces/dev/replicationcontrollers",
+                                               rc.replacingOccurrences(of: #""replicas":3,"#, with: #""replicas":3,"selector":{"app":"other"},"#))
+            #expect(refused == 422 && (status["message"] as? String)?.contains("`selector` does not match template `labels`") == true)
+            #expect(await call("DELETE", "/api/v1/namespaces/dev/replicationcontrollers/nginx", "").0 == 200)
+            #expect(try await eventually { try livePods().isEmpty })
         }
     }
 

@@ -50,19 +50,227 @@ public struct SelfSubjectAccessReview: KubeObject {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
         kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        metadata = try container.decodeIfPresent(ObjectMeta.self, forKey: .metadata) ?? ObjectMeta()
+        metadata = try AccessReview.decodeMetadata(container, .metadata)
         spec = try container.decode(Spec.self, forKey: .spec)
         status = try container.decodeIfPresent(Status.self, forKey: .status)
     }
 
     public mutating func applyDefaults() {}
+    public func validate() -> [FieldError] { AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes) }
+}
+
+/// What the access reviews share: the attributes asked about and their validation, in kube-apiserver's words.
+public enum AccessReview {
+    public typealias ResourceAttributes = SelfSubjectAccessReview.ResourceAttributes
+    public typealias NonResourceAttributes = SelfSubjectAccessReview.NonResourceAttributes
+    public typealias Status = SelfSubjectAccessReview.Status
+
+    static func exactlyOne(_ resource: ResourceAttributes?, _ nonResource: NonResourceAttributes?) -> [FieldError] {
+        guard (resource == nil) == (nonResource == nil) else { return [] }
+        return [FieldError(.invalid, field: "spec", value: "null", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified")]
+    }
+
+    /// Reviews are created, answered and never stored: a body without metadata is fine.
+    static func decodeMetadata<K: CodingKey>(_ container: KeyedDecodingContainer<K>, _ key: K) throws -> ObjectMeta {
+        try container.decodeIfPresent(ObjectMeta.self, forKey: key) ?? ObjectMeta()
+    }
+}
+
+/// `authorization.k8s.io/v1 SubjectAccessReview`: may this user (with these groups) do this? Asked by
+/// webhooks and controllers on another's behalf.
+public struct SubjectAccessReview: KubeObject {
+    public static let apiVersion = "authorization.k8s.io/v1"
+    public static let kind = "SubjectAccessReview"
+    public static let resource = "subjectaccessreviews"
+    public static let namespaced = false
+    public static let shortNames: [String] = []
+    public static var verbs: [String] { ["create"] }
+
+    public struct Spec: Codable, Hashable, Sendable {
+        public var resourceAttributes: AccessReview.ResourceAttributes?
+        public var nonResourceAttributes: AccessReview.NonResourceAttributes?
+        public var user: String?
+        public var groups: [String]?
+        public var extra: [String: [String]]?
+        public var uid: String?
+    }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: AccessReview.Status?
+
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
+        kind = try container.decodeIfPresent(String.self, forKey: .kind)
+        metadata = try AccessReview.decodeMetadata(container, .metadata)
+        spec = try container.decode(Spec.self, forKey: .spec)
+        status = try container.decodeIfPresent(AccessReview.Status.self, forKey: .status)
+    }
+
+    public mutating func applyDefaults() {}
     public func validate() -> [FieldError] {
-        switch (spec.resourceAttributes, spec.nonResourceAttributes) {
-        case (nil, nil): [.required("spec.resourceAttributes", "exactly one of nonResourceAttributes or resourceAttributes must be specified")]
-        case (_?, _?): [.invalid("spec.nonResourceAttributes", "", "cannot be specified in combination with resourceAttributes")]
-        default: []
+        var errors = AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes)
+        if (spec.user ?? "").isEmpty && (spec.groups ?? []).isEmpty {
+            errors.append(.invalid("spec.user", spec.user ?? "", "at least one of user or group must be specified"))
+        }
+        return errors
+    }
+}
+
+/// `authorization.k8s.io/v1 LocalSubjectAccessReview`: a SubjectAccessReview inside one namespace, so that
+/// namespace's admins may be allowed to ask it.
+public struct LocalSubjectAccessReview: KubeObject {
+    public static let apiVersion = "authorization.k8s.io/v1"
+    public static let kind = "LocalSubjectAccessReview"
+    public static let resource = "localsubjectaccessreviews"
+    public static let namespaced = true
+    public static let shortNames: [String] = []
+    public static var verbs: [String] { ["create"] }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: SubjectAccessReview.Spec
+    public var status: AccessReview.Status?
+
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
+        kind = try container.decodeIfPresent(String.self, forKey: .kind)
+        metadata = try AccessReview.decodeMetadata(container, .metadata)
+        spec = try container.decode(SubjectAccessReview.Spec.self, forKey: .spec)
+        status = try container.decodeIfPresent(AccessReview.Status.self, forKey: .status)
+    }
+
+    public mutating func applyDefaults() {}
+    public func validate() -> [FieldError] {
+        var errors = AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes)
+        if (spec.user ?? "").isEmpty && (spec.groups ?? []).isEmpty {
+            errors.append(.invalid("spec.user", spec.user ?? "", "at least one of user or group must be specified"))
+        }
+        if let attributes = spec.resourceAttributes, (attributes.namespace ?? "") != namespace {
+            errors.append(.invalid("spec.resourceAttributes.namespace", attributes.namespace ?? "", "must match metadata.namespace"))
+        }
+        if spec.nonResourceAttributes != nil {
+            errors.append(FieldError(.invalid, field: "spec.nonResourceAttributes", value: "{}", detail: "disallowed on this kind of request"))
+        }
+        return errors
+    }
+}
+
+/// `authorization.k8s.io/v1 SelfSubjectRulesReview` (`kubectl auth can-i --list`): everything the caller may
+/// do in a namespace, as the rules that allow it.
+public struct SelfSubjectRulesReview: KubeObject {
+    public static let apiVersion = "authorization.k8s.io/v1"
+    public static let kind = "SelfSubjectRulesReview"
+    public static let resource = "selfsubjectrulesreviews"
+    public static let namespaced = false
+    public static let shortNames: [String] = []
+    public static var verbs: [String] { ["create"] }
+
+    public struct Spec: Codable, Hashable, Sendable {
+        public var namespace: String?
+    }
+    public struct ResourceRule: Codable, Hashable, Sendable {
+        public var verbs: [String]
+        public var apiGroups: [String]?
+        public var resources: [String]?
+        public var resourceNames: [String]?
+    }
+    public struct NonResourceRule: Codable, Hashable, Sendable {
+        public var verbs: [String]
+        public var nonResourceURLs: [String]?
+    }
+    public struct Status: Codable, Hashable, Sendable {
+        public var resourceRules: [ResourceRule]
+        public var nonResourceRules: [NonResourceRule]
+        public var incomplete: Bool
+        public var evaluationError: String?
+
+        public init(rules: [PolicyRule]) {
+            resourceRules = rules.filter { !($0.resources ?? []).isEmpty }.map {
+                ResourceRule(verbs: $0.verbs, apiGroups: $0.apiGroups, resources: $0.resources, resourceNames: $0.resourceNames)
+            }
+            nonResourceRules = rules.filter { !($0.nonResourceURLs ?? []).isEmpty }.map { NonResourceRule(verbs: $0.verbs, nonResourceURLs: $0.nonResourceURLs) }
+            incomplete = false
         }
     }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: Status?
+
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
+        kind = try container.decodeIfPresent(String.self, forKey: .kind)
+        metadata = try AccessReview.decodeMetadata(container, .metadata)
+        spec = try container.decodeIfPresent(Spec.self, forKey: .spec) ?? Spec()
+        status = try container.decodeIfPresent(Status.self, forKey: .status)
+    }
+
+    public mutating func applyDefaults() {}
+    public func validate() -> [FieldError] { [] }
+}
+
+/// `authentication.k8s.io/v1 TokenReview`: who a bearer token stands for (webhooks and proxies that take
+/// ServiceAccount tokens ask the API).
+public struct TokenReview: KubeObject {
+    public static let apiVersion = "authentication.k8s.io/v1"
+    public static let kind = "TokenReview"
+    public static let resource = "tokenreviews"
+    public static let namespaced = false
+    public static let shortNames: [String] = []
+    public static var verbs: [String] { ["create"] }
+
+    public struct Spec: Codable, Hashable, Sendable {
+        public var token: String?
+        public var audiences: [String]?
+    }
+    public struct Status: Codable, Hashable, Sendable {
+        public var authenticated: Bool?
+        public var user: SelfSubjectReview.UserInfo?
+        public var audiences: [String]?
+        public var error: String?
+
+        public init(authenticated: Bool? = nil, user: SelfSubjectReview.UserInfo? = nil, audiences: [String]? = nil, error: String? = nil) {
+            self.authenticated = authenticated
+            self.user = user
+            self.audiences = audiences
+            self.error = error
+        }
+    }
+
+    public var apiVersion: String?
+    public var kind: String?
+    public var metadata: ObjectMeta
+    public var spec: Spec
+    public var status: Status?
+
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
+        kind = try container.decodeIfPresent(String.self, forKey: .kind)
+        metadata = try AccessReview.decodeMetadata(container, .metadata)
+        spec = try container.decode(Spec.self, forKey: .spec)
+        status = try container.decodeIfPresent(Status.self, forKey: .status)
+    }
+
+    public mutating func applyDefaults() {}
+    public func validate() -> [FieldError] { [] }
 }
 
 /// `authentication.k8s.io/v1 SelfSubjectReview` (`kubectl auth whoami`): who the caller is, as authenticated.

@@ -9,6 +9,8 @@ public protocol KindStrategy: Sendable {
     var served: ServedKind { get }
     /// Kubernetes' defaulting for the kind (restartPolicy Always, replicas 1, ...). Idempotent.
     func applyDefaults(_ object: inout Object)
+    /// What creating resets once defaults are in (kube-apiserver's PrepareForCreate): a status the client sent.
+    func prepareForCreate(_ object: inout Object)
     /// Field errors of the object as created (`old` nil) or as an update of `old`; metadata is checked apart.
     func validate(_ object: Object, old: Object?) -> [FieldError]
     /// What is wrong with `name` as the kind's name (most kinds: a DNS subdomain).
@@ -57,6 +59,7 @@ public struct BuiltinKind<T: KubeObject>: KindStrategy {
     public init() { served = Kinds.served(of: T.self) ?? T.served }
 
     public func applyDefaults(_ object: inout T) { object.applyDefaults() }
+    public func prepareForCreate(_ object: inout T) { object.prepareForCreate() }
     public func validate(_ object: T, old: T?) -> [FieldError] { old.map { object.validateUpdate(from: $0) } ?? object.validate() }
     public func nameProblems(_ name: String) -> [String] { T.nameProblems(name) }
     public var selectableFields: [String] { T.selectableFields }
@@ -114,6 +117,11 @@ public struct CustomKind: KindStrategy {
     /// version's schema keeps, as kube-apiserver's objects are pruned by it when read from storage.
     public func applyDefaults(_ object: inout UnstructuredObject) {
         if let storageRules { Self.normalize(&object, storageRules) }
+    }
+
+    /// With a status subresource, status is written there only: a create drops what the client sent.
+    public func prepareForCreate(_ object: inout UnstructuredObject) {
+        if hasStatus { object.content["status"] = nil }
     }
 
     public func decoded(_ object: inout UnstructuredObject) {

@@ -35,6 +35,9 @@ public protocol KubeObject: APIObject {
 
     /// Kubernetes' defaulting for this kind (restartPolicy Always, replicas 1, ...). Idempotent.
     mutating func applyDefaults()
+    /// What creating the object resets, as kube-apiserver's PrepareForCreate: the status of most kinds with a
+    /// status subresource. Nothing by default.
+    mutating func prepareForCreate()
     /// Field errors of the object as created (metadata is checked separately).
     func validate() -> [FieldError]
     /// Field errors of an update from `old`; immutable fields are checked here.
@@ -77,6 +80,7 @@ extension KubeObject {
     public static var verbs: [String] { ServedKind.standardVerbs }
     public func deletionGrace(requested: Int64?) -> Int64? { nil }
     public mutating func markForDeletion() {}
+    public mutating func prepareForCreate() {}
     public func fieldValue(_ field: String) -> String? { metadataFieldValue(field) }
 
     /// Sets apiVersion and kind, which stored and served objects always carry.

@@ -5,6 +5,8 @@ public struct Namespace: KubeObject {
     public static let kind = "Namespace"
     public static let resource = "namespaces"
     public static let namespaced = false
+    /// Namespaces are not deleted as a collection, as kube-apiserver serves them.
+    public static var verbs: [String] { ServedKind.standardVerbs.filter { $0 != "deletecollection" } }
     public static let shortNames = ["ns"]
     public static let subresources: [ServedKind.Subresource] = [.status(of: Namespace.self)]
 

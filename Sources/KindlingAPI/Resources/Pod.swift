@@ -43,6 +43,12 @@ public struct Pod: KubeObject {
 
     public mutating func applyDefaults() { spec.applyDefaults() }
 
+    /// A new pod's status is kube-apiserver's, whatever the client sent: Pending, with its QoS class.
+    public mutating func prepareForCreate() {
+        status = PodStatus(phase: "Pending")
+        status?.qosClass = QOSClass.of(spec.containers)
+    }
+
     public func validate() -> [FieldError] { spec.validate("spec") }
 
     /// Like kube-apiserver, a pod's spec is immutable but for its containers' images.
@@ -204,6 +210,7 @@ public struct Container: Codable, Hashable, Sendable {
     public var tty: Bool?
     public var volumeMounts: [VolumeMount]?
     public var envFrom: [EnvFromSource]?
+    public var resources: ResourceRequirements?
 
     public init(name: String, image: String) {
         self.name = name
@@ -217,6 +224,7 @@ public struct Container: Codable, Hashable, Sendable {
         for i in (ports ?? []).indices { ports![i].protocol = ports![i].protocol ?? "TCP" }
         readinessProbe?.applyDefaults()
         livenessProbe?.applyDefaults()
+        resources?.applyDefaults()
     }
 
     func validate(_ path: String) -> [FieldError] {
@@ -259,6 +267,7 @@ public struct Container: Codable, Hashable, Sendable {
                 errors.append(.unsupported("\(p).valueFrom.fieldRef.fieldPath", path, supported: EnvVar.supportedFieldPaths))
             }
         }
+        if let resources { errors += resources.validate("\(path).resources") }
         if let probe = readinessProbe { errors += probe.validate("\(path).readinessProbe") }
         if let probe = livenessProbe { errors += probe.validate("\(path).livenessProbe") }
         return errors
@@ -380,6 +389,7 @@ public struct PodStatus: Codable, Hashable, Sendable {
     public var podIPs: [PodIP]?
     public var startTime: String?
     public var containerStatuses: [ContainerStatus]?
+    public var qosClass: String?
 
     public struct PodIP: Codable, Hashable, Sendable {
         public var ip: String

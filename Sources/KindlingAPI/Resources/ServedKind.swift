@@ -41,7 +41,7 @@ public struct ServedKind: Hashable, Sendable {
     public var verbs: [String]
     public var subresources: [Subresource]
 
-    public static let standardVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    public static let standardVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
     public init(group: String, version: String, kind: String, resource: String, singular: String? = nil, namespaced: Bool,
                 shortNames: [String] = [], categories: [String] = [], verbs: [String] = standardVerbs, subresources: [Subresource] = []) {

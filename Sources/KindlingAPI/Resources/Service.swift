@@ -95,6 +95,9 @@ public struct Service: KubeObject {
     /// Whether the type exposes node ports (NodePort, and LoadBalancer in front of NodePort).
     public var hasNodePorts: Bool { type == "NodePort" || type == "LoadBalancer" }
 
+    /// A new service's status is empty (`loadBalancer: {}`), whatever the client sent.
+    public mutating func prepareForCreate() { status = Status(loadBalancer: .init(ingress: nil)) }
+
     public mutating func applyDefaults() {
         spec.type = spec.type ?? "ClusterIP"
         guard type != "ExternalName" else { return }

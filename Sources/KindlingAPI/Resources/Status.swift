@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `Status` object every API error is answered with, as kube-apiserver words it.
 public struct Status: Codable, Hashable, Sendable, Error, CustomStringConvertible {
     public struct Details: Codable, Hashable, Sendable {
@@ -122,4 +124,35 @@ public struct GroupResource: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { group.isEmpty ? resource : "\(resource).\(group)" }
+}
+
+extension Status {
+    /// The body as kube-apiserver writes it: Go's field order (kind, apiVersion, metadata, status, message,
+    /// reason, details, code), empty fields left out, `<`, `>` and `&` escaped as Go escapes them, and the
+    /// newline Go's encoder ends with. Clients that compare bodies see the same bytes.
+    public var wireJSON: Data {
+        func string(_ text: String) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            let quoted = (try? encoder.encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+            return quoted.replacingOccurrences(of: "<", with: "\\u003c").replacingOccurrences(of: ">", with: "\\u003e")
+                .replacingOccurrences(of: "&", with: "\\u0026")
+        }
+        func object(_ fields: [(String, String?)]) -> String {
+            "{" + fields.compactMap { key, value in value.map { "\"\(key)\":\($0)" } }.joined(separator: ",") + "}"
+        }
+        func optional(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : string($0) } }
+        let causes = details?.causes.map { causes in
+            "[" + causes.map { object([("reason", optional($0.reason)), ("message", optional($0.message)), ("field", optional($0.field))]) }
+                .joined(separator: ",") + "]"
+        }
+        let details = self.details.map { details in
+            object([("name", optional(details.name)), ("group", optional(details.group)), ("kind", optional(details.kind)), ("causes", causes)])
+        }
+        let metadata = object([("resourceVersion", optional(self.metadata.resourceVersion)), ("continue", optional(self.metadata.continue))])
+        let body = object([("kind", string(kind)), ("apiVersion", string(apiVersion)), ("metadata", metadata), ("status", optional(status)),
+                           ("message", optional(message)), ("reason", optional(reason)), ("details", details),
+                           ("code", code == 0 ? nil : String(code))])
+        return Data((body + "\n").utf8)
+    }
 }

@@ -44,6 +44,9 @@ public struct ReplicaSet: KubeObject {
         stampTypeMeta()
     }
 
+    /// Status is the controller's: a create starts from none.
+    public mutating func prepareForCreate() { status = Status() }
+
     public mutating func applyDefaults() {
         spec.replicas = spec.replicas ?? 1
         spec.template?.spec.applyDefaults()
@@ -125,6 +128,9 @@ public struct Deployment: KubeObject {
         stampTypeMeta()
     }
 
+    /// Status is the controller's: a create starts from none.
+    public mutating func prepareForCreate() { status = Status() }
+
     public mutating func applyDefaults() {
         spec.replicas = spec.replicas ?? 1
         spec.revisionHistoryLimit = spec.revisionHistoryLimit ?? 10
@@ -205,13 +211,24 @@ public protocol Scalable: KubeObject {
     var podSelector: LabelSelector? { get }
 }
 
-extension ReplicaSet: Scalable {
+/// Kinds that keep a number of pods from a template: ReplicaSet and its older twin ReplicationController.
+public protocol PodReplicating: Scalable {
+    var podTemplate: PodTemplateSpec? { get }
+    var replicaStatus: ReplicaSet.Status? { get set }
+}
+
+extension ReplicaSet: PodReplicating {
     public var desiredReplicas: Int {
         get { spec.replicas ?? 1 }
         set { spec.replicas = newValue }
     }
     public var currentReplicas: Int { status?.replicas ?? 0 }
     public var podSelector: LabelSelector? { spec.selector }
+    public var podTemplate: PodTemplateSpec? { spec.template }
+    public var replicaStatus: ReplicaSet.Status? {
+        get { status }
+        set { status = newValue }
+    }
 }
 
 extension Deployment: Scalable {
@@ -227,7 +244,7 @@ extension Deployment: Scalable {
 /// `spec.template.spec.containers` of a Deployment is `spec.containers` of its pods.
 public enum PodTemplatePath {
     /// Kinds whose `spec.template` is a pod template.
-    public static let kinds: Set = ["Deployment", "ReplicaSet"]
+    public static let kinds: Set = ["Deployment", "ReplicaSet", "ReplicationController"]
 
     /// `path` relative to the pod template of a `kind` that has one, or nil when it is not inside one.
     public static func inside(kind: String, path: [String]) -> [String]? {

@@ -1,23 +1,25 @@
 import Foundation
 import KindlingAPI
 
-/// Keeps as many running pods as each ReplicaSet asks for: creates them from its template, deletes the
-/// most expendable when there are too many, adopts orphans its selector matches, and reports status.
-struct ReplicaSetController: Controller {
-    let name = "replicaset"
-    static let events = EventRecorder(component: "replicaset-controller")
+/// Keeps as many running pods as each ReplicaSet (or ReplicationController, its older twin) asks for: creates
+/// them from its template, deletes the most expendable when there are too many, adopts orphans its selector
+/// matches, and reports status. One controller type for both kinds, as kube-controller-manager's replication
+/// manager is its ReplicaSet controller with another kind.
+struct ReplicaController<Owner: PodReplicating>: Controller {
+    let name: String
+    let events: EventRecorder
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [ReplicaSet.self, Pod.self]) {
+        try await reconcileOnChange(registry, watching: [Owner.self, Pod.self]) {
             let pods = try registry.list(Pod.self).items
-            for set in try registry.list(ReplicaSet.self).items where set.metadata.deletionTimestamp == nil {
+            for set in try registry.list(Owner.self).items where set.metadata.deletionTimestamp == nil {
                 try sync(set, pods: pods.filter { $0.namespace == set.namespace }, registry)
             }
         }
     }
 
-    func sync(_ set: ReplicaSet, pods: [Pod], _ registry: Registry) throws {
-        guard let selector = set.spec.selector, !selector.isEmpty, let uid = set.metadata.uid else { return }
+    func sync(_ set: Owner, pods: [Pod], _ registry: Registry) throws {
+        guard let selector = set.podSelector, !selector.isEmpty, let uid = set.metadata.uid else { return }
         var owned: [Pod] = []
         for pod in pods where selector.matches(pod.metadata.labels) && !Scheduler.isFinished(pod) {
             let controller = pod.metadata.ownerReferences?.first { $0.controller == true }
@@ -27,7 +29,7 @@ struct ReplicaSetController: Controller {
                       let adopted = try registry.modifyUnchecked(Pod.self, namespace: pod.namespace, name: pod.name, { current in
                           guard current.metadata.ownerReferences?.contains(where: { $0.controller == true }) != true else { return nil }
                           var pod = current
-                          pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []) + [ReplicaSetController.reference(to: set)]
+                          pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? []) + [Self.reference(to: set)]
                           return pod
                       }) {
                 owned.append(adopted)
@@ -35,48 +37,59 @@ struct ReplicaSetController: Controller {
         }
         let active = owned.filter { $0.metadata.deletionTimestamp == nil }
         let diff = set.desiredReplicas - active.count
-        if diff > 0, let template = set.spec.template {
+        if diff > 0, let template = set.podTemplate {
             for _ in 0..<diff {
-                let pod = try registry.create(ReplicaSetController.pod(from: template, owner: set))
-                ReplicaSetController.events.record(registry, set, reason: "SuccessfulCreate", message: "Created pod: \(pod.name)")
+                let pod = try registry.create(Self.pod(from: template, owner: set))
+                events.record(registry, set, reason: "SuccessfulCreate", message: "Created pod: \(pod.name)")
             }
         } else if diff < 0 {
-            for pod in ReplicaSetController.deletionOrder(active).prefix(-diff)
+            for pod in PodRanking.deletionOrder(active).prefix(-diff)
                 where (try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)) != nil {
-                ReplicaSetController.events.record(registry, set, reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name)")
+                events.record(registry, set, reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name)")
             }
         }
         let ready = active.filter(\.isReady).count
         var status = ReplicaSet.Status()
         status.replicas = active.count
         status.fullyLabeledReplicas = active.filter { pod in
-            (set.spec.template?.metadata?.labels ?? [:]).allSatisfy { pod.metadata.labels?[$0.key] == $0.value }
+            (set.podTemplate?.metadata?.labels ?? [:]).allSatisfy { pod.metadata.labels?[$0.key] == $0.value }
         }.count
         status.readyReplicas = ready
         status.availableReplicas = ready
         status.observedGeneration = set.metadata.generation
-        if set.status != status {
-            try registry.modifyUnchecked(ReplicaSet.self, namespace: set.namespace, name: set.name) { current in
+        if set.replicaStatus != status {
+            try registry.modifyUnchecked(Owner.self, namespace: set.namespace, name: set.name) { current in
                 var updated = current
-                updated.status = status
+                updated.replicaStatus = status
                 return updated
             }
         }
     }
 
-    static func reference(to set: ReplicaSet) -> OwnerReference {
-        OwnerReference(apiVersion: ReplicaSet.apiVersion, kind: ReplicaSet.kind, name: set.name, uid: set.metadata.uid ?? "")
+    static func reference(to set: Owner) -> OwnerReference {
+        OwnerReference(apiVersion: Owner.apiVersion, kind: Owner.kind, name: set.name, uid: set.metadata.uid ?? "")
     }
 
-    /// A pod as the ReplicaSet's template describes it, named `<replicaset>-<5 random>`.
-    static func pod(from template: PodTemplateSpec, owner set: ReplicaSet) -> Pod {
+    /// A pod as the owner's template describes it, named `<owner>-<5 random>`.
+    static func pod(from template: PodTemplateSpec, owner set: Owner) -> Pod {
         var meta = ObjectMeta(namespace: set.namespace, labels: template.metadata?.labels)
         meta.generateName = set.name + "-"
         meta.annotations = template.metadata?.annotations
         meta.ownerReferences = [reference(to: set)]
         return Pod(metadata: meta, spec: template.spec)
     }
+}
 
+extension ReplicaController<ReplicaSet> {
+    static var replicaSets: Self { Self(name: "replicaset", events: EventRecorder(component: "replicaset-controller")) }
+}
+
+extension ReplicaController<ReplicationController> {
+    static var replicationControllers: Self { Self(name: "replication", events: EventRecorder(component: "replication-controller")) }
+}
+
+/// Which pods a replica controller gives up first.
+enum PodRanking {
     /// Pods in the order a ReplicaSet gives them up (kube's ActivePods ranking): unscheduled before
     /// scheduled, pending before running, not ready before ready, more restarts first, newest first.
     static func deletionOrder(_ pods: [Pod]) -> [Pod] {
@@ -104,12 +117,14 @@ struct GarbageCollector: Controller {
     static let orphanDependents = "orphan"
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, Service.self, Pod.self, EndpointSlice.self]) {
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Service.self, Pod.self,
+                                                         EndpointSlice.self]) {
             let deployments = try registry.list(Deployment.self).items, replicaSets = try registry.list(ReplicaSet.self).items
-            let services = try registry.list(Service.self).items
-            let owners = Set(deployments.compactMap(\.metadata.uid) + replicaSets.compactMap(\.metadata.uid) + services.compactMap(\.metadata.uid))
+            let services = try registry.list(Service.self).items, controllers = try registry.list(ReplicationController.self).items
+            let metadata = deployments.map(\.metadata) + replicaSets.map(\.metadata) + services.map(\.metadata) + controllers.map(\.metadata)
+            let owners = Set(metadata.compactMap(\.uid))
             // Owners being deleted in the foreground count as gone for their dependents.
-            let leaving = Set((deployments.map(\.metadata) + replicaSets.map(\.metadata) + services.map(\.metadata))
+            let leaving = Set(metadata
                 .filter { $0.deletionTimestamp != nil && ($0.finalizers ?? []).contains(GarbageCollector.foregroundDeletion) }
                 .compactMap(\.uid))
             var remaining: Set<String> = []
@@ -119,10 +134,11 @@ struct GarbageCollector: Controller {
             try finish(Deployment.self, deployments, leaving.subtracting(remaining), registry)
             try finish(ReplicaSet.self, replicaSets, leaving.subtracting(remaining), registry)
             try finish(Service.self, services, leaving.subtracting(remaining), registry)
+            try finish(ReplicationController.self, controllers, leaving.subtracting(remaining), registry)
         }
     }
 
-    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service"]
+    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController"]
 
     /// Deletes the objects whose owners are all gone or leaving; returns the leaving owners that still have dependents.
     func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, leaving: Set<String>, _ registry: Registry) throws -> Set<String> {
