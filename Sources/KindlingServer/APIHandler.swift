@@ -94,6 +94,8 @@ public struct APIHandler: Sendable {
         switch parts.first {
         case "version" where parts.count == 1:
             return APIHandler.json(200, Discovery.Version())
+        case "openapi" where parts == ["openapi", "v2"]:
+            return OpenAPI.version2(accept: request.accept)
         case "openapi":
             guard let answer = openAPI.serve(parts, registry.kinds.snapshot) else { throw Self.notFound }
             return answer

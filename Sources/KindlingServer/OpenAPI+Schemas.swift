@@ -11,11 +11,18 @@ extension OpenAPI {
     static func schemas(_ kinds: [any KindStrategy]) -> [String: Any] {
         var schemas: [String: Any] = [:]
         for kind in kinds {
-            guard let schema = kind.openAPISchema, let tree = try? KubeJSON.tree(schema) else { continue }
             let served = kind.served, listKind = served.kind + "List"
+            let tree: [String: Any]
+            if let schema = kind.openAPISchema, let defined = try? KubeJSON.tree(schema) {
+                tree = defined
+            } else if let type = Kinds.byKind(served.kind, apiVersion: served.apiVersion) {
+                tree = builtinSchema(type)
+            } else {
+                continue
+            }
             let name = schemaName(served, kind: served.kind)
             schemas[name] = objectSchema(tree, served)
-            schemas[schemaName(served, kind: listKind)] = listSchema(served, listKind, items: name)
+            if served.verbs.contains("list") { schemas[schemaName(served, kind: listKind)] = listSchema(served, listKind, items: name) }
         }
         if !schemas.isEmpty {
             schemas[objectMetaName] = objectMeta
@@ -24,9 +31,13 @@ extension OpenAPI {
         return schemas
     }
 
-    /// `com.example.stable.v1.CronTab`: the group reversed, the version, the kind, as apiextensions names them.
+    /// `com.example.stable.v1.CronTab`: the group reversed, the version, the kind, as apiextensions names them;
+    /// built-in kinds by their Go package, as kube-openapi names them (`io.k8s.api.core.v1.Pod`).
     static func schemaName(_ served: ServedKind, kind: String) -> String {
-        (served.group.split(separator: ".").reversed().map(String.init) + [served.version, kind]).joined(separator: ".")
+        if let package = builtinPackages[served.group], Kinds.byKind(served.kind, apiVersion: served.apiVersion) != nil {
+            return "\(package).\(served.version).\(kind)"
+        }
+        return (served.group.split(separator: ".").reversed().map(String.init) + [served.version, kind]).joined(separator: ".")
     }
 
     static func groupVersionKind(_ served: ServedKind, kind: String) -> [[String: String]] {
@@ -49,6 +60,7 @@ extension OpenAPI {
         properties["kind"] = kindField
         properties["metadata"] = reference(objectMetaName, "Standard object's metadata.")
         schema["properties"] = properties
+        if schema["description"] == nil, let description = kindDescriptions[served.kind] { schema["description"] = description }
         schema["type"] = "object"
         schema["x-kubernetes-group-version-kind"] = groupVersionKind(served, kind: served.kind)
         return schema

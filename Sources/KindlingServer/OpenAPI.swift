@@ -6,8 +6,8 @@ import KindlingAPI
 /// every apply: it validates on the server (`fieldValidation=Strict`) only when the PATCH operation of the
 /// object's kind lists that parameter, and fails otherwise ("failed to download openapi"). The documents
 /// describe every served path and operation with Kubernetes' extensions (`x-kubernetes-group-version-kind`,
-/// `x-kubernetes-action`) and parameters, and the schemas of the kinds that have them: custom kinds, whose
-/// definitions give theirs (`kubectl explain` reads them). Built-in kinds have none yet.
+/// `x-kubernetes-action`) and parameters, and the schemas of the kinds (`kubectl explain` reads them): custom
+/// kinds' from their definitions, built-in kinds' from kindling's types (`OpenAPI+Builtin`).
 enum OpenAPI {
     /// The index and documents for the kinds of one kind table snapshot, kept until the table changes.
     final class Documents: @unchecked Sendable {
@@ -28,6 +28,22 @@ enum OpenAPI {
             guard let document = current.documents[parts.dropFirst(2).joined(separator: "/")] else { return nil }
             return .json(status: 200, body: document)
         }
+    }
+
+    /// `/openapi/v2`: a Swagger 2.0 document with no definitions (the schemas are in v3), in gnostic's protobuf
+    /// (what client-go asks for) or JSON. kubectl falls back to it to validate a kind v3 does not describe, and
+    /// needs it to answer: with no definition for the kind it skips validation and says `no matches for kind`.
+    static func version2(accept: String?) -> APIResponse {
+        let title = "Kubernetes", version = KubernetesVersion.gitVersion
+        guard accept?.contains("protobuf") == true else {
+            let document: [String: Any] = ["swagger": "2.0", "info": ["title": title, "version": version], "paths": [String: Any]()]
+            return .json(status: 200, body: (try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])) ?? Data())
+        }
+        func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] { [number << 3 | 2, UInt8(bytes.count)] + bytes }
+        // openapi.v2.Document: swagger (1), info (2: title 1, version 2), paths (8, empty).
+        let info = field(1, Array(title.utf8)) + field(2, Array(version.utf8))
+        let document = field(1, Array("2.0".utf8)) + field(2, info) + field(8, [])
+        return .json(status: 200, body: Data(document), contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
     }
 
     /// The index: each group version's document under a content hash, as kube-apiserver names them.

@@ -36,6 +36,14 @@ struct APIAnswersTests {
             #expect(services.first == ["NAME", "SERVICE", "AVAILABLE", "AGE"], "\(services)")
             #expect(services.contains { $0.prefix(3) == ["v1.apps", "Local", "True"] }, "\(services)")
 
+            // Built-in kinds' schemas, read from kindling's types: kubectl explain finds them.
+            let pods = try kubectl(["explain", "pods"])
+            #expect(pods.status == 0 && pods.output.contains("KIND:       Pod") && pods.output.contains("One or more containers"), "\(pods.output)")
+            let ports = try kubectl(["explain", "deployment.spec.template.spec.containers.ports"])
+            #expect(ports.status == 0 && ports.output.contains("containerPort\t<integer>"), "\(ports.output)")
+            let typo = try kubectl(["apply", "-f", "-"], input: "apiVersion: v1\nkind: Pdo\nmetadata: {name: x}\n")
+            #expect(typo.status != 0 && typo.output.contains(#"no matches for kind "Pdo" in version "v1""#), "\(typo.output)")
+
             let created = try kubectl(["apply", "-f", "-"], input: Self.replicationController)
             #expect(created.status == 0 && created.output == "replicationcontroller/sleeper created\n", "\(created.output)")
             #expect(eventually(30) { kubectlTests.columns((try? kubectl(["get", "rc", "sleeper"]))?.output ?? "").last?.prefix(4) == ["sleeper", "2", "2", "2"] })
