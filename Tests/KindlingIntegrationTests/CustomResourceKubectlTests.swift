@@ -105,4 +105,63 @@ struct CustomResourceKubectlTests {
             #expect(gone.status != 0, "\(gone.output)")
         }
     }
+
+    /// A small operator written with the official Python client: it watches CronTabs and writes each one's status
+    /// (through the status subresource) from its spec, as controllers built on client libraries do.
+    static let operatorScript = """
+        import sys, time
+        from kubernetes import client, config, watch
+        config.load_kube_config(context=sys.argv[1])
+        api = client.CustomObjectsApi()
+        args = ("stable.example.com", "v1", "default", "crontabs")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            for event in watch.Watch().stream(api.list_namespaced_custom_object, *args, timeout_seconds=5):
+                crontab = event["object"]
+                if event["type"] == "DELETED":
+                    continue
+                wanted = {"phase": "Scheduled", "replicas": crontab["spec"].get("replicas", 1)}
+                if crontab.get("status") != wanted:
+                    api.patch_namespaced_custom_object_status(*args, crontab["metadata"]["name"], {"status": wanted})
+                    print("reconciled", crontab["metadata"]["name"], wanted["replicas"], flush=True)
+        """
+
+    @Test func anOperatorWrittenWithThePythonClient() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("operator", yaml: APIStressTests.oneNode) { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            #expect(try kubectl(["apply", "-f", "-"], input: Self.crd).status == 0)
+            #expect(try kubectl(["wait", "--for=condition=Established", "crd/crontabs.stable.example.com", "--timeout=20s"]).status == 0)
+            let operatorProcess = Process()
+            operatorProcess.executableURL = URL(fileURLWithPath: "\(KubectlTests.venv)/python")
+            operatorProcess.arguments = ["-c", Self.operatorScript, Kubeconfig.contextName(cluster: name)]
+            operatorProcess.environment = testEnvironment
+            let output = Pipe()
+            operatorProcess.standardOutput = output
+            operatorProcess.standardError = output
+            try operatorProcess.run()
+            // SIGKILL: the test process may hand its children SIGTERM ignored.
+            defer {
+                if operatorProcess.isRunning { kill(operatorProcess.processIdentifier, SIGKILL) }
+                operatorProcess.waitUntilExit()
+            }
+            var applied = try kubectl(["apply", "-f", "-"], input: Self.crontab)
+            for _ in 0..<20 where applied.status != 0 {
+                Thread.sleep(forTimeInterval: 0.5)
+                applied = try kubectl(["apply", "-f", "-"], input: Self.crontab)
+            }
+            #expect(applied.status == 0, "\(applied.output)")
+            func status() -> String { (try? kubectl(["get", "ct", "nightly", "-o", "jsonpath={.status.phase}/{.status.replicas}"]))?.output ?? "" }
+            #expect(eventually(30) { status() == "Scheduled/2" }, "\(status())")
+            #expect(try kubectl(["patch", "ct", "nightly", "--type=merge", "-p", #"{"spec":{"replicas":5}}"#]).status == 0)
+            #expect(eventually(30) { status() == "Scheduled/5" }, "the operator follows the spec: \(status())")
+            // A write to the object keeps the status: the status subresource is the only way to it.
+            #expect(try kubectl(["patch", "ct", "nightly", "--type=merge", "-p", #"{"status":{"phase":"Hijacked"}}"#]).status == 0)
+            #expect(status() == "Scheduled/5")
+            kill(operatorProcess.processIdentifier, SIGKILL)
+            operatorProcess.waitUntilExit()
+            let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(log.contains("reconciled nightly 2") && log.contains("reconciled nightly 5"), "\(log)")
+        }
+    }
 }
