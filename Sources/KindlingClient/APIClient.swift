@@ -144,8 +144,23 @@ public final class APIClient: Sendable {
                                      timeoutSeconds: Int? = nil) -> AsyncThrowingStream<WatchEvent<T>, Error> {
         let query = APIClient.query(["watch": "1", "resourceVersion": resourceVersion, "labelSelector": labelSelector,
                                      "fieldSelector": fieldSelector, "timeoutSeconds": timeoutSeconds.map(String.init)])
-        let path = APIClient.path(T.self, namespace: namespace) + query
+        let lines = watchLines(APIClient.path(T.self, namespace: namespace) + query)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent<T>.self)
+        let task = Task {
+            do {
+                for try await line in lines { continuation.yield(try KubeJSON.decoder.decode(WatchEvent<T>.self, from: line)) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    /// The events of a watch at `path` (its query included), one JSON line each, for any kind, custom ones too.
+    public func watchLines(_ path: String) -> AsyncThrowingStream<Data, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Data.self)
         let task = Task { [http, socketPath] in
             do {
                 guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else { throw Status.badRequest("bad path") }
@@ -163,7 +178,7 @@ public final class APIClient: Sendable {
                     while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                         let line = pending[pending.startIndex..<newline]
                         pending = Data(pending[pending.index(after: newline)...])
-                        if !line.isEmpty { continuation.yield(try KubeJSON.decoder.decode(WatchEvent<T>.self, from: line)) }
+                        if !line.isEmpty { continuation.yield(Data(line)) }
                     }
                 }
                 continuation.finish()

@@ -8,7 +8,7 @@ struct KindlingBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kindling-bench",
         abstract: "Benchmarks of kindling's service proxy, beside their kernel baselines.",
-        subcommands: [ProxySyncBench.self, DatapathBench.self, ConvergenceBench.self, DNSBench.self, CrashBench.self, KubectlBench.self,
+        subcommands: [ProxySyncBench.self, DatapathBench.self, ConvergenceBench.self, DNSBench.self, CrashBench.self, KubectlBench.self, CustomResourceBench.self,
                       PolicyBench.self, IngressBench.self, ScaleBench.self]
     )
 }
