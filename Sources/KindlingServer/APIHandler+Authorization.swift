@@ -5,11 +5,11 @@ import KindlingAPI
 /// kube-apiserver), and the reviews that ask about it: SelfSubjectAccessReview (`kubectl auth can-i`),
 /// SelfSubjectRulesReview (`can-i --list`), SubjectAccessReview and its local twin, SelfSubjectReview (`kubectl
 /// auth whoami`) and TokenReview.
-extension APIHandler {
+extension Registry {
     /// The policy as stored now.
     func rbacPolicy() throws -> RBACPolicy {
-        RBACPolicy(roles: try registry.list(Role.self).items, clusterRoles: try registry.list(ClusterRole.self).items,
-                   roleBindings: try registry.list(RoleBinding.self).items, clusterRoleBindings: try registry.list(ClusterRoleBinding.self).items)
+        RBACPolicy(roles: try list(Role.self).items, clusterRoles: try list(ClusterRole.self).items,
+                   roleBindings: try list(RoleBinding.self).items, clusterRoleBindings: try list(ClusterRoleBinding.self).items)
     }
 
     /// Whether `user` may do `request`, and why.
@@ -17,6 +17,11 @@ extension APIHandler {
         if user.groups.contains("system:masters") { return (true, "") }
         return try rbacPolicy().allows(user, request)
     }
+}
+
+extension APIHandler {
+    func rbacPolicy() throws -> RBACPolicy { try registry.rbacPolicy() }
+    func decide(_ user: UserInfo, _ request: RequestAttributes) throws -> (allowed: Bool, reason: String) { try registry.decide(user, request) }
 
     /// kube-apiserver's 403 unless the caller may do what the request asks.
     func authorize(_ request: APIRequest) throws {

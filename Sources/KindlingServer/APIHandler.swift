@@ -73,7 +73,7 @@ public struct APIHandler: Sendable {
         do {
             if let impersonation = request.impersonation { request.user = try impersonate(request.user, as: impersonation) }
             try authorize(request)
-            return try await route(request)
+            return try await RequestContext.$user.withValue(request.user) { [request] in try await route(request) }
         } catch let status as Status {
             return APIHandler.json(status.code, status)
         } catch let error as DecodingError {

@@ -299,6 +299,7 @@ public final class Registry: Sendable {
         if !errors.isEmpty {
             throw Status.invalid(kind: kind.served.kind, group: kind.served.group, name: object.name, errors: errors)
         }
+        try RBACEscalation.check(object, old: old, registry: self)
     }
 
     func requireActiveNamespace(_ namespace: String, for resource: GroupResource) throws {

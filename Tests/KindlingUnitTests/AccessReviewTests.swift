@@ -151,3 +151,72 @@ import Testing
         #expect(core.validate().map(\.description) == ["spec.group: Required value: only v1 may have an empty group and it better be legacy kube"])
     }
 }
+
+/// RBAC's escalation prevention through the handler: a caller grants only what it holds, unless it may
+/// `escalate` roles or `bind` the role named, in kube-apiserver's words.
+@Suite struct RBACEscalationTests {
+    @Test func nobodyGrantsWhatTheyDoNotHold() async throws {
+        let setup = try AccessReviewTests()
+        let robot = AccessReviewTests.robot
+        let manager = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"rbac-manager","namespace":"dev"},
+             "rules":[{"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles","rolebindings"],"verbs":["create","update","patch"]}]}
+            """#
+        #expect(await setup.post("/apis/rbac.authorization.k8s.io/v1/namespaces/dev/roles", manager).0 == 201)
+        let grant = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"robot-manager"},
+             "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"rbac-manager"},"subjects":[{"kind":"ServiceAccount","name":"robot","namespace":"dev"}]}
+            """#
+        #expect(await setup.post("/apis/rbac.authorization.k8s.io/v1/namespaces/dev/rolebindings", grant).0 == 201)
+        func role(_ name: String, _ verbs: String) -> String {
+            #"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"\#(name)"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":\#(verbs)}]}"#
+        }
+        let roles = "/apis/rbac.authorization.k8s.io/v1/namespaces/dev/roles"
+        #expect(await setup.post(roles, role("reader", #"["get","list"]"#), as: robot).0 == 201, "view gives the robot these")
+        let (refused, status) = await setup.post(roles, role("deleter", #"["get","delete","deletecollection"]"#), as: robot)
+        #expect(refused == 403)
+        #expect(status["message"] as? String == """
+            roles.rbac.authorization.k8s.io "deleter" is forbidden: user "system:serviceaccount:dev:robot" \
+            (groups=["system:serviceaccounts" "system:serviceaccounts:dev" "system:authenticated"]) is attempting to grant RBAC permissions \
+            not currently held:
+            {APIGroups:[""], Resources:["pods"], Verbs:["delete" "deletecollection"]}
+            """)
+        func binding(_ name: String, to role: String) -> String {
+            #"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"\#(name)"},"#
+                + #""roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"\#(role)"},"subjects":[{"kind":"User","name":"jane"}]}"#
+        }
+        let bindings = "/apis/rbac.authorization.k8s.io/v1/namespaces/dev/rolebindings"
+        #expect(await setup.post(bindings, binding("jane-view", to: "view"), as: robot).0 == 201, "the robot holds view")
+        #expect(await setup.post(bindings, binding("jane-edit", to: "edit"), as: robot).0 == 403, "but not edit")
+        #expect(await setup.post(bindings, binding("jane-missing", to: "nope"), as: robot).0 == 404)
+        let binder = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"edit-binder"},
+             "rules":[{"apiGroups":["rbac.authorization.k8s.io"],"resources":["clusterroles"],"resourceNames":["edit"],"verbs":["bind"]}]}
+            """#
+        #expect(await setup.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", binder).0 == 201)
+        let canBind = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"robot-binds-edit"},
+             "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"edit-binder"},"subjects":[{"kind":"ServiceAccount","name":"robot","namespace":"dev"}]}
+            """#
+        #expect(await setup.post(bindings, canBind).0 == 201)
+        #expect(await setup.post(bindings, binding("jane-edit", to: "edit"), as: robot).0 == 201, "bind on edit lets it bind edit")
+
+        let aggregator = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"sum"},
+             "aggregationRule":{"clusterRoleSelectors":[{"matchLabels":{"x":"y"}}]}}
+            """#
+        let clusterManager = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"robot-clusterroles"},
+             "roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"clusterrole-writer"},"subjects":[{"kind":"ServiceAccount","name":"robot","namespace":"dev"}]}
+            """#
+        let writer = #"""
+            {"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"clusterrole-writer"},
+             "rules":[{"apiGroups":["rbac.authorization.k8s.io"],"resources":["clusterroles"],"verbs":["create"]}]}
+            """#
+        #expect(await setup.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", writer).0 == 201)
+        #expect(await setup.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", clusterManager).0 == 201)
+        let (aggregated, why) = await setup.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", aggregator, as: robot)
+        #expect(aggregated == 403 && (why["message"] as? String)?.hasSuffix("must have cluster-admin privileges to use the aggregationRule") == true)
+        #expect(await setup.post("/apis/rbac.authorization.k8s.io/v1/clusterroles", aggregator).0 == 201, "the admin may")
+    }
+}
