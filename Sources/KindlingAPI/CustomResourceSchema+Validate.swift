@@ -3,7 +3,7 @@ import Foundation
 /// Checking values against a schema node, in kube-openapi's words as apiextensions reports them:
 /// `spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"`.
 extension CustomResourceSchema {
-    static func validate(_ node: Node, _ value: Any, path: String, into found: inout [FieldError]) {
+    static func validate(_ node: Node, _ value: Any, old: Any? = nil, path: String, into found: inout [FieldError]) {
         let field = path.isEmpty ? "<root>" : path
         if value is NSNull {
             if !node.nullable && !node.preserveUnknown && node.type != nil {
@@ -21,6 +21,8 @@ extension CustomResourceSchema {
             found.append(FieldError(.invalid, field: field, value: quoted(typeName(value)), detail: "\(field) in body must be of type \(type): \(quoted(typeName(value)))"))
             return
         }
+        // Rules see values of the schema's type; the other checks go on beside them.
+        evaluateRules(node, value, old: old is NSNull ? nil : old, path: path, into: &found)
         if let allowed = node.enumeration, !allowed.contains(where: { equal($0, value) }) {
             found.append(FieldError(.unsupported, field: field, value: render(value),
                                     detail: "supported values: " + allowed.map { quoted(jsonText($0)) }.joined(separator: ", ")))
@@ -43,10 +45,11 @@ extension CustomResourceSchema {
                 found.append(.required(child(path, name)))
             }
             for key in map.keys.sorted() {
+                let previous = (old as? [String: Any])?[key]
                 if let known = node.properties[key] {
-                    validate(known, map[key]!, path: child(path, key), into: &found)
+                    validate(known, map[key]!, old: previous, path: child(path, key), into: &found)
                 } else if let extra = node.additionalProperties {
-                    validate(extra, map[key]!, path: child(path, key), into: &found)
+                    validate(extra, map[key]!, old: previous, path: child(path, key), into: &found)
                 }
             }
         default:

@@ -23,6 +23,8 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
         let intOrString: Bool
         let embedded: Bool
         let defaultValue: JSONValue?
+        /// `x-kubernetes-validations`, parsed.
+        let rules: [Rule]
         let source: JSONValue
 
         init(_ value: JSONValue) {
@@ -72,6 +74,7 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
             intOrString = bool("x-kubernetes-int-or-string")
             embedded = bool("x-kubernetes-embedded-resource")
             defaultValue = map["default"]
+            if case .array(let listed)? = map["x-kubernetes-validations"] { rules = listed.compactMap(Rule.init) } else { rules = [] }
         }
 
         static func members(_ value: JSONValue) -> [String: JSONValue] {
@@ -126,6 +129,7 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
         if let pattern = node.pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
             errors.append(.invalid("\(path).pattern", pattern, "must be a valid regular expression, but isn't"))
         }
+        errors += Self.ruleErrors(node, path: path)
         for name in node.properties.keys.sorted() { check(node.properties[name]!, path: "\(path).properties[\(name)]", level: .field, into: &errors) }
         if let items = node.items { check(items, path: "\(path).items", level: .items, into: &errors) }
         if let extra = node.additionalProperties { check(extra, path: "\(path).additionalProperties", level: .field, into: &errors) }
@@ -180,9 +184,9 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
     }
 
     /// Every value that fails the schema, each named by its path (`spec.replicas`).
-    public func errors(in object: [String: Any]) -> [FieldError] {
+    public func errors(in object: [String: Any], old: [String: Any]? = nil) -> [FieldError] {
         var found: [FieldError] = []
-        Self.validate(root, Self.body(of: object), path: "", into: &found)
+        Self.validate(root, Self.body(of: object), old: old.map(Self.body), path: "", into: &found)
         return found
     }
 }

@@ -3,7 +3,8 @@ import KindlingAPI
 import Testing
 
 /// CustomResourceDefinitions with real kubectl: applied, established, their objects applied, listed with
-/// their printer columns, scaled, read at two versions, refused by their schema, and deleted with the
+/// their printer columns, scaled, read at two versions, refused by their schema and by a CEL validation
+/// rule, and deleted with the
 /// definition, which waits for their finalizers and meanwhile takes no new objects.
 @Suite(.enabled(if: isRoot, "needs root: builds clusters"))
 struct CustomResourceKubectlTests {
@@ -39,6 +40,8 @@ struct CustomResourceKubectlTests {
                 properties:
                   spec:
                     type: object
+                    x-kubernetes-validations:
+                    - {rule: "!has(self.replicas) || self.replicas != 7", message: seven replicas are unlucky}
                     properties:
                       cronSpec: {type: string, description: "When the job runs, in cron's syntax."}
                       replicas: {type: integer, maximum: 10}
@@ -84,6 +87,8 @@ struct CustomResourceKubectlTests {
             let refused = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "replicas: 2", with: "replicas: 11"))
             #expect(refused.status != 0 && refused.output.contains("spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10"),
                     "\(refused.output)")
+            let unlucky = try kubectl(["apply", "-f", "-"], input: Self.crontab.replacingOccurrences(of: "replicas: 2", with: "replicas: 7"))
+            #expect(unlucky.status != 0 && unlucky.output.contains(#"spec: Invalid value: "object": seven replicas are unlucky"#), "\(unlucky.output)")
             let crds = kubectlTests.columns(try kubectl(["get", "crds"]).output)
             #expect(crds.first == ["NAME", "CREATED", "AT"] && crds.last?.first == "crontabs.stable.example.com", "\(crds)")
             // An object's finalizer holds the definition's deletion; meanwhile nothing new is created.

@@ -84,7 +84,7 @@ public protocol CustomResourceRules: Sendable {
     /// The object as decoding into the kind leaves it: defaults filled in, unknown fields pruned.
     func defaultAndPrune(_ object: [String: Any]) -> [String: Any]
     /// Every field that fails the schema.
-    func errors(in object: [String: Any]) -> [FieldError]
+    func errors(in object: [String: Any], old: [String: Any]?) -> [FieldError]
 }
 
 /// A kind defined at run time, its objects unstructured. It has the rules every kind has (metadata, DNS
@@ -136,7 +136,7 @@ public struct CustomKind: KindStrategy {
 
     public func validate(_ object: UnstructuredObject, old: UnstructuredObject?) -> [FieldError] {
         guard let rules, let tree = try? KubeJSON.tree(object) else { return [] }
-        return rules.errors(in: tree)
+        return rules.errors(in: tree, old: old.flatMap { try? KubeJSON.tree($0) })
     }
     public func nameProblems(_ name: String) -> [String] { LabelValidation.dns1123SubdomainProblems(name) }
     public var selectableFields: [String] { ["metadata.name", "metadata.namespace"] }
