@@ -9,6 +9,8 @@ extension CustomResourceSchema {
     public struct Rule: Hashable, Sendable {
         public let rule: String
         public let message: String?
+        /// A CEL expression whose string value is the message, when it has one.
+        public let messageExpression: Result<CELExpr, CELSyntaxError>?
         public let reason: String?
         public let fieldPath: String?
         public let optionalOldSelf: Bool
@@ -23,6 +25,7 @@ extension CustomResourceSchema {
             fieldPath = string("fieldPath")
             if case .bool(let flag)? = members["optionalOldSelf"] { optionalOldSelf = flag } else { optionalOldSelf = false }
             do { program = .success(try CELParser.parse(rule)) } catch { program = .failure(error) }
+            messageExpression = string("messageExpression").map { text in Result { () throws(CELSyntaxError) in try CELParser.parse(text) } }
         }
 
         var isTransition: Bool { if case .success(let expression) = program { expression.mentions("oldSelf") } else { false } }
@@ -36,6 +39,9 @@ extension CustomResourceSchema {
         for (index, rule) in node.rules.enumerated() {
             let at = "\(path).x-kubernetes-validations[\(index)]"
             if case .failure(let error) = rule.program { errors.append(.invalid("\(at).rule", rule.rule, "compilation failed: \(error)")) }
+            if case .failure(let error)? = rule.messageExpression {
+                errors.append(FieldError(.invalid, field: "\(at).messageExpression", value: nil, detail: "messageExpression compilation failed: \(error)"))
+            }
             if let reason = rule.reason, !reasons.contains(reason) { errors.append(.unsupported("\(at).reason", reason, supported: reasons)) }
             if let fieldPath = rule.fieldPath, !fieldPath.hasPrefix(".") && !fieldPath.hasPrefix("[") {
                 errors.append(.invalid("\(at).fieldPath", fieldPath, "fieldPath must be a valid path"))
@@ -66,7 +72,12 @@ extension CustomResourceSchema {
             if let fieldPath = rule.fieldPath, !fieldPath.isEmpty {
                 at = path + (fieldPath.hasPrefix("[") || path.isEmpty ? String(fieldPath.drop { $0 == "." && path.isEmpty }) : fieldPath)
             }
-            let detail = rule.message.map { $0.trimmingCharacters(in: .whitespaces) } ?? "failed rule: \(rule.rule)"
+            var detail = rule.message.map { $0.trimmingCharacters(in: .whitespaces) } ?? "failed rule: \(rule.rule)"
+            // A messageExpression's string wins; one that fails or is empty leaves the message.
+            if case .success(let expression)? = rule.messageExpression, case .string(let text)? = try? expression.evaluate(variables),
+               !text.trimmingCharacters(in: .whitespaces).isEmpty {
+                detail = text
+            }
             switch rule.reason {
             case "FieldValueForbidden": found.append(.forbidden(at, detail))
             case "FieldValueRequired": found.append(.required(at, detail))

@@ -40,6 +40,12 @@ extension CustomResourceSchema {
                 for (index, item) in list.enumerated() { validate(items, item, path: "\(path)[\(index)]", into: &found) }
             }
         case let map as [String: Any]:
+            // An embedded object (a pod template in a custom resource, say) says what it is.
+            if node.embedded {
+                for name in ["apiVersion", "kind"] where ((map[name] as? String) ?? "").isEmpty {
+                    found.append(.required(child(path, name), "must not be empty for embedded resources"))
+                }
+            }
             // The API's own root fields are checked as every kind's are, not by the schema.
             for name in node.required where map[name] == nil && !(path.isEmpty && apiFields.contains(name)) {
                 found.append(.required(child(path, name)))
@@ -67,6 +73,9 @@ extension CustomResourceSchema {
         if let pattern = node.pattern, let regex = try? NSRegularExpression(pattern: pattern),
            regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
             found.append(FieldError(.invalid, field: field, value: quoted(text), detail: "\(field) in body should match '\(pattern)'"))
+        }
+        if let format = node.format, StringFormat.matches(text, format: format) == false {
+            found.append(FieldError(.invalid, field: field, value: quoted(text), detail: "\(field) in body must be of type \(format): \(quoted(text))"))
         }
     }
 

@@ -18,6 +18,7 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
         let minimum: Double?, maximum: Double?, exclusiveMinimum: Bool, exclusiveMaximum: Bool
         let minLength: Int?, maxLength: Int?, minItems: Int?, maxItems: Int?
         let pattern: String?
+        let format: String?
         let nullable: Bool
         let preserveUnknown: Bool
         let intOrString: Bool
@@ -69,6 +70,7 @@ public struct CustomResourceSchema: CustomResourceRules, Hashable {
             minItems = int("minItems")
             maxItems = int("maxItems")
             pattern = string("pattern")
+            format = string("format")
             nullable = bool("nullable")
             preserveUnknown = bool("x-kubernetes-preserve-unknown-fields")
             intOrString = bool("x-kubernetes-int-or-string")

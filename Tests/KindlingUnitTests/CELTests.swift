@@ -110,7 +110,11 @@ import Testing
             "maxReplicas":{"type":"integer"},
             "mode":{"type":"string"},
             "extra":{"type":"object","x-kubernetes-preserve-unknown-fields":true},
-            "image":{"type":"string","x-kubernetes-validations":[{"rule":"self.startsWith('img-')"}]}}}}}
+            "image":{"type":"string","x-kubernetes-validations":[{"rule":"self.startsWith('img-')"}]},
+            "when":{"type":"string","format":"date-time"},
+            "owner":{"type":"string","format":"email"},
+            "limit":{"type":"integer","x-kubernetes-validations":[{"rule":"self < 100","messageExpression":"'limit ' + string(self) + ' is over 99'"}]},
+            "template":{"type":"object","x-kubernetes-embedded-resource":true,"x-kubernetes-preserve-unknown-fields":true}}}}}
         """
 
     func errors(_ object: String, old: String? = nil) throws -> [String] {
@@ -127,6 +131,30 @@ import Testing
                 == [#"spec.image: Invalid value: "string": failed rule: self.startsWith('img-')"#])
         #expect(try errors(#"{"spec":{"replicas":1,"maxReplicas":3,"extra":{}}}"#)
                 == [#"spec: Invalid value: "object": no such key: missing evaluating rule: !has(self.extra) || self.extra.missing == 1"#])
+    }
+
+    @Test func formatsEmbeddedResourcesAndMessageExpressions() throws {
+        let fine = #"{"spec":{"replicas":1,"maxReplicas":3,"when":"2026-12-07T21:00:00Z","owner":"ops@example.com","template":{"apiVersion":"v1","kind":"Pod"}}}"#
+        #expect(try errors(fine).isEmpty)
+        #expect(try errors(#"{"spec":{"replicas":1,"maxReplicas":3,"when":"yesterday","owner":"nobody"}}"#) == [
+            #"spec.owner: Invalid value: "nobody": spec.owner in body must be of type email: "nobody""#,
+            #"spec.when: Invalid value: "yesterday": spec.when in body must be of type date-time: "yesterday""#,
+        ])
+        #expect(try errors(#"{"spec":{"replicas":1,"maxReplicas":3,"template":{"kind":"Pod"}}}"#)
+                == ["spec.template.apiVersion: Required value: must not be empty for embedded resources"])
+        #expect(try errors(#"{"spec":{"replicas":1,"maxReplicas":3,"limit":120}}"#) == [#"spec.limit: Invalid value: "integer": limit 120 is over 99"#])
+    }
+
+    @Test(arguments: [
+        ("2026-12-07T21:00:00.5+01:00", "date-time", true), ("2026-13-01", "date", false), ("2026-12-07", "date", true),
+        ("0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b", "uuid4", true), ("0f1e2d3c-4b5a-3978-8a6b-5c4d3e2f1a0b", "uuid4", false),
+        ("web-1.example.com", "hostname", true), ("-web", "hostname", false), ("10.0.0.1", "ipv4", true), ("10.0.0.256", "ipv4", false),
+        ("fd00::1", "ipv6", true), ("10.0.0.0/8", "cidr", true), ("10.0.0.0/33", "cidr", false), ("aa:bb:cc:dd:ee:ff", "mac", true),
+        ("aGVsbG8=", "byte", true), ("not base64!", "byte", false), ("https://example.com/x", "uri", true), ("1h30m", "duration", true),
+        ("#a0b", "hexcolor", true), ("anything", "password", nil), ("whatever", "no-such-format", nil),
+    ] as [(String, String, Bool?)])
+    func stringFormats(text: String, format: String, expected: Bool?) {
+        #expect(StringFormat.matches(text, format: format) == expected, "\(text) as \(format)")
     }
 
     @Test func transitionRulesRunOnUpdatesOnly() throws {
