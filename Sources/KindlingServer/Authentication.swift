@@ -49,7 +49,7 @@ public struct Authenticator: Sendable {
 
     /// The account a ServiceAccount token stands for, for the API's audience or `audiences`.
     public func serviceAccount(token: String, audiences: [String] = [ServiceAccountTokens.issuer]) -> UserInfo? {
-        guard let claims = tokens?.verify(token, audiences: audiences) else { return nil }
+        guard let claims = tokens?.verify(token, audiences: audiences) else { return legacyServiceAccount(token: token, audiences: audiences) }
         let claimed = claims.kubernetes
         guard let account = try? registry.get(ServiceAccount.self, namespace: claimed.namespace, name: claimed.serviceaccount.name),
               account.metadata.uid == claimed.serviceaccount.uid else { return nil }
@@ -64,6 +64,17 @@ public struct Authenticator: Sendable {
         }
         return UserInfo(username: claims.sub, uid: claimed.serviceaccount.uid, groups: ServiceAccount.groups(namespace: claimed.namespace),
                         extra: extra)
+    }
+
+    /// The account a token Secret's token stands for while the Secret holds it and the account is the one it was
+    /// issued for (the API's audience only: legacy tokens name none).
+    func legacyServiceAccount(token: String, audiences: [String]) -> UserInfo? {
+        guard audiences.contains(ServiceAccountTokens.issuer), let claims = tokens?.verifyLegacy(token),
+              let secret = try? registry.get(Secret.self, namespace: claims.namespace, name: claims.secretName),
+              secret.type == TokenSecretController.secretType, secret.decodedData["token"] == Data(token.utf8),
+              let account = try? registry.get(ServiceAccount.self, namespace: claims.namespace, name: claims.accountName),
+              account.metadata.uid == claims.accountUID else { return nil }
+        return UserInfo(username: claims.sub, uid: claims.accountUID, groups: ServiceAccount.groups(namespace: claims.namespace))
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -63,6 +63,7 @@ public struct ControlPlane: Sendable {
             EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),
             APIServiceRegistration(),
         ] + (tls.map { [RootCAPublisher(caPEM: $0.credentials.caPEM)] } ?? [])
+            + (tls.flatMap { tls in tokens.map { [TokenSecretController(tokens: $0, caPEM: tls.credentials.caPEM)] } } ?? [])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for controller in controllers {
                 group.addTask { await controller.runForever(registry, logger: logger) }

@@ -62,3 +62,47 @@ struct RootCAPublisher: Controller {
         }
     }
 }
+
+/// kube-controller-manager's token controller, for Secrets of type `kubernetes.io/service-account-token`: a
+/// Secret naming a ServiceAccount (annotation `kubernetes.io/service-account.name`) is filled with a token for it
+/// that lives as long as the Secret (`token`), the cluster CA (`ca.crt`) and the `namespace`, and marked with the
+/// account's uid; once that account is gone (or made again), the Secret is deleted, as upstream.
+struct TokenSecretController: Controller {
+    let name = "serviceaccount-token"
+    let tokens: ServiceAccountTokens
+    let caPEM: String
+
+    static let secretType = "kubernetes.io/service-account-token"
+    static let accountName = "kubernetes.io/service-account.name"
+    static let accountUID = "kubernetes.io/service-account.uid"
+
+    func run(_ registry: Registry) async throws {
+        try await reconcileOnChange(registry, watching: [Secret.self, ServiceAccount.self]) { try sync(registry) }
+    }
+
+    func sync(_ registry: Registry) throws {
+        for secret in try registry.list(Secret.self).items where secret.type == Self.secretType && secret.metadata.deletionTimestamp == nil {
+            guard let accountName = secret.metadata.annotations?[Self.accountName] else { continue }
+            let account = try? registry.get(ServiceAccount.self, namespace: secret.namespace, name: accountName)
+            let issuedFor = secret.metadata.annotations?[Self.accountUID]
+            guard let account, issuedFor == nil || issuedFor == account.metadata.uid else {
+                // Filled for an account that is gone: the token goes with it. One never filled waits for its account.
+                if issuedFor != nil { _ = try? registry.delete(Secret.self, namespace: secret.namespace, name: secret.name) }
+                continue
+            }
+            guard issuedFor == nil || secret.data?["token"] == nil else { continue }
+            let token = try tokens.issueLegacy(for: account, secretName: secret.name)
+            try registry.modifyUnchecked(Secret.self, namespace: secret.namespace, name: secret.name) { current in
+                guard current.data?["token"] == nil || current.metadata.annotations?[Self.accountUID] == nil else { return nil }
+                var filled = current
+                var data = current.data ?? [:]
+                data["token"] = Data(token.utf8).base64EncodedString()
+                data["ca.crt"] = Data(caPEM.utf8).base64EncodedString()
+                data["namespace"] = Data(current.namespace.utf8).base64EncodedString()
+                filled.data = data
+                filled.metadata.annotations = (current.metadata.annotations ?? [:]).merging([Self.accountUID: account.metadata.uid ?? ""]) { _, new in new }
+                return filled
+            }
+        }
+    }
+}

@@ -61,26 +61,74 @@ public struct ServiceAccountTokens: Sendable {
         let claims = Claims(iss: Self.issuer, sub: ServiceAccount.userName(namespace: namespace, name: account.name),
                             aud: audiences.isEmpty ? [Self.issuer] : audiences, exp: issued + seconds, iat: issued, nbf: issued,
                             jti: UUID().uuidString.lowercased(), kubernetes: kubernetes)
+        return (try sign(claims), Date(timeIntervalSince1970: TimeInterval(claims.exp)))
+    }
+
+    /// A JWT of `claims`, signed with the key.
+    func sign<Claims: Encodable>(_ claims: Claims) throws -> String {
         let header = try JSONSerialization.data(withJSONObject: ["alg": "ES256", "kid": keyID], options: [.sortedKeys])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let signed = Self.base64URL(header) + "." + Self.base64URL(try encoder.encode(claims))
         let signature = try key.signature(for: Data(signed.utf8))
-        return (signed + "." + Self.base64URL(signature.rawRepresentation), Date(timeIntervalSince1970: TimeInterval(claims.exp)))
+        return signed + "." + Self.base64URL(signature.rawRepresentation)
     }
 
-    /// The token's claims if this key signed it, it is within its times and for one of `audiences`; nil otherwise.
-    public func verify(_ token: String, audiences: [String] = [issuer], now: Date = Date()) -> Claims? {
+    /// The claims of a token this key signed, nil for any other token.
+    func signedClaims<Claims: Decodable>(_ token: String, as type: Claims.Type) -> Claims? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let header = Self.decodeBase64URL(parts[0]), let payload = Self.decodeBase64URL(parts[1]),
               let signatureBytes = Self.decodeBase64URL(parts[2]),
               let fields = try? JSONSerialization.jsonObject(with: header) as? [String: Any], fields["alg"] as? String == "ES256",
               let signature = try? P256.Signing.ECDSASignature(rawRepresentation: signatureBytes),
-              key.publicKey.isValidSignature(signature, for: Data("\(parts[0]).\(parts[1])".utf8)),
-              let claims = try? JSONDecoder().decode(Claims.self, from: payload) else { return nil }
+              key.publicKey.isValidSignature(signature, for: Data("\(parts[0]).\(parts[1])".utf8)) else { return nil }
+        return try? JSONDecoder().decode(Claims.self, from: payload)
+    }
+
+    /// The token's claims if this key signed it, it is within its times and for one of `audiences`; nil otherwise.
+    public func verify(_ token: String, audiences: [String] = [issuer], now: Date = Date()) -> Claims? {
+        guard let claims = signedClaims(token, as: Claims.self) else { return nil }
         let time = Int64(now.timeIntervalSince1970)
         guard claims.iss == Self.issuer, claims.nbf <= time + 60, time < claims.exp,
               claims.aud.contains(where: audiences.contains) else { return nil }
+        return claims
+    }
+
+    // MARK: Legacy tokens
+
+    /// The issuer of the tokens a `kubernetes.io/service-account-token` Secret holds.
+    public static let legacyIssuer = "kubernetes/serviceaccount"
+
+    /// A token Secret's claims, as kube-controller-manager's token controller writes them: no audience, no expiry;
+    /// the token lives as long as its Secret.
+    public struct LegacyClaims: Codable, Equatable, Sendable {
+        public var iss: String
+        public var sub: String
+        public var namespace: String
+        public var secretName: String
+        public var accountName: String
+        public var accountUID: String
+
+        enum CodingKeys: String, CodingKey {
+            case iss, sub
+            case namespace = "kubernetes.io/serviceaccount/namespace"
+            case secretName = "kubernetes.io/serviceaccount/secret.name"
+            case accountName = "kubernetes.io/serviceaccount/service-account.name"
+            case accountUID = "kubernetes.io/serviceaccount/service-account.uid"
+        }
+    }
+
+    /// The token for the Secret `secretName` of `account`.
+    public func issueLegacy(for account: ServiceAccount, secretName: String) throws -> String {
+        let namespace = account.metadata.namespace ?? ""
+        return try sign(LegacyClaims(iss: Self.legacyIssuer, sub: ServiceAccount.userName(namespace: namespace, name: account.name),
+                                     namespace: namespace, secretName: secretName, accountName: account.name,
+                                     accountUID: account.metadata.uid ?? ""))
+    }
+
+    /// A legacy token's claims if this key signed it; whether its Secret still holds it is the authenticator's question.
+    public func verifyLegacy(_ token: String) -> LegacyClaims? {
+        guard let claims = signedClaims(token, as: LegacyClaims.self), claims.iss == Self.legacyIssuer else { return nil }
         return claims
     }
 

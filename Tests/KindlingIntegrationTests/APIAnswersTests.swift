@@ -61,6 +61,21 @@ struct APIAnswersTests {
             #expect(robot.contains { $0.first == "pods" && $0.last == "watch]" }, "\(robot)")
             #expect(!robot.contains { $0.first == "*.*" }, "\(robot)")
 
+            // A token Secret, as older tutorials make them: filled by the token controller, good while it exists.
+            let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: robot-token\n  annotations: {kubernetes.io/service-account.name: robot}\n"
+                + "type: kubernetes.io/service-account-token\n"
+            #expect(try kubectl(["apply", "-f", "-"], input: secret).status == 0)
+            var encoded = ""
+            #expect(eventually(10) {
+                encoded = (try? kubectl(["get", "secret", "robot-token", "-o", "jsonpath={.data.token}"]))?.output ?? ""
+                return !encoded.isEmpty
+            })
+            let legacy = String(decoding: Data(base64Encoded: encoded) ?? Data(), as: UTF8.self)
+            let listed = try kubectl(["--token", legacy, "get", "pods", "-o", "name"])
+            #expect(listed.status == 0 && listed.output.contains("pod/"), "\(listed.output)")
+            #expect(try kubectl(["delete", "secret", "robot-token"]).status == 0)
+            #expect(try kubectl(["--token", legacy, "get", "pods"]).output.contains("Unauthorized"))
+
             let python = try sh(["\(KubectlTests.venv)/python", "-c", Self.pythonChecks(context: Kubeconfig.contextName(cluster: name), token: token)])
             #expect(python.output == """
                 Pending Guaranteed

@@ -54,6 +54,36 @@ import Testing
         #expect(authenticator.user(authorization: "Bearer \(issued.token)") == nil)
     }
 
+    /// A `kubernetes.io/service-account-token` Secret is filled with a token that lives as long as the Secret.
+    @Test func tokenSecretsHoldTokensAsLongAsTheyExist() throws {
+        var secret = Secret(namespace: "dev", name: "robot-token", type: TokenSecretController.secretType, data: [:])
+        secret.metadata.annotations = [TokenSecretController.accountName: "robot"]
+        _ = try registry.create(secret)
+        let controller = TokenSecretController(tokens: tokens, caPEM: "-----BEGIN CERTIFICATE-----\nca\n")
+        try controller.sync(registry)
+        let filled = try registry.get(Secret.self, namespace: "dev", name: "robot-token")
+        let token = try #require(filled.decodedData["token"].map { String(decoding: $0, as: UTF8.self) })
+        #expect(filled.decodedData["namespace"] == Data("dev".utf8) && filled.decodedData["ca.crt"] != nil)
+        #expect(filled.metadata.annotations?[TokenSecretController.accountUID] == account.metadata.uid)
+        #expect(authenticator.user(authorization: "Bearer \(token)")?.username == "system:serviceaccount:dev:robot")
+        #expect(authenticator.serviceAccount(token: token, audiences: ["vault"]) == nil, "the API's audience only")
+        try controller.sync(registry)
+        #expect(try registry.get(Secret.self, namespace: "dev", name: "robot-token").data == filled.data, "filled once")
+        _ = try registry.remove(Secret.self, namespace: "dev", name: "robot-token")
+        #expect(authenticator.user(authorization: "Bearer \(token)") == nil, "the Secret is gone: so is its token")
+
+        _ = try registry.create(secret)
+        try controller.sync(registry)
+        _ = try registry.remove(ServiceAccount.self, namespace: "dev", name: "robot")
+        try controller.sync(registry)
+        #expect((try? registry.get(Secret.self, namespace: "dev", name: "robot-token")) == nil, "deleted with its account")
+        var waiting = Secret(namespace: "dev", name: "early", type: TokenSecretController.secretType, data: [:])
+        waiting.metadata.annotations = [TokenSecretController.accountName: "later"]
+        _ = try registry.create(waiting)
+        try controller.sync(registry)
+        #expect(try registry.get(Secret.self, namespace: "dev", name: "early").data?["token"] == nil, "waits for its account")
+    }
+
     @Test func theTokenSubresourceKeepsKubernetesRules() async throws {
         let handler = APIHandler(registry: registry, tokens: tokens)
         func post(_ body: String) async -> (Int, [String: Any]) {
