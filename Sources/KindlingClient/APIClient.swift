@@ -45,14 +45,14 @@ public final class APIClient: Sendable {
     // MARK: Raw requests
 
     /// Sends one request and returns its status and body. Transport errors are thrown as they are.
-    public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil,
-                     contentType: String = "application/json") async throws -> (status: Int, body: Data) {
+    public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+                     accept: String = "application/json") async throws -> (status: Int, body: Data) {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             throw Status.badRequest("invalid request path \(path)")
         }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
-        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Accept", value: accept)
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))

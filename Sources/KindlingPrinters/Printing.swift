@@ -6,6 +6,11 @@ public struct ObjectTable: Equatable, Sendable {
     public var headers: [String]
     public var rows: [[String]]
 
+    public init(headers: [String], rows: [[String]]) {
+        self.headers = headers
+        self.rows = rows
+    }
+
     /// kubectl's text layout: columns padded to their widest cell, three spaces apart.
     public var text: String {
         let all = [headers] + rows

@@ -168,7 +168,7 @@ struct Get: AsyncParsableCommand {
         discussion: "Object lists have kubectl's columns; -o wide adds IP and NODE for pods, INTERNAL-IP for nodes."
     )
 
-    @Argument(help: "clusters, kubeconfig, or a kind the server serves, by kubectl's names: pods (po), services (svc), endpoints (ep), endpointslices, replicasets (rs), deployments (deploy), nodes (no), namespaces (ns), configmaps (cm), secrets, leases, events (ev), networkpolicies (netpol), ingresses (ing), ingressclasses.")
+    @Argument(help: "clusters, kubeconfig, or a kind the server serves, by kubectl's names: pods (po), services (svc), endpoints (ep), endpointslices, replicasets (rs), replicationcontrollers (rc), deployments (deploy), nodes (no), namespaces (ns), configmaps (cm), secrets, leases, events (ev), networkpolicies (netpol), ingresses (ing), ingressclasses, and custom kinds (found through discovery).")
     var type: String
 
     @Argument(help: "Names of objects to show (default: all).")
@@ -203,9 +203,15 @@ struct Get: AsyncParsableCommand {
             return
         }
         try await reportingErrors("error") {
-            let kind = try resolveKind(type)
             let client = try apiClient(cluster.name)
-            try await show(kind, client)
+            if let kind = Kinds.byName(type) {
+                try await show(kind, client)
+            } else if let served = try await ServedResource.find(type, client) {
+                let namespace = served.namespaced ? (namespaces.allNamespaces ? nil : namespaces.namespace ?? "default") : nil
+                try await served.show(names: names, namespace: namespace, selector: selector, output: output, client)
+            } else {
+                _ = try resolveKind(type)
+            }
         }
     }
 

@@ -72,6 +72,11 @@ struct CustomResourceKubectlTests {
             #expect(applied.status == 0 && applied.output == "crontab.stable.example.com/nightly created\n", "\(applied.output)")
             let listed = kubectlTests.columns(try kubectl(["get", "ct"]).output)
             #expect(listed.first == ["NAME", "SCHEDULE", "REPLICAS", "AGE"] && listed.last?.prefix(5) == ["nightly", "0", "3", "*", "*"], "\(listed)")
+            // kindling's own CLI finds the kind through discovery and prints the server's Table.
+            let viaCLI = kubectlTests.columns(try cli.kindling(["get", "ct", "--name", name]).output)
+            #expect(viaCLI.first == ["NAME", "SCHEDULE", "REPLICAS", "AGE"] && viaCLI.last?.prefix(5) == ["nightly", "0", "3", "*", "*"], "\(viaCLI)")
+            #expect(try cli.kindling(["get", "crontabs.stable.example.com", "-A", "-o", "name", "--name", name]).output
+                    == "crontab.stable.example.com/nightly\n")
             let object = try kubectl(["get", "crontab", "nightly", "-o", "jsonpath={.spec.replicas}"]).output
             #expect(object == "2")
             let scaled = try kubectl(["scale", "crontab", "nightly", "--replicas=4"])
