@@ -54,6 +54,7 @@ bench: release
 	.build/release/kindling-bench dns
 	.build/release/kindling-bench crash
 	.build/release/kindling-bench kubectl
+	.build/release/kindling-bench crd
 	.build/release/kindling-bench policy
 	.build/release/kindling-bench ingress
 	.build/release/kindling-bench scale

@@ -107,32 +107,8 @@ extension CELExpr {
 
     static func arithmetic(_ op: String, _ a: CELValue, _ b: CELValue) throws(CELError) -> CELValue {
         switch (a, b) {
-        case (.int(let x), .int(let y)):
-            let (value, overflow): (Int64, Bool)
-            switch op {
-            case "+": (value, overflow) = x.addingReportingOverflow(y)
-            case "-": (value, overflow) = x.subtractingReportingOverflow(y)
-            case "*": (value, overflow) = x.multipliedReportingOverflow(by: y)
-            case "/", "%":
-                guard y != 0 else { throw CELError(op == "/" ? "division by zero" : "modulus by zero") }
-                (value, overflow) = op == "/" ? x.dividedReportingOverflow(by: y) : x.remainderReportingOverflow(dividingBy: y)
-            default: throw CELError.noOverload("_\(op)_", [a, b])
-            }
-            if overflow { throw CELError("integer overflow") }
-            return .int(value)
-        case (.uint(let x), .uint(let y)):
-            let (value, overflow): (UInt64, Bool)
-            switch op {
-            case "+": (value, overflow) = x.addingReportingOverflow(y)
-            case "-": (value, overflow) = x.subtractingReportingOverflow(y)
-            case "*": (value, overflow) = x.multipliedReportingOverflow(by: y)
-            case "/", "%":
-                guard y != 0 else { throw CELError(op == "/" ? "division by zero" : "modulus by zero") }
-                (value, overflow) = (op == "/" ? x / y : x % y, false)
-            default: throw CELError.noOverload("_\(op)_", [a, b])
-            }
-            if overflow { throw CELError("unsigned integer overflow") }
-            return .uint(value)
+        case (.int(let x), .int(let y)): return .int(try integer(op, x, y, overflow: "integer overflow", a, b))
+        case (.uint(let x), .uint(let y)): return .uint(try integer(op, x, y, overflow: "unsigned integer overflow", a, b))
         case (.double(let x), .double(let y)):
             switch op {
             case "+": return .double(x + y)
@@ -146,6 +122,22 @@ extension CELExpr {
         case (.list(let x), .list(let y)) where op == "+": return .list(x + y)
         default: throw CELError.noOverload("_\(op)_", [a, b])
         }
+    }
+
+    /// Integer arithmetic, an overflow an error as in CEL (signed and unsigned alike).
+    static func integer<T: FixedWidthInteger>(_ op: String, _ x: T, _ y: T, overflow message: String,
+                                              _ a: CELValue, _ b: CELValue) throws(CELError) -> T {
+        if (op == "/" || op == "%") && y == 0 { throw CELError(op == "/" ? "division by zero" : "modulus by zero") }
+        let (value, overflow): (T, Bool) = switch op {
+        case "+": x.addingReportingOverflow(y)
+        case "-": x.subtractingReportingOverflow(y)
+        case "*": x.multipliedReportingOverflow(by: y)
+        case "/": x.dividedReportingOverflow(by: y)
+        case "%": x.remainderReportingOverflow(dividingBy: y)
+        default: throw CELError.noOverload("_\(op)_", [a, b])
+        }
+        if overflow { throw CELError(message) }
+        return value
     }
 
     /// `has(x.f)` and the comprehensions over a list's items or a map's keys; nil for any other call.

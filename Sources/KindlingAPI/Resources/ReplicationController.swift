@@ -36,11 +36,9 @@ public struct ReplicationController: KubeObject {
         spec.template?.spec.applyDefaults()
     }
 
+    /// A label map for a selector (not empty, valid labels), and a template it selects: apps' rules for the rest.
     public func validate() -> [FieldError] {
-        var errors: [FieldError] = []
-        if let replicas = spec.replicas, replicas < 0 {
-            errors.append(.invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
-        }
+        var errors = WorkloadValidation.replicasErrors(spec.replicas)
         let selector = spec.selector ?? [:]
         if selector.isEmpty { errors.append(.required("spec.selector")) }
         for (key, value) in selector.sorted(by: { $0.key < $1.key }) {
@@ -48,17 +46,7 @@ public struct ReplicationController: KubeObject {
             errors += LabelValidation.valueProblems(value).map { .invalid("spec.selector", value, $0) }
         }
         guard let template = spec.template else { return errors + [.required("spec.template")] }
-        let labels = template.metadata?.labels ?? [:]
-        if !selector.isEmpty, !selector.allSatisfy({ labels[$0.key] == $0.value }) {
-            let shown = labels.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ", ")
-            errors.append(FieldError(.invalid, field: "spec.template.metadata.labels", value: "map[string]string{\(shown)}",
-                                     detail: "`selector` does not match template `labels`"))
-        }
-        errors += template.spec.validate("spec.template.spec")
-        if let policy = template.spec.restartPolicy, policy != "Always" {
-            errors.append(.unsupported("spec.template.spec.restartPolicy", policy, supported: ["Always"]))
-        }
-        return errors
+        return errors + WorkloadValidation.templateErrors(template) { labels in selector.isEmpty || selector.allSatisfy { labels?[$0.key] == $0.value } }
     }
 }
 

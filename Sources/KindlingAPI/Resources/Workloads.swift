@@ -170,31 +170,34 @@ enum WorkloadValidation {
     }
 
     static func validate(replicas: Int?, selector: LabelSelector?, template: PodTemplateSpec?) -> [FieldError] {
-        var errors: [FieldError] = []
-        if let replicas, replicas < 0 {
-            errors.append(.invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
-        }
+        var errors = replicasErrors(replicas)
         guard let selector, !selector.isEmpty else {
             errors.append(.required("spec.selector"))
             if template == nil { errors.append(.required("spec.template")) }
             return errors
         }
         errors += selector.validate("spec.selector")
-        guard let template else {
-            errors.append(.required("spec.template"))
-            return errors
-        }
+        guard let template else { return errors + [.required("spec.template")] }
+        return errors + templateErrors(template, selectedBy: selector.matches)
+    }
+
+    static func replicasErrors(_ replicas: Int?) -> [FieldError] {
+        guard let replicas, replicas < 0 else { return [] }
+        return [.invalid("spec.replicas", replicas, "must be greater than or equal to 0")]
+    }
+
+    /// A workload's pod template: labels its selector matches, valid labels, a valid pod spec that always restarts.
+    static func templateErrors(_ template: PodTemplateSpec, selectedBy matches: ([String: String]?) -> Bool) -> [FieldError] {
+        var errors: [FieldError] = []
         let labels = template.metadata?.labels ?? [:]
-        if !selector.matches(labels) {
+        if !matches(labels) {
             let shown = labels.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ", ")
             errors.append(FieldError(.invalid, field: "spec.template.metadata.labels", value: "map[string]string{\(shown)}",
                                      detail: "`selector` does not match template `labels`"))
         }
-        if let meta = template.metadata {
-            for (key, value) in (meta.labels ?? [:]).sorted(by: { $0.key < $1.key }) {
-                errors += LabelValidation.keyProblems(key).map { .invalid("spec.template.metadata.labels", key, $0) }
-                errors += LabelValidation.valueProblems(value).map { .invalid("spec.template.metadata.labels", value, $0) }
-            }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            errors += LabelValidation.keyProblems(key).map { .invalid("spec.template.metadata.labels", key, $0) }
+            errors += LabelValidation.valueProblems(value).map { .invalid("spec.template.metadata.labels", value, $0) }
         }
         errors += template.spec.validate("spec.template.spec")
         if let policy = template.spec.restartPolicy, policy != "Always" {
