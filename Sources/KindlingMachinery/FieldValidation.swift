@@ -114,6 +114,9 @@ public enum KubernetesFields {
                        "progressDeadlineSeconds", "podReplacementPolicy"],
         "ReplicaSet": ["replicas", "minReadySeconds", "selector", "template"],
         "ReplicationController": ["replicas", "minReadySeconds", "selector", "template"],
+        "Job": ["parallelism", "completions", "activeDeadlineSeconds", "podFailurePolicy", "successPolicy", "backoffLimit",
+                "backoffLimitPerIndex", "maxFailedIndexes", "selector", "manualSelector", "template", "ttlSecondsAfterFinished",
+                "completionMode", "suspend", "podReplacementPolicy", "managedBy"],
     ]
     static let object: Set = ["apiVersion", "kind", "metadata", "spec", "status"]
     static let topLevel: [String: Set<String>] = [

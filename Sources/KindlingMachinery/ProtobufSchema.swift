@@ -31,7 +31,7 @@ public enum ProtobufSchema {
     /// The top-level message of each kind.
     static let messageForKind = [
         "Namespace": "core.Namespace", "Service": "core.Service", "Pod": "core.Pod", "ConfigMap": "core.ConfigMap",
-        "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet",
+        "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet", "Job": "batch.Job",
         "Ingress": "networking.Ingress", "ServiceAccount": "core.ServiceAccount", "TokenRequest": "authentication.TokenRequest",
         "Role": "rbac.Role", "ClusterRole": "rbac.ClusterRole", "RoleBinding": "rbac.RoleBinding", "ClusterRoleBinding": "rbac.ClusterRoleBinding",
         "SelfSubjectAccessReview": "authorization.SelfSubjectAccessReview", "SelfSubjectReview": "authentication.SelfSubjectReview",
@@ -192,6 +192,13 @@ public enum ProtobufSchema {
         "apps.DeploymentStrategy": [1: one("type", .string), 2: one("rollingUpdate", .message("apps.RollingUpdateDeployment"))],
         "apps.RollingUpdateDeployment": [1: one("maxUnavailable", .intOrString, pointer: true), 2: one("maxSurge", .intOrString, pointer: true)],
         "apps.ReplicaSet": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("apps.ReplicaSetSpec"))],
+        // batch/v1 (kubectl create job)
+        "batch.Job": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("batch.JobSpec"))],
+        "batch.JobSpec": [1: one("parallelism", .int32, pointer: true), 2: one("completions", .int32, pointer: true),
+                          3: one("activeDeadlineSeconds", .int, pointer: true), 7: one("backoffLimit", .int32, pointer: true),
+                          4: one("selector", .message("meta.LabelSelector")), 5: one("manualSelector", .bool, pointer: true),
+                          6: one("template", .message("core.PodTemplateSpec")), 8: one("ttlSecondsAfterFinished", .int32, pointer: true),
+                          9: one("completionMode", .string), 10: one("suspend", .bool, pointer: true), 14: one("podReplacementPolicy", .string)],
         "apps.ReplicaSetSpec": [1: one("replicas", .int32, pointer: true), 4: one("minReadySeconds", .int32),
                                 2: one("selector", .message("meta.LabelSelector")), 3: one("template", .message("core.PodTemplateSpec"))],
     ]

@@ -27,6 +27,32 @@ public struct ReplicaSetPrinter<Set: PodReplicating>: ObjectPrinter {
     }
 }
 
+/// `kubectl get jobs`: its state, succeeded of completions (`1/1 of 3` for a work queue run 3 at a time), how
+/// long it ran (or has run so far); `-o wide` adds containers, images, selector.
+public struct JobPrinter: ObjectPrinter {
+    public init() {}
+
+    public var columns: [PrintColumn] {
+        [PrintColumn("NAME"), PrintColumn("STATUS"), PrintColumn("COMPLETIONS"), PrintColumn("DURATION"), PrintColumn("AGE")]
+            + PrintColumn.wide("CONTAINERS", "IMAGES", "SELECTOR")
+    }
+
+    public func cells(_ job: Job, _ context: PrintContext) -> [String] {
+        let succeeded = job.status?.succeeded ?? 0
+        let completions: String = if let total = job.spec.completions { "\(succeeded)/\(total)" }
+            else if let parallelism = job.spec.parallelism, parallelism > 1 { "\(succeeded)/1 of \(parallelism)" } else { "\(succeeded)/1" }
+        let state = job.has("Complete") ? "Complete" : job.has("Failed") ? "Failed" : job.has("Suspended") ? "Suspended"
+            : job.has("FailureTarget") ? "FailureTarget" : job.has("SuccessCriteriaMet") ? "SuccessCriteriaMet" : "Running"
+        var duration = ""
+        if let start = job.status?.startTime.flatMap(context.parseTime) {
+            let end = job.status?.completionTime.flatMap(context.parseTime) ?? context.now
+            duration = Printing.humanDuration(seconds: Int(max(0, end - start)))
+        }
+        return [job.name, state, completions, duration, context.age(job.metadata)] + Printing.containerColumns(job.spec.template.spec)
+            + [job.spec.selector?.selector.description ?? "<none>"]
+    }
+}
+
 /// `kubectl get deployments`: ready of desired, up to date, available; `-o wide` as for replica sets.
 public struct DeploymentPrinter: ObjectPrinter {
     public var columns: [PrintColumn] {

@@ -14,7 +14,7 @@ struct APIServiceRegistration: Controller {
     /// kube-apiserver's group and version priorities for the groups kindling serves; others (CRDs' groups)
     /// get what the CRD registration controller gives them.
     static let priorities: [String: (group: Int, version: Int)] = [
-        "": (18000, 1), "apps": (17800, 15), "authentication.k8s.io": (17700, 15), "authorization.k8s.io": (17600, 15),
+        "": (18000, 1), "apps": (17800, 15), "batch": (17400, 15), "authentication.k8s.io": (17700, 15), "authorization.k8s.io": (17600, 15),
         "networking.k8s.io": (17200, 15), "rbac.authorization.k8s.io": (17000, 15), "apiextensions.k8s.io": (16700, 15),
         "coordination.k8s.io": (16500, 15), "discovery.k8s.io": (16200, 15), "apiregistration.k8s.io": (18000, 15),
     ]

@@ -15,7 +15,7 @@ extension OpenAPI {
 
     /// Each built-in group's Go package, the prefix of its schemas' names.
     static let builtinPackages = [
-        "": "io.k8s.api.core", "apps": "io.k8s.api.apps", "discovery.k8s.io": "io.k8s.api.discovery",
+        "": "io.k8s.api.core", "apps": "io.k8s.api.apps", "batch": "io.k8s.api.batch", "discovery.k8s.io": "io.k8s.api.discovery",
         "networking.k8s.io": "io.k8s.api.networking", "coordination.k8s.io": "io.k8s.api.coordination",
         "rbac.authorization.k8s.io": "io.k8s.api.rbac", "authentication.k8s.io": "io.k8s.api.authentication",
         "authorization.k8s.io": "io.k8s.api.authorization", "apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions",
@@ -33,6 +33,7 @@ extension OpenAPI {
         "ReplicaSet": "Keeps a number of pods made from its template running, adopting pods its selector matches.",
         "ReplicationController": "The ReplicaSet's predecessor: keeps a number of pods from its template, with an equality-based selector.",
         "Deployment": "Declares pods by a template and rolls changes out through ReplicaSets, one per template.",
+        "Job": "Runs pods to completion: a number of successes, a number of them at a time, within a number of failures.",
         "ConfigMap": "Configuration as keys and values, for pods to read as variables or files.",
         "Secret": "Sensitive data as keys and base64 values, for pods to read as variables or files.",
         "Event": "A report of something that happened to an object, for describe and get events.",

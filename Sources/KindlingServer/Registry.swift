@@ -105,6 +105,8 @@ public final class Registry: Sendable {
         if (object.metadata.name ?? "").isEmpty, let prefix = object.metadata.generateName, !prefix.isEmpty {
             object.metadata.name = prefix + Registry.randomSuffix()
         }
+        // The uid first: a kind's create may derive from it (a Job's generated selector).
+        object.metadata.uid = UUID().uuidString.lowercased()
         kind.applyDefaults(&object)
         kind.prepareForCreate(&object)
         if let writer {
@@ -112,7 +114,6 @@ public final class Registry: Sendable {
         }
         try validate(object, nil, as: kind)
         if served.namespaced { try requireActiveNamespace(object.namespace, for: served.groupResource) }
-        object.metadata.uid = UUID().uuidString.lowercased()
         object.metadata.creationTimestamp = now
         object.metadata.generation = 1
         object.metadata.deletionTimestamp = nil

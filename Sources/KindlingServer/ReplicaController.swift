@@ -117,11 +117,13 @@ struct GarbageCollector: Controller {
     static let orphanDependents = "orphan"
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Service.self, Pod.self,
-                                                         EndpointSlice.self]) {
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Job.self, Service.self,
+                                                         Pod.self, EndpointSlice.self]) {
             let deployments = try registry.list(Deployment.self).items, replicaSets = try registry.list(ReplicaSet.self).items
             let services = try registry.list(Service.self).items, controllers = try registry.list(ReplicationController.self).items
+            let jobs = try registry.list(Job.self).items
             let metadata = deployments.map(\.metadata) + replicaSets.map(\.metadata) + services.map(\.metadata) + controllers.map(\.metadata)
+                + jobs.map(\.metadata)
             let owners = Set(metadata.compactMap(\.uid))
             // Owners being deleted in the foreground count as gone for their dependents.
             let leaving = Set(metadata
@@ -135,10 +137,11 @@ struct GarbageCollector: Controller {
             try finish(ReplicaSet.self, replicaSets, leaving.subtracting(remaining), registry)
             try finish(Service.self, services, leaving.subtracting(remaining), registry)
             try finish(ReplicationController.self, controllers, leaving.subtracting(remaining), registry)
+            try finish(Job.self, jobs, leaving.subtracting(remaining), registry)
         }
     }
 
-    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController"]
+    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController", "Job"]
 
     /// Deletes the objects whose owners are all gone or leaving; returns the leaving owners that still have dependents.
     func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, leaving: Set<String>, _ registry: Registry) throws -> Set<String> {

@@ -138,7 +138,7 @@ import Testing
         let paths = try #require((try JSONSerialization.jsonObject(with: index) as? [String: Any])?["paths"] as? [String: Any])
         #expect(Set(paths.keys) == ["api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1",
                                    "apis/apiextensions.k8s.io/v1", "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1",
-                                   "apis/rbac.authorization.k8s.io/v1", "apis/apiregistration.k8s.io/v1"])
+                                   "apis/rbac.authorization.k8s.io/v1", "apis/apiregistration.k8s.io/v1", "apis/batch/v1"])
         guard case .json(_, let data, _, _) = await handler.handle(APIRequest(method: "GET", path: "/openapi/v3/apis/apps/v1")) else { return }
         let document = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["paths"] as? [String: Any])
         let scale = try #require(document["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"] as? [String: Any])
@@ -160,6 +160,7 @@ import Testing
         "Ingress": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "ReplicaSet": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "ReplicationController": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
+        "Job": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
         "APIService": #"{"metadata":{"name":"v1.x.io"},"spec":{"group":"x.io","version":"v1","groupPriorityMinimum":1,"versionPriority":1}}"#,
         "Deployment": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "CustomResourceDefinition": #"{"metadata":{"name":"x"},"spec":{"group":"g.io","names":{"plural":"p","kind":"K"},"scope":"Cluster","versions":[]}}"#,

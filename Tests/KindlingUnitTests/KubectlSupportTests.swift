@@ -146,7 +146,7 @@ import Testing
         #expect(Set(table.rows.compactMap { try? $0.object?.decode(PartialObjectMetadata.self).metadata.name }) == ["default", "dev"])
 
         let discoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
-        for (path, groups) in [("/api", [""]), ("/apis", ["apiextensions.k8s.io", "apiregistration.k8s.io", "apps", "authentication.k8s.io", "authorization.k8s.io",
+        for (path, groups) in [("/api", [""]), ("/apis", ["apiextensions.k8s.io", "apiregistration.k8s.io", "apps", "authentication.k8s.io", "authorization.k8s.io", "batch",
                                                                  "coordination.k8s.io",
                                                                  "discovery.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io"])] {
             let answer = await api.handler.handle(APIRequest(method: "GET", path: path, accept: discoveryAccept))

@@ -263,7 +263,7 @@ public struct Container: Codable, Hashable, Sendable {
                 if let selector, selector.key.isEmpty { errors.append(.required("\(p).valueFrom.\(field).key")) }
                 if let selector, (selector.name ?? "").isEmpty { errors.append(.required("\(p).valueFrom.\(field).name")) }
             }
-            if let path = variable.valueFrom?.fieldRef?.fieldPath, !EnvVar.supportedFieldPaths.contains(path) {
+            if let path = variable.valueFrom?.fieldRef?.fieldPath, !EnvVar.isSupported(path) {
                 errors.append(.unsupported("\(p).valueFrom.fieldRef.fieldPath", path, supported: EnvVar.supportedFieldPaths))
             }
         }
@@ -320,9 +320,26 @@ public struct EnvVar: Codable, Hashable, Sendable {
         self.value = value
     }
 
-    /// The downward API fields kindling fills in.
+    /// A variable from the downward API: one of the pod's fields.
+    public init(name: String, fieldPath: String) {
+        self.name = name
+        valueFrom = Source(fieldRef: FieldRef(apiVersion: "v1", fieldPath: fieldPath))
+    }
+
+    /// The downward API fields kindling fills in, besides one label or annotation (`metadata.labels['app']`).
     public static let supportedFieldPaths = ["metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
                                              "spec.serviceAccountName", "status.hostIP", "status.podIP", "status.podIPs"]
+
+    /// `metadata.labels['key']` or `metadata.annotations['key']` as the map and key they name; nil for other paths.
+    public static func subscripted(_ path: String) -> (map: String, key: String)? {
+        for map in ["labels", "annotations"] where path.hasPrefix("metadata.\(map)['") && path.hasSuffix("']") {
+            let key = String(path.dropFirst("metadata.\(map)['".count).dropLast(2))
+            if !key.isEmpty { return (map, key) }
+        }
+        return nil
+    }
+
+    public static func isSupported(_ path: String) -> Bool { supportedFieldPaths.contains(path) || subscripted(path) != nil }
 }
 
 public struct Probe: Codable, Hashable, Sendable {

@@ -38,7 +38,9 @@ struct ContainerEnvironment {
                 case "spec.serviceAccountName": pod.spec.serviceAccountName ?? "default"
                 case "status.hostIP": nodeIP.description
                 case "status.podIP", "status.podIPs": podIP.description
-                default: ""
+                default: EnvVar.subscripted(path).flatMap { field in
+                    (field.map == "labels" ? pod.metadata.labels : pod.metadata.annotations)?[field.key]
+                } ?? ""
                 }
             }
         }

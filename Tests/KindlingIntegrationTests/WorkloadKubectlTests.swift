@@ -1,0 +1,77 @@
+import Foundation
+import KindlingAPI
+import Testing
+
+/// The workloads beyond Deployments with real kubectl: Jobs created by `kubectl create job` and by manifests,
+/// waited for with `kubectl wait`, Indexed ones seeing their index, failing ones failing, finished ones expiring.
+@Suite(.enabled(if: isRoot, "needs root: builds clusters"))
+struct WorkloadKubectlTests {
+    let kubectlTests = KubectlTests()
+    var cli: CLITests { kubectlTests.cli }
+
+    static let jobs = """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: indexed}
+        spec:
+          completions: 3
+          parallelism: 3
+          completionMode: Indexed
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: worker, image: busybox, command: [sh, -c, 'echo index $JOB_COMPLETION_INDEX']}
+        ---
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: broken}
+        spec:
+          backoffLimit: 0
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: worker, image: busybox, command: [sh, -c, 'exit 3']}
+        ---
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: brief}
+        spec:
+          ttlSecondsAfterFinished: 0
+          template:
+            spec:
+              restartPolicy: OnFailure
+              containers:
+              - {name: worker, image: busybox, command: ['true']}
+        """
+
+    @Test func jobsRunToCompletionWithKubectl() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("jobs", yaml: APIStressTests.oneNode) { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            let created = try kubectl(["create", "job", "hello", "--image=busybox", "--", "sh", "-c", "echo hello from a job"])
+            #expect(created.status == 0 && created.output == "job.batch/hello created\n", "\(created.output)")
+            let waited = try kubectl(["wait", "--for=condition=complete", "job/hello", "--timeout=60s"])
+            let described = waited.status == 0 ? "" : try kubectl(["describe", "job", "hello"]).output
+            #expect(waited.status == 0, "\(waited.output) \(described)")
+            let listed = kubectlTests.columns(try kubectl(["get", "jobs"]).output)
+            #expect(listed.first == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"] && listed.last?.prefix(3) == ["hello", "Complete", "1/1"], "\(listed)")
+            #expect(try kubectl(["logs", "job/hello"]).output == "hello from a job\n")
+
+            #expect(try kubectl(["apply", "-f", "-"], input: Self.jobs).status == 0)
+            let indexed = try kubectl(["wait", "--for=condition=complete", "job/indexed", "--timeout=60s"])
+            #expect(indexed.status == 0, "\(indexed.output)")
+            let pods = try kubectl(["get", "pods", "-l", "batch.kubernetes.io/job-name=indexed", "-o", "jsonpath={.items[*].metadata.name}"]).output
+            let lines = try pods.split(separator: " ").map { try kubectl(["logs", String($0)]).output }
+            #expect(Set(lines) == ["index 0\n", "index 1\n", "index 2\n"], "\(lines)")
+            #expect(try kubectl(["get", "job", "indexed", "-o", "jsonpath={.status.completedIndexes}"]).output == "0-2")
+
+            let failed = try kubectl(["wait", "--for=condition=failed", "job/broken", "--timeout=60s"])
+            #expect(failed.status == 0, "\(failed.output)")
+            #expect(try kubectl(["get", "job", "broken", "-o", "jsonpath={.status.conditions[?(@.type==\"Failed\")].reason}"]).output == "BackoffLimitExceeded")
+            #expect(eventually(60) { (try? kubectl(["get", "job", "brief"]))?.output.contains("NotFound") == true },
+                    "a finished Job with ttlSecondsAfterFinished 0 is deleted")
+        }
+    }
+}
