@@ -114,6 +114,8 @@ public enum KubernetesFields {
                        "progressDeadlineSeconds", "podReplacementPolicy"],
         "ReplicaSet": ["replicas", "minReadySeconds", "selector", "template"],
         "ReplicationController": ["replicas", "minReadySeconds", "selector", "template"],
+        "CronJob": ["schedule", "timeZone", "startingDeadlineSeconds", "concurrencyPolicy", "suspend", "jobTemplate",
+                    "successfulJobsHistoryLimit", "failedJobsHistoryLimit"],
         "Job": ["parallelism", "completions", "activeDeadlineSeconds", "podFailurePolicy", "successPolicy", "backoffLimit",
                 "backoffLimitPerIndex", "maxFailedIndexes", "selector", "manualSelector", "template", "ttlSecondsAfterFinished",
                 "completionMode", "suspend", "podReplacementPolicy", "managedBy"],

@@ -31,7 +31,7 @@ public enum ProtobufSchema {
     /// The top-level message of each kind.
     static let messageForKind = [
         "Namespace": "core.Namespace", "Service": "core.Service", "Pod": "core.Pod", "ConfigMap": "core.ConfigMap",
-        "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet", "Job": "batch.Job",
+        "Secret": "core.Secret", "Deployment": "apps.Deployment", "ReplicaSet": "apps.ReplicaSet", "Job": "batch.Job", "CronJob": "batch.CronJob",
         "Ingress": "networking.Ingress", "ServiceAccount": "core.ServiceAccount", "TokenRequest": "authentication.TokenRequest",
         "Role": "rbac.Role", "ClusterRole": "rbac.ClusterRole", "RoleBinding": "rbac.RoleBinding", "ClusterRoleBinding": "rbac.ClusterRoleBinding",
         "SelfSubjectAccessReview": "authorization.SelfSubjectAccessReview", "SelfSubjectReview": "authentication.SelfSubjectReview",
@@ -194,6 +194,12 @@ public enum ProtobufSchema {
         "apps.ReplicaSet": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("apps.ReplicaSetSpec"))],
         // batch/v1 (kubectl create job)
         "batch.Job": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("batch.JobSpec"))],
+        "batch.CronJob": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("batch.CronJobSpec"))],
+        "batch.CronJobSpec": [1: one("schedule", .string), 8: one("timeZone", .string, pointer: true), 2: one("startingDeadlineSeconds", .int, pointer: true),
+                              3: one("concurrencyPolicy", .string), 4: one("suspend", .bool, pointer: true),
+                              5: one("jobTemplate", .message("batch.JobTemplateSpec")), 6: one("successfulJobsHistoryLimit", .int32, pointer: true),
+                              7: one("failedJobsHistoryLimit", .int32, pointer: true)],
+        "batch.JobTemplateSpec": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("batch.JobSpec"))],
         "batch.JobSpec": [1: one("parallelism", .int32, pointer: true), 2: one("completions", .int32, pointer: true),
                           3: one("activeDeadlineSeconds", .int, pointer: true), 7: one("backoffLimit", .int32, pointer: true),
                           4: one("selector", .message("meta.LabelSelector")), 5: one("manualSelector", .bool, pointer: true),

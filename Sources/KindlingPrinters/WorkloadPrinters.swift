@@ -53,6 +53,23 @@ public struct JobPrinter: ObjectPrinter {
     }
 }
 
+/// `kubectl get cronjobs`: schedule, time zone, suspended, how many Jobs run, since the last schedule.
+public struct CronJobPrinter: ObjectPrinter {
+    public init() {}
+
+    public var columns: [PrintColumn] {
+        ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"].map { PrintColumn($0) }
+            + PrintColumn.wide("CONTAINERS", "IMAGES", "SELECTOR")
+    }
+
+    public func cells(_ cronJob: CronJob, _ context: PrintContext) -> [String] {
+        [cronJob.name, cronJob.spec.schedule, cronJob.spec.timeZone ?? "<none>", cronJob.spec.suspend == true ? "True" : "False",
+         String(cronJob.status?.active?.count ?? 0), cronJob.status?.lastScheduleTime.map { context.since($0) } ?? "<none>",
+         context.age(cronJob.metadata)] + Printing.containerColumns(cronJob.spec.jobTemplate.spec.template.spec)
+            + [cronJob.spec.jobTemplate.spec.selector?.selector.description ?? "<none>"]
+    }
+}
+
 /// `kubectl get deployments`: ready of desired, up to date, available; `-o wide` as for replica sets.
 public struct DeploymentPrinter: ObjectPrinter {
     public var columns: [PrintColumn] {

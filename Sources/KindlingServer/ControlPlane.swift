@@ -58,7 +58,8 @@ public struct ControlPlane: Sendable {
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
-            ReplicaController.replicaSets, ReplicaController.replicationControllers, JobController(), DeploymentController(), EndpointsController(), GarbageCollector(),
+            ReplicaController.replicaSets, ReplicaController.replicationControllers,
+            JobController(), CronJobController(), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
             EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),
             APIServiceRegistration(),

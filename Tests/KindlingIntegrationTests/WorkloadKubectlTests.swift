@@ -64,7 +64,8 @@ struct WorkloadKubectlTests {
             #expect(indexed.status == 0, "\(indexed.output)")
             let pods = try kubectl(["get", "pods", "-l", "batch.kubernetes.io/job-name=indexed", "-o", "jsonpath={.items[*].metadata.name}"]).output
             let lines = try pods.split(separator: " ").map { try kubectl(["logs", String($0)]).output }
-            #expect(Set(lines) == ["index 0\n", "index 1\n", "index 2\n"], "\(lines)")
+            let details = Set(lines) == ["index 0\n", "index 1\n", "index 2\n"] ? "" : try kubectl(["get", "pods", "-o", "yaml"]).output
+            #expect(Set(lines) == ["index 0\n", "index 1\n", "index 2\n"], "\(lines) \(details)")
             #expect(try kubectl(["get", "job", "indexed", "-o", "jsonpath={.status.completedIndexes}"]).output == "0-2")
 
             let failed = try kubectl(["wait", "--for=condition=failed", "job/broken", "--timeout=60s"])
@@ -72,6 +73,33 @@ struct WorkloadKubectlTests {
             #expect(try kubectl(["get", "job", "broken", "-o", "jsonpath={.status.conditions[?(@.type==\"Failed\")].reason}"]).output == "BackoffLimitExceeded")
             #expect(eventually(60) { (try? kubectl(["get", "job", "brief"]))?.output.contains("NotFound") == true },
                     "a finished Job with ttlSecondsAfterFinished 0 is deleted")
+        }
+    }
+
+    /// A CronJob made by `kubectl create cronjob` firing at the next minute, and a Job made from it by hand.
+    @Test func cronJobsFireOnTheirScheduleWithKubectl() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("cron", yaml: APIStressTests.oneNode) { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            let created = try kubectl(["create", "cronjob", "tick", "--image=busybox", "--schedule=* * * * *", "--", "sh", "-c", "echo tick"])
+            #expect(created.status == 0 && created.output == "cronjob.batch/tick created\n", "\(created.output)")
+            let listed = kubectlTests.columns(try kubectl(["get", "cronjobs"]).output)
+            #expect(listed.first == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST", "SCHEDULE", "AGE"], "\(listed)")
+            let manual = try kubectl(["create", "job", "by-hand", "--from=cronjob/tick"])
+            #expect(manual.status == 0 && manual.output == "job.batch/by-hand created\n", "\(manual.output)")
+            #expect(try kubectl(["wait", "--for=condition=complete", "job/by-hand", "--timeout=60s"]).status == 0)
+            #expect(try kubectl(["logs", "job/by-hand"]).output == "tick\n")
+            // The next minute's Job, made by the controller and run to completion.
+            var scheduled = ""
+            #expect(eventually(75) {
+                scheduled = ((try? kubectl(["get", "jobs", "-o", "name"]))?.output ?? "").split(separator: "\n").first { $0.hasPrefix("job.batch/tick-") }
+                    .map(String.init) ?? ""
+                return !scheduled.isEmpty
+            }, "no scheduled Job within 75 s")
+            if !scheduled.isEmpty {
+                #expect(try kubectl(["wait", "--for=condition=complete", scheduled, "--timeout=60s"]).status == 0)
+                #expect(!(try kubectl(["get", "cronjob", "tick", "-o", "jsonpath={.status.lastScheduleTime}"]).output.isEmpty))
+            }
         }
     }
 }

@@ -94,7 +94,9 @@ public final class HostPodMachine: PodMachine, @unchecked Sendable {
         let pid = try Spawn.start(argv, options: .init(
             namespace: NetNamespace(record.netns), joinSandboxOf: sandbox.pid, logPath: options.logPath, workingDirectory: options.workingDirectory,
             environment: options.environment, stdin: options.stdin, output: options.output, terminal: options.terminal))
-        return ProcessRef(pid: pid)
+        // A command that ends at once (`echo`) may be a zombie before its start time is read: it is still our
+        // child, to be reaped for its exit code, not a container that never started (which would run it again).
+        return ProcessRef(pid: pid) ?? ProcessRef(pid: pid, startTicks: 0)
     }
 
     public func resolve(_ command: String) -> String? { Spawn.resolve(command, path: ImageCatalog.containerPath) }
