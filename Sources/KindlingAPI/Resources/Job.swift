@@ -71,7 +71,6 @@ public struct Job: KubeObject {
         spec.backoffLimit = spec.backoffLimit ?? 6
         spec.completionMode = spec.completionMode ?? "NonIndexed"
         spec.suspend = spec.suspend ?? false
-        spec.manualSelector = spec.manualSelector
         spec.podReplacementPolicy = spec.podReplacementPolicy ?? "TerminatingOrFailed"
         spec.template.spec.applyDefaults()
     }
