@@ -95,7 +95,7 @@ extension APIHandler {
 
     /// A review's body, checked as kube-apiserver checks it (422 with every problem), stamped with its type.
     func decodeReview<T: KubeObject>(_ type: T.Type, _ request: APIRequest, namespace: String? = nil) throws -> T {
-        var review = try decodeJSON(T.self, request, kind: T.kind, version: T.apiVersion)
+        var review = try decodeJSON(T.self, request, kind: T.kind, version: T.apiVersion, filling: ["metadata", "spec"])
         if let namespace {
             if let own = review.metadata.namespace, !own.isEmpty, own != namespace {
                 throw Status.badRequest("the namespace of the provided object does not match the namespace sent on the request")

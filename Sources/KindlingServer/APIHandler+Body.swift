@@ -21,12 +21,18 @@ extension APIHandler {
     }
 
     /// A body that is not a stored kind's object (a TokenRequest, a Scale) as a `T`, from JSON or protobuf.
-    func decodeJSON<T: Decodable>(_ type: T.Type, _ request: APIRequest, kind: String, version: String) throws -> T {
+    /// `filling` names top-level objects an absent one stands for empty: a review's `metadata` and `spec`, which
+    /// clients may leave out (what the spec must hold is its validation's question).
+    func decodeJSON<T: Decodable>(_ type: T.Type, _ request: APIRequest, kind: String, version: String, filling: [String] = []) throws -> T {
         try checkBody(request)
         var body = request.body
         do {
             if request.contentType?.hasPrefix(KubeProtobuf.mediaType) == true {
                 body = try JSONSerialization.data(withJSONObject: try KubeProtobuf.decode(request.body))
+            }
+            if !filling.isEmpty, var tree = try? JSONSerialization.jsonObject(with: body) as? [String: Any] {
+                for field in filling where tree[field] == nil || tree[field] is NSNull { tree[field] = [String: Any]() }
+                body = try JSONSerialization.data(withJSONObject: tree)
             }
             return try KubeJSON.decoder.decode(T.self, from: body)
         } catch let failure as KubeProtobuf.Failure {

@@ -43,17 +43,6 @@ public struct SelfSubjectAccessReview: KubeObject {
     public var spec: Spec
     public var status: Status?
 
-    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
-
-    /// Clients send reviews without metadata.
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        metadata = try AccessReview.decodeMetadata(container, .metadata)
-        spec = try container.decode(Spec.self, forKey: .spec)
-        status = try container.decodeIfPresent(Status.self, forKey: .status)
-    }
 
     public mutating func applyDefaults() {}
     public func validate() -> [FieldError] { AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes) }
@@ -68,11 +57,6 @@ public enum AccessReview {
     static func exactlyOne(_ resource: ResourceAttributes?, _ nonResource: NonResourceAttributes?) -> [FieldError] {
         guard (resource == nil) == (nonResource == nil) else { return [] }
         return [FieldError(.invalid, field: "spec", value: "null", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified")]
-    }
-
-    /// Reviews are created, answered and never stored: a body without metadata is fine.
-    static func decodeMetadata<K: CodingKey>(_ container: KeyedDecodingContainer<K>, _ key: K) throws -> ObjectMeta {
-        try container.decodeIfPresent(ObjectMeta.self, forKey: key) ?? ObjectMeta()
     }
 }
 
@@ -101,16 +85,6 @@ public struct SubjectAccessReview: KubeObject {
     public var spec: Spec
     public var status: AccessReview.Status?
 
-    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        metadata = try AccessReview.decodeMetadata(container, .metadata)
-        spec = try container.decode(Spec.self, forKey: .spec)
-        status = try container.decodeIfPresent(AccessReview.Status.self, forKey: .status)
-    }
 
     public mutating func applyDefaults() {}
     public func validate() -> [FieldError] {
@@ -138,16 +112,6 @@ public struct LocalSubjectAccessReview: KubeObject {
     public var spec: SubjectAccessReview.Spec
     public var status: AccessReview.Status?
 
-    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        metadata = try AccessReview.decodeMetadata(container, .metadata)
-        spec = try container.decode(SubjectAccessReview.Spec.self, forKey: .spec)
-        status = try container.decodeIfPresent(AccessReview.Status.self, forKey: .status)
-    }
 
     public mutating func applyDefaults() {}
     public func validate() -> [FieldError] {
@@ -209,16 +173,6 @@ public struct SelfSubjectRulesReview: KubeObject {
     public var spec: Spec
     public var status: Status?
 
-    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        metadata = try AccessReview.decodeMetadata(container, .metadata)
-        spec = try container.decodeIfPresent(Spec.self, forKey: .spec) ?? Spec()
-        status = try container.decodeIfPresent(Status.self, forKey: .status)
-    }
 
     public mutating func applyDefaults() {}
     public func validate() -> [FieldError] { [] }
@@ -258,16 +212,6 @@ public struct TokenReview: KubeObject {
     public var spec: Spec
     public var status: Status?
 
-    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        apiVersion = try container.decodeIfPresent(String.self, forKey: .apiVersion)
-        kind = try container.decodeIfPresent(String.self, forKey: .kind)
-        metadata = try AccessReview.decodeMetadata(container, .metadata)
-        spec = try container.decode(Spec.self, forKey: .spec)
-        status = try container.decodeIfPresent(Status.self, forKey: .status)
-    }
 
     public mutating func applyDefaults() {}
     public func validate() -> [FieldError] { [] }
