@@ -57,9 +57,7 @@ extension APIHandler {
     /// The answer to a review created at `kind`, nil for a kind that is no review. Reviews are created and
     /// answered, never stored: POST only, 201 with the review and its status.
     func review<S: KindStrategy>(_ kind: S, _ request: APIRequest) throws -> APIResponse? {
-        let reviews: Set = [SelfSubjectAccessReview.groupResource, SelfSubjectReview.groupResource, SubjectAccessReview.groupResource,
-                            LocalSubjectAccessReview.groupResource, SelfSubjectRulesReview.groupResource, TokenReview.groupResource]
-        guard reviews.contains(kind.served.groupResource) else { return nil }
+        guard Self.reviews.contains(kind.served.groupResource) else { return nil }
         guard request.method == "POST" else { throw Status.methodNotAllowed("the server does not allow this method on the requested resource") }
         switch kind.served.groupResource {
         case SelfSubjectAccessReview.groupResource:
@@ -92,6 +90,10 @@ extension APIHandler {
             return APIHandler.json(201, review)
         }
     }
+
+    /// The review kinds, looked up on every request.
+    static let reviews: Set = [SelfSubjectAccessReview.groupResource, SelfSubjectReview.groupResource, SubjectAccessReview.groupResource,
+                               LocalSubjectAccessReview.groupResource, SelfSubjectRulesReview.groupResource, TokenReview.groupResource]
 
     /// A review's body, checked as kube-apiserver checks it (422 with every problem), stamped with its type.
     func decodeReview<T: KubeObject>(_ type: T.Type, _ request: APIRequest, namespace: String? = nil) throws -> T {

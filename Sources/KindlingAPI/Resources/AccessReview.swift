@@ -1,12 +1,10 @@
 /// `authorization.k8s.io/v1 SelfSubjectAccessReview` (`kubectl auth can-i`): may the caller do this? Created,
 /// answered, never stored.
-public struct SelfSubjectAccessReview: KubeObject {
+public struct SelfSubjectAccessReview: Review {
     public static let apiVersion = "authorization.k8s.io/v1"
     public static let kind = "SelfSubjectAccessReview"
     public static let resource = "selfsubjectaccessreviews"
     public static let namespaced = false
-    public static let shortNames: [String] = []
-    public static var verbs: [String] { ["create"] }
 
     public struct ResourceAttributes: Codable, Hashable, Sendable {
         public var namespace: String?
@@ -43,8 +41,6 @@ public struct SelfSubjectAccessReview: KubeObject {
     public var spec: Spec
     public var status: Status?
 
-
-    public mutating func applyDefaults() {}
     public func validate() -> [FieldError] { AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes) }
 }
 
@@ -54,6 +50,15 @@ public enum AccessReview {
     public typealias NonResourceAttributes = SelfSubjectAccessReview.NonResourceAttributes
     public typealias Status = SelfSubjectAccessReview.Status
 
+    /// A SubjectAccessReview's spec (local or not): what it asks about, and of whom.
+    static func subjectErrors(_ spec: SubjectAccessReview.Spec) -> [FieldError] {
+        var errors = exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes)
+        if (spec.user ?? "").isEmpty && (spec.groups ?? []).isEmpty {
+            errors.append(.invalid("spec.user", spec.user ?? "", "at least one of user or group must be specified"))
+        }
+        return errors
+    }
+
     static func exactlyOne(_ resource: ResourceAttributes?, _ nonResource: NonResourceAttributes?) -> [FieldError] {
         guard (resource == nil) == (nonResource == nil) else { return [] }
         return [FieldError(.invalid, field: "spec", value: "null", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified")]
@@ -62,13 +67,11 @@ public enum AccessReview {
 
 /// `authorization.k8s.io/v1 SubjectAccessReview`: may this user (with these groups) do this? Asked by
 /// webhooks and controllers on another's behalf.
-public struct SubjectAccessReview: KubeObject {
+public struct SubjectAccessReview: Review {
     public static let apiVersion = "authorization.k8s.io/v1"
     public static let kind = "SubjectAccessReview"
     public static let resource = "subjectaccessreviews"
     public static let namespaced = false
-    public static let shortNames: [String] = []
-    public static var verbs: [String] { ["create"] }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var resourceAttributes: AccessReview.ResourceAttributes?
@@ -85,26 +88,16 @@ public struct SubjectAccessReview: KubeObject {
     public var spec: Spec
     public var status: AccessReview.Status?
 
-
-    public mutating func applyDefaults() {}
-    public func validate() -> [FieldError] {
-        var errors = AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes)
-        if (spec.user ?? "").isEmpty && (spec.groups ?? []).isEmpty {
-            errors.append(.invalid("spec.user", spec.user ?? "", "at least one of user or group must be specified"))
-        }
-        return errors
-    }
+    public func validate() -> [FieldError] { AccessReview.subjectErrors(spec) }
 }
 
 /// `authorization.k8s.io/v1 LocalSubjectAccessReview`: a SubjectAccessReview inside one namespace, so that
 /// namespace's admins may be allowed to ask it.
-public struct LocalSubjectAccessReview: KubeObject {
+public struct LocalSubjectAccessReview: Review {
     public static let apiVersion = "authorization.k8s.io/v1"
     public static let kind = "LocalSubjectAccessReview"
     public static let resource = "localsubjectaccessreviews"
     public static let namespaced = true
-    public static let shortNames: [String] = []
-    public static var verbs: [String] { ["create"] }
 
     public var apiVersion: String?
     public var kind: String?
@@ -112,13 +105,8 @@ public struct LocalSubjectAccessReview: KubeObject {
     public var spec: SubjectAccessReview.Spec
     public var status: AccessReview.Status?
 
-
-    public mutating func applyDefaults() {}
     public func validate() -> [FieldError] {
-        var errors = AccessReview.exactlyOne(spec.resourceAttributes, spec.nonResourceAttributes)
-        if (spec.user ?? "").isEmpty && (spec.groups ?? []).isEmpty {
-            errors.append(.invalid("spec.user", spec.user ?? "", "at least one of user or group must be specified"))
-        }
+        var errors = AccessReview.subjectErrors(spec)
         if let attributes = spec.resourceAttributes, (attributes.namespace ?? "") != namespace {
             errors.append(.invalid("spec.resourceAttributes.namespace", attributes.namespace ?? "", "must match metadata.namespace"))
         }
@@ -131,13 +119,11 @@ public struct LocalSubjectAccessReview: KubeObject {
 
 /// `authorization.k8s.io/v1 SelfSubjectRulesReview` (`kubectl auth can-i --list`): everything the caller may
 /// do in a namespace, as the rules that allow it.
-public struct SelfSubjectRulesReview: KubeObject {
+public struct SelfSubjectRulesReview: Review {
     public static let apiVersion = "authorization.k8s.io/v1"
     public static let kind = "SelfSubjectRulesReview"
     public static let resource = "selfsubjectrulesreviews"
     public static let namespaced = false
-    public static let shortNames: [String] = []
-    public static var verbs: [String] { ["create"] }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var namespace: String?
@@ -173,20 +159,15 @@ public struct SelfSubjectRulesReview: KubeObject {
     public var spec: Spec
     public var status: Status?
 
-
-    public mutating func applyDefaults() {}
-    public func validate() -> [FieldError] { [] }
 }
 
 /// `authentication.k8s.io/v1 TokenReview`: who a bearer token stands for (webhooks and proxies that take
 /// ServiceAccount tokens ask the API).
-public struct TokenReview: KubeObject {
+public struct TokenReview: Review {
     public static let apiVersion = "authentication.k8s.io/v1"
     public static let kind = "TokenReview"
     public static let resource = "tokenreviews"
     public static let namespaced = false
-    public static let shortNames: [String] = []
-    public static var verbs: [String] { ["create"] }
 
     public struct Spec: Codable, Hashable, Sendable {
         public var token: String?
@@ -212,19 +193,14 @@ public struct TokenReview: KubeObject {
     public var spec: Spec
     public var status: Status?
 
-
-    public mutating func applyDefaults() {}
-    public func validate() -> [FieldError] { [] }
 }
 
 /// `authentication.k8s.io/v1 SelfSubjectReview` (`kubectl auth whoami`): who the caller is, as authenticated.
-public struct SelfSubjectReview: KubeObject {
+public struct SelfSubjectReview: Review {
     public static let apiVersion = "authentication.k8s.io/v1"
     public static let kind = "SelfSubjectReview"
     public static let resource = "selfsubjectreviews"
     public static let namespaced = false
-    public static let shortNames: [String] = []
-    public static var verbs: [String] { ["create"] }
 
     public struct UserInfo: Codable, Hashable, Sendable {
         public var username: String?
@@ -251,6 +227,15 @@ public struct SelfSubjectReview: KubeObject {
 
     public init(metadata: ObjectMeta) { self.metadata = metadata }
 
+}
+
+/// What every review kind is: created and answered at once, never stored, so only `create` is served; nothing
+/// to default, and no rules but those a kind adds.
+public protocol Review: KubeObject {}
+
+extension Review {
+    public static var shortNames: [String] { [] }
+    public static var verbs: [String] { ["create"] }
     public mutating func applyDefaults() {}
     public func validate() -> [FieldError] { [] }
 }
