@@ -53,8 +53,9 @@ public struct ClusterNames: Hashable, Sendable {
     /// Pod state the agents keep (records, container logs), one directory per pod uid.
     public func podsDirectory(root: String = ClusterNames.stateRoot) -> String { stateDirectory(root: root) + "/pods" }
     /// A container's log: written by its node's agent, read by `kindling logs` and the API's `pods/log`.
-    public static func containerLogPath(podsDirectory: String, uid: String, container: String) -> String {
-        "\(podsDirectory)/\(uid)/logs/\(container).log"
+    /// With `previous`, the log of the instance before (kept when it restarted).
+    public static func containerLogPath(podsDirectory: String, uid: String, container: String, previous: Bool = false) -> String {
+        "\(podsDirectory)/\(uid)/logs/\(container)\(previous ? ".previous" : "").log"
     }
 
     /// The socket through which a container's standard input is reached (`attach -i`, `run -i`): under the run

@@ -169,7 +169,8 @@ public enum KubernetesFields {
         case ["spec", "containers"], ["spec", "initContainers"]: container
         case ["spec", "containers", "ports"], ["spec", "initContainers", "ports"]: containerPort
         case ["spec", "containers", "env"], ["spec", "initContainers", "env"]: envVar
-        case ["spec", "containers", "livenessProbe"], ["spec", "containers", "readinessProbe"], ["spec", "containers", "startupProbe"]: probe
+        case ["spec", "containers", "livenessProbe"], ["spec", "containers", "readinessProbe"], ["spec", "containers", "startupProbe"],
+             ["spec", "initContainers", "livenessProbe"], ["spec", "initContainers", "readinessProbe"], ["spec", "initContainers", "startupProbe"]: probe
         default: nil
         }
     }

@@ -40,20 +40,6 @@ public enum Printing {
         return [containers.map(\.name).joined(separator: ","), containers.map { $0.image ?? "" }.joined(separator: ",")]
     }
 
-    /// The STATUS column of `kubectl get pods`: the phase, or what a container waits or terminated for.
-    public static func podStatus(_ pod: Pod) -> String {
-        var reason = pod.status?.reason ?? pod.phase
-        for status in pod.status?.containerStatuses ?? [] {
-            if let waiting = status.state?.waiting?.reason, !waiting.isEmpty {
-                reason = waiting
-            } else if let terminated = status.state?.terminated {
-                reason = terminated.reason ?? (terminated.signal.map { "Signal:\($0)" } ?? "ExitCode:\(terminated.exitCode)")
-            }
-        }
-        if pod.metadata.deletionTimestamp != nil { reason = "Terminating" }
-        return reason
-    }
-
     /// kubectl's HumanDuration: 45s, 3m20s, 15m, 5h10m, 20h, 3d4h, 90d, 2y30d.
     public static func humanDuration(seconds: Int) -> String {
         if seconds < -1 { return "<invalid>" }

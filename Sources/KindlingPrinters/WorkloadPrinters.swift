@@ -7,10 +7,81 @@ public struct PodPrinter: ObjectPrinter {
     }
 
     public func cells(_ pod: Pod, _ context: PrintContext) -> [String] {
-        let statuses = pod.status?.containerStatuses ?? []
-        return [pod.name, "\(statuses.filter(\.ready).count)/\(pod.spec.containers.count)", Printing.podStatus(pod),
-                String(statuses.reduce(0) { $0 + $1.restartCount }), context.age(pod.metadata),
+        let summary = PodSummary(pod)
+        var restarts = String(summary.restarts)
+        if summary.restarts > 0, let last = summary.lastRestart { restarts += " (\(context.since(last)) ago)" }
+        return [pod.name, "\(summary.ready)/\(summary.total)", summary.reason, restarts, context.age(pod.metadata),
                 pod.status?.podIP ?? "<none>", pod.spec.nodeName ?? "<none>", "<none>", "<none>"]
+    }
+}
+
+/// The READY, STATUS and RESTARTS of `kubectl get pods`, worked out as kubectl's printer does: an init container
+/// that has not completed speaks for the pod (`Init:1/2`, `Init:CrashLoopBackOff`), then the last container with
+/// something to say; sidecars count among the containers, and their restarts always show.
+public struct PodSummary: Equatable {
+    public var ready = 0
+    public var total: Int
+    public var reason: String
+    public var restarts = 0
+    /// When a container last ended before a restart.
+    public var lastRestart: String?
+
+    public init(_ pod: Pod) {
+        let sidecars = Set(pod.spec.sidecars.map(\.name))
+        total = pod.spec.containers.count + sidecars.count
+        reason = pod.status?.reason ?? pod.phase
+        var sidecarRestarts = 0, lastSidecarRestart: String?, initializing = false
+        func later(_ a: String?, _ b: String?) -> String? { [a, b].compactMap { $0 }.max() }
+        let inits = pod.status?.initContainerStatuses ?? []
+        for (index, status) in inits.enumerated() {
+            restarts += status.restartCount
+            lastRestart = later(lastRestart, status.lastState?.terminated?.finishedAt)
+            if sidecars.contains(status.name) {
+                sidecarRestarts += status.restartCount
+                lastSidecarRestart = later(lastSidecarRestart, status.lastState?.terminated?.finishedAt)
+            }
+            if let terminated = status.state?.terminated, terminated.exitCode == 0 { continue }
+            if sidecars.contains(status.name), status.started == true {
+                if status.ready { ready += 1 }
+                continue
+            }
+            if let terminated = status.state?.terminated {
+                reason = "Init:" + Self.ended(terminated)
+            } else if let waiting = status.state?.waiting?.reason, !waiting.isEmpty, waiting != "PodInitializing" {
+                reason = "Init:" + waiting
+            } else {
+                reason = "Init:\(index)/\(pod.spec.initContainers?.count ?? inits.count)"
+            }
+            initializing = true
+            break
+        }
+        if !initializing || pod.status?.conditions?["Initialized"]?.status == "True" {
+            restarts = sidecarRestarts
+            lastRestart = lastSidecarRestart
+            var running = false
+            for status in (pod.status?.containerStatuses ?? []).reversed() {
+                restarts += status.restartCount
+                lastRestart = later(lastRestart, status.lastState?.terminated?.finishedAt)
+                if let waiting = status.state?.waiting?.reason, !waiting.isEmpty {
+                    reason = waiting
+                } else if let terminated = status.state?.terminated {
+                    reason = Self.ended(terminated)
+                } else if status.ready, status.state?.running != nil {
+                    running = true
+                    ready += 1
+                }
+            }
+            if reason == "Completed" && running { reason = pod.isReady ? "Running" : "NotReady" }
+        }
+        if pod.metadata.deletionTimestamp != nil {
+            if pod.status?.reason == "NodeLost" { reason = "Unknown" } else if !["Succeeded", "Failed"].contains(pod.phase) { reason = "Terminating" }
+        }
+    }
+
+    static func ended(_ terminated: ContainerStatus.State.Terminated) -> String {
+        if let reason = terminated.reason, !reason.isEmpty { return reason }
+        if let signal = terminated.signal, signal != 0 { return "Signal:\(signal)" }
+        return "ExitCode:\(terminated.exitCode)"
     }
 }
 

@@ -18,6 +18,9 @@ public struct PodRecord: Codable, Sendable, Equatable {
     public var startTime: String
     /// When the pod was asked to stop: its processes get SIGTERM, then SIGKILL at this deadline.
     public var stopDeadline: Date?
+    /// Its init containers have all completed (and sidecars started): from then on its containers run, and
+    /// a sidecar restarting does not hold them back.
+    public var initialized = false
 
     public init(uid: String, namespace: String, name: String, netns: String, hostDevice: String, ip: IPv4Address, podCIDR: IPv4CIDR,
                 startTime: String) {
@@ -106,12 +109,28 @@ public struct ContainerRecord: Codable, Sendable, Equatable {
     /// Why the container cannot start at all (image not in the catalog, command not found).
     public var waitingReason: String?
     public var waitingMessage: String?
+    /// While pulling its image fails: ErrImagePull, then ImagePullBackOff for this long, doubling.
+    public var pullBackoffSeconds = 0
     public var ready = false
-    public var probeSuccesses = 0
-    public var probeFailures = 0
-    public var nextProbe: Date?
+    /// Its startup probe has succeeded (or it has none): the other probes run, and the API shows it started.
+    public var startupPassed = false
+    /// Each probe's run of results, by `ProbeKind`.
+    public var probes: [String: ProbeRecord] = [:]
+    /// Being stopped to be restarted (a probe failed): SIGKILL at this moment if it has not ended by then.
+    public var killDeadline: Date?
+    /// Stopped by kubelet to be restarted: it runs again whatever its exit code, unless restartPolicy is Never.
+    public var restartForced = false
 
     public init() {}
+}
+
+/// One probe's recent results: how many successes or failures in a row, and when it runs next.
+public struct ProbeRecord: Codable, Sendable, Equatable {
+    public var successes = 0
+    public var failures = 0
+    public var next: Date?
+
+    public init(next: Date?) { self.next = next }
 }
 
 /// Where a cluster keeps its pods' files: /var/lib/kindling/<cluster>/pods/<uid>/.
@@ -126,6 +145,10 @@ public struct PodFiles: Sendable {
     public func recordPath(_ uid: String) -> String { directory(uid) + "/record.json" }
     public func logPath(_ uid: String, container: String) -> String {
         ClusterNames.containerLogPath(podsDirectory: root, uid: uid, container: container)
+    }
+    /// The log of the container's previous instance, kept when it restarts (`logs --previous`).
+    public func previousLogPath(_ uid: String, container: String) -> String {
+        ClusterNames.containerLogPath(podsDirectory: root, uid: uid, container: container, previous: true)
     }
     public func html(_ uid: String) -> String { directory(uid) + "/html" }
 

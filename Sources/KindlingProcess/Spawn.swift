@@ -49,6 +49,8 @@ public enum Spawn {
         public var errors: Int32?
         /// Make stdin, a terminal, the controlling terminal of a new session.
         public var terminal: Bool
+        /// The name the program is run as (`argv[0]`) when not its path: `cat`, as a container's command names it.
+        public var argv0: String?
 
         public init(namespace: NetNamespace? = nil, sandbox: Sandbox? = nil, joinSandboxOf: pid_t? = nil,
                     logPath: String? = nil, keepStdio: Bool = false, workingDirectory: String? = nil,
@@ -83,7 +85,7 @@ public enum Spawn {
         defer { if logFD >= 0 && logFD != options.output { close(logFD) } }
         if let output = options.output { logFD = output }
         let environment = options.environment ?? ProcessInfo.processInfo.environment
-        let argv = arguments.map { strdup($0) } + [nil]
+        let argv = ([options.argv0 ?? arguments[0]] + arguments.dropFirst()).map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         let sandbox = options.sandbox
         let binds = sandbox?.binds ?? []

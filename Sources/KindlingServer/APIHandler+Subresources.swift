@@ -69,12 +69,13 @@ extension APIHandler {
         return APIHandler.json(201, asked)
     }
 
-    /// `pods/{name}/log`: a container's output as text (`container`, `tailLines`, `limitBytes`, `follow`).
+    /// `pods/{name}/log`: a container's output as text (`container`, `tailLines`, `limitBytes`, `follow`, `previous`).
     func logs(_ pod: Pod, _ request: APIRequest) throws -> APIResponse {
         let container = try ContainerLog.container(of: pod, asked: request.query["container"])
         guard let cluster else { throw Status.badRequest("this server keeps no container logs") }
         let log = ContainerLog(registry: registry, cluster: cluster, pod: pod, container: container)
-        guard let handle = log.open() else { throw log.waiting }
+        let previous = request.query["previous"] == "true" || request.query["previous"] == "1"
+        guard let handle = log.open(previous: previous) else { throw previous ? log.noPrevious : log.waiting }
         let end = handle.seekToEndOfFile()
         logReads.record(log, offset: end)
         let limit = request.query["limitBytes"].flatMap(UInt64.init).flatMap { $0 > 0 ? $0 : nil }
@@ -88,7 +89,8 @@ extension APIHandler {
         }
         let follow = request.query["follow"] == "true" || request.query["follow"] == "1"
         let whole = request.query["tailLines"] == nil
-        let rest = follow ? log.follow(handle) : nil, first = head
+        // A followed log ends with the instance that runs now, as kubelet's does; a previous one has ended.
+        let rest = follow && !previous ? log.follow(handle, process: log.runningID) : nil, first = head
         return .stream(AsyncStream { continuation in
             let task = Task {
                 continuation.yield(first)

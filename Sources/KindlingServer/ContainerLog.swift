@@ -11,28 +11,43 @@ struct ContainerLog {
     let pod: Pod
     let container: String
 
-    /// The container of `pod` a request names, or its only one; a Kubernetes-worded error otherwise.
+    /// The container of `pod` a request names (an init container too), or its only one; a Kubernetes-worded
+    /// error otherwise.
     static func container(of pod: Pod, asked: String?) throws -> String {
-        let names = pod.spec.containers.map(\.name)
+        let names = pod.spec.containers.map(\.name), inits = (pod.spec.initContainers ?? []).map(\.name)
         if let asked, !asked.isEmpty {
-            guard names.contains(asked) else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
+            guard names.contains(asked) || inits.contains(asked) else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
             return asked
         }
         guard names.count == 1 else {
-            throw Status.badRequest("a container name must be specified for pod \(pod.name), choose one of: [\(names.joined(separator: " "))]")
+            let initHint = inits.isEmpty ? "" : " or one of the init containers: [\(inits.joined(separator: " "))]"
+            throw Status.badRequest("a container name must be specified for pod \(pod.name), choose one of: [\(names.joined(separator: " "))]\(initHint)")
         }
         return names[0]
     }
 
-    /// The log file, open for reading; nil before the container has started.
-    func open() -> FileHandle? {
+    /// The log file, open for reading; nil before the container has started. With `previous`, the log of the
+    /// instance before the last restart.
+    func open(previous: Bool = false) -> FileHandle? {
         guard let uid = pod.metadata.uid else { return nil }
         return FileHandle(forReadingAtPath: ClusterNames.containerLogPath(podsDirectory: ClusterNames(cluster: cluster).podsDirectory(),
-                                                                          uid: uid, container: container))
+                                                                          uid: uid, container: container, previous: previous))
+    }
+
+    /// kubelet's answer when there is no previous instance.
+    var noPrevious: Status {
+        Status.badRequest("previous terminated container \"\(container)\" in pod \"\(pod.name)\" not found")
+    }
+
+    /// The ID of the container's running instance, if it runs: a followed log ends with that instance.
+    var runningID: String? {
+        let status = ((pod.status?.containerStatuses ?? []) + (pod.status?.initContainerStatuses ?? [])).first { $0.name == container }
+        return status?.state?.running != nil ? status?.containerID : nil
     }
 
     var waiting: Status {
-        Status.badRequest("container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(pod.status?.containerStatuses?.first { $0.name == container }?.state?.waiting?.reason ?? "ContainerCreating")")
+        let statuses = (pod.status?.containerStatuses ?? []) + (pod.status?.initContainerStatuses ?? [])
+        return Status.badRequest("container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(statuses.first { $0.name == container }?.state?.waiting?.reason ?? "ContainerCreating")")
     }
 
     /// What `handle` holds from its position on, then what the container writes until it is done (its pod
@@ -64,7 +79,7 @@ struct ContainerLog {
     /// or, with `process`, that process is no longer the container's running one: one read of the pod.
     func isDone(process: String?) -> Bool {
         guard let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name), now.metadata.uid == pod.metadata.uid else { return true }
-        let status = now.status?.containerStatuses?.first { $0.name == container }
+        let status = ((now.status?.containerStatuses ?? []) + (now.status?.initContainerStatuses ?? [])).first { $0.name == container }
         if now.phase == "Succeeded" || now.phase == "Failed" || (status?.state?.terminated != nil && now.spec.restartPolicy == "Never") { return true }
         guard let process else { return false }
         return (status?.state?.running != nil ? status?.containerID : nil) != process

@@ -41,7 +41,7 @@ public struct ServiceAccountAdmission: Admission {
         pod.spec.serviceAccountName = account.name
         pod.spec.serviceAccount = account.name
         guard pod.spec.automountServiceAccountToken ?? account.automountServiceAccountToken ?? true else { return pod }
-        let containers = pod.spec.containers
+        let containers = pod.spec.allContainers
         guard !containers.contains(where: { ($0.volumeMounts ?? []).contains { $0.mountPath == mountPath } }) else { return pod }
         let volume = "kube-api-access-\(suffix)"
         pod.spec.volumes = (pod.spec.volumes ?? []) + [Volume(name: volume, projected: ProjectedVolumeSource(sources: [
@@ -51,6 +51,9 @@ public struct ServiceAccountAdmission: Admission {
         ], defaultMode: 0o644))]
         let mount = VolumeMount(name: volume, mountPath: mountPath, readOnly: true)
         for index in pod.spec.containers.indices { pod.spec.containers[index].volumeMounts = (pod.spec.containers[index].volumeMounts ?? []) + [mount] }
+        for index in (pod.spec.initContainers ?? []).indices {
+            pod.spec.initContainers![index].volumeMounts = (pod.spec.initContainers![index].volumeMounts ?? []) + [mount]
+        }
         return pod
     }
 }

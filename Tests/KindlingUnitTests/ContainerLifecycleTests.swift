@@ -14,12 +14,18 @@ import Testing
         {"metadata": {"name": "web", "namespace": "dev", "uid": "u1"}, "spec": {"containers": [{"name": "app", "image": "busybox"}]}}
         """.utf8))
 
-    static func probe(_ json: String) -> Probe { try! KubeJSON.decoder.decode(Probe.self, from: Data(json.utf8)) }
+    /// A container `app` with what `json` adds (probes, hooks).
+    static func container(_ json: String = "{}") -> Container {
+        var object = try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        object["name"] = "app"
+        object["image"] = "busybox"
+        return try! KubeJSON.decoder.decode(Container.self, from: JSONSerialization.data(withJSONObject: object))
+    }
 
     /// A container started at `t0` that ran for `ran` seconds before it ended with `code`.
     static func ended(_ code: Int32, ran: TimeInterval = 1, backoff: Int = 0, policy: String? = nil) -> (ContainerRecord, Bool) {
         var state = ContainerRecord()
-        state = ContainerLifecycle.started(state, process: ProcessRef(pid: 42, startTicks: 1), environment: [:], at: t0, readinessProbe: nil)
+        state = ContainerLifecycle.started(state, process: ProcessRef(pid: 42, startTicks: 1), environment: [:], at: t0, container: container())
         state.backoffSeconds = backoff
         return ContainerLifecycle.exited(state, code: code, at: t0.addingTimeInterval(ran), restartPolicy: policy)
     }
@@ -73,16 +79,19 @@ import Testing
         #expect(state.lastFinishedAt == Timestamp.string(Self.t0.addingTimeInterval(5)))
         #expect(state.restartCount == 0)
         var waiting = ContainerLifecycle.waiting(state, reason: "CreateContainerConfigError", message: "no key")
-        waiting.probeFailures = 2
-        let probe = Self.probe(#"{"initialDelaySeconds": 3}"#)
+        waiting.probes["readiness"] = ProbeRecord(next: nil)
+        waiting.probes["readiness"]?.failures = 2
+        waiting.restartForced = true
+        let container = Self.container(#"{"readinessProbe": {"exec": {"command": ["true"]}, "initialDelaySeconds": 3}}"#)
         let again = ContainerLifecycle.started(waiting, process: ProcessRef(pid: 43, startTicks: 2), environment: ["A": "1"],
-                                               at: Self.t0.addingTimeInterval(20), readinessProbe: probe)
+                                               at: Self.t0.addingTimeInterval(20), container: container)
         #expect(again.restartCount == 1)
-        #expect(again.waitingReason == nil && again.waitingMessage == nil && again.probeFailures == 0)
-        #expect(again.nextProbe == Self.t0.addingTimeInterval(23) && !again.ready, "ready only once its probe says so")
+        #expect(again.waitingReason == nil && again.waitingMessage == nil && !again.restartForced)
+        #expect(again.probes == ["readiness": ProbeRecord(next: Self.t0.addingTimeInterval(23))])
+        #expect(!again.ready && again.startupPassed, "ready only once its probe says so")
         #expect(again.environment == ["A": "1"])
         #expect(ContainerLifecycle.started(ContainerRecord(), process: ProcessRef(pid: 1, startTicks: 1), environment: [:], at: Self.t0,
-                                           readinessProbe: nil).ready, "no probe: ready when started")
+                                           container: Self.container()).ready, "no probe: ready when started")
     }
 
     @Test func aMissingCommandIsRetriedAfterTheBackoff() {
@@ -97,17 +106,80 @@ import Testing
     }
 
     @Test func probesFlipReadinessAfterTheirThresholds() {
-        let probe = Self.probe(#"{"periodSeconds": 5, "successThreshold": 2, "failureThreshold": 2}"#)
-        var state = ContainerRecord()
-        state = ContainerLifecycle.probed(state, ok: true, probe: probe, at: Self.t0)
-        #expect(!state.ready && state.nextProbe == Self.t0.addingTimeInterval(5))
-        state = ContainerLifecycle.probed(state, ok: true, probe: probe, at: Self.t0)
+        let container = Self.container(#"{"readinessProbe": {"exec": {"command": ["true"]}, "periodSeconds": 5, "successThreshold": 2, "failureThreshold": 2}}"#)
+        var state = ContainerRecord(), restart = false
+        (state, restart) = ContainerLifecycle.probed(state, .readiness, ok: true, container: container, at: Self.t0)
+        #expect(!state.ready && state.probes["readiness"]?.next == Self.t0.addingTimeInterval(5) && !restart)
+        (state, _) = ContainerLifecycle.probed(state, .readiness, ok: true, container: container, at: Self.t0)
         #expect(state.ready)
-        state = ContainerLifecycle.probed(state, ok: false, probe: probe, at: Self.t0)
+        (state, _) = ContainerLifecycle.probed(state, .readiness, ok: false, container: container, at: Self.t0)
         #expect(state.ready, "one failure of two")
-        state = ContainerLifecycle.probed(state, ok: false, probe: probe, at: Self.t0)
-        #expect(!state.ready)
-        #expect(ContainerLifecycle.probed(ContainerRecord(), ok: false, probe: Self.probe("{}"), at: Self.t0).nextProbe == Self.t0.addingTimeInterval(10))
+        (state, restart) = ContainerLifecycle.probed(state, .readiness, ok: false, container: container, at: Self.t0)
+        #expect(!state.ready && !restart, "readiness never restarts a container")
+    }
+
+    @Test(arguments: [
+        // probe, results in order: whether the last one restarts the container
+        ("livenessProbe", [false, false], false), ("livenessProbe", [false, false, false], true),
+        ("livenessProbe", [false, false, true, false], false), ("startupProbe", [false, false, false], true),
+        ("startupProbe", [false, true], false),
+    ])
+    func livenessAndStartupRestartAfterTheirFailureThreshold(field: String, results: [Bool], restarts: Bool) {
+        let container = Self.container(#"{"\#(field)": {"tcpSocket": {"port": 80}, "failureThreshold": 3}}"#)
+        var state = ContainerLifecycle.started(ContainerRecord(), process: ProcessRef(pid: 5, startTicks: 5), environment: [:], at: Self.t0,
+                                               container: container)
+        var restart = false
+        let kind: ProbeKind = field == "startupProbe" ? .startup : .liveness
+        for ok in results { (state, restart) = ContainerLifecycle.probed(state, kind, ok: ok, container: container, at: Self.t0) }
+        #expect(restart == restarts)
+    }
+
+    @Test func theStartupProbeHoldsTheOthersBackUntilItSucceeds() {
+        let container = Self.container(#"""
+            {"startupProbe": {"exec": {"command": ["true"]}, "periodSeconds": 2}, "livenessProbe": {"exec": {"command": ["true"]}},
+             "readinessProbe": {"exec": {"command": ["true"]}, "initialDelaySeconds": 5}}
+            """#)
+        var state = ContainerLifecycle.started(ContainerRecord(), process: ProcessRef(pid: 5, startTicks: 5), environment: [:], at: Self.t0,
+                                               container: container)
+        #expect(!state.startupPassed && !state.ready)
+        #expect(!ContainerLifecycle.apiState(state, restartPolicy: nil, container: "app", pod: Self.pod).started)
+        #expect(ContainerLifecycle.dueProbes(state, container: container, now: Self.t0.addingTimeInterval(6)) == [.startup])
+        (state, _) = ContainerLifecycle.probed(state, .startup, ok: true, container: container, at: Self.t0.addingTimeInterval(1))
+        #expect(state.startupPassed && !state.ready, "its readiness probe decides now")
+        #expect(ContainerLifecycle.dueProbes(state, container: container, now: Self.t0.addingTimeInterval(1)) == [.liveness])
+        #expect(ContainerLifecycle.dueProbes(state, container: container, now: Self.t0.addingTimeInterval(5)) == [.liveness, .readiness],
+                "the initial delay counts from the start")
+        #expect(ContainerLifecycle.apiState(state, restartPolicy: nil, container: "app", pod: Self.pod).started)
+        let stopping = ContainerLifecycle.killing(state, at: Self.t0, grace: 30)
+        #expect(ContainerLifecycle.dueProbes(stopping, container: container, now: Self.t0.addingTimeInterval(9)).isEmpty, "no probe while it stops")
+    }
+
+    @Test(arguments: ["Always", "OnFailure"])
+    func aContainerKilledForAProbeRunsAgainEvenAfterACleanExit(policy: String) {
+        let running = ContainerLifecycle.started(ContainerRecord(), process: ProcessRef(pid: 5, startTicks: 5), environment: [:], at: Self.t0,
+                                                 container: Self.container())
+        let killed = ContainerLifecycle.killing(running, at: Self.t0, grace: 7)
+        #expect(killed.killDeadline == Self.t0.addingTimeInterval(7) && !killed.ready)
+        let (ended, _) = ContainerLifecycle.exited(killed, code: 0, at: Self.t0.addingTimeInterval(1), restartPolicy: policy)
+        #expect(ended.killDeadline == nil)
+        #expect(ContainerLifecycle.shouldRun(restartPolicy: policy, ended))
+        #expect(!ContainerLifecycle.shouldRun(restartPolicy: "Never", ended))
+    }
+
+    @Test func anImageThatCannotBePulledAlternatesErrImagePullAndABackOffThatDoubles() {
+        var state = ContainerRecord(), pulled = false
+        var reasons: [String?] = [], waits: [TimeInterval?] = []
+        var now = Self.t0
+        for _ in 0..<6 {
+            (state, pulled) = ContainerLifecycle.pullFailed(state, image: "example.com/app:1", message: "not here", now: now)
+            reasons.append(state.waitingReason)
+            waits.append(state.notBefore?.timeIntervalSince(now))
+            #expect(pulled == (state.waitingReason == "ErrImagePull"))
+            now = state.notBefore ?? now
+        }
+        #expect(reasons == ["ErrImagePull", "ImagePullBackOff", "ErrImagePull", "ImagePullBackOff", "ErrImagePull", "ImagePullBackOff"])
+        #expect(waits == [2, 10, 2, 20, 2, 40])
+        #expect(state.waitingMessage == "Back-off pulling image \"example.com/app:1\": ErrImagePull: not here")
     }
 
     @Test func theAPIShowsRunningWaitingCrashLoopBackOffAndTerminated() {
@@ -127,7 +199,7 @@ import Testing
         let done = shown(Self.ended(0, policy: "Never").0, policy: "Never")
         #expect(done.0.terminated?.reason == "Completed" && done.1 == nil)
 
-        var running = ContainerLifecycle.started(failed, process: ProcessRef(pid: 9, startTicks: 9), environment: [:], at: Self.t0, readinessProbe: nil)
+        var running = ContainerLifecycle.started(failed, process: ProcessRef(pid: 9, startTicks: 9), environment: [:], at: Self.t0, container: Self.container())
         running.lastExitCode = 1
         let up = shown(running)
         #expect(up.0.running?.startedAt == Timestamp.string(Self.t0) && up.1?.terminated?.exitCode == 1 && up.2)

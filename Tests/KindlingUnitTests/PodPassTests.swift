@@ -25,9 +25,8 @@ import Testing
         record.sandbox = sandbox
         var first = ContainerRecord(), second = ContainerRecord()
         first.process = nginx
-        first.nextProbe = now.addingTimeInterval(60)
+        first.probes = ["readiness": ProbeRecord(next: now.addingTimeInterval(60))]
         second.process = sidecar
-        second.nextProbe = now // no probe: never due
         record.containers = ["nginx": first, "sidecar": second]
         return record
     }
@@ -51,7 +50,7 @@ import Testing
         case "terminating": desired["u1"]?.metadata.deletionTimestamp = Timestamp.string(now)
         case "stopping": record.stopDeadline = now.addingTimeInterval(30)
         case "no sandbox": record.sandbox = nil
-        case "probe due": record.containers["nginx"]?.nextProbe = now
+        case "probe due": record.containers["nginx"]?.probes["readiness"]?.next = now
         case "restart due":
             record.containers["sidecar"]?.process = nil
             record.containers["sidecar"]?.lastExitCode = 1

@@ -1,3 +1,4 @@
+import Foundation
 import KindlingAddresses
 import KindlingAPI
 import KindlingPrinters
@@ -43,12 +44,58 @@ import Testing
         pod.spec.nodeName = "kindling-worker"
         var status = PodStatus(phase: "Running")
         status.podIP = "10.244.1.2"
-        status.containerStatuses = [ContainerStatus(name: "nginx", image: "nginx", ready: true, restartCount: 1)]
+        status.containerStatuses = [ContainerStatus(name: "nginx", image: "nginx", ready: true, restartCount: 1,
+                                                    state: .init(running: .init(startedAt: "T")))]
+        var ended = ContainerStatus.State.Terminated(exitCode: 137, reason: "Error")
+        ended.finishedAt = "F"
+        status.containerStatuses?[0].lastState = .init(terminated: ended)
         pod.status = status
-        let table = Printing.table([pod], wide: true, withNamespace: true, now: 95, parseTime: { _ in 0 })
+        let table = Printing.table([pod], wide: true, withNamespace: true, now: 95, parseTime: { $0 == "F" ? 50 : 0 })
         #expect(table.headers == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"])
-        #expect(table.rows == [["dev", "nginx-replicaset-2xmsk", "1/1", "Running", "1", "95s", "10.244.1.2", "kindling-worker", "<none>", "<none>"]])
+        #expect(table.rows == [["dev", "nginx-replicaset-2xmsk", "1/1", "Running", "1 (45s ago)", "95s", "10.244.1.2", "kindling-worker", "<none>", "<none>"]])
         #expect(table.text.hasPrefix("NAMESPACE   NAME                     READY   STATUS"))
+    }
+}
+
+/// kubectl's READY and STATUS for pods with init containers and sidecars, from statuses as kubelet posts them.
+@Suite struct PodSummaryTests {
+    /// The pod `json` describes, its container statuses given what kubelet always sets (ready, restartCount, image).
+    static func pod(_ json: String) -> Pod {
+        var object = try! JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+        var status = object["status"] as! [String: Any]
+        for key in ["initContainerStatuses", "containerStatuses"] {
+            status[key] = (status[key] as! [[String: Any]]).map { entry in
+                entry.merging(["ready": false, "restartCount": 0, "image": "busybox", "imageID": ""]) { given, _ in given }
+            }
+        }
+        object["status"] = status
+        return try! KubeJSON.decoder.decode(Pod.self, from: JSONSerialization.data(withJSONObject: object))
+    }
+
+    static let spec = #"""
+        "spec": {"initContainers": [{"name": "proxy", "image": "busybox", "restartPolicy": "Always"}, {"name": "migrate", "image": "busybox"}],
+                 "containers": [{"name": "app", "image": "nginx"}]}
+        """#
+
+    @Test(arguments: [
+        // init statuses, container status, Initialized: READY, STATUS
+        (#"[{"name": "proxy", "started": false, "state": {"waiting": {"reason": "PodInitializing"}}}, {"name": "migrate", "state": {"waiting": {"reason": "PodInitializing"}}}]"#,
+         #"{"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}}"#, "False", "0/2", "Init:0/2"),
+        (#"[{"name": "proxy", "started": true, "ready": true, "state": {"running": {}}}, {"name": "migrate", "state": {"running": {}}}]"#,
+         #"{"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}}"#, "False", "1/2", "Init:1/2"),
+        (#"[{"name": "proxy", "started": true, "state": {"running": {}}}, {"name": "migrate", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]"#,
+         #"{"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}}"#, "False", "0/2", "Init:CrashLoopBackOff"),
+        (#"[{"name": "proxy", "started": true, "state": {"running": {}}}, {"name": "migrate", "state": {"terminated": {"exitCode": 3}}}]"#,
+         #"{"name": "app", "state": {"waiting": {"reason": "PodInitializing"}}}"#, "False", "0/2", "Init:ExitCode:3"),
+        (#"[{"name": "proxy", "started": true, "ready": true, "state": {"running": {}}}, {"name": "migrate", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]"#,
+         #"{"name": "app", "ready": true, "state": {"running": {}}}"#, "True", "2/2", "Running"),
+    ])
+    func initContainersAndSidecarsAsKubectlShowsThem(inits: String, main: String, initialized: String, ready: String, status: String) {
+        let pod = Self.pod(#"{"metadata": {"name": "p"}, \#(Self.spec), "status": {"phase": "\#(initialized == "True" ? "Running" : "Pending")", "initContainerStatuses": \#(inits),"#
+            + #" "containerStatuses": [\#(main)], "conditions": [{"type": "Initialized", "status": "\#(initialized)"}]}}"#)
+        let summary = PodSummary(pod)
+        #expect("\(summary.ready)/\(summary.total)" == ready)
+        #expect(summary.reason == status)
     }
 }
 

@@ -58,6 +58,9 @@ public struct Pod: KubeObject {
         if allowed.containers.count == spec.containers.count {
             for i in allowed.containers.indices { allowed.containers[i].image = spec.containers[i].image }
         }
+        if let new = spec.initContainers, allowed.initContainers?.count == new.count {
+            for i in new.indices { allowed.initContainers![i].image = new[i].image }
+        }
         if allowed != spec {
             errors.append(.forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"))
         }
@@ -70,6 +73,8 @@ public struct Pod: KubeObject {
 }
 
 public struct PodSpec: Codable, Hashable, Sendable {
+    /// Run in order before `containers`, each to completion, or (sidecars) until started and then beside them.
+    public var initContainers: [Container]?
     public var containers: [Container]
     public var restartPolicy: String?
     public var nodeName: String?
@@ -136,6 +141,7 @@ public struct PodSpec: Codable, Hashable, Sendable {
         serviceAccountName = serviceAccountName ?? serviceAccount
         if serviceAccountName != nil { serviceAccount = serviceAccountName }
         for i in containers.indices { containers[i].applyDefaults() }
+        for i in (initContainers ?? []).indices { initContainers![i].applyDefaults() }
         for i in (volumes ?? []).indices { volumes![i].applyDefaults() }
     }
 
@@ -149,21 +155,13 @@ public struct PodSpec: Codable, Hashable, Sendable {
             errors += volume.validate(p)
         }
         var names = Set<String>()
-        for (i, container) in containers.enumerated() {
-            let p = "\(path).containers[\(i)]"
+        let all = (initContainers ?? []).enumerated().map { ("\(path).initContainers[\($0.offset)]", $0.element, true) }
+            + containers.enumerated().map { ("\(path).containers[\($0.offset)]", $0.element, false) }
+        for (p, container, isInit) in all {
             if !names.insert(container.name).inserted { errors.append(.duplicate("\(p).name", container.name)) }
-            errors += container.validate(p)
-            var mountPaths = Set<String>()
-            for (j, mount) in (container.volumeMounts ?? []).enumerated() {
-                let m = "\(p).volumeMounts[\(j)]"
-                if mount.name.isEmpty { errors.append(.required("\(m).name")) } else if !volumeNames.contains(mount.name) {
-                    errors.append(FieldError(.notFound, field: "\(m).name", value: "\"\(mount.name)\""))
-                }
-                if mount.mountPath.isEmpty { errors.append(.required("\(m).mountPath")) } else if !mountPaths.insert(mount.mountPath).inserted {
-                    errors.append(.invalid("\(m).mountPath", mount.mountPath, "must be unique"))
-                }
-                if mount.mountPath.contains(":") { errors.append(.invalid("\(m).mountPath", mount.mountPath, "must not contain ':'")) }
-            }
+            errors += isInit ? container.validateAsInit(p) : container.validate(p)
+            if !isInit, container.restartPolicy != nil { errors.append(.forbidden("\(p).restartPolicy", "may not be set for non-init containers")) }
+            errors += Self.validateMounts(container, p, volumes: volumeNames)
         }
         if let policy = restartPolicy, !["Always", "OnFailure", "Never"].contains(policy) {
             errors.append(.unsupported("\(path).restartPolicy", policy, supported: ["Always", "OnFailure", "Never"]))
@@ -191,209 +189,27 @@ public struct PodSpec: Codable, Hashable, Sendable {
         }
         return errors
     }
-}
 
-public struct Container: Codable, Hashable, Sendable {
-    public var name: String
-    public var image: String?
-    public var command: [String]?
-    public var args: [String]?
-    public var workingDir: String?
-    public var env: [EnvVar]?
-    public var ports: [ContainerPort]?
-    public var readinessProbe: Probe?
-    public var livenessProbe: Probe?
-    public var imagePullPolicy: String?
-    /// What `kubectl run -i -t` asks for; kept, though containers' input and terminals are not attachable yet.
-    public var stdin: Bool?
-    public var stdinOnce: Bool?
-    public var tty: Bool?
-    public var volumeMounts: [VolumeMount]?
-    public var envFrom: [EnvFromSource]?
-    public var resources: ResourceRequirements?
-
-    public init(name: String, image: String) {
-        self.name = name
-        self.image = image
-    }
-
-    mutating func applyDefaults() {
-        if imagePullPolicy == nil {
-            imagePullPolicy = (image ?? "").hasSuffix(":latest") || !(image ?? "").contains(":") ? "Always" : "IfNotPresent"
-        }
-        for i in (ports ?? []).indices { ports![i].protocol = ports![i].protocol ?? "TCP" }
-        readinessProbe?.applyDefaults()
-        livenessProbe?.applyDefaults()
-        resources?.applyDefaults()
-    }
-
-    func validate(_ path: String) -> [FieldError] {
-        var errors: [FieldError] = []
-        if name.isEmpty {
-            errors.append(.required("\(path).name"))
-        } else {
-            errors += LabelValidation.dns1123LabelProblems(name).map { .invalid("\(path).name", name, $0) }
-        }
-        if (image ?? "").allSatisfy({ $0 == " " }) { errors.append(.required("\(path).image")) }
-        var portNames = Set<String>()
-        for (i, port) in (ports ?? []).enumerated() {
-            let p = "\(path).ports[\(i)]"
-            if !(1...65535).contains(port.containerPort) {
-                errors.append(.invalid("\(p).containerPort", port.containerPort, "must be between 1 and 65535, inclusive"))
+    static func validateMounts(_ container: Container, _ path: String, volumes: Set<String>) -> [FieldError] {
+        var errors: [FieldError] = [], mountPaths = Set<String>()
+        for (j, mount) in (container.volumeMounts ?? []).enumerated() {
+            let m = "\(path).volumeMounts[\(j)]"
+            if mount.name.isEmpty { errors.append(.required("\(m).name")) } else if !volumes.contains(mount.name) {
+                errors.append(FieldError(.notFound, field: "\(m).name", value: "\"\(mount.name)\""))
             }
-            if let proto = port.protocol, !["TCP", "UDP", "SCTP"].contains(proto) {
-                errors.append(.unsupported("\(p).protocol", proto, supported: ["SCTP", "TCP", "UDP"]))
+            if mount.mountPath.isEmpty { errors.append(.required("\(m).mountPath")) } else if !mountPaths.insert(mount.mountPath).inserted {
+                errors.append(.invalid("\(m).mountPath", mount.mountPath, "must be unique"))
             }
-            if let portName = port.name {
-                if let problem = PortName.problem(portName) { errors.append(.invalid("\(p).name", portName, problem)) }
-                if !portNames.insert(portName).inserted { errors.append(.duplicate("\(p).name", portName)) }
-            }
-        }
-        for (i, variable) in (env ?? []).enumerated() {
-            let p = "\(path).env[\(i)]"
-            if variable.name.isEmpty { errors.append(.required("\(p).name")) }
-            if variable.value != nil && variable.valueFrom != nil {
-                errors.append(FieldError(.invalid, field: "\(p).valueFrom", value: "", detail: "may not be specified when `value` is not empty"))
-            }
-            if let source = variable.valueFrom,
-               [source.fieldRef != nil, source.secretKeyRef != nil, source.configMapKeyRef != nil].filter({ $0 }).count != 1 {
-                errors.append(FieldError(.invalid, field: "\(p).valueFrom", value: "", detail: "may not have more than one field specified at a time"))
-            }
-            for (field, selector) in [("secretKeyRef", variable.valueFrom?.secretKeyRef), ("configMapKeyRef", variable.valueFrom?.configMapKeyRef)] {
-                if let selector, selector.key.isEmpty { errors.append(.required("\(p).valueFrom.\(field).key")) }
-                if let selector, (selector.name ?? "").isEmpty { errors.append(.required("\(p).valueFrom.\(field).name")) }
-            }
-            if let path = variable.valueFrom?.fieldRef?.fieldPath, !EnvVar.isSupported(path) {
-                errors.append(.unsupported("\(p).valueFrom.fieldRef.fieldPath", path, supported: EnvVar.supportedFieldPaths))
-            }
-        }
-        if let resources { errors += resources.validate("\(path).resources") }
-        if let probe = readinessProbe { errors += probe.validate("\(path).readinessProbe") }
-        if let probe = livenessProbe { errors += probe.validate("\(path).livenessProbe") }
-        return errors
-    }
-}
-
-/// IANA_SVC_NAME: at most 15 characters, lowercase letters, digits and '-', at least one letter.
-public enum PortName {
-    public static func problem(_ name: String) -> String? {
-        if name.count > 15 { return "must be no more than 15 characters" }
-        let allowed = name.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }
-        if !allowed || name.hasPrefix("-") || name.hasSuffix("-") || name.contains("--") {
-            return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
-        }
-        if !name.contains(where: \.isLetter) { return "must contain at least one letter (a-z)" }
-        return nil
-    }
-}
-
-public struct ContainerPort: Codable, Hashable, Sendable {
-    public var name: String?
-    public var containerPort: Int
-    public var `protocol`: String?
-
-    public init(name: String? = nil, containerPort: Int, protocol proto: String? = "TCP") {
-        self.name = name
-        self.containerPort = containerPort
-        self.protocol = proto
-    }
-}
-
-public struct EnvVar: Codable, Hashable, Sendable {
-    public struct Source: Codable, Hashable, Sendable {
-        public var fieldRef: FieldRef?
-        public var secretKeyRef: KeySelector?
-        public var configMapKeyRef: KeySelector?
-    }
-
-    public struct FieldRef: Codable, Hashable, Sendable {
-        public var apiVersion: String?
-        public var fieldPath: String
-    }
-
-    public var name: String
-    public var value: String?
-    public var valueFrom: Source?
-
-    public init(name: String, value: String) {
-        self.name = name
-        self.value = value
-    }
-
-    /// A variable from the downward API: one of the pod's fields.
-    public init(name: String, fieldPath: String) {
-        self.name = name
-        valueFrom = Source(fieldRef: FieldRef(apiVersion: "v1", fieldPath: fieldPath))
-    }
-
-    /// The downward API fields kindling fills in, besides one label or annotation (`metadata.labels['app']`).
-    public static let supportedFieldPaths = ["metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
-                                             "spec.serviceAccountName", "status.hostIP", "status.podIP", "status.podIPs"]
-
-    /// `metadata.labels['key']` or `metadata.annotations['key']` as the map and key they name; nil for other paths.
-    public static func subscripted(_ path: String) -> (map: String, key: String)? {
-        for map in ["labels", "annotations"] where path.hasPrefix("metadata.\(map)['") && path.hasSuffix("']") {
-            let key = String(path.dropFirst("metadata.\(map)['".count).dropLast(2))
-            if !key.isEmpty { return (map, key) }
-        }
-        return nil
-    }
-
-    public static func isSupported(_ path: String) -> Bool { supportedFieldPaths.contains(path) || subscripted(path) != nil }
-}
-
-public struct Probe: Codable, Hashable, Sendable {
-    public struct HTTPGet: Codable, Hashable, Sendable {
-        public var path: String?
-        public var port: IntOrString
-        public var host: String?
-        public var scheme: String?
-    }
-
-    public struct TCPSocket: Codable, Hashable, Sendable {
-        public var port: IntOrString
-        public var host: String?
-    }
-
-    public struct Exec: Codable, Hashable, Sendable {
-        public var command: [String]?
-    }
-
-    public var httpGet: HTTPGet?
-    public var tcpSocket: TCPSocket?
-    public var exec: Exec?
-    public var initialDelaySeconds: Int?
-    public var periodSeconds: Int?
-    public var timeoutSeconds: Int?
-    public var successThreshold: Int?
-    public var failureThreshold: Int?
-
-    mutating func applyDefaults() {
-        periodSeconds = periodSeconds ?? 10
-        timeoutSeconds = timeoutSeconds ?? 1
-        successThreshold = successThreshold ?? 1
-        failureThreshold = failureThreshold ?? 3
-        if var get = httpGet {
-            get.path = get.path ?? "/"
-            get.scheme = get.scheme ?? "HTTP"
-            httpGet = get
-        }
-    }
-
-    func validate(_ path: String) -> [FieldError] {
-        let handlers = [httpGet != nil, tcpSocket != nil, exec != nil].filter { $0 }.count
-        if handlers == 0 { return [.required(path, "must specify a handler type")] }
-        if handlers > 1 { return [.forbidden(path, "may not specify more than 1 handler type")] }
-        var errors: [FieldError] = []
-        for (field, value) in [("initialDelaySeconds", initialDelaySeconds), ("periodSeconds", periodSeconds),
-                               ("timeoutSeconds", timeoutSeconds), ("successThreshold", successThreshold),
-                               ("failureThreshold", failureThreshold)] {
-            if let value, value < (field == "initialDelaySeconds" ? 0 : 1) {
-                errors.append(.invalid("\(path).\(field)", value, "must be greater than or equal to \(field == "initialDelaySeconds" ? 0 : 1)"))
-            }
+            if mount.mountPath.contains(":") { errors.append(.invalid("\(m).mountPath", mount.mountPath, "must not contain ':'")) }
         }
         return errors
     }
+
+    /// Init containers first, in the order they run.
+    public var allContainers: [Container] { (initContainers ?? []) + containers }
+
+    /// The init containers that are sidecars, in order.
+    public var sidecars: [Container] { (initContainers ?? []).filter(\.isSidecar) }
 }
 
 public struct PodStatus: Codable, Hashable, Sendable {
@@ -405,6 +221,7 @@ public struct PodStatus: Codable, Hashable, Sendable {
     public var podIP: String?
     public var podIPs: [PodIP]?
     public var startTime: String?
+    public var initContainerStatuses: [ContainerStatus]?
     public var containerStatuses: [ContainerStatus]?
     public var qosClass: String?
 

@@ -7,7 +7,7 @@ import KindlingProcess
 struct PassSchedule: Equatable {
     /// Work a pass should do as soon as it can: a pod to make or to stop.
     var pending = false
-    /// The earliest container restart or readiness probe due.
+    /// The earliest container restart, probe or kill due.
     var due: Date?
     /// Every sandbox and container process the records hold: one of them ending needs a pass.
     var processes: Set<ProcessRef> = []
@@ -24,18 +24,26 @@ struct PassSchedule: Equatable {
                 pending = true
                 continue
             }
-            for container in pod.spec.containers {
+            let runnable = Set(InitOrder.progress(pod.spec, record).runnable)
+            let podDone = InitOrder.mainDone(pod.spec, record)
+            for container in pod.spec.allContainers where runnable.contains(container.name) {
                 guard let state = record.containers[container.name] else {
                     pending = true
                     continue
                 }
-                let next: Date?
+                var next: Date?
                 if state.process != nil {
-                    next = container.readinessProbe == nil ? nil : state.nextProbe
+                    // Its probes, or the end of its grace when it is being stopped.
+                    next = state.killDeadline ?? state.probes.values.compactMap(\.next).min()
                 } else {
-                    next = ContainerLifecycle.shouldRun(restartPolicy: pod.spec.restartPolicy, state) ? state.notBefore ?? .distantPast : nil
+                    let policy = InitOrder.restartPolicy(InitOrder.role(of: container, in: pod.spec), pod: pod.spec, podDone: podDone)
+                    next = ContainerLifecycle.shouldRun(restartPolicy: policy, state) ? state.notBefore ?? .distantPast : nil
                 }
                 if let next { due = min(due ?? next, next) }
+            }
+            // Sidecars of a pod whose containers are done are to be stopped.
+            if podDone, pod.spec.sidecars.contains(where: { record.containers[$0.name]?.process != nil && record.containers[$0.name]?.killDeadline == nil }) {
+                pending = true
             }
         }
     }

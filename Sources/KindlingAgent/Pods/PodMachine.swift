@@ -34,6 +34,8 @@ public struct ContainerStart: Sendable {
     public var stdin: Int32?
     public var output: Int32?
     public var terminal: Bool
+    /// The name its command was given by (`sh`), which the process sees as its `argv[0]`.
+    public var argv0: String?
 
     public init(logPath: String?, workingDirectory: String?, environment: [String: String], stdin: Int32? = nil, output: Int32? = nil,
                 terminal: Bool = false) {
@@ -91,9 +93,11 @@ public final class HostPodMachine: PodMachine, @unchecked Sendable {
     }
 
     public func startContainer(_ argv: [String], in record: PodRecord, sandbox: ProcessRef, options: ContainerStart) throws -> ProcessRef? {
-        let pid = try Spawn.start(argv, options: .init(
+        var spawn = Spawn.Options(
             namespace: NetNamespace(record.netns), joinSandboxOf: sandbox.pid, logPath: options.logPath, workingDirectory: options.workingDirectory,
-            environment: options.environment, stdin: options.stdin, output: options.output, terminal: options.terminal))
+            environment: options.environment, stdin: options.stdin, output: options.output, terminal: options.terminal)
+        spawn.argv0 = options.argv0
+        let pid = try Spawn.start(argv, options: spawn)
         // A command that ends at once (`echo`) may be a zombie before its start time is read: it is still our
         // child, to be reaped for its exit code, not a container that never started (which would run it again).
         return ProcessRef(pid: pid) ?? ProcessRef(pid: pid, startTicks: 0)

@@ -111,7 +111,7 @@ extension PodRuntime {
         let volumes = Dictionary((pod.spec.volumes ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for volume in volumes.values { try writeVolume(volume, of: pod, references: references, directory: directory) }
         var targets: Set<String> = []
-        for container in pod.spec.containers {
+        for container in pod.spec.allContainers {
             for mount in container.volumeMounts ?? [] {
                 guard let volume = volumes[mount.name], mount.subPath == nil || mount.subPath == "" else { continue }
                 let target = (mount.mountPath as NSString).standardizingPath
@@ -251,10 +251,22 @@ extension PodRuntime {
         if record.stopDeadline == nil {
             let grace = pod == nil ? 0 : Double(pod?.metadata.deletionGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30)
             record.stopDeadline = Date().addingTimeInterval(grace)
-            for process in containers where machine.isAlive(process) { machine.signal(process, SIGTERM, group: false) }
-            if let pod {
-                for (name, state) in record.containers where state.process.map(machine.isAlive) == true {
-                    report(pod, container: name, reason: "Killing", message: "Stopping container \(name)")
+            for (name, state) in record.containers {
+                guard let process = state.process, machine.isAlive(process) else { continue }
+                guard let pod else {
+                    machine.signal(process, SIGTERM, group: false)
+                    continue
+                }
+                report(pod, container: name, reason: "Killing", message: "Stopping container \(name)")
+                // preStop first, within the grace period; SIGTERM when it is done.
+                let container = pod.spec.allContainers.first { $0.name == name }
+                guard let hook = container?.lifecycle?.preStop, let container, let target = hookTarget(container, record: record) else {
+                    machine.signal(process, SIGTERM, group: false)
+                    continue
+                }
+                Task {
+                    await self.runPreStop(hook, target: target, pod: pod, container: name, grace: Int64(grace))
+                    if self.machine.isAlive(process) { self.machine.signal(process, SIGTERM, group: false) }
                 }
             }
             records[record.uid] = record

@@ -181,35 +181,10 @@ public actor PodRuntime {
 
     /// Notes an event about one of a pod's containers, as the kubelet reports it.
     func report(_ pod: Pod, container: String, type: String = "Normal", reason: String, message: String) {
+        let list = pod.spec.initContainers?.contains { $0.name == container } == true ? "initContainers" : "containers"
         events.append(Event.report(about: pod, type: type, reason: reason, message: message,
-                                   source: .init(component: "kubelet", host: nodeName), fieldPath: "spec.containers{\(container)}",
+                                   source: .init(component: "kubelet", host: nodeName), fieldPath: "spec.\(list){\(container)}",
                                    now: Timestamp.string()))
-    }
-
-    // MARK: Probes
-
-    func startProbes(_ pod: Pod, _ record: PodRecord) {
-        let now = Date()
-        for container in pod.spec.containers {
-            guard let probe = container.readinessProbe, let state = record.containers[container.name],
-                  let process = state.process, let due = state.nextProbe, due <= now else { continue }
-            let key = "\(record.uid)/\(container.name)"
-            guard !probing.contains(key) else { continue }
-            probing.insert(key)
-            let target = Probes.Target(ip: record.ip, container: container, netns: NetNamespace(record.netns), sandboxPID: record.sandbox?.pid)
-            Task {
-                let ok = await Probes.run(probe, target: target)
-                await self.probed(uid: record.uid, container: container.name, process: process, probe: probe, ok: ok)
-            }
-        }
-    }
-
-    func probed(uid: String, container: String, process: ProcessRef, probe: Probe, ok: Bool) {
-        probing.remove("\(uid)/\(container)")
-        guard let before = records[uid]?.containers[container], before.process == process else { return }
-        let state = ContainerLifecycle.probed(before, ok: ok, probe: probe, at: Date())
-        if state.ready != records[uid]?.containers[container]?.ready { passRequested = true }
-        records[uid]?.containers[container] = state
     }
 
     // MARK: Status

@@ -14,7 +14,7 @@ enum PodStatusBuilder {
         status.hostIP = hostIP.description
         var conditions = pod.status?.conditions ?? []
         conditions.set(Condition(type: "PodScheduled", status: "True"), now: now)
-        let names = pod.spec.containers.map(\.name).joined(separator: " ")
+        let names = (pod.spec.sidecars + pod.spec.containers).map(\.name).joined(separator: " ")
         conditions.set(Condition(type: "Ready", status: "False", reason: "ContainersNotReady", message: "containers with unready status: [\(names)]"), now: now)
         status.conditions = conditions
         status.containerStatuses = pod.spec.containers.map { container in
@@ -33,42 +33,60 @@ enum PodStatusBuilder {
         return a == b
     }
 
-    /// The pod's status as the API shows it: a pure function of the spec and what the runtime knows.
+    /// The pod's status as the API shows it: a pure function of the spec and what the runtime knows. Init
+    /// containers have their own statuses; the pod is Pending while they run (Failed if one failed for good),
+    /// its phase then follows its own containers, and sidecars count towards its readiness.
     static func status(_ pod: Pod, _ record: PodRecord, hostIP: IPv4Address, now: String = Timestamp.string()) -> PodStatus {
-        var containers: [ContainerStatus] = []
-        for container in pod.spec.containers {
+        let progress = InitOrder.progress(pod.spec, record)
+        let podDone = InitOrder.mainDone(pod.spec, record)
+        func shown(_ container: Container) -> ContainerStatus {
             let state = record.containers[container.name] ?? ContainerRecord()
-            var status = ContainerStatus(name: container.name, image: container.image ?? "", ready: state.ready, restartCount: state.restartCount)
+            var status = ContainerStatus(name: container.name, image: container.image ?? "", ready: state.ready && state.process != nil,
+                                         restartCount: state.restartCount)
             status.imageID = "kindling://" + ImageCatalog.repository(container.image ?? "")
             if let process = state.process { status.containerID = "kindling://\(process.pid)" }
-            let shown = ContainerLifecycle.apiState(state, restartPolicy: pod.spec.restartPolicy, container: container.name, pod: pod)
-            (status.state, status.lastState, status.started) = (shown.state, shown.last, shown.started)
-            containers.append(status)
+            let policy = InitOrder.restartPolicy(InitOrder.role(of: container, in: pod.spec), pod: pod.spec, podDone: podDone)
+            let api = ContainerLifecycle.apiState(state, restartPolicy: policy, container: container.name, pod: pod,
+                                                  notStarted: progress.initialized ? "ContainerCreating" : "PodInitializing")
+            (status.state, status.lastState, status.started) = (api.state, api.last, api.started)
+            return status
         }
+        let inits = (pod.spec.initContainers ?? []).map(shown)
+        let containers = pod.spec.containers.map(shown)
         var status = PodStatus()
-        let allReady = !containers.isEmpty && containers.allSatisfy(\.ready)
-        let terminated = containers.compactMap { $0.state?.terminated }
-        if terminated.count == containers.count && !containers.isEmpty {
-            status.phase = terminated.allSatisfy { $0.exitCode == 0 } ? "Succeeded" : "Failed"
-        } else if containers.allSatisfy({ $0.state?.running != nil || $0.lastState?.terminated != nil || $0.state?.terminated != nil }) {
-            status.phase = "Running"
-        } else {
+        if progress.failed {
+            status.phase = "Failed"
+        } else if !progress.initialized {
             status.phase = "Pending"
+        } else {
+            let terminated = containers.compactMap { $0.state?.terminated }
+            if terminated.count == containers.count && !containers.isEmpty {
+                status.phase = terminated.allSatisfy { $0.exitCode == 0 } ? "Succeeded" : "Failed"
+            } else if containers.allSatisfy({ $0.state?.running != nil || $0.lastState?.terminated != nil || $0.state?.terminated != nil }) {
+                status.phase = "Running"
+            } else {
+                status.phase = "Pending"
+            }
         }
+        let sidecars = Set(pod.spec.sidecars.map(\.name))
+        let counted = inits.filter { sidecars.contains($0.name) } + containers
+        let unready = counted.filter { !$0.ready }.map(\.name)
         var conditions = pod.status?.conditions ?? []
         conditions.set(Condition(type: "PodScheduled", status: "True"), now: now)
-        conditions.set(Condition(type: "Initialized", status: "True"), now: now)
-        conditions.set(allReady ? Condition(type: "ContainersReady", status: "True")
-                       : Condition(type: "ContainersReady", status: "False", reason: "ContainersNotReady",
-                                   message: "containers with unready status: [\(containers.filter { !$0.ready }.map(\.name).joined(separator: " "))]"), now: now)
-        conditions.set(allReady ? Condition(type: "Ready", status: "True")
-                       : Condition(type: "Ready", status: "False", reason: "ContainersNotReady",
-                                   message: "containers with unready status: [\(containers.filter { !$0.ready }.map(\.name).joined(separator: " "))]"), now: now)
+        conditions.set(progress.initialized ? Condition(type: "Initialized", status: "True")
+                       : Condition(type: "Initialized", status: "False", reason: "ContainersNotInitialized",
+                                   message: "containers with incomplete status: [\(progress.incomplete.joined(separator: " "))]"), now: now)
+        for type in ["ContainersReady", "Ready"] {
+            conditions.set(unready.isEmpty ? Condition(type: type, status: "True")
+                           : Condition(type: type, status: "False", reason: "ContainersNotReady",
+                                       message: "containers with unready status: [\(unready.joined(separator: " "))]"), now: now)
+        }
         status.conditions = conditions
         status.hostIP = hostIP.description
         status.podIP = record.ip.description
         status.podIPs = [.init(ip: record.ip.description)]
         status.startTime = record.startTime
+        status.initContainerStatuses = inits.isEmpty ? nil : inits
         status.containerStatuses = containers
         return status
     }

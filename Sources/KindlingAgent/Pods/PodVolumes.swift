@@ -20,7 +20,7 @@ struct PodReferences: Sendable, Equatable {
         let sources = (pod.spec.volumes ?? []).flatMap { $0.projected?.sources ?? [] }
         var secrets = Set((pod.spec.volumes ?? []).compactMap { $0.secret?.secretName } + sources.compactMap { $0.secret?.name })
         var configMaps = Set((pod.spec.volumes ?? []).compactMap { $0.configMap?.name } + sources.compactMap { $0.configMap?.name })
-        for container in pod.spec.containers {
+        for container in pod.spec.allContainers {
             for variable in container.env ?? [] {
                 if let name = variable.valueFrom?.secretKeyRef?.name { secrets.insert(name) }
                 if let name = variable.valueFrom?.configMapKeyRef?.name { configMaps.insert(name) }

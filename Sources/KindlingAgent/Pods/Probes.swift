@@ -5,50 +5,113 @@ import KindlingAPI
 import KindlingNet
 import KindlingProcess
 
-/// Readiness probes as a kubelet runs them: HTTP GET and TCP connect from the node to the pod's IP,
-/// exec inside the container's sandbox. Each has its timeout; any error is a failure.
+/// Probes and lifecycle hooks as a kubelet runs them: HTTP GET and TCP connect from the node to the pod's IP,
+/// exec inside the container's sandbox, sleep. Each has its timeout; any error is a failure, with kubelet's
+/// words for it (which its events show).
 enum Probes {
     struct Target: Sendable {
         let ip: IPv4Address
         let container: Container
         let netns: NetNamespace
         let sandboxPID: pid_t?
+        /// The container's variables, which exec commands get too.
+        var environment: [String: String]
+    }
+
+    /// One handler of a probe or a hook.
+    enum Action: Sendable {
+        case http(Probe.HTTPGet)
+        case tcp(Probe.TCPSocket)
+        case exec([String])
+        case sleep(Int64)
+        /// A lifecycle tcpSocket: accepted, and as kubelet does, not run.
+        case nothing
+
+        init(_ probe: Probe) {
+            self = if let get = probe.httpGet { .http(get) } else if let socket = probe.tcpSocket { .tcp(socket) }
+                else { .exec(probe.exec?.command ?? []) }
+        }
+
+        init(_ hook: Lifecycle.Handler) {
+            self = if let get = hook.httpGet { .http(get) } else if let command = hook.exec?.command { .exec(command) }
+                else if let sleep = hook.sleep { .sleep(sleep.seconds) } else { .nothing }
+        }
+    }
+
+    /// Whether it succeeded, and what kubelet says when it did not.
+    struct Result: Sendable, Equatable {
+        var ok: Bool
+        var message: String
+
+        static let success = Result(ok: true, message: "")
+        static func failure(_ message: String) -> Result { Result(ok: false, message: message) }
     }
 
     static let http = HTTPClient(eventLoopGroupProvider: .singleton)
 
-    static func run(_ probe: Probe, target: Target) async -> Bool {
-        let timeout = Double(probe.timeoutSeconds ?? 1)
-        if let get = probe.httpGet {
-            guard let port = port(get.port, target.container) else { return false }
+    static func run(_ probe: Probe, target: Target) async -> Result {
+        await run(Action(probe), target: target, timeout: Double(probe.timeoutSeconds ?? 1))
+    }
+
+    static func run(_ action: Action, target: Target, timeout: Double) async -> Result {
+        switch action {
+        case .http(let get):
+            guard let port = port(get.port, target.container) else { return .failure("unknown port \(get.port)") }
             let path = get.path ?? "/"
-            var request = HTTPClientRequest(url: "http://\(get.host ?? target.ip.description):\(port)\(path.hasPrefix("/") ? path : "/" + path)")
+            let url = "\((get.scheme ?? "HTTP").lowercased())://\(get.host ?? target.ip.description):\(port)\(path.hasPrefix("/") ? path : "/" + path)"
+            var request = HTTPClientRequest(url: url)
             request.headers.add(name: "User-Agent", value: "kube-probe/\(KubernetesVersion.major).\(KubernetesVersion.minor)")
+            for header in get.httpHeaders ?? [] { request.headers.replaceOrAdd(name: header.name, value: header.value) }
             do {
                 let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
                 _ = try? await response.body.collect(upTo: 1 << 20)
-                return (200..<400).contains(Int(response.status.code))
+                let code = Int(response.status.code)
+                return (200..<400).contains(code) ? .success : .failure("HTTP probe failed with statuscode: \(code)")
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                return .failure("Get \"\(url)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
             } catch {
-                return false
+                return .failure("Get \"\(url)\": dial tcp \(target.ip):\(port): connect: connection refused")
             }
+        case .tcp(let socket):
+            guard let port = port(socket.port, target.container) else { return .failure("unknown port \(socket.port)") }
+            let ip = socket.host.flatMap(IPv4Address.init) ?? target.ip
+            return await connects(to: ip, port: port, timeout: timeout) ? .success
+                : .failure("dial tcp \(ip):\(port): connect: connection refused")
+        case .exec(let command):
+            return await exec(command, target: target, timeout: timeout)
+        case .sleep(let seconds):
+            try? await Task.sleep(for: .seconds(seconds))
+            return .success
+        case .nothing:
+            return .success
         }
-        if let socket = probe.tcpSocket {
-            guard let port = port(socket.port, target.container) else { return false }
-            return await connects(to: target.ip, port: port, timeout: timeout)
+    }
+
+    /// A command run inside the container's sandbox with its variables: a success when it exits 0, its output
+    /// the message otherwise (as kubelet's exec probe reports it).
+    static func exec(_ command: [String], target: Target, timeout: Double) async -> Result {
+        guard let first = command.first, let sandbox = target.sandboxPID else { return .failure("no command") }
+        guard let path = Spawn.resolve(first, path: PodRuntime.containerPath) else {
+            return .failure("exec: \"\(first)\": executable file not found in $PATH")
         }
-        if let command = probe.exec?.command, let first = command.first, let sandbox = target.sandboxPID,
-           let path = Spawn.resolve(first, path: PodRuntime.containerPath) {
-            guard let pid = try? Spawn.start([path] + command.dropFirst(), options: .init(namespace: target.netns, joinSandboxOf: sandbox)) else { return false }
-            let deadline = Date().addingTimeInterval(timeout)
-            while Date() < deadline {
-                if let status = Spawn.reap(pid) { return Spawn.exitCode(status) == 0 }
-                try? await Task.sleep(for: .milliseconds(20))
+        let output = NSTemporaryDirectory() + "kl-exec-" + UUID().uuidString
+        defer { unlink(output) }
+        var options = Spawn.Options(namespace: target.netns, joinSandboxOf: sandbox, logPath: output, environment: target.environment)
+        options.argv0 = first
+        guard let pid = try? Spawn.start([path] + command.dropFirst(), options: options) else { return .failure("cannot start \(first)") }
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = Spawn.reap(pid) {
+                let code = Spawn.exitCode(status)
+                if code == 0 { return .success }
+                let text = String(decoding: (FileManager.default.contents(atPath: output) ?? Data()).prefix(10 * 1024), as: UTF8.self)
+                return .failure(text.isEmpty ? "command \(command) exited with \(code)" : text)
             }
-            kill(pid, SIGKILL)
-            _ = Spawn.wait(pid)
-            return false
+            try? await Task.sleep(for: .milliseconds(20))
         }
-        return false
+        kill(pid, SIGKILL)
+        _ = Spawn.wait(pid)
+        return .failure("command timed out: \"\(command.joined(separator: " "))\" timed out after \(Int(timeout))s")
     }
 
     /// A port given as a number, or as the name of one of the container's ports.
