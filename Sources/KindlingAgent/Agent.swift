@@ -13,6 +13,8 @@ public struct Agent: Sendable {
     public let cluster: String
     public let nodeName: String
     public let labels: [String: String]
+    /// The taints the Node is registered with (kubelet's `--register-with-taints`).
+    public let taints: [Node.Taint]
     public let client: APIClient
     public let logger: Logger
     /// How to run kindling's own images (agnhost, the cluster DNS).
@@ -22,8 +24,9 @@ public struct Agent: Sendable {
     /// On the control-plane node: the API server's TLS socket, which the node's port 6443 is forwarded to.
     public let apiSocket: String?
 
-    public init(config: ClusterConfig, nodeName: String, labels: [String: String], client: APIClient, programs: ImageCatalog.Programs,
-                apiSocket: String? = nil) {
+    public init(config: ClusterConfig, nodeName: String, labels: [String: String], taints: [Node.Taint] = [], client: APIClient,
+                programs: ImageCatalog.Programs, apiSocket: String? = nil) {
+        self.taints = taints
         self.apiSocket = apiSocket
         self.cluster = config.name
         self.config = config
@@ -46,7 +49,7 @@ public struct Agent: Sendable {
         let nodes = SharedInformer(Informer<Node>(client: client))
         let services = SharedInformer(Informer<Service>(client: client))
         let slices = SharedInformer(Informer<EndpointSlice>(client: client))
-        let status = NodeStatusLoop(nodeName: nodeName, labels: labels, address: address.address, client: client, logger: logger)
+        let status = NodeStatusLoop(nodeName: nodeName, labels: labels, taints: taints, address: address.address, client: client, logger: logger)
         let routes = RouteSyncLoop(nodeName: nodeName, serviceSubnet: config.serviceSubnet, nodes: nodes, logger: logger)
         let pods = PodRuntime(cluster: cluster, nodeName: nodeName, nodeIP: address.address, client: client, logger: logger, programs: programs,
                               clusterDNS: config.clusterDNSIP, services: services)

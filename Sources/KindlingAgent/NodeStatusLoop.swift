@@ -8,6 +8,7 @@ import Logging
 struct NodeStatusLoop: Sendable {
     let nodeName: String
     let labels: [String: String]
+    let taints: [Node.Taint]
     let address: IPv4Address
     let client: APIClient
     let logger: Logger
@@ -47,7 +48,7 @@ struct NodeStatusLoop: Sendable {
         do {
             _ = try await client.get(Node.self, name: nodeName)
         } catch let status as Status where status.code == 404 {
-            _ = try await client.create(Node(name: nodeName, labels: nodeLabels))
+            _ = try await client.create(Node(name: nodeName, labels: nodeLabels, taints: taints))
             logger.info("registered node \(nodeName)")
         }
     }

@@ -42,4 +42,10 @@ public struct ClusterTopology: Hashable, Sendable {
     }
 
     public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+
+    /// The taints a node registers with: a control-plane node's when the cluster has workers, as kind keeps
+    /// kubeadm's (it removes it only from a cluster of one node), so user pods go to the workers.
+    public func registrationTaints(of node: Node) -> [KindlingAPI.Node.Taint] {
+        node.role == .controlPlane && nodes.contains { $0.role == .worker } ? [.controlPlane] : []
+    }
 }

@@ -113,6 +113,7 @@ public enum KubernetesFields {
         "Deployment": ["replicas", "selector", "template", "strategy", "minReadySeconds", "revisionHistoryLimit", "paused",
                        "progressDeadlineSeconds", "podReplacementPolicy"],
         "ReplicaSet": ["replicas", "minReadySeconds", "selector", "template"],
+        "DaemonSet": ["selector", "template", "updateStrategy", "minReadySeconds", "revisionHistoryLimit"],
         "ReplicationController": ["replicas", "minReadySeconds", "selector", "template"],
         "CronJob": ["schedule", "timeZone", "startingDeadlineSeconds", "concurrencyPolicy", "suspend", "jobTemplate",
                     "successfulJobsHistoryLimit", "failedJobsHistoryLimit"],

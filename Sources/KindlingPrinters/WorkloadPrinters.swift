@@ -154,3 +154,22 @@ public struct DeploymentPrinter: ObjectPrinter {
             + Printing.containerColumns(d.spec.template?.spec) + [d.spec.selector?.selector.description ?? "<none>"]
     }
 }
+
+/// `kubectl get daemonsets`: desired, current, ready, up-to-date and available counts, the node selector;
+/// `-o wide` adds containers, images, selector.
+public struct DaemonSetPrinter: ObjectPrinter {
+    public init() {}
+
+    public var columns: [PrintColumn] {
+        [PrintColumn("NAME")] + ["DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"].map { PrintColumn($0, integer: true) }
+            + [PrintColumn("NODE SELECTOR"), PrintColumn("AGE")] + PrintColumn.wide("CONTAINERS", "IMAGES", "SELECTOR")
+    }
+
+    public func cells(_ set: DaemonSet, _ context: PrintContext) -> [String] {
+        let status = set.status ?? DaemonSet.Status()
+        let selector = (set.spec.template.spec.nodeSelector ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        return [set.name, String(status.desiredNumberScheduled), String(status.currentNumberScheduled), String(status.numberReady),
+                String(status.updatedNumberScheduled ?? 0), String(status.numberAvailable ?? 0), selector.isEmpty ? "<none>" : selector,
+                context.age(set.metadata)] + Printing.containerColumns(set.spec.template.spec) + [set.spec.selector?.selector.description ?? "<none>"]
+    }
+}

@@ -59,7 +59,7 @@ public struct ControlPlane: Sendable {
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaController.replicaSets, ReplicaController.replicationControllers,
-            JobController(), CronJobController(), DeploymentController(), EndpointsController(), GarbageCollector(),
+            JobController(), CronJobController(), DaemonSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
             EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),
             APIServiceRegistration(),
@@ -175,6 +175,9 @@ public struct ControlPlane: Sendable {
                 metadata: {labels: {k8s-app: kube-dns}}
                 spec:
                   dnsPolicy: Default
+                  tolerations:
+                  - {key: CriticalAddonsOnly, operator: Exists}
+                  - {key: node-role.kubernetes.io/control-plane, effect: NoSchedule}
                   containers:
                   - name: coredns
                     image: registry.k8s.io/coredns/coredns:v1.11.3
@@ -243,6 +246,9 @@ public struct ControlPlane: Sendable {
               template:
                 metadata: {labels: \(labels)}
                 spec:
+                  tolerations:
+                  - {key: node-role.kubernetes.io/master, operator: Equal, effect: NoSchedule}
+                  - {key: node-role.kubernetes.io/control-plane, operator: Equal, effect: NoSchedule}
                   containers:
                   - name: controller
                     image: registry.k8s.io/ingress-nginx/controller:v1.12.1

@@ -4,9 +4,10 @@ import KindlingAPI
 /// kube-controller-manager's node lifecycle controller, in part: a node whose agent has not posted status
 /// for `gracePeriod` gets Ready=Unknown ("Kubelet stopped posting node status."), and its pods are marked
 /// not ready, so services stop sending them traffic and LoadBalancer IPs move to other nodes. The node's
-/// own agent sets everything back when it posts again. A node still not ready after `evictionTimeout` has its
-/// pods deleted (Kubernetes' taint-based eviction, with the default 300 s toleration of unreachable nodes):
-/// they stay Terminating until the node's agent confirms, and their controllers make new ones elsewhere.
+/// own agent sets everything back when it posts again. A node still not ready has its pods deleted once their
+/// tolerations of its NoExecute taint run out (Kubernetes' taint-based eviction; `evictionTimeout` for pods
+/// tolerating nothing, the 300 s every pod is given by default; never for DaemonSet pods): they stay Terminating
+/// until the node's agent confirms, and their controllers make new ones elsewhere.
 struct NodeLifecycleController: Controller {
     let name = "node-lifecycle"
     /// kube-controller-manager's --node-monitor-grace-period (40 s); KINDLING_NODE_MONITOR_GRACE_PERIOD
@@ -24,16 +25,43 @@ struct NodeLifecycleController: Controller {
             for node in NodeLifecycleController.silent(nodes, now: now, gracePeriod: gracePeriod) {
                 try markUnknown(node, registry, now: Timestamp.string(now))
             }
-            let evicting = Set(NodeLifecycleController.toEvict(nodes, now: now, timeout: evictionTimeout))
-            guard !evicting.isEmpty else { return }
-            for pod in try registry.list(Pod.self).items where evicting.contains(pod.spec.nodeName ?? "")
-                && pod.metadata.deletionTimestamp == nil && !Scheduler.isFinished(pod) {
+            let notReady = NodeLifecycleController.notReady(nodes, now: now)
+            guard !notReady.isEmpty else { return }
+            for pod in try registry.list(Pod.self).items where pod.metadata.deletionTimestamp == nil && !Scheduler.isFinished(pod) {
+                guard let (seconds, taint) = notReady[pod.spec.nodeName ?? ""],
+                      NodeLifecycleController.evicts(pod, notReadyFor: seconds, taint: taint, defaultSeconds: evictionTimeout) else { continue }
                 if (try? registry.delete(Pod.self, namespace: pod.namespace, name: pod.name)) != nil {
                     NodeLifecycleController.events.record(registry, pod, reason: "TaintManagerEviction",
                                                           message: "Marking for deletion Pod \(pod.namespace)/\(pod.name)")
                 }
             }
         }
+    }
+
+    /// The NoExecute taints of a node that is not ready: unreachable when its agent went silent, not-ready when it
+    /// said so itself.
+    static let unreachable = Node.Taint(key: "node.kubernetes.io/unreachable", effect: "NoExecute")
+    static let notReadyTaint = Node.Taint(key: "node.kubernetes.io/not-ready", effect: "NoExecute")
+
+    /// Whether a pod on a node not ready for `seconds` goes, as the taint manager decides: a toleration of the
+    /// node's taint without seconds keeps it for ever (a DaemonSet's pods), one with seconds that long; a pod
+    /// tolerating nothing has the 300 s Kubernetes' admission gives every pod (`defaultSeconds`). Pure.
+    static func evicts(_ pod: Pod, notReadyFor seconds: TimeInterval, taint: Node.Taint, defaultSeconds: TimeInterval) -> Bool {
+        let matching = (pod.spec.tolerations ?? []).filter { $0.tolerates(taint) }
+        if matching.isEmpty { return seconds > defaultSeconds }
+        guard let limit = matching.compactMap(\.tolerationSeconds).min(), !matching.contains(where: { $0.tolerationSeconds == nil }) else { return false }
+        return seconds > Double(max(0, limit))
+    }
+
+    /// Nodes not ready (Unknown or False): for how long, and the taint that stands for it. Pure.
+    static func notReady(_ nodes: [Node], now: Date) -> [String: (seconds: TimeInterval, taint: Node.Taint)] {
+        var result: [String: (seconds: TimeInterval, taint: Node.Taint)] = [:]
+        for node in nodes {
+            guard let ready = node.status?.conditions?["Ready"], ready.status != "True",
+                  let since = ready.lastTransitionTime.flatMap(Timestamp.date) else { continue }
+            result[node.name] = (now.timeIntervalSince(since), ready.status == "Unknown" ? unreachable : notReadyTaint)
+        }
+        return result
     }
 
     /// Nodes not yet marked whose last heartbeat is older than the grace period. Pure.
@@ -48,11 +76,8 @@ struct NodeLifecycleController: Controller {
 
     /// Nodes not ready (Unknown or False) for longer than `timeout`. Pure.
     static func toEvict(_ nodes: [Node], now: Date, timeout: TimeInterval) -> [String] {
-        nodes.compactMap { node in
-            guard let ready = node.status?.conditions?["Ready"], ready.status != "True",
-                  let since = ready.lastTransitionTime.flatMap(Timestamp.date), now.timeIntervalSince(since) > timeout else { return nil }
-            return node.name
-        }
+        let notReady = notReady(nodes, now: now)
+        return nodes.map(\.name).filter { (notReady[$0]?.seconds ?? 0) > timeout }
     }
 
     func markUnknown(_ name: String, _ registry: Registry, now: String) throws {

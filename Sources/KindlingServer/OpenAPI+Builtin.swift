@@ -35,6 +35,7 @@ extension OpenAPI {
         "Deployment": "Declares pods by a template and rolls changes out through ReplicaSets, one per template.",
         "Job": "Runs pods to completion: a number of successes, a number of them at a time, within a number of failures.",
         "CronJob": "Makes a Job from its template at each time of a cron schedule.",
+        "DaemonSet": "Runs a pod of its template on every node it is meant for.",
         "ConfigMap": "Configuration as keys and values, for pods to read as variables or files.",
         "Secret": "Sensitive data as keys and base64 values, for pods to read as variables or files.",
         "Event": "A report of something that happened to an object, for describe and get events.",

@@ -117,13 +117,14 @@ struct GarbageCollector: Controller {
     static let orphanDependents = "orphan"
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Job.self, CronJob.self, Service.self,
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Job.self, CronJob.self, DaemonSet.self, Service.self,
                                                          Pod.self, EndpointSlice.self]) {
             let deployments = try registry.list(Deployment.self).items, replicaSets = try registry.list(ReplicaSet.self).items
             let services = try registry.list(Service.self).items, controllers = try registry.list(ReplicationController.self).items
             let jobs = try registry.list(Job.self).items, cronJobs = try registry.list(CronJob.self).items
+            let daemonSets = try registry.list(DaemonSet.self).items
             let metadata = deployments.map(\.metadata) + replicaSets.map(\.metadata) + services.map(\.metadata) + controllers.map(\.metadata)
-                + jobs.map(\.metadata) + cronJobs.map(\.metadata)
+                + jobs.map(\.metadata) + cronJobs.map(\.metadata) + daemonSets.map(\.metadata)
             let owners = Set(metadata.compactMap(\.uid))
             // Owners being deleted in the foreground count as gone for their dependents.
             let leaving = Set(metadata
@@ -140,10 +141,11 @@ struct GarbageCollector: Controller {
             try finish(ReplicationController.self, controllers, leaving.subtracting(remaining), registry)
             try finish(Job.self, jobs, leaving.subtracting(remaining), registry)
             try finish(CronJob.self, cronJobs, leaving.subtracting(remaining), registry)
+            try finish(DaemonSet.self, daemonSets, leaving.subtracting(remaining), registry)
         }
     }
 
-    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController", "Job", "CronJob"]
+    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController", "Job", "CronJob", "DaemonSet"]
 
     /// Deletes the objects whose owners are all gone or leaving; returns the leaving owners that still have dependents.
     func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, leaving: Set<String>, _ registry: Registry) throws -> Set<String> {

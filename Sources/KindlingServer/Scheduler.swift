@@ -2,9 +2,10 @@ import Foundation
 import KindlingAPI
 
 /// Binds pods without a node to one, as the default scheduler does: only Ready, schedulable nodes whose
-/// labels match the pod's nodeSelector and that run fewer than their pod capacity (110 by default); among
-/// those the one with the fewest pods of the same owner (the default topology spreading of a ReplicaSet's
-/// pods over hostnames), then the least loaded, so replicas spread over every node whatever else runs there. Pods that fit nowhere get PodScheduled=False
+/// labels match the pod's nodeSelector and required node affinity, whose NoSchedule and NoExecute taints it
+/// tolerates, and that run fewer than their pod capacity (110 by default); among those the one its preferred
+/// affinity weighs most, then the one with the fewest pods of the same owner (the default topology spreading of
+/// a ReplicaSet's pods over hostnames), then the least loaded. Pods that fit nowhere get PodScheduled=False
 /// with the scheduler's message and are retried when anything changes.
 struct Scheduler: Controller {
     let name = "scheduler"
@@ -48,23 +49,31 @@ struct Scheduler: Controller {
             let capacity = Int(node.status?.allocatable?["pods"] ?? "") ?? 110
             if !node.isReady {
                 reasons["node(s) were not ready", default: 0] += 1
-            } else if node.spec?.unschedulable == true {
+            } else if node.spec?.unschedulable == true, !(pod.spec.tolerations ?? []).contains(where: { $0.tolerates(unschedulable) }) {
                 reasons["node(s) were unschedulable", default: 0] += 1
-            } else if !(pod.spec.nodeSelector ?? [:]).allSatisfy({ node.metadata.labels?[$0.key] == $0.value }) {
+            } else if !pod.spec.matchesNodeSelection(node) {
                 reasons["node(s) didn't match Pod's node affinity/selector", default: 0] += 1
+            } else if let taint = pod.spec.untoleratedTaint(node) {
+                reasons["node(s) had untolerated taint {\(taint.key): \(taint.value ?? "")}", default: 0] += 1
             } else if load[node.name, default: 0] >= capacity {
                 reasons["Too many pods", default: 0] += 1
             } else {
                 candidates.append(node)
             }
         }
-        func rank(_ node: Node) -> (Int, Int, String) { (siblings[node.name, default: 0], load[node.name, default: 0], node.name) }
+        // Preferred node affinity first (the sum of the weights of the terms a node matches), then spreading.
+        let preferred = pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []
+        func preference(_ node: Node) -> Int { -preferred.filter { $0.preference.matches(node) }.reduce(0) { $0 + $1.weight } }
+        func rank(_ node: Node) -> (Int, Int, Int, String) { (preference(node), siblings[node.name, default: 0], load[node.name, default: 0], node.name) }
         guard let best = candidates.min(by: { rank($0) < rank($1) }) else {
             let detail = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             return .failure(Unschedulable(message: "0/\(nodes.count) nodes are available\(detail.isEmpty ? "" : ": " + detail)."))
         }
         return .success(best.name)
     }
+
+    /// What a cordoned node is tainted with; a pod tolerating it (a DaemonSet's) is placed there all the same.
+    static let unschedulable = Node.Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
 
     /// The uid of the pod's controlling owner (its ReplicaSet), if any.
     static func owner(_ pod: Pod) -> String? { pod.metadata.ownerReferences?.first { $0.controller == true }?.uid }

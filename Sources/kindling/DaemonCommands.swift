@@ -64,7 +64,7 @@ struct AgentCommand: AsyncParsableCommand {
             }
             let client = APIClient(socketPath: ClusterProcesses(cluster: cluster.name).socketPath)
             let metrics = MetricsExport.bootstrap()
-            let agent = Agent(config: config, nodeName: node, labels: labels, client: client, programs: .init(
+            let agent = Agent(config: config, nodeName: node, labels: labels, taints: topology.registrationTaints(of: me), client: client, programs: .init(
                 agnhost: [ClusterProcesses.executable, "agnhost"],
                 clusterDNS: [ClusterProcesses.executable, "dns", "--name", cluster.name, "--domain", ClusterConfig.clusterDomain],
                 ingressController: [ClusterProcesses.executable, "ingress-controller", "--name", cluster.name]),

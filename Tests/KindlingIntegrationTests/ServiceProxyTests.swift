@@ -163,14 +163,14 @@ struct ServiceProxyTests {
 extension ServiceProxyTests {
     static let echo = """
         apiVersion: apps/v1
-        kind: ReplicaSet
+        kind: DaemonSet
         metadata: {name: echo, namespace: dev}
         spec:
-          replicas: 2
           selector: {matchLabels: {app: echo}}
           template:
             metadata: {labels: {app: echo}}
             spec:
+              tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
               containers:
               - name: agnhost
                 image: registry.k8s.io/e2e-test-images/agnhost:2.39
@@ -377,7 +377,7 @@ extension ServiceProxyTests {
                              input: ClusterLifecycleTests.seed002)
         try #require(created.status == 0, "\(created.output)")
         try apply(name, "apiVersion: v1\nkind: Namespace\nmetadata: {name: dev}\n")
-        try apply(name, Self.echo.replacingOccurrences(of: "replicas: 2", with: "replicas: 3"))
+        try apply(name, Self.echo) // one agnhost pod on each of the three nodes
         try apply(name, "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: dev}\nspec:\n  type: LoadBalancer\n  selector: {app: echo}\n  ports: [{port: 80, targetPort: 8080}]\n")
         #expect(podTests.allReady(name, namespace: "dev", count: 3))
 

@@ -102,4 +102,61 @@ struct WorkloadKubectlTests {
             }
         }
     }
+
+    static let daemonSets = """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: agent}
+        spec:
+          selector: {matchLabels: {app: agent}}
+          template:
+            metadata: {labels: {app: agent}}
+            spec:
+              containers: [{name: agent, image: busybox, command: [sleep, '3600']}]
+        ---
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: everywhere}
+        spec:
+          selector: {matchLabels: {app: everywhere}}
+          template:
+            metadata: {labels: {app: everywhere}}
+            spec:
+              tolerations: [{key: node-role.kubernetes.io/control-plane, operator: Exists, effect: NoSchedule}]
+              containers: [{name: agent, image: busybox, command: [sleep, '3600']}]
+        """
+
+    /// DaemonSets on a control plane and two workers: the control plane's taint keeps one off it and lets the other,
+    /// which tolerates it, on; `rollout status`, and `set image` rolled out node by node.
+    @Test func daemonSetsRunOnTheNodesTheyAreMeantFor() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("daemons") { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            let taints = try kubectl(["get", "node", "\(name)-control-plane", "-o", "jsonpath={.spec.taints}"]).output
+            #expect(taints == #"[{"effect":"NoSchedule","key":"node-role.kubernetes.io/control-plane"}]"#, "as kind taints it: \(taints)")
+            #expect(try kubectl(["apply", "-f", "-"], input: Self.daemonSets).status == 0)
+            for set in ["agent", "everywhere"] {
+                let rolled = try kubectl(["rollout", "status", "ds/\(set)", "--timeout=60s"])
+                #expect(rolled.status == 0 && rolled.output.contains("daemon set \"\(set)\" successfully rolled out"), "\(rolled.output)")
+            }
+            func nodes(_ app: String) throws -> [String] {
+                try kubectl(["get", "pods", "-l", "app=\(app)", "-o", "jsonpath={.items[*].spec.nodeName}"]).output.split(separator: " ").map(String.init).sorted()
+            }
+            #expect(try nodes("agent") == ["\(name)-worker", "\(name)-worker2"])
+            #expect(try nodes("everywhere") == ["\(name)-control-plane", "\(name)-worker", "\(name)-worker2"])
+            let listed = kubectlTests.columns(try kubectl(["get", "ds"]).output)
+            #expect(listed.first == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE"], "\(listed)")
+            #expect(listed.dropFirst().map { Array($0.prefix(7)) } == [["agent", "2", "2", "2", "2", "2", "<none>"],
+                                                                       ["everywhere", "3", "3", "3", "3", "3", "<none>"]], "\(listed)")
+
+            let before = try kubectl(["get", "pods", "-l", "app=everywhere", "-o", "jsonpath={.items[*].metadata.name}"]).output
+            #expect(try kubectl(["set", "image", "ds/everywhere", "agent=busybox:1.36"]).status == 0)
+            let rolled = try kubectl(["rollout", "status", "ds/everywhere", "--timeout=90s"])
+            #expect(rolled.status == 0, "\(rolled.output)")
+            let images = try kubectl(["get", "pods", "-l", "app=everywhere", "-o", "jsonpath={.items[*].spec.containers[0].image}"]).output
+            #expect(images == "busybox:1.36 busybox:1.36 busybox:1.36", "\(images)")
+            let after = try kubectl(["get", "pods", "-l", "app=everywhere", "-o", "jsonpath={.items[*].metadata.name}"]).output
+            #expect(Set(after.split(separator: " ")).isDisjoint(with: before.split(separator: " ")), "every pod replaced: \(before) -> \(after)")
+        }
+    }
 }

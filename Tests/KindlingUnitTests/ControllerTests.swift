@@ -35,7 +35,56 @@ import Testing
             #expect(reason.message == "0/3 nodes are available: 1 Too many pods, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were not ready.")
         }
     }
+    @Test func taintsKeepPodsAwayUnlessTolerated() throws {
+        var tainted = node("cp")
+        tainted.spec?.taints = [.controlPlane]
+        let nodes = [tainted, node("w")]
+        #expect(try Scheduler.choose(for: pod, nodes: nodes, load: ["w": 50]).get() == "w")
+        switch Scheduler.choose(for: pod, nodes: [tainted], load: [:]) {
+        case .success(let name): Issue.record("scheduled on \(name)")
+        case .failure(let reason):
+            #expect(reason.message == "0/1 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }.")
+        }
+        var tolerant = pod
+        tolerant.spec.tolerations = [Toleration(key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule")]
+        #expect(try Scheduler.choose(for: tolerant, nodes: nodes, load: ["w": 50]).get() == "cp")
+        var cordoned = node("c")
+        cordoned.spec?.unschedulable = true
+        #expect(throws: Scheduler.Unschedulable.self) { try Scheduler.choose(for: pod, nodes: [cordoned], load: [:]).get() }
+        tolerant.spec.tolerations = [Toleration(key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule")]
+        #expect(try Scheduler.choose(for: tolerant, nodes: [cordoned], load: [:]).get() == "c", "as a DaemonSet's pods")
+    }
+
+    @Test(arguments: [
+        // toleration (key, operator, value, effect) against taint key=v:NoSchedule
+        ("key", "Equal", "v", "NoSchedule", true), ("key", nil, "v", nil, true), ("key", "Equal", "w", "NoSchedule", false),
+        ("key", "Exists", nil, "NoSchedule", true), ("key", "Exists", nil, "NoExecute", false), ("other", "Exists", nil, nil, false),
+        (nil, "Exists", nil, nil, true), ("", "Exists", nil, "NoSchedule", true),
+    ] as [(String?, String?, String?, String?, Bool)])
+    func tolerationsMatchAsKubernetesMatchesThem(key: String?, op: String?, value: String?, effect: String?, tolerated: Bool) {
+        let toleration = Toleration(key: key, operator: op, value: value, effect: effect)
+        #expect(toleration.tolerates(Node.Taint(key: "key", value: "v", effect: "NoSchedule")) == tolerated)
+    }
+
+    @Test func nodeAffinityRequiresAndPrefers() throws {
+        let nodes = [node("a", labels: ["zone": "x", "gen": "3"]), node("b", labels: ["zone": "y", "gen": "5"]), node("c", labels: ["gen": "7"])]
+        var picky = pod
+        picky.spec.affinity = Affinity(nodeAffinity: NodeAffinity(required: NodeSelector(nodeSelectorTerms: [
+            NodeSelectorTerm(matchExpressions: [NodeSelectorRequirement(key: "zone", operator: "In", values: ["x", "y"]),
+                                                NodeSelectorRequirement(key: "gen", operator: "Gt", values: ["4"])]),
+            NodeSelectorTerm(matchFields: [NodeSelectorRequirement(key: "metadata.name", operator: "In", values: ["a"])]),
+        ])))
+        #expect(try Scheduler.choose(for: picky, nodes: nodes, load: ["a": 0, "b": 9]).get() == "a", "either term will do")
+        #expect(try Scheduler.choose(for: picky, nodes: Array(nodes.dropFirst()), load: [:]).get() == "b")
+        var preferring = pod
+        preferring.spec.affinity = Affinity(nodeAffinity: NodeAffinity(required: nil))
+        preferring.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution = [
+            .init(weight: 10, preference: NodeSelectorTerm(matchExpressions: [NodeSelectorRequirement(key: "zone", operator: "DoesNotExist", values: nil)])),
+        ]
+        #expect(try Scheduler.choose(for: preferring, nodes: nodes, load: ["c": 20]).get() == "c", "preferred over the least loaded")
+    }
 }
+
 
 @Suite struct DeploymentPlanTests {
     let rolling = Deployment.Strategy(type: "RollingUpdate", rollingUpdate: nil)

@@ -161,6 +161,7 @@ import Testing
         "ReplicaSet": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "ReplicationController": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "CronJob": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"schedule":"@hourly","jobTemplate":{"spec":{"template":{"spec":{"containers":[]}}}}}}"#,
+        "DaemonSet": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
         "Job": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
         "APIService": #"{"metadata":{"name":"v1.x.io"},"spec":{"group":"x.io","version":"v1","groupPriorityMinimum":1,"versionPriority":1}}"#,
         "Deployment": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,

@@ -12,6 +12,16 @@ public struct Node: KubeObject {
         public var key: String
         public var value: String?
         public var effect: String
+        public var timeAdded: String?
+
+        public init(key: String, value: String? = nil, effect: String) {
+            self.key = key
+            self.value = value
+            self.effect = effect
+        }
+
+        /// What kubeadm gives a control-plane node, and kind keeps when the cluster has workers.
+        public static let controlPlane = Taint(key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule")
     }
 
     public struct Spec: Codable, Hashable, Sendable {
@@ -67,9 +77,10 @@ public struct Node: KubeObject {
     public var spec: Spec?
     public var status: Status?
 
-    public init(name: String, labels: [String: String] = [:]) {
+    public init(name: String, labels: [String: String] = [:], taints: [Taint] = []) {
         self.metadata = ObjectMeta(name: name, labels: labels)
         self.spec = Spec()
+        if !taints.isEmpty { spec?.taints = taints }
         stampTypeMeta()
     }
 

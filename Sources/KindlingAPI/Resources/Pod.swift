@@ -61,6 +61,8 @@ public struct Pod: KubeObject {
         if let new = spec.initContainers, allowed.initContainers?.count == new.count {
             for i in new.indices { allowed.initContainers![i].image = new[i].image }
         }
+        // Tolerations may be added, never taken away.
+        if (old.spec.tolerations ?? []).allSatisfy({ (spec.tolerations ?? []).contains($0) }) { allowed.tolerations = spec.tolerations }
         if allowed != spec {
             errors.append(.forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"))
         }
@@ -79,6 +81,8 @@ public struct PodSpec: Codable, Hashable, Sendable {
     public var restartPolicy: String?
     public var nodeName: String?
     public var nodeSelector: [String: String]?
+    public var affinity: Affinity?
+    public var tolerations: [Toleration]?
     public var hostname: String?
     public var subdomain: String?
     public var terminationGracePeriodSeconds: Int64?
@@ -187,7 +191,23 @@ public struct PodSpec: Codable, Hashable, Sendable {
         if let grace = terminationGracePeriodSeconds, grace < 0 {
             errors.append(.invalid("\(path).terminationGracePeriodSeconds", grace, "must be greater than or equal to 0"))
         }
+        for (i, toleration) in (tolerations ?? []).enumerated() { errors += toleration.validate("\(path).tolerations[\(i)]") }
+        if let node = affinity?.nodeAffinity { errors += node.validate("\(path).affinity.nodeAffinity") }
         return errors
+    }
+
+    /// Whether the pod may run on `node` as the scheduler's filters have it: its nodeSelector and required node
+    /// affinity match the node's labels (and name).
+    public func matchesNodeSelection(_ node: Node) -> Bool {
+        guard (nodeSelector ?? [:]).allSatisfy({ node.metadata.labels?[$0.key] == $0.value }) else { return false }
+        return affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.matches(node) ?? true
+    }
+
+    /// The first of the node's NoSchedule or NoExecute taints the pod does not tolerate.
+    public func untoleratedTaint(_ node: Node) -> Node.Taint? {
+        (node.spec?.taints ?? []).first { taint in
+            (taint.effect == "NoSchedule" || taint.effect == "NoExecute") && !(tolerations ?? []).contains { $0.tolerates(taint) }
+        }
     }
 
     static func validateMounts(_ container: Container, _ path: String, volumes: Set<String>) -> [FieldError] {
