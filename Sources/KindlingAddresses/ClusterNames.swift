@@ -50,6 +50,8 @@ public struct ClusterNames: Hashable, Sendable {
         stateDirectory(root: root) + "/stopped-nodes/\(node)"
     }
 
+    /// Persistent volumes' directories (the `standard` class's), one per volume; they outlive pods, not the cluster.
+    public func volumesDirectory(root: String = ClusterNames.stateRoot) -> String { stateDirectory(root: root) + "/volumes" }
     /// Pod state the agents keep (records, container logs), one directory per pod uid.
     public func podsDirectory(root: String = ClusterNames.stateRoot) -> String { stateDirectory(root: root) + "/pods" }
     /// A container's log: written by its node's agent, read by `kindling logs` and the API's `pods/log`.

@@ -66,6 +66,8 @@ public enum Printers {
         ObjectIdentifier(Secret.self): SecretPrinter(), ObjectIdentifier(CustomResourceDefinition.self): CustomResourceDefinitionPrinter(),
         ObjectIdentifier(ServiceAccount.self): ServiceAccountPrinter(), ObjectIdentifier(APIService.self): APIServicePrinter(),
         ObjectIdentifier(Job.self): JobPrinter(), ObjectIdentifier(CronJob.self): CronJobPrinter(), ObjectIdentifier(DaemonSet.self): DaemonSetPrinter(),
+        ObjectIdentifier(StatefulSet.self): StatefulSetPrinter(), ObjectIdentifier(PersistentVolumeClaim.self): PersistentVolumeClaimPrinter(),
+        ObjectIdentifier(PersistentVolume.self): PersistentVolumePrinter(), ObjectIdentifier(StorageClass.self): StorageClassPrinter(),
         ObjectIdentifier(Role.self): RolePrinter<Role>(), ObjectIdentifier(ClusterRole.self): RolePrinter<ClusterRole>(),
         ObjectIdentifier(RoleBinding.self): BindingPrinter<RoleBinding> { ($0.roleRef, $0.subjects ?? []) },
         ObjectIdentifier(ClusterRoleBinding.self): BindingPrinter<ClusterRoleBinding> { ($0.roleRef, $0.subjects ?? []) },

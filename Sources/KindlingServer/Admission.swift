@@ -41,6 +41,20 @@ public struct DefaultIngressClassAdmission: Admission {
     }
 }
 
+/// kube-apiserver's DefaultStorageClass plugin: a claim that names no class gets the default one (the newest,
+/// when several are marked).
+public struct DefaultStorageClassAdmission: Admission {
+    public init() {}
+
+    public func admit<T: APIObject>(_ object: T, old: T?, registry: Registry) throws -> T {
+        guard old == nil, var claim = object as? PersistentVolumeClaim, claim.spec.storageClassName == nil else { return object }
+        let defaults = try registry.list(StorageClass.self).items.filter(\.isDefault)
+        guard let newest = defaults.max(by: { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }) else { return object }
+        claim.spec.storageClassName = newest.name
+        return claim as! T
+    }
+}
+
 /// Gives Services their cluster IP and node ports.
 public struct ServiceAdmission: Admission {
     public let allocation: ServiceAllocation

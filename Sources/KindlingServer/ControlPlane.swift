@@ -41,7 +41,7 @@ public struct ControlPlane: Sendable {
         // A command run by `pods/exec` may exit before its standard input is written: EPIPE, not death.
         signal(SIGPIPE, SIG_IGN)
         let registry = Registry(store: try Store(path: storePath), admission: AdmissionChain([
-            ServiceAdmission(serviceSubnet: config.serviceSubnet), DefaultIngressClassAdmission(), ServiceAccountAdmission(),
+            ServiceAdmission(serviceSubnet: config.serviceSubnet), DefaultIngressClassAdmission(), DefaultStorageClassAdmission(), ServiceAccountAdmission(),
         ]))
         let tokens = try tls.map { try ServiceAccountTokens(pem: $0.credentials.serviceAccountKeyPEM) }
         // The add-ons (cluster DNS, the ingress controller) are made with the cluster, once: after that they are
@@ -54,12 +54,14 @@ public struct ControlPlane: Sendable {
         if fresh {
             try ensureClusterDNS(registry)
             try ensureIngressController(registry)
+            try ensureStorageClass(registry)
         }
         let logger = Logger(label: "kindling.server")
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaController.replicaSets, ReplicaController.replicationControllers,
-            JobController(), CronJobController(), DaemonSetController(), DeploymentController(), EndpointsController(), GarbageCollector(),
+            JobController(), CronJobController(), DaemonSetController(), StatefulSetController(),
+            VolumeProvisioner(root: ClusterNames(cluster: config.name).volumesDirectory()), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
             EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),
             APIServiceRegistration(),
@@ -272,6 +274,21 @@ public struct ControlPlane: Sendable {
                   volumes:
                   - {name: nginx, emptyDir: {}}
             """, source: "ingress controller", registry)
+    }
+
+    /// The default StorageClass `standard`, as kind installs it with local-path-provisioner; kindling's
+    /// `VolumeProvisioner` serves it.
+    func ensureStorageClass(_ registry: Registry) throws {
+        try Self.createMissing("""
+            apiVersion: storage.k8s.io/v1
+            kind: StorageClass
+            metadata:
+              name: standard
+              annotations: {\(StorageClass.defaultAnnotation): "true"}
+            provisioner: \(StorageClass.localPath)
+            volumeBindingMode: WaitForFirstConsumer
+            reclaimPolicy: Delete
+            """, source: "storage class", registry)
     }
 
     /// Creates each object of `manifest` that does not exist yet; existing ones are the user's to change.

@@ -31,13 +31,7 @@ struct DaemonSetController: Controller {
             let pod = try registry.create(DaemonSetPlan.pod(for: set, node: node))
             Self.events.record(registry, set, reason: "SuccessfulCreate", message: "Created pod: \(pod.name)")
         }
-        guard plan.status != set.status else { return }
-        try registry.modifyUnchecked(DaemonSet.self, namespace: set.namespace, name: set.name) { current in
-            guard current.metadata.uid == set.metadata.uid else { return nil }
-            var next = current
-            next.status = plan.status
-            return next
-        }
+        try registry.writeStatus(of: set, \.status, plan.status)
     }
 }
 

@@ -35,12 +35,7 @@ struct JobController: Controller {
         }
         guard plan.status != job.status else { return }
         for event in plan.events { Self.events.record(registry, job, type: event.type, reason: event.reason, message: event.message) }
-        try registry.modifyUnchecked(Job.self, namespace: job.namespace, name: job.name) { current in
-            guard current.metadata.uid == job.metadata.uid else { return nil }
-            var next = current
-            next.status = plan.status
-            return next
-        }
+        try registry.writeStatus(of: job, \.status, plan.status)
     }
 }
 

@@ -55,4 +55,16 @@ extension Registry {
             }
         }
     }
+
+    /// Writes a controller's view of an object's status (`path`), unless it already is that, and only to the
+    /// object the controller saw (the same uid), not to one made since under its name.
+    func writeStatus<T: KubeObject, S: Equatable>(of object: T, _ path: WritableKeyPath<T, S?>, _ status: S) throws {
+        guard object[keyPath: path] != status else { return }
+        try modifyUnchecked(T.self, namespace: object.metadata.namespace ?? "", name: object.name) { current in
+            guard current.metadata.uid == object.metadata.uid else { return nil }
+            var next = current
+            next[keyPath: path] = status
+            return next
+        }
+    }
 }

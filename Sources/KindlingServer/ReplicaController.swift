@@ -117,14 +117,14 @@ struct GarbageCollector: Controller {
     static let orphanDependents = "orphan"
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Job.self, CronJob.self, DaemonSet.self, Service.self,
-                                                         Pod.self, EndpointSlice.self]) {
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self, ReplicationController.self, Job.self, CronJob.self,
+                                                         DaemonSet.self, StatefulSet.self, Service.self, Pod.self, EndpointSlice.self]) {
             let deployments = try registry.list(Deployment.self).items, replicaSets = try registry.list(ReplicaSet.self).items
             let services = try registry.list(Service.self).items, controllers = try registry.list(ReplicationController.self).items
             let jobs = try registry.list(Job.self).items, cronJobs = try registry.list(CronJob.self).items
-            let daemonSets = try registry.list(DaemonSet.self).items
+            let daemonSets = try registry.list(DaemonSet.self).items, statefulSets = try registry.list(StatefulSet.self).items
             let metadata = deployments.map(\.metadata) + replicaSets.map(\.metadata) + services.map(\.metadata) + controllers.map(\.metadata)
-                + jobs.map(\.metadata) + cronJobs.map(\.metadata) + daemonSets.map(\.metadata)
+                + jobs.map(\.metadata) + cronJobs.map(\.metadata) + daemonSets.map(\.metadata) + statefulSets.map(\.metadata)
             let owners = Set(metadata.compactMap(\.uid))
             // Owners being deleted in the foreground count as gone for their dependents.
             let leaving = Set(metadata
@@ -135,6 +135,7 @@ struct GarbageCollector: Controller {
             remaining.formUnion(try collect(Job.self, owners: owners, leaving: leaving, registry))
             remaining.formUnion(try collect(Pod.self, owners: owners, leaving: leaving, registry))
             remaining.formUnion(try collect(EndpointSlice.self, owners: owners, leaving: leaving, registry))
+            remaining.formUnion(try collect(PersistentVolumeClaim.self, owners: owners, leaving: leaving, registry))
             try finish(Deployment.self, deployments, leaving.subtracting(remaining), registry)
             try finish(ReplicaSet.self, replicaSets, leaving.subtracting(remaining), registry)
             try finish(Service.self, services, leaving.subtracting(remaining), registry)
@@ -142,10 +143,11 @@ struct GarbageCollector: Controller {
             try finish(Job.self, jobs, leaving.subtracting(remaining), registry)
             try finish(CronJob.self, cronJobs, leaving.subtracting(remaining), registry)
             try finish(DaemonSet.self, daemonSets, leaving.subtracting(remaining), registry)
+            try finish(StatefulSet.self, statefulSets, leaving.subtracting(remaining), registry)
         }
     }
 
-    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController", "Job", "CronJob", "DaemonSet"]
+    static let ownerKinds: Set<String> = ["ReplicaSet", "Deployment", "Service", "ReplicationController", "Job", "CronJob", "DaemonSet", "StatefulSet"]
 
     /// Deletes the objects whose owners are all gone or leaving; returns the leaving owners that still have dependents.
     func collect<T: KubeObject>(_ kind: T.Type, owners: Set<String>, leaving: Set<String>, _ registry: Registry) throws -> Set<String> {
@@ -192,6 +194,7 @@ struct GarbageCollector: Controller {
         try release(Job.self)
         try release(Pod.self)
         try release(EndpointSlice.self)
+        try release(PersistentVolumeClaim.self)
     }
 }
 

@@ -12,7 +12,7 @@ struct Scheduler: Controller {
     static let events = EventRecorder(component: "default-scheduler")
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Pod.self, Node.self]) { try schedulePending(registry) }
+        try await reconcileOnChange(registry, watching: [Pod.self, Node.self, PersistentVolumeClaim.self]) { try schedulePending(registry) }
     }
 
     func schedulePending(_ registry: Registry) throws {
@@ -26,10 +26,16 @@ struct Scheduler: Controller {
         // Per owner, how many of its pods each node runs.
         var siblings: [String: [String: Int]] = [:]
         for pod in placed { if let owner = Scheduler.owner(pod) { siblings[owner, default: [:]][pod.spec.nodeName!, default: 0] += 1 } }
+        let storage = pending.contains { !Scheduler.claims(of: $0).isEmpty } ? try VolumeConstraints(registry) : VolumeConstraints()
         for pod in pending.sorted(by: { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }) {
             let owner = Scheduler.owner(pod)
-            switch Scheduler.choose(for: pod, nodes: nodes, load: load, siblings: owner.flatMap { siblings[$0] } ?? [:]) {
+            if let missing = storage.problem(for: pod) {
+                try registry.markUnschedulable(pod, message: "0/\(nodes.count) nodes are available: \(missing).")
+                continue
+            }
+            switch Scheduler.choose(for: pod, nodes: nodes, load: load, siblings: owner.flatMap { siblings[$0] } ?? [:], volumes: storage) {
             case .success(let node):
+                try storage.select(node, for: pod, registry)
                 try registry.bind(pod, to: node)
                 load[node, default: 0] += 1
                 if let owner { siblings[owner, default: [:]][node, default: 0] += 1 }
@@ -42,7 +48,8 @@ struct Scheduler: Controller {
     struct Unschedulable: Error { let message: String }
 
     /// The node for `pod`: pure, so the placement rules are unit-tested.
-    static func choose(for pod: Pod, nodes: [Node], load: [String: Int], siblings: [String: Int] = [:]) -> Result<String, Unschedulable> {
+    static func choose(for pod: Pod, nodes: [Node], load: [String: Int], siblings: [String: Int] = [:],
+                       volumes: VolumeConstraints = VolumeConstraints()) -> Result<String, Unschedulable> {
         var reasons: [String: Int] = [:]
         var candidates: [Node] = []
         for node in nodes {
@@ -53,6 +60,8 @@ struct Scheduler: Controller {
                 reasons["node(s) were unschedulable", default: 0] += 1
             } else if !pod.spec.matchesNodeSelection(node) {
                 reasons["node(s) didn't match Pod's node affinity/selector", default: 0] += 1
+            } else if !volumes.allows(pod, on: node) {
+                reasons["node(s) had volume node affinity conflict", default: 0] += 1
             } else if let taint = pod.spec.untoleratedTaint(node) {
                 reasons["node(s) had untolerated taint {\(taint.key): \(taint.value ?? "")}", default: 0] += 1
             } else if load[node.name, default: 0] >= capacity {
@@ -74,6 +83,9 @@ struct Scheduler: Controller {
 
     /// What a cordoned node is tainted with; a pod tolerating it (a DaemonSet's) is placed there all the same.
     static let unschedulable = Node.Taint(key: "node.kubernetes.io/unschedulable", effect: "NoSchedule")
+
+    /// The claims a pod's volumes name.
+    static func claims(of pod: Pod) -> [String] { (pod.spec.volumes ?? []).compactMap { $0.persistentVolumeClaim?.claimName } }
 
     /// The uid of the pod's controlling owner (its ReplicaSet), if any.
     static func owner(_ pod: Pod) -> String? { pod.metadata.ownerReferences?.first { $0.controller == true }?.uid }
@@ -116,5 +128,55 @@ extension Registry {
             return updated
         }
         if let marked { Scheduler.events.record(self, marked, type: "Warning", reason: "FailedScheduling", message: message) }
+    }
+}
+
+/// The scheduler's volume binding, in part: a pod's claims must exist; a bound claim's volume must be reachable
+/// from the node (its node affinity); an unbound claim of a class that waits for a first consumer gets the chosen
+/// node as `volume.kubernetes.io/selected-node`, for the provisioner; one that binds at once must be bound first.
+struct VolumeConstraints {
+    var claims: [String: PersistentVolumeClaim] = [:]
+    var volumes: [String: PersistentVolume] = [:]
+    var classes: [String: StorageClass] = [:]
+
+    init() {}
+
+    init(_ registry: Registry) throws {
+        claims = Dictionary(try registry.list(PersistentVolumeClaim.self).items.map { ("\($0.namespace)/\($0.name)", $0) }, uniquingKeysWith: { a, _ in a })
+        volumes = Dictionary(try registry.list(PersistentVolume.self).items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        classes = Dictionary(try registry.list(StorageClass.self).items.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Why the pod cannot be placed anywhere yet, in the scheduler's words; nil when its claims allow it.
+    func problem(for pod: Pod) -> String? {
+        for name in Scheduler.claims(of: pod) {
+            guard let claim = claims["\(pod.namespace)/\(name)"], claim.metadata.deletionTimestamp == nil else {
+                return "persistentvolumeclaim \"\(name)\" not found"
+            }
+            let waits = claim.spec.storageClassName.flatMap { classes[$0] }?.volumeBindingMode == "WaitForFirstConsumer"
+            if claim.spec.volumeName == nil && !waits { return "pod has unbound immediate PersistentVolumeClaims" }
+        }
+        return nil
+    }
+
+    func allows(_ pod: Pod, on node: Node) -> Bool {
+        Scheduler.claims(of: pod).allSatisfy { name in
+            guard let volume = claims["\(pod.namespace)/\(name)"]?.spec.volumeName.flatMap({ volumes[$0] }),
+                  let required = volume.spec.nodeAffinity?.required else { return true }
+            return required.matches(node)
+        }
+    }
+
+    func select(_ node: String, for pod: Pod, _ registry: Registry) throws {
+        for name in Scheduler.claims(of: pod) {
+            guard let claim = claims["\(pod.namespace)/\(name)"], claim.spec.volumeName == nil,
+                  claim.metadata.annotations?[PersistentVolumeClaim.selectedNodeAnnotation] == nil else { continue }
+            try registry.modifyUnchecked(PersistentVolumeClaim.self, namespace: claim.namespace, name: claim.name) { current in
+                guard current.spec.volumeName == nil, current.metadata.annotations?[PersistentVolumeClaim.selectedNodeAnnotation] == nil else { return nil }
+                var next = current
+                next.metadata.annotations = (current.metadata.annotations ?? [:]).merging([PersistentVolumeClaim.selectedNodeAnnotation: node]) { _, new in new }
+                return next
+            }
+        }
     }
 }

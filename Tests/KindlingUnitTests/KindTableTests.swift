@@ -138,7 +138,7 @@ import Testing
         let paths = try #require((try JSONSerialization.jsonObject(with: index) as? [String: Any])?["paths"] as? [String: Any])
         #expect(Set(paths.keys) == ["api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1",
                                    "apis/apiextensions.k8s.io/v1", "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1",
-                                   "apis/rbac.authorization.k8s.io/v1", "apis/apiregistration.k8s.io/v1", "apis/batch/v1"])
+                                   "apis/rbac.authorization.k8s.io/v1", "apis/apiregistration.k8s.io/v1", "apis/batch/v1", "apis/storage.k8s.io/v1"])
         guard case .json(_, let data, _, _) = await handler.handle(APIRequest(method: "GET", path: "/openapi/v3/apis/apps/v1")) else { return }
         let document = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["paths"] as? [String: Any])
         let scale = try #require(document["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"] as? [String: Any])
@@ -162,6 +162,10 @@ import Testing
         "ReplicationController": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "CronJob": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"schedule":"@hourly","jobTemplate":{"spec":{"template":{"spec":{"containers":[]}}}}}}"#,
         "DaemonSet": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
+        "StatefulSet": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
+        "PersistentVolumeClaim": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
+        "PersistentVolume": #"{"metadata":{"name":"x"},"spec":{}}"#,
+        "StorageClass": #"{"metadata":{"name":"x"},"provisioner":"p"}"#,
         "Job": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
         "APIService": #"{"metadata":{"name":"v1.x.io"},"spec":{"group":"x.io","version":"v1","groupPriorityMinimum":1,"versionPriority":1}}"#,
         "Deployment": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,

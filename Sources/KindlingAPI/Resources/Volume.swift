@@ -1,15 +1,36 @@
 import KindlingAddresses
 
-/// `spec.volumes[]` of the kinds kindling mounts: Secrets and ConfigMaps as files, empty directories, and
-/// projected volumes (Secrets, ConfigMaps, the pod's namespace and ServiceAccount tokens in one directory).
-/// A volume of another type (hostPath, persistentVolumeClaim, ...) decodes with no source and is mounted as
-/// an empty directory; the write that created it carried a warning for the dropped field.
+/// `spec.volumes[]` of the kinds kindling mounts: Secrets and ConfigMaps as files, empty directories, projected
+/// volumes (Secrets, ConfigMaps, the pod's namespace and ServiceAccount tokens in one directory), claims (their
+/// volume's directory) and host paths (the machine's own, which kindling's nodes share). A volume of another
+/// type decodes with no source and is mounted as an empty directory; the write that created it carried a
+/// warning for the dropped field.
 public struct Volume: Codable, Hashable, Sendable {
     public var name: String
     public var secret: SecretVolumeSource?
     public var configMap: ConfigMapVolumeSource?
     public var emptyDir: EmptyDirVolumeSource?
     public var projected: ProjectedVolumeSource?
+    public var persistentVolumeClaim: ClaimSource?
+    public var hostPath: HostPathSource?
+
+    public struct ClaimSource: Codable, Hashable, Sendable {
+        public var claimName: String
+        public var readOnly: Bool?
+    }
+
+    public struct HostPathSource: Codable, Hashable, Sendable {
+        public var path: String
+        public var type: String?
+
+        public static let types = ["", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"]
+    }
+
+    /// A volume of the claim `claim`.
+    public init(name: String, claim: String) {
+        self.name = name
+        self.persistentVolumeClaim = ClaimSource(claimName: claim)
+    }
 
     public init(name: String, secret: SecretVolumeSource? = nil, configMap: ConfigMapVolumeSource? = nil, projected: ProjectedVolumeSource? = nil) {
         self.name = name
@@ -22,14 +43,24 @@ public struct Volume: Codable, Hashable, Sendable {
         if secret != nil, secret?.defaultMode == nil { secret?.defaultMode = 0o644 }
         if configMap != nil, configMap?.defaultMode == nil { configMap?.defaultMode = 0o644 }
         projected?.applyDefaults()
-        if secret == nil, configMap == nil, emptyDir == nil, projected == nil { emptyDir = EmptyDirVolumeSource() }
+        if hostPath != nil, hostPath?.type == nil { hostPath?.type = "" }
+        if sources == 0 { emptyDir = EmptyDirVolumeSource() }
+    }
+
+    var sources: Int {
+        [secret != nil, configMap != nil, emptyDir != nil, projected != nil, persistentVolumeClaim != nil, hostPath != nil].filter { $0 }.count
     }
 
     func validate(_ path: String) -> [FieldError] {
         var errors = LabelValidation.dns1123LabelProblems(name).map { FieldError.invalid("\(path).name", name, $0) }
         if let projected { errors += projected.validate("\(path).projected") }
-        if [secret != nil, configMap != nil, emptyDir != nil, projected != nil].filter({ $0 }).count > 1 {
-            errors.append(.forbidden("\(path).configMap", "may not specify more than 1 volume type"))
+        if sources > 1 { errors.append(.forbidden("\(path).configMap", "may not specify more than 1 volume type")) }
+        if let claim = persistentVolumeClaim, claim.claimName.isEmpty { errors.append(.required("\(path).persistentVolumeClaim.claimName")) }
+        if let host = hostPath {
+            if host.path.isEmpty { errors.append(.required("\(path).hostPath.path")) }
+            if let type = host.type, !HostPathSource.types.contains(type) {
+                errors.append(.unsupported("\(path).hostPath.type", type, supported: HostPathSource.types.filter { !$0.isEmpty }))
+            }
         }
         if let secret, (secret.secretName ?? "").isEmpty { errors.append(.required("\(path).secret.secretName")) }
         if let configMap, (configMap.name ?? "").isEmpty { errors.append(.required("\(path).configMap.name")) }

@@ -247,7 +247,7 @@ extension Deployment: Scalable {
 /// `spec.template.spec.containers` of a Deployment is `spec.containers` of its pods.
 public enum PodTemplatePath {
     /// Kinds whose `spec.template` is a pod template.
-    public static let kinds: Set = ["Deployment", "ReplicaSet", "ReplicationController", "Job", "DaemonSet"]
+    public static let kinds: Set = ["Deployment", "ReplicaSet", "ReplicationController", "Job", "DaemonSet", "StatefulSet"]
 
     /// `path` relative to the pod template of a `kind` that has one, or nil when it is not inside one.
     public static func inside(kind: String, path: [String]) -> [String]? {

@@ -57,7 +57,8 @@ public enum ImageCatalog {
         let base = repo.split(separator: "/").last.map(String.init) ?? repo
         switch base {
         // nginxhttps: seed 001's HTTPS example image, nginx reading the pod's /etc/nginx/conf.d.
-        case "nginx", "nginx-unprivileged", "nginxhttps": return .nginx
+        // nginx-slim: the StatefulSet tutorial's image.
+        case "nginx", "nginx-unprivileged", "nginxhttps", "nginx-slim": return .nginx
         case "agnhost": return .agnhost
         case "coredns": return .clusterDNS
         case "controller" where repo.hasSuffix("ingress-nginx/controller"): return .ingressController

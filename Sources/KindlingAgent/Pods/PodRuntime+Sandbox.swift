@@ -66,6 +66,12 @@ extension PodRuntime {
         var found = PodReferences()
         for name in secretNames { found.secrets[name] = try? await client.get(Secret.self, namespace: pod.namespace, name: name) }
         for name in mapNames { found.configMaps[name] = try? await client.get(ConfigMap.self, namespace: pod.namespace, name: name) }
+        for name in Set((pod.spec.volumes ?? []).compactMap { $0.persistentVolumeClaim?.claimName }) {
+            guard let claim = try? await client.get(PersistentVolumeClaim.self, namespace: pod.namespace, name: name),
+                  let volume = claim.spec.volumeName, claim.status?.phase == "Bound",
+                  let path = (try? await client.get(PersistentVolume.self, name: volume))?.path else { continue }
+            found.claims[name] = path
+        }
         for source in PodReferences.tokenSources(in: pod) {
             let key = PodReferences.tokenKey(source)
             if let kept = previous?.tokens[key], kept.refreshAfter > Date() {
@@ -116,8 +122,9 @@ extension PodRuntime {
                 guard let volume = volumes[mount.name], mount.subPath == nil || mount.subPath == "" else { continue }
                 let target = (mount.mountPath as NSString).standardizingPath
                 guard targets.insert(target).inserted else { continue }
-                mounts.binds.append((source: "\(directory)/volumes/\(volume.name)", target: target))
-                if volume.secret != nil || volume.configMap != nil || volume.projected != nil || mount.readOnly == true { mounts.readOnly.insert(target) }
+                mounts.binds.append((source: try PodVolumes.source(of: volume, references: references, directory: directory), target: target))
+                if volume.secret != nil || volume.configMap != nil || volume.projected != nil || mount.readOnly == true
+                    || volume.persistentVolumeClaim?.readOnly == true { mounts.readOnly.insert(target) }
             }
         }
         let plan = try PodVolumes.mountPoints(mounts.binds.map(\.target).filter { !$0.hasPrefix("/etc/hosts") }) { path in

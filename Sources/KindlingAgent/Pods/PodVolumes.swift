@@ -9,6 +9,8 @@ struct PodReferences: Sendable, Equatable {
     var configMaps: [String: ConfigMap] = [:]
     /// The pod's ServiceAccount tokens by `tokenKey`, each kept until 80% of its life has passed (kubelet's rule).
     var tokens: [String: IssuedToken] = [:]
+    /// Where each claim the pod's volumes name has its files: its bound volume's path (absent while unbound).
+    var claims: [String: String] = [:]
 
     struct IssuedToken: Sendable, Equatable {
         var token: String
@@ -67,6 +69,35 @@ struct PodSetupError: Error, CustomStringConvertible {
 
 /// Pure parts of mounting volumes: each volume's files, and how mount points are made inside a sandbox.
 enum PodVolumes {
+    /// What a volume mounts: its bound volume's directory for a claim (the pod waits while it is unbound), the
+    /// machine's own directory for a hostPath (made for DirectoryOrCreate, required for Directory), else the
+    /// files kindling writes under the pod's directory.
+    static func source(of volume: Volume, references: PodReferences, directory: String) throws -> String {
+        if let claim = volume.persistentVolumeClaim {
+            guard let path = references.claims[claim.claimName] else {
+                throw PodSetupError("volume \"\(volume.name)\" waits for its PersistentVolumeClaim \"\(claim.claimName)\" to be bound")
+            }
+            return path
+        }
+        if let host = volume.hostPath {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: host.path, isDirectory: &isDirectory)
+            switch host.type ?? "" {
+            case "DirectoryOrCreate":
+                if !exists { try FileManager.default.createDirectory(atPath: host.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755]) }
+            case "Directory":
+                guard exists, isDirectory.boolValue else { throw PodSetupError("hostPath type check failed: \(host.path) is not a directory") }
+            case "":
+                guard exists else { throw PodSetupError("hostPath \(host.path) does not exist (kindling makes it only with type DirectoryOrCreate)") }
+                guard isDirectory.boolValue else { throw PodSetupError("hostPath \(host.path) is not a directory: kindling mounts directories only") }
+            default:
+                throw PodSetupError("hostPath type \(host.type ?? "") is not supported by kindling: directories only (Directory, DirectoryOrCreate)")
+            }
+            return host.path
+        }
+        return "\(directory)/volumes/\(volume.name)"
+    }
+
     /// The files of a Secret or ConfigMap volume (relative path -> content and mode): every key, or only `items`.
     static func files(of data: [String: Data], items: [KeyToPath]?, defaultMode: Int, kind: String) throws -> [String: (data: Data, mode: Int)] {
         guard let items, !items.isEmpty else { return data.mapValues { ($0, defaultMode) } }
