@@ -37,6 +37,7 @@ public enum ProtobufSchema {
         "SelfSubjectAccessReview": "authorization.SelfSubjectAccessReview", "SelfSubjectReview": "authentication.SelfSubjectReview",
         "SelfSubjectRulesReview": "authorization.SelfSubjectRulesReview", "SubjectAccessReview": "authorization.SubjectAccessReview",
         "LocalSubjectAccessReview": "authorization.SubjectAccessReview", "TokenReview": "authentication.TokenReview",
+        "Eviction": "policy.Eviction", "PodDisruptionBudget": "policy.PodDisruptionBudget",
     ]
 
     static let messages: [String: [Int: Field]] = [
@@ -49,6 +50,14 @@ public enum ProtobufSchema {
         "meta.OwnerReference": [5: one("apiVersion", .string), 1: one("kind", .string), 3: one("name", .string), 4: one("uid", .string),
                                 6: one("controller", .bool, pointer: true), 7: one("blockOwnerDeletion", .bool, pointer: true)],
         "meta.LabelSelector": [1: map("matchLabels"), 2: list("matchExpressions", .message("meta.LabelSelectorRequirement"))],
+        "meta.DeleteOptions": [1: one("gracePeriodSeconds", .int, pointer: true), 2: one("preconditions", .message("meta.Preconditions")),
+                               3: one("orphanDependents", .bool, pointer: true), 4: one("propagationPolicy", .string, pointer: true),
+                               5: list("dryRun", .string)],
+        "meta.Preconditions": [1: one("uid", .string, pointer: true), 2: one("resourceVersion", .string, pointer: true)],
+        "policy.Eviction": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("deleteOptions", .message("meta.DeleteOptions"))],
+        "policy.PodDisruptionBudget": [1: one("metadata", .message("meta.ObjectMeta")), 2: one("spec", .message("policy.PodDisruptionBudgetSpec"))],
+        "policy.PodDisruptionBudgetSpec": [1: one("minAvailable", .intOrString), 2: one("selector", .message("meta.LabelSelector")),
+                                           3: one("maxUnavailable", .intOrString), 4: one("unhealthyPodEvictionPolicy", .string, pointer: true)],
         "meta.LabelSelectorRequirement": [1: one("key", .string), 2: one("operator", .string), 3: list("values", .string)],
 
         // core/v1

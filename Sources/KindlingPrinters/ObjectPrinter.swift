@@ -68,6 +68,7 @@ public enum Printers {
         ObjectIdentifier(Job.self): JobPrinter(), ObjectIdentifier(CronJob.self): CronJobPrinter(), ObjectIdentifier(DaemonSet.self): DaemonSetPrinter(),
         ObjectIdentifier(StatefulSet.self): StatefulSetPrinter(), ObjectIdentifier(PersistentVolumeClaim.self): PersistentVolumeClaimPrinter(),
         ObjectIdentifier(PersistentVolume.self): PersistentVolumePrinter(), ObjectIdentifier(StorageClass.self): StorageClassPrinter(),
+        ObjectIdentifier(PodDisruptionBudget.self): PodDisruptionBudgetPrinter(),
         ObjectIdentifier(Role.self): RolePrinter<Role>(), ObjectIdentifier(ClusterRole.self): RolePrinter<ClusterRole>(),
         ObjectIdentifier(RoleBinding.self): BindingPrinter<RoleBinding> { ($0.roleRef, $0.subjects ?? []) },
         ObjectIdentifier(ClusterRoleBinding.self): BindingPrinter<ClusterRoleBinding> { ($0.roleRef, $0.subjects ?? []) },

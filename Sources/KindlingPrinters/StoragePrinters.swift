@@ -66,3 +66,17 @@ enum StoragePrinting {
         return (modes ?? []).map { short[$0] ?? $0 }.joined(separator: ",")
     }
 }
+
+/// `kubectl get pdb`: minAvailable or maxUnavailable (N/A for the one unset), disruptions allowed now.
+public struct PodDisruptionBudgetPrinter: ObjectPrinter {
+    public init() {}
+
+    public var columns: [PrintColumn] {
+        [PrintColumn("NAME"), PrintColumn("MIN AVAILABLE"), PrintColumn("MAX UNAVAILABLE"), PrintColumn("ALLOWED DISRUPTIONS", integer: true), PrintColumn("AGE")]
+    }
+
+    public func cells(_ budget: PodDisruptionBudget, _ context: PrintContext) -> [String] {
+        [budget.name, budget.spec.minAvailable?.description ?? "N/A", budget.spec.maxUnavailable?.description ?? "N/A",
+         String(budget.status?.disruptionsAllowed ?? 0), context.age(budget.metadata)]
+    }
+}

@@ -69,6 +69,35 @@ extension APIHandler {
         return APIHandler.json(201, asked)
     }
 
+    /// `pods/{name}/eviction`, as `kubectl drain` posts it (JSON or protobuf): the pod is deleted unless the
+    /// PodDisruptionBudget that picks it allows no disruption (429, which kubectl retries). A pod that has
+    /// finished or is being deleted goes whatever its budget.
+    func evict(namespace: String, name: String, _ request: APIRequest) throws -> APIResponse {
+        let eviction = try decodeJSON(Eviction.self, request, kind: "Eviction", version: "policy/v1")
+        if let asked = eviction.metadata?.name, !asked.isEmpty, asked != name {
+            throw Status.badRequest("name in URL does not match name in Eviction object")
+        }
+        let pod = try registry.get(Pod.self, namespace: namespace, name: name)
+        if let uid = eviction.deleteOptions?.preconditions?.uid, uid != pod.metadata.uid {
+            throw Status.conflict(Pod.groupResource, name, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(pod.metadata.uid ?? "")")
+        }
+        let dryRunQuery = try Self.dryRun(request)
+        let dryRun = eviction.deleteOptions?.dryRun?.contains("All") == true || dryRunQuery
+        if !Scheduler.isFinished(pod) && pod.metadata.deletionTimestamp == nil {
+            let budgets = try registry.list(PodDisruptionBudget.self, namespace: namespace).items.filter { $0.selects(pod) }
+            if budgets.count > 1 {
+                throw Status(code: 500, reason: "InternalError",
+                             message: "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.")
+            }
+            if let budget = budgets.first { try registry.spendDisruption(for: pod, budget, dryRun: dryRun) }
+        }
+        if !dryRun {
+            _ = try registry.delete(Pod.self, namespace: namespace, name: name, gracePeriodSeconds: eviction.deleteOptions?.gracePeriodSeconds,
+                                    expectedUID: pod.metadata.uid)
+        }
+        return APIHandler.json(201, Status(code: 201, reason: "", message: ""))
+    }
+
     /// `pods/{name}/log`: a container's output as text (`container`, `tailLines`, `limitBytes`, `follow`, `previous`).
     func logs(_ pod: Pod, _ request: APIRequest) throws -> APIResponse {
         let container = try ContainerLog.container(of: pod, asked: request.query["container"])

@@ -240,6 +240,8 @@ public struct APIHandler: Sendable {
             throw try upgradeRequired(namespace: namespace, name: name, subresource: subresource ?? "")
         case ("POST", "token"):
             return try tokenRequest(namespace: namespace, account: name, request)
+        case ("POST", "eviction") where S.Object.self == Pod.self:
+            return try evict(namespace: namespace, name: name, request)
         case ("GET", "log"):
             return try logs(try registry.get(Pod.self, namespace: namespace, name: name), request)
         case (let method, "scale"):

@@ -17,7 +17,7 @@ struct APIServiceRegistration: Controller {
         "": (18000, 1), "apps": (17800, 15), "batch": (17400, 15), "authentication.k8s.io": (17700, 15), "authorization.k8s.io": (17600, 15),
         "networking.k8s.io": (17200, 15), "rbac.authorization.k8s.io": (17000, 15), "apiextensions.k8s.io": (16700, 15),
         "coordination.k8s.io": (16500, 15), "discovery.k8s.io": (16200, 15), "apiregistration.k8s.io": (18000, 15),
-        "storage.k8s.io": (16800, 15),
+        "storage.k8s.io": (16800, 15), "policy": (17100, 15),
     ]
 
     func run(_ registry: Registry) async throws {

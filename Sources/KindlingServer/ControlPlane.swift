@@ -60,7 +60,7 @@ public struct ControlPlane: Sendable {
         let controllers: [any Controller] = [
             NodeIPAMController(config: config), NamespaceController(), Scheduler(),
             ReplicaController.replicaSets, ReplicaController.replicationControllers,
-            JobController(), CronJobController(), DaemonSetController(), StatefulSetController(),
+            JobController(), CronJobController(), DaemonSetController(), StatefulSetController(), DisruptionController(),
             VolumeProvisioner(root: ClusterNames(cluster: config.name).volumesDirectory()), DeploymentController(), EndpointsController(), GarbageCollector(),
             NodeLifecycleController(gracePeriod: nodeMonitorGracePeriod, evictionTimeout: podEvictionTimeout), LoadBalancerController(pool: config.loadBalancerIPs),
             EventTTLController(), CustomResourceController(), ServiceAccountController(), ClusterRoleAggregationController(),

@@ -19,7 +19,7 @@ extension OpenAPI {
         "networking.k8s.io": "io.k8s.api.networking", "coordination.k8s.io": "io.k8s.api.coordination",
         "rbac.authorization.k8s.io": "io.k8s.api.rbac", "authentication.k8s.io": "io.k8s.api.authentication",
         "authorization.k8s.io": "io.k8s.api.authorization", "apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions",
-        "apiregistration.k8s.io": "io.k8s.kube-aggregator.pkg.apis.apiregistration", "storage.k8s.io": "io.k8s.api.storage",
+        "apiregistration.k8s.io": "io.k8s.kube-aggregator.pkg.apis.apiregistration", "storage.k8s.io": "io.k8s.api.storage", "policy": "io.k8s.api.policy",
     ]
 
     /// What each built-in kind is, for `kubectl explain <kind>`.
@@ -40,6 +40,7 @@ extension OpenAPI {
         "PersistentVolumeClaim": "A request for storage, bound to a PersistentVolume its class provisions.",
         "PersistentVolume": "Storage a claim binds to; kindling's are directories on the machine, tied to one node.",
         "StorageClass": "How claims naming it get their volumes: the provisioner, binding mode and reclaim policy.",
+        "PodDisruptionBudget": "How many of the pods it picks must stay healthy while they are evicted (kubectl drain).",
         "ConfigMap": "Configuration as keys and values, for pods to read as variables or files.",
         "Secret": "Sensitive data as keys and base64 values, for pods to read as variables or files.",
         "Event": "A report of something that happened to an object, for describe and get events.",

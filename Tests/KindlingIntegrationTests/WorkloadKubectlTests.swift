@@ -159,4 +159,73 @@ struct WorkloadKubectlTests {
             #expect(Set(after.split(separator: " ")).isDisjoint(with: before.split(separator: " ")), "every pod replaced: \(before) -> \(after)")
         }
     }
+
+    static let drained = """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers: [{name: web, image: busybox, command: [sleep, '3600']}]
+        ---
+        apiVersion: policy/v1
+        kind: PodDisruptionBudget
+        metadata: {name: web}
+        spec:
+          minAvailable: 1
+          selector: {matchLabels: {app: web}}
+        """
+
+    /// `kubectl drain` of a worker (cordon, then the Eviction subresource as kubectl sends it, protobuf) with a
+    /// DaemonSet and a PodDisruptionBudget: the first drain goes through, the second is held by the budget
+    /// (kube-apiserver's 429, which kubectl retries until its timeout), and the Python client's JSON eviction too.
+    @Test func drainEvictsWithinTheDisruptionBudget() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("drain") { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            #expect(try kubectl(["apply", "-f", "-"], input: Self.drained + "\n---\n" + Self.daemonSets).status == 0)
+            #expect(try kubectl(["rollout", "status", "deploy/web", "--timeout=60s"]).status == 0)
+            #expect(try kubectl(["rollout", "status", "ds/agent", "--timeout=60s"]).status == 0)
+            var budget: [[String]] = []
+            #expect(eventually(10) {
+                budget = kubectlTests.columns((try? kubectl(["get", "pdb"]))?.output ?? "")
+                return budget.last == ["web", "1", "N/A", "1"] + [budget.last?.last ?? ""]
+            }, "\(budget)")
+
+            let worker = "\(name)-worker", worker2 = "\(name)-worker2"
+            let refused = try kubectl(["drain", worker, "--timeout=20s"])
+            #expect(refused.status != 0 && refused.output.contains("cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore)"), "\(refused.output)")
+            let first = try kubectl(["drain", worker, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s"])
+            #expect(first.status == 0 && first.output.contains("node/\(worker) drained"), "\(first.output)")
+            #expect(kubectlTests.columns(try kubectl(["get", "node", worker]).output).last?[1] == "Ready,SchedulingDisabled")
+            #expect(try eventually(30) {
+                try kubectl(["get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.nodeName}"]).output == "\(worker2) \(worker2)"
+                    && kubectl(["get", "pdb", "web", "-o", "jsonpath={.status.disruptionsAllowed}"]).output == "1"
+            }, "both web pods on the other worker, the budget back to one")
+
+            // Nowhere left for a replacement: the budget holds the second pod, and kubectl gives up at its timeout.
+            let held = try kubectl(["drain", worker2, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=8s"])
+            #expect(held.status != 0 && held.output.contains("Cannot evict pod as it would violate the pod's disruption budget."), "\(held.output)")
+            let remaining = try kubectl(["get", "pods", "-l", "app=web", "--field-selector", "spec.nodeName=\(worker2)", "-o", "jsonpath={.items[0].metadata.name}"]).output
+            let python = try sh(["\(KubectlTests.venv)/python", "-c", """
+                from kubernetes import client, config
+                from kubernetes.client.rest import ApiException
+                config.load_kube_config(context="\(Kubeconfig.contextName(cluster: name))")
+                try:
+                    client.CoreV1Api().create_namespaced_pod_eviction("\(remaining)", "default",
+                        client.V1Eviction(metadata=client.V1ObjectMeta(name="\(remaining)", namespace="default")))
+                    print("evicted")
+                except ApiException as e:
+                    print(e.status, e.reason)
+                """])
+            #expect(python.output == "429 Too Many Requests\n", "\(python.output)")
+            #expect(try kubectl(["uncordon", worker]).output == "node/\(worker) uncordoned\n")
+            #expect(try kubectl(["rollout", "status", "deploy/web", "--timeout=60s"]).status == 0, "the pending replacement runs on the uncordoned worker")
+        }
+    }
 }

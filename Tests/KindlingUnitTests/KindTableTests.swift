@@ -28,7 +28,7 @@ import Testing
 
     /// Subresources as kube-apiserver lists them (of those kindling serves); most kinds have none.
     @Test(arguments: [
-        ("pods", ["status", "log", "exec", "attach"]), ("deployments", ["status", "scale"]), ("replicasets", ["status", "scale"]),
+        ("pods", ["status", "log", "exec", "attach", "eviction"]), ("deployments", ["status", "scale"]), ("replicasets", ["status", "scale"]),
         ("services", ["status"]), ("nodes", ["status"]), ("namespaces", ["status"]), ("ingresses", ["status"]),
         ("configmaps", []), ("secrets", []), ("endpoints", []), ("endpointslices", []), ("events", []), ("leases", []),
         ("networkpolicies", []), ("ingressclasses", []),
@@ -127,7 +127,7 @@ import Testing
         let versions = try #require((aggregated["items"] as? [[String: Any]])?.first?["versions"] as? [[String: Any]])
         let listed = try #require(versions.first?["resources"] as? [[String: Any]])
         let pods = try #require(listed.first { $0["resource"] as? String == "pods" })
-        #expect((pods["subresources"] as? [[String: Any]])?.compactMap { $0["subresource"] as? String } == ["status", "log", "exec", "attach"])
+        #expect((pods["subresources"] as? [[String: Any]])?.compactMap { $0["subresource"] as? String } == ["status", "log", "exec", "attach", "eviction"])
         #expect(pods["categories"] as? [String] == ["all"])
         let maps = try #require(listed.first { $0["resource"] as? String == "configmaps" })
         #expect(maps["subresources"] == nil && maps["categories"] == nil)
@@ -138,7 +138,7 @@ import Testing
         let paths = try #require((try JSONSerialization.jsonObject(with: index) as? [String: Any])?["paths"] as? [String: Any])
         #expect(Set(paths.keys) == ["api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/networking.k8s.io/v1",
                                    "apis/apiextensions.k8s.io/v1", "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1",
-                                   "apis/rbac.authorization.k8s.io/v1", "apis/apiregistration.k8s.io/v1", "apis/batch/v1", "apis/storage.k8s.io/v1"])
+                                   "apis/rbac.authorization.k8s.io/v1", "apis/apiregistration.k8s.io/v1", "apis/batch/v1", "apis/storage.k8s.io/v1", "apis/policy/v1"])
         guard case .json(_, let data, _, _) = await handler.handle(APIRequest(method: "GET", path: "/openapi/v3/apis/apps/v1")) else { return }
         let document = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["paths"] as? [String: Any])
         let scale = try #require(document["/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale"] as? [String: Any])
@@ -166,6 +166,7 @@ import Testing
         "PersistentVolumeClaim": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "PersistentVolume": #"{"metadata":{"name":"x"},"spec":{}}"#,
         "StorageClass": #"{"metadata":{"name":"x"},"provisioner":"p"}"#,
+        "PodDisruptionBudget": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,
         "Job": #"{"metadata":{"name":"x","namespace":"d"},"spec":{"template":{"spec":{"containers":[]}}}}"#,
         "APIService": #"{"metadata":{"name":"v1.x.io"},"spec":{"group":"x.io","version":"v1","groupPriorityMinimum":1,"versionPriority":1}}"#,
         "Deployment": #"{"metadata":{"name":"x","namespace":"d"},"spec":{}}"#,

@@ -148,7 +148,7 @@ import Testing
         let discoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
         for (path, groups) in [("/api", [""]), ("/apis", ["apiextensions.k8s.io", "apiregistration.k8s.io", "apps", "authentication.k8s.io", "authorization.k8s.io", "batch",
                                                                  "coordination.k8s.io",
-                                                                 "discovery.k8s.io", "networking.k8s.io", "rbac.authorization.k8s.io", "storage.k8s.io"])] {
+                                                                 "discovery.k8s.io", "networking.k8s.io", "policy", "rbac.authorization.k8s.io", "storage.k8s.io"])] {
             let answer = await api.handler.handle(APIRequest(method: "GET", path: path, accept: discoveryAccept))
             guard case .json(200, let data, _, let type) = answer else { Issue.record("\(answer)"); continue }
             #expect(type == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")

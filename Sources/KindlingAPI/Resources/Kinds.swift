@@ -8,7 +8,7 @@ public enum Kinds {
 
     public static let table: [Entry] = [
         Namespace.self, Node.self, Pod.self, Service.self, Endpoints.self, EndpointSlice.self, ReplicaSet.self, Deployment.self, ReplicationController.self, Job.self,
-        CronJob.self, DaemonSet.self, StatefulSet.self, PersistentVolumeClaim.self, PersistentVolume.self, StorageClass.self, ConfigMap.self,
+        CronJob.self, DaemonSet.self, StatefulSet.self, PersistentVolumeClaim.self, PersistentVolume.self, StorageClass.self, PodDisruptionBudget.self, ConfigMap.self,
         Secret.self, Event.self, Lease.self, NetworkPolicy.self, Ingress.self, IngressClass.self, CustomResourceDefinition.self,
         ServiceAccount.self, Role.self, ClusterRole.self, RoleBinding.self, ClusterRoleBinding.self, SelfSubjectAccessReview.self,
         SelfSubjectReview.self, SubjectAccessReview.self, LocalSubjectAccessReview.self, SelfSubjectRulesReview.self, TokenReview.self,

@@ -12,6 +12,7 @@ public struct Pod: KubeObject {
         .init("log", responseKind: Pod.groupVersionKind, verbs: ["get"]),
         .init("exec", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodExecOptions"), verbs: ["create", "get"]),
         .init("attach", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodAttachOptions"), verbs: ["create", "get"]),
+        .init("eviction", responseKind: GroupVersionKind(group: "policy", version: "v1", kind: "Eviction"), verbs: ["create"]),
     ]
 
     /// A pod bound to a node is stopped by its agent first, as a kubelet does; `gracePeriodSeconds: 0` removes it at once.
