@@ -12,7 +12,8 @@ struct DeploymentController: Controller {
     static let events = EventRecorder(component: "deployment-controller")
 
     func run(_ registry: Registry) async throws {
-        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self]) {
+        // A resync every few seconds notices a rollout that has stopped making progress past its deadline.
+        try await reconcileOnChange(registry, watching: [Deployment.self, ReplicaSet.self], resync: .seconds(5)) {
             let sets = try registry.list(ReplicaSet.self).items
             for deployment in try registry.list(Deployment.self).items where deployment.metadata.deletionTimestamp == nil {
                 try sync(deployment, sets: sets.filter { $0.namespace == deployment.namespace }, registry)
@@ -27,11 +28,30 @@ struct DeploymentController: Controller {
         let hash = DeploymentController.templateHash(template)
         let revisions = sets.compactMap { Int($0.metadata.annotations?[DeploymentController.revisionAnnotation] ?? "") }
         var newSet = sets.first { $0.spec.template?.metadata?.labels?[DeploymentController.hashLabel] == hash }
+        if deployment.spec.paused == true {
+            // Paused: the template's changes wait (no new ReplicaSet, no rollout); the replica count is still kept,
+            // by the newest ReplicaSet.
+            let newest = newSet ?? sets.max { Self.revision($0) < Self.revision($1) }
+            guard let newest else { return try updateStatus(deployment, new: nil, all: sets, registry) }
+            let others = sets.filter { $0.metadata.uid != newest.metadata.uid }.reduce(0) { $0 + $1.desiredReplicas }
+            let target = max(0, deployment.desiredReplicas - others)
+            if target != newest.desiredReplicas { try scale(newest, to: target, for: deployment, registry) }
+            return try updateStatus(deployment, new: newest, all: sets, registry)
+        }
         if newSet == nil {
             newSet = try registry.create(DeploymentController.replicaSet(for: deployment, template: template, selector: selector,
                                                                          hash: hash, revision: (revisions.max() ?? 0) + 1))
         }
-        guard let current = newSet else { return }
+        guard var current = newSet else { return }
+        // The Deployment's annotations (its change-cause) follow onto the ReplicaSet of its template.
+        let annotations = Self.replicaSetAnnotations(deployment, current)
+        if annotations != current.metadata.annotations {
+            current = try registry.modify(ReplicaSet.self, namespace: current.namespace, name: current.name) { set in
+                var updated = set
+                updated.metadata.annotations = Self.replicaSetAnnotations(deployment, set)
+                return updated
+            } ?? current
+        }
         let olds = sets.filter { $0.metadata.uid != current.metadata.uid }
             .sorted { ($0.metadata.creationTimestamp ?? "", $0.name) < ($1.metadata.creationTimestamp ?? "", $1.name) }
         let plan = DeploymentController.plan(replicas: deployment.desiredReplicas, strategy: deployment.spec.strategy,
@@ -61,12 +81,12 @@ struct DeploymentController: Controller {
                                            message: "Scaled \(direction) replica set \(set.name) from \(set.desiredReplicas) to \(replicas)")
     }
 
-    func updateStatus(_ deployment: Deployment, new: ReplicaSet, all: [ReplicaSet], _ registry: Registry) throws {
+    func updateStatus(_ deployment: Deployment, new: ReplicaSet?, all: [ReplicaSet], _ registry: Registry, now date: Date = Date()) throws {
         let replicas = deployment.desiredReplicas
         var status = Deployment.Status()
         status.observedGeneration = deployment.metadata.generation
         status.replicas = all.reduce(0) { $0 + ($1.status?.replicas ?? 0) }
-        status.updatedReplicas = new.status?.replicas ?? 0
+        status.updatedReplicas = new?.status?.replicas ?? 0
         status.readyReplicas = all.reduce(0) { $0 + ($1.status?.readyReplicas ?? 0) }
         let available = all.reduce(0) { $0 + ($1.status?.availableReplicas ?? 0) }
         status.availableReplicas = available
@@ -78,11 +98,9 @@ struct DeploymentController: Controller {
         conditions.set(available >= replicas - maxUnavailable
             ? Condition(type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "Deployment has minimum availability.")
             : Condition(type: "Available", status: "False", reason: "MinimumReplicasUnavailable", message: "Deployment does not have minimum availability."), now: now)
-        conditions.set(complete
-            ? Condition(type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: "ReplicaSet \"\(new.name)\" has successfully progressed.")
-            : Condition(type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: "ReplicaSet \"\(new.name)\" is progressing."), now: now)
+        conditions.set(Self.progressing(deployment, status: status, complete: complete, new: new?.name ?? "", now: date), now: now)
         status.conditions = conditions
-        let revision = new.metadata.annotations?[DeploymentController.revisionAnnotation]
+        let revision = new?.metadata.annotations?[DeploymentController.revisionAnnotation]
         let unchanged = Self.sameIgnoringTimes(deployment.status, status)
             && deployment.metadata.annotations?[DeploymentController.revisionAnnotation] == revision
         if unchanged { return }
@@ -95,6 +113,51 @@ struct DeploymentController: Controller {
             return updated
         }
     }
+
+    /// The Progressing condition as upstream keeps it: Unknown while paused; True with the time of the last
+    /// progress (counts that changed) while rolling; False, ProgressDeadlineExceeded, once no progress was made for
+    /// `progressDeadlineSeconds`; True, NewReplicaSetAvailable, when done. Pure.
+    static func progressing(_ deployment: Deployment, status: Deployment.Status, complete: Bool, new: String, now: Date) -> Condition {
+        let stamp = Timestamp.string(now)
+        var condition: Condition
+        let previous = deployment.status?.conditions?["Progressing"]
+        if deployment.spec.paused == true {
+            condition = Condition(type: "Progressing", status: "Unknown", reason: "DeploymentPaused", message: "Deployment is paused")
+        } else if complete {
+            condition = Condition(type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: "ReplicaSet \"\(new)\" has successfully progressed.")
+            if previous?.reason == "NewReplicaSetAvailable" { condition.lastUpdateTime = previous?.lastUpdateTime }
+        } else {
+            var before = deployment.status ?? Deployment.Status()
+            before.conditions = nil
+            var after = status
+            after.conditions = nil
+            let moved = before != after || ["DeploymentPaused", "NewReplicaSetAvailable", nil].contains(previous?.reason)
+                || previous?.message?.contains("\"\(new)\"") != true
+            let last = (previous?.lastUpdateTime ?? previous?.lastTransitionTime).flatMap(Timestamp.date) ?? now
+            if !moved, previous?.reason == "ProgressDeadlineExceeded" { return previous! }
+            if !moved, now.timeIntervalSince(last) > Double(deployment.spec.progressDeadlineSeconds ?? 600) {
+                condition = Condition(type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded",
+                                      message: "ReplicaSet \"\(new)\" has timed out progressing.")
+            } else {
+                condition = Condition(type: "Progressing", status: "True", reason: "ReplicaSetUpdated", message: "ReplicaSet \"\(new)\" is progressing.")
+                condition.lastUpdateTime = moved ? stamp : previous?.lastUpdateTime
+                return condition
+            }
+        }
+        condition.lastUpdateTime = condition.lastUpdateTime ?? stamp
+        return condition
+    }
+
+    /// Which of a Deployment's annotations its ReplicaSets carry (kubectl's change-cause above all): all but those
+    /// of the Deployment's own bookkeeping; the ReplicaSet's revision stays its own.
+    static func replicaSetAnnotations(_ deployment: Deployment, _ set: ReplicaSet) -> [String: String]? {
+        let skipped: Set = [revisionAnnotation, "kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision-history"]
+        var annotations = set.metadata.annotations ?? [:]
+        for (key, value) in deployment.metadata.annotations ?? [:] where !skipped.contains(key) { annotations[key] = value }
+        return annotations.isEmpty ? nil : annotations
+    }
+
+    static func revision(_ set: ReplicaSet) -> Int { Int(set.metadata.annotations?[revisionAnnotation] ?? "") ?? 0 }
 
     static func sameIgnoringTimes(_ a: Deployment.Status?, _ b: Deployment.Status) -> Bool {
         guard var a else { return false }

@@ -228,4 +228,32 @@ struct WorkloadKubectlTests {
             #expect(try kubectl(["rollout", "status", "deploy/web", "--timeout=60s"]).status == 0, "the pending replacement runs on the uncordoned worker")
         }
     }
+
+    /// A Deployment's rollouts with kubectl: `rollout pause` holding a `set image` back, `resume` rolling it out,
+    /// `kubernetes.io/change-cause` in `rollout history`, and a rollout stuck past `progressDeadlineSeconds` failing
+    /// `rollout status`.
+    @Test func deploymentsPauseRecordTheirCauseAndTimeOut() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("rollouts", yaml: APIStressTests.oneNode) { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            #expect(try kubectl(["create", "deployment", "web", "--image=busybox", "--replicas=2", "--", "sleep", "3600"]).status == 0)
+            #expect(try kubectl(["annotate", "deploy/web", "kubernetes.io/change-cause=first"]).status == 0)
+            #expect(try kubectl(["rollout", "status", "deploy/web", "--timeout=60s"]).status == 0)
+            #expect(try kubectl(["rollout", "pause", "deploy/web"]).output == "deployment.apps/web paused\n")
+            #expect(try kubectl(["set", "image", "deploy/web", "busybox=busybox:1.36"]).status == 0)
+            #expect(try kubectl(["annotate", "deploy/web", "kubernetes.io/change-cause=to 1.36", "--overwrite"]).status == 0)
+            Thread.sleep(forTimeInterval: 2)
+            #expect(try kubectl(["get", "rs", "-o", "name"]).output.split(separator: "\n").count == 1, "paused: no new ReplicaSet")
+            #expect(try kubectl(["get", "deploy", "web", "-o", "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}"]).output == "DeploymentPaused")
+            #expect(try kubectl(["rollout", "resume", "deploy/web"]).output == "deployment.apps/web resumed\n")
+            #expect(try kubectl(["rollout", "status", "deploy/web", "--timeout=60s"]).status == 0)
+            let history = kubectlTests.columns(try kubectl(["rollout", "history", "deploy/web"]).output)
+            #expect(history.suffix(2) == [["1", "first"], ["2", "to", "1.36"]], "\(history)")
+
+            let stuck = #"{"spec":{"progressDeadlineSeconds":2,"template":{"spec":{"containers":[{"name":"busybox","image":"registry.invalid/nope:1"}]}}}}"#
+            #expect(try kubectl(["patch", "deploy/web", "-p", stuck]).status == 0)
+            let status = try kubectl(["rollout", "status", "deploy/web", "--timeout=40s"])
+            #expect(status.status != 0 && status.output.contains("error: deployment \"web\" exceeded its progress deadline"), "\(status.output)")
+        }
+    }
 }
