@@ -58,6 +58,7 @@ bench: release
 	.build/release/kindling-bench policy
 	.build/release/kindling-bench ingress
 	.build/release/kindling-bench scale
+	.build/release/kindling-bench workloads
 
 clean:
 	rm -rf .build

@@ -21,6 +21,9 @@ public struct PodRecord: Codable, Sendable, Equatable {
     /// Its init containers have all completed (and sidecars started): from then on its containers run, and
     /// a sidecar restarting does not hold them back.
     public var initialized = false
+    /// The pod has finished (Succeeded or Failed) and its sandbox is gone, as kubelet tears a finished pod's down:
+    /// its address is free for other pods; its record (final container states) and logs stay until it is deleted.
+    public var released = false
 
     public init(uid: String, namespace: String, name: String, netns: String, hostDevice: String, ip: IPv4Address, podCIDR: IPv4CIDR,
                 startTime: String) {

@@ -96,4 +96,22 @@ import Testing
         let reasons = try await node.eventReasons("live", until: "Killing")
         #expect(reasons.contains("Unhealthy") && reasons.contains("Killing"))
     }
+
+    /// As kubelet: a finished pod's sandbox goes once the API shows it finished, and its address serves the next
+    /// pod; the pod, its final status and its record stay until it is deleted.
+    @Test func aFinishedPodGivesItsSandboxAndAddressBack() async throws {
+        let node = try await PodRuntimeHarness { $0.last == "done" ? .exits(0) : .runs }
+        try Self.create(node, "once", spec: #"{"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox", "command": ["sh", "-c", "done"]}]}"#)
+        try await Self.passes(node) { try node.pod("once").status?.phase == "Succeeded" }
+        let address = try #require(try node.pod("once").status?.podIP)
+        try await Self.passes(node) { node.machine.sandboxNames.isEmpty }
+        #expect(node.machine.sandboxNames.isEmpty, "the finished pod's sandbox is gone")
+        #expect(try node.pod("once").status?.phase == "Succeeded" && node.files.loadAll().first?.released == true)
+        try Self.create(node, "next", spec: #"{"containers": [{"name": "main", "image": "busybox", "command": ["sleep", "3600"]}]}"#)
+        try await Self.passes(node) { try node.pod("next").status?.phase == "Running" }
+        #expect(try node.pod("next").status?.podIP == address, "the address is free again")
+        _ = try node.registry.delete(Pod.self, namespace: "default", name: "once")
+        try await Self.passes(node) { (try? node.pod("once")) == nil }
+        #expect((try? node.pod("once")) == nil, "a released pod is removed without a sandbox to tear down")
+    }
 }

@@ -9,6 +9,6 @@ struct KindlingBench: AsyncParsableCommand {
         commandName: "kindling-bench",
         abstract: "Benchmarks of kindling's service proxy, beside their kernel baselines.",
         subcommands: [ProxySyncBench.self, DatapathBench.self, ConvergenceBench.self, DNSBench.self, CrashBench.self, KubectlBench.self, CustomResourceBench.self,
-                      PolicyBench.self, IngressBench.self, ScaleBench.self]
+                      PolicyBench.self, IngressBench.self, ScaleBench.self, WorkloadBench.self]
     )
 }

@@ -19,6 +19,8 @@ struct PassSchedule: Equatable {
         pending = desired.keys.contains { records[$0] == nil }
         for (uid, record) in records {
             processes.formUnion([record.sandbox].compactMap { $0 } + record.containers.values.compactMap(\.process))
+            // A finished pod whose sandbox is gone has nothing left to do until it is deleted.
+            if record.released, let pod = desired[uid], pod.metadata.deletionTimestamp == nil { continue }
             guard let pod = desired[uid], pod.metadata.deletionTimestamp == nil, record.stopDeadline == nil,
                   record.sandbox != nil else {
                 pending = true

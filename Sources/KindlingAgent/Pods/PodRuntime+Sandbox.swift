@@ -9,7 +9,7 @@ import KindlingProcess
 extension PodRuntime {
     func createSandbox(_ pod: Pod, podCIDR: IPv4CIDR) async throws {
         guard let uid = pod.metadata.uid,
-              let ip = PodIPAM.next(in: podCIDR, used: Set(records.values.map(\.ip))) else {
+              let ip = PodIPAM.next(in: podCIDR, used: Set(records.values.filter { !$0.released }.map(\.ip))) else {
             throw AgentError("no free address in \(podCIDR)")
         }
         let netns = PodRuntime.netnsName(cluster: cluster, pod: pod)
@@ -249,6 +249,24 @@ extension PodRuntime {
 
     // MARK: Stopping
 
+    /// A finished pod's sandbox goes (its processes, link, route and namespace), as kubelet tears it down once the
+    /// pod is Succeeded or Failed: its address is free again. Its record and logs stay for the API and `logs`.
+    func release(_ record: inout PodRecord) async {
+        do {
+            try await machine.removeSandbox(record)
+        } catch {
+            logger.warning("pod \(record.namespace)/\(record.name): teardown of the finished pod: \(error)")
+            return
+        }
+        for name in record.containers.keys {
+            record.containers[name]?.process = nil
+            inputs.removeValue(forKey: "\(record.uid)/\(name)")?.close()
+        }
+        record.sandbox = nil
+        record.released = true
+        try? files.save(record)
+    }
+
     /// Stops a pod: SIGTERM to its containers first, SIGKILL at the deadline (or at once when the pod is
     /// gone from the API), then the sandbox, link, namespace and files go, and the API object is removed.
     func stop(_ record: PodRecord, pod: Pod?) async {
@@ -284,7 +302,7 @@ extension PodRuntime {
             guard let deadline = record.stopDeadline, deadline <= Date() else { return }
         }
         do {
-            try await machine.removeSandbox(record)
+            if !record.released { try await machine.removeSandbox(record) }
             try? FileManager.default.removeItem(atPath: files.directory(record.uid))
         } catch {
             logger.error("pod \(record.namespace)/\(record.name): teardown: \(error)")

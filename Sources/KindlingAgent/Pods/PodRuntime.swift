@@ -154,7 +154,7 @@ public actor PodRuntime {
         }
         refreshReferences()
         for (uid, pod) in desired where pod.metadata.deletionTimestamp == nil {
-            guard var record = records[uid] else { continue }
+            guard var record = records[uid], !record.released else { continue }
             let before = record
             superviseContainers(pod, &record)
             records[uid] = record
@@ -170,6 +170,11 @@ public actor PodRuntime {
                 reports.append((pod, status))
             } else if !apiDiffers {
                 posted[uid] = (status, .distantPast)
+                // Finished, and the API says so: its sandbox goes and its address is free.
+                if status.phase == "Succeeded" || status.phase == "Failed" {
+                    await release(&record)
+                    records[uid] = record
+                }
             }
         }
         await post(reports)
