@@ -51,7 +51,7 @@ public struct PodEntry: Sendable {
     /// The entry to `container` (nil: the first) of `pod`, which must be running on this machine.
     public init(cluster: String, pod: Pod, container asked: String?, stateRoot: String = ClusterNames.stateRoot) throws(Failure) {
         let container = asked ?? pod.spec.containers.first?.name ?? ""
-        guard pod.spec.allContainers.contains(where: { $0.name == container }) else { throw .noSuchContainer(container, pod: pod.name) }
+        guard pod.spec.everyContainer.contains(where: { $0.name == container }) else { throw .noSuchContainer(container, pod: pod.name) }
         guard let uid = pod.metadata.uid, let record = PodFiles(cluster: cluster, stateRoot: stateRoot).load(uid), record.sandbox?.isAlive == true else {
             throw .notRunning(pod: pod.name, phase: pod.phase)
         }

@@ -45,7 +45,7 @@ extension APIHandler {
         }
         let patch = try jsonBody(request)
         var found: [String] = []
-        let writer = Self.writer(request, subresource: scope == .status ? "status" : nil)
+        let writer = Self.writer(request, subresource: scope == .status ? "status" : scope == .ephemeralContainers ? "ephemeralcontainers" : nil)
         let result = try registry.modify(kind, namespace: namespace, name: name, dryRun: try Self.dryRun(request), writer: writer) { current in
             let merged = try apply(patch, try KubeJSON.tree(current))
             // A resourceVersion in the patch is a precondition, as in kube-apiserver.
@@ -56,7 +56,11 @@ extension APIHandler {
             kind.decoded(&patched)
             found = try FieldValidation.check(kind: served.kind, apiVersion: served.apiVersion, custom: kind.definedBySchema,
                                               unknown: FieldValidation.unknownFields(body: merged, decoded: try KubeJSON.tree(patched)), validation)
-            patched = scope == .status ? Registry.withStatus(of: patched, on: current) : Registry.mainWrite(patched, over: current, as: kind)
+            switch scope {
+            case .status: patched = Registry.withStatus(of: patched, on: current)
+            case .ephemeralContainers: patched = Registry.withEphemeralContainers(of: patched, on: current)
+            case .main: patched = Registry.mainWrite(patched, over: current, as: kind)
+            }
             try validatePatched(patched, current)
             return patched
         }

@@ -224,14 +224,16 @@ public struct APIHandler: Sendable {
                 return APIHandler.json(200, Self.table(kind, [object], resourceVersion: object.metadata.resourceVersion, request))
             }
             return APIHandler.json(200, object)
-        case ("PUT", let sub) where sub == nil || sub == "status":
+        case ("GET", "ephemeralcontainers") where S.Object.self == Pod.self:
+            return APIHandler.json(200, try registry.get(kind, namespace: namespace, name: name))
+        case ("PUT", let sub) where sub == nil || sub == "status" || (sub == "ephemeralcontainers" && S.Object.self == Pod.self):
             let (object, warnings) = try decodeBody(kind, request)
-            return APIHandler.json(200, try registry.update(object, as: kind, namespace: namespace, name: name, scope: sub == nil ? .main : .status,
+            return APIHandler.json(200, try registry.update(object, as: kind, namespace: namespace, name: name, scope: Self.scope(sub),
                                                             dryRun: try Self.dryRun(request), writer: Self.writer(request, subresource: sub)),
                                    warnings: warnings)
-        case ("PATCH", let sub) where sub == nil || sub == "status":
+        case ("PATCH", let sub) where sub == nil || sub == "status" || (sub == "ephemeralcontainers" && S.Object.self == Pod.self):
             var warnings: [String] = []
-            let patched = try patch(kind, namespace: namespace, name: name, request: request, scope: sub == nil ? .main : .status,
+            let patched = try patch(kind, namespace: namespace, name: name, request: request, scope: Self.scope(sub),
                                     warnings: &warnings)
             return APIHandler.json(200, patched, warnings: warnings)
         case ("DELETE", nil):
@@ -251,6 +253,15 @@ public struct APIHandler: Sendable {
             break
         }
         throw Status.methodNotAllowed("the server does not allow this method on the requested resource")
+    }
+
+    /// What a write to the main resource or one of its write subresources may change.
+    static func scope(_ subresource: String?) -> Registry.UpdateScope {
+        switch subresource {
+        case "status": .status
+        case "ephemeralcontainers": .ephemeralContainers
+        default: .main
+        }
     }
 
     func delete<S: KindStrategy>(_ kind: S, namespace: String, name: String, _ request: APIRequest) throws -> APIResponse {

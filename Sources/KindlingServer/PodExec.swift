@@ -185,7 +185,7 @@ public enum PodExec {
     static func attach(_ log: ContainerLog, after reads: ContainerLog.ReadPositions, request: Request, cluster: String,
                        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let writer = StreamWriter(outbound: outbound)
-        let spec = log.pod.spec.containers.first { $0.name == log.container }
+        let spec = log.pod.spec.everyContainer.first { $0.name == log.container }
         let tty = spec?.tty == true
         var connection: Int32?
         if request.stdin, spec?.stdin == true, let uid = log.pod.metadata.uid {

@@ -133,7 +133,7 @@ public final class Registry: Sendable {
     }
 
     /// What an update may change: the whole object but its status, or only its status.
-    public enum UpdateScope: Sendable { case main, status }
+    public enum UpdateScope: Sendable { case main, status, ephemeralContainers }
 
     /// Replaces an object as PUT does. A set resourceVersion must be the stored one (409 otherwise). A kind
     /// with a status subresource keeps its status through the main resource and the rest through `status`.
@@ -156,6 +156,7 @@ public final class Registry: Sendable {
             case .status: new = Registry.withStatus(of: new, on: old)
                 new.metadata.labels = object.metadata.labels ?? old.metadata.labels
                 new.metadata.annotations = object.metadata.annotations ?? old.metadata.annotations
+            case .ephemeralContainers: new = Registry.withEphemeralContainers(of: new, on: old)
             }
             return new
         }
@@ -324,7 +325,18 @@ public final class Registry: Sendable {
     /// What a write to the main resource stores: for a kind with a status subresource, the stored status stays
     /// (only `status` writes it); for any other kind, the object as written.
     static func mainWrite<S: KindStrategy>(_ new: S.Object, over old: S.Object, as kind: S) -> S.Object {
-        kind.hasStatus ? withStatus(of: old, on: new) : new
+        let kept = kind.hasStatus ? withStatus(of: old, on: new) : new
+        // A pod's ephemeral containers change only through their subresource, as upstream has it.
+        return S.Object.self == Pod.self ? withEphemeralContainers(of: old, on: kept) : kept
+    }
+
+    /// The pod `onto` with `source`'s ephemeral containers.
+    static func withEphemeralContainers<T: APIObject>(of source: T, on onto: T) -> T {
+        guard let sourceTree = try? KubeJSON.tree(source), var ontoTree = try? KubeJSON.tree(onto),
+              var spec = ontoTree["spec"] as? [String: Any] else { return onto }
+        spec["ephemeralContainers"] = (sourceTree["spec"] as? [String: Any])?["ephemeralContainers"]
+        ontoTree["spec"] = spec
+        return (try? KubeJSON.value(T.self, from: ontoTree)) ?? onto
     }
 
     /// The object `onto` with `source`'s status (through a JSON tree, so it works for every kind).

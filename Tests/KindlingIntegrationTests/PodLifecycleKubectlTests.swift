@@ -107,4 +107,28 @@ struct PodLifecycleKubectlTests {
             #expect(eventually(30) { row("no-such-image").prefix(3) == ["no-such-image", "0/1", "ImagePullBackOff"] }, "\(row("no-such-image"))")
         }
     }
+
+    /// `kubectl debug` adds an ephemeral container to a running pod (the ephemeralcontainers subresource, a
+    /// strategic merge patch): it runs once in the pod, with the pod's hostname and network.
+    @Test func kubectlDebugAddsEphemeralContainers() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "\(KubectlTests.venv)/kubectl"), "no kubectl: run scripts/install-deps.sh")
+        try cli.withCluster("debug", yaml: APIStressTests.oneNode) { name in
+            func kubectl(_ arguments: [String], input: String? = nil) throws -> CommandResult { try kubectlTests.kubectl(name, arguments, input: input) }
+            #expect(try kubectl(["run", "app", "--image=busybox", "--", "sleep", "3600"]).status == 0)
+            #expect(try kubectl(["wait", "--for=condition=Ready", "pod/app", "--timeout=60s"]).status == 0)
+            let debugged = try kubectl(["debug", "app", "--image=busybox", "-c", "dbg", "--target=app", "--", "sh", "-c", "echo from the debug container; hostname"])
+            #expect(debugged.status == 0, "\(debugged.output)")
+            var log = ""
+            #expect(try eventually(20) {
+                log = try kubectl(["logs", "app", "-c", "dbg"]).output
+                return log == "from the debug container\napp\n"
+            }, "\(log)")
+            #expect(try eventually(10) {
+                try kubectl(["get", "pod", "app", "-o", "jsonpath={.status.ephemeralContainerStatuses[0].state.terminated.reason}"]).output == "Completed"
+            })
+            #expect(try kubectl(["debug", "app", "--image=busybox", "-c", "second", "--", "true"]).status == 0, "a second one is added beside")
+            #expect(try kubectl(["get", "pod", "app", "-o", "jsonpath={.spec.ephemeralContainers[*].name}"]).output == "dbg second")
+            #expect(try kubectl(["get", "pod", "app", "-o", "jsonpath={.status.phase}"]).output == "Running", "the pod runs on")
+        }
+    }
 }

@@ -28,7 +28,7 @@ import Testing
 
     /// Subresources as kube-apiserver lists them (of those kindling serves); most kinds have none.
     @Test(arguments: [
-        ("pods", ["status", "log", "exec", "attach", "eviction"]), ("deployments", ["status", "scale"]), ("replicasets", ["status", "scale"]),
+        ("pods", ["status", "log", "exec", "attach", "eviction", "ephemeralcontainers"]), ("deployments", ["status", "scale"]), ("replicasets", ["status", "scale"]),
         ("services", ["status"]), ("nodes", ["status"]), ("namespaces", ["status"]), ("ingresses", ["status"]),
         ("configmaps", []), ("secrets", []), ("endpoints", []), ("endpointslices", []), ("events", []), ("leases", []),
         ("networkpolicies", []), ("ingressclasses", []),
@@ -127,7 +127,7 @@ import Testing
         let versions = try #require((aggregated["items"] as? [[String: Any]])?.first?["versions"] as? [[String: Any]])
         let listed = try #require(versions.first?["resources"] as? [[String: Any]])
         let pods = try #require(listed.first { $0["resource"] as? String == "pods" })
-        #expect((pods["subresources"] as? [[String: Any]])?.compactMap { $0["subresource"] as? String } == ["status", "log", "exec", "attach", "eviction"])
+        #expect((pods["subresources"] as? [[String: Any]])?.compactMap { $0["subresource"] as? String } == ["status", "log", "exec", "attach", "eviction", "ephemeralcontainers"])
         #expect(pods["categories"] as? [String] == ["all"])
         let maps = try #require(listed.first { $0["resource"] as? String == "configmaps" })
         #expect(maps["subresources"] == nil && maps["categories"] == nil)

@@ -41,3 +41,27 @@ import Testing
             """#).isEmpty)
     }
 }
+
+/// Ephemeral containers as kube-apiserver takes them: through their subresource only, added never changed or
+/// removed, without what only a regular container may have.
+@Suite struct EphemeralContainerValidationTests {
+    static func pod(_ ephemeral: String) throws -> Pod {
+        var pod = try KubeJSON.decoder.decode(Pod.self, from: Data(#"{"metadata": {"name": "p", "namespace": "d"}, "spec": {"containers": [{"name": "app", "image": "nginx"}], "ephemeralContainers": \#(ephemeral)}}"#.utf8))
+        pod.applyDefaults()
+        return pod
+    }
+
+    @Test func addedNeverChangedOrRemoved() throws {
+        let none = try Self.pod("[]")
+        let one = try Self.pod(#"[{"name": "dbg", "image": "busybox", "targetContainerName": "app"}]"#)
+        #expect(one.validateUpdate(from: none).isEmpty)
+        #expect(none.validateUpdate(from: one).map(\.description) == [#"spec.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be removed"#])
+        let changed = try Self.pod(#"[{"name": "dbg", "image": "alpine", "targetContainerName": "app"}]"#)
+        #expect(changed.validateUpdate(from: one).map(\.description) == [#"spec.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be changed"#])
+        let bad = try Self.pod(#"[{"name": "app", "image": "busybox", "ports": [{"containerPort": 80}], "targetContainerName": "nope"}]"#)
+        #expect(bad.validateUpdate(from: none).map(\.description) == [#"spec.ephemeralContainers[0].name: Duplicate value: "app""#,
+                                                                      "spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container",
+                                                                      #"spec.ephemeralContainers[0].targetContainerName: Not found: "nope""#])
+        #expect(one.validate().map(\.description) == ["spec.ephemeralContainers: Forbidden: cannot be set on create"])
+    }
+}

@@ -17,6 +17,8 @@ public struct Container: Codable, Hashable, Sendable {
     /// Only on init containers: `Always` makes one a sidecar, started in order and kept running beside the
     /// pod's containers.
     public var restartPolicy: String?
+    /// Only on ephemeral containers: the container whose namespaces it shares (here every container shares the pod's).
+    public var targetContainerName: String?
     public var imagePullPolicy: String?
     /// What `kubectl run -i -t` asks for; kept, though containers' input and terminals are not attachable yet.
     public var stdin: Bool?

@@ -13,6 +13,7 @@ public struct Pod: KubeObject {
         .init("exec", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodExecOptions"), verbs: ["create", "get"]),
         .init("attach", responseKind: GroupVersionKind(group: "", version: "v1", kind: "PodAttachOptions"), verbs: ["create", "get"]),
         .init("eviction", responseKind: GroupVersionKind(group: "policy", version: "v1", kind: "Eviction"), verbs: ["create"]),
+        .init("ephemeralcontainers", responseKind: Pod.groupVersionKind, verbs: ["get", "patch", "update"]),
     ]
 
     /// A pod bound to a node is stopped by its agent first, as a kubelet does; `gracePeriodSeconds: 0` removes it at once.
@@ -50,11 +51,13 @@ public struct Pod: KubeObject {
         status?.qosClass = QOSClass.of(spec.containers)
     }
 
-    public func validate() -> [FieldError] { spec.validate("spec") }
+    public func validate() -> [FieldError] {
+        spec.validate("spec") + (spec.ephemeralContainers.map { $0.isEmpty ? [] : [.forbidden("spec.ephemeralContainers", "cannot be set on create")] } ?? [])
+    }
 
     /// Like kube-apiserver, a pod's spec is immutable but for its containers' images.
     public func validateUpdate(from old: Pod) -> [FieldError] {
-        var errors = validate()
+        var errors = spec.validate("spec")
         var allowed = old.spec
         if allowed.containers.count == spec.containers.count {
             for i in allowed.containers.indices { allowed.containers[i].image = spec.containers[i].image }
@@ -62,10 +65,40 @@ public struct Pod: KubeObject {
         if let new = spec.initContainers, allowed.initContainers?.count == new.count {
             for i in new.indices { allowed.initContainers![i].image = new[i].image }
         }
+        // Ephemeral containers may be added, never changed or removed.
+        let before = old.spec.ephemeralContainers ?? [], after = spec.ephemeralContainers ?? []
+        if let changed = before.enumerated().first(where: { $0.offset >= after.count || after[$0.offset] != $0.element })?.element {
+            errors.append(.forbidden("spec.ephemeralContainers", "existing ephemeral containers \"\(changed.name)\" may not be \(after.contains { $0.name == changed.name } ? "changed" : "removed")"))
+        } else {
+            errors += Self.validateEphemeral(Array(after.dropFirst(before.count)), offset: before.count, spec: spec)
+        }
+        allowed.ephemeralContainers = spec.ephemeralContainers
         // Tolerations may be added, never taken away.
         if (old.spec.tolerations ?? []).allSatisfy({ (spec.tolerations ?? []).contains($0) }) { allowed.tolerations = spec.tolerations }
         if allowed != spec {
             errors.append(.forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations), `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"))
+        }
+        return errors
+    }
+
+    /// kube-apiserver's rules for new ephemeral containers: unique names, none of what only a regular container
+    /// may have, a target that exists.
+    static func validateEphemeral(_ added: [Container], offset: Int, spec: PodSpec) -> [FieldError] {
+        var errors: [FieldError] = []
+        var names = Set(spec.allContainers.map(\.name))
+        for (i, container) in added.enumerated() {
+            let path = "spec.ephemeralContainers[\(offset + i)]"
+            if !names.insert(container.name).inserted { errors.append(.duplicate("\(path).name", container.name)) }
+            errors += container.validate(path)
+            for (field, set) in [("ports", container.ports != nil), ("livenessProbe", container.livenessProbe != nil),
+                                 ("readinessProbe", container.readinessProbe != nil), ("startupProbe", container.startupProbe != nil),
+                                 ("lifecycle", container.lifecycle != nil),
+                                 ("resources", !(container.resources?.limits ?? [:]).isEmpty || !(container.resources?.requests ?? [:]).isEmpty)] where set {
+                errors.append(.forbidden("\(path).\(field)", "cannot be set for an Ephemeral Container"))
+            }
+            if let target = container.targetContainerName, !spec.allContainers.contains(where: { $0.name == target }) {
+                errors.append(FieldError(.notFound, field: "\(path).targetContainerName", value: "\"\(target)\""))
+            }
         }
         return errors
     }
@@ -79,11 +112,16 @@ public struct PodSpec: Codable, Hashable, Sendable {
     /// Run in order before `containers`, each to completion, or (sidecars) until started and then beside them.
     public var initContainers: [Container]?
     public var containers: [Container]
+    /// Added to a running pod through `pods/{name}/ephemeralcontainers` (`kubectl debug`), run once, never removed.
+    public var ephemeralContainers: [Container]?
     public var restartPolicy: String?
     public var nodeName: String?
     public var nodeSelector: [String: String]?
     public var affinity: Affinity?
     public var tolerations: [Toleration]?
+    /// Defaulted to `{}` as kube-apiserver does (clients such as `kubectl debug` count on it being there);
+    /// kindling keeps it but runs every process as the agent's user.
+    public var securityContext: PodSecurityContext?
     public var hostname: String?
     public var subdomain: String?
     public var terminationGracePeriodSeconds: Int64?
@@ -139,6 +177,7 @@ public struct PodSpec: Codable, Hashable, Sendable {
 
     public mutating func applyDefaults() {
         restartPolicy = restartPolicy ?? "Always"
+        securityContext = securityContext ?? PodSecurityContext()
         terminationGracePeriodSeconds = terminationGracePeriodSeconds ?? 30
         dnsPolicy = dnsPolicy ?? "ClusterFirst"
         enableServiceLinks = enableServiceLinks ?? true
@@ -147,6 +186,7 @@ public struct PodSpec: Codable, Hashable, Sendable {
         if serviceAccountName != nil { serviceAccount = serviceAccountName }
         for i in containers.indices { containers[i].applyDefaults() }
         for i in (initContainers ?? []).indices { initContainers![i].applyDefaults() }
+        for i in (ephemeralContainers ?? []).indices { ephemeralContainers![i].applyDefaults() }
         for i in (volumes ?? []).indices { volumes![i].applyDefaults() }
     }
 
@@ -228,6 +268,8 @@ public struct PodSpec: Codable, Hashable, Sendable {
 
     /// Init containers first, in the order they run.
     public var allContainers: [Container] { (initContainers ?? []) + containers }
+    /// Every container the node runs: init, the pod's own, and ephemeral ones.
+    public var everyContainer: [Container] { allContainers + (ephemeralContainers ?? []) }
 
     /// The init containers that are sidecars, in order.
     public var sidecars: [Container] { (initContainers ?? []).filter(\.isSidecar) }
@@ -243,6 +285,7 @@ public struct PodStatus: Codable, Hashable, Sendable {
     public var podIPs: [PodIP]?
     public var startTime: String?
     public var initContainerStatuses: [ContainerStatus]?
+    public var ephemeralContainerStatuses: [ContainerStatus]?
     public var containerStatuses: [ContainerStatus]?
     public var qosClass: String?
 
@@ -319,4 +362,26 @@ public struct PodTemplateSpec: Codable, Hashable, Sendable {
         self.metadata = metadata
         self.spec = spec
     }
+}
+
+/// `spec.securityContext`: kept as written, not enforced (every pod's processes run as the agent's user).
+public struct PodSecurityContext: Codable, Hashable, Sendable {
+    public struct Sysctl: Codable, Hashable, Sendable {
+        public var name: String
+        public var value: String
+    }
+    public struct SeccompProfile: Codable, Hashable, Sendable {
+        public var type: String
+        public var localhostProfile: String?
+    }
+    public var runAsUser: Int64?
+    public var runAsGroup: Int64?
+    public var runAsNonRoot: Bool?
+    public var fsGroup: Int64?
+    public var fsGroupChangePolicy: String?
+    public var supplementalGroups: [Int64]?
+    public var seccompProfile: SeccompProfile?
+    public var sysctls: [Sysctl]?
+
+    public init() {}
 }

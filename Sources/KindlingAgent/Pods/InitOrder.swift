@@ -8,10 +8,11 @@ import KindlingProcess
 /// pod's containers have all ended for good.
 enum InitOrder {
     enum Role: Equatable {
-        case initContainer, sidecar, main
+        case initContainer, sidecar, main, ephemeral
     }
 
     static func role(of container: Container, in spec: PodSpec) -> Role {
+        if spec.ephemeralContainers?.contains(where: { $0.name == container.name }) == true { return .ephemeral }
         guard spec.initContainers?.contains(where: { $0.name == container.name }) == true else { return .main }
         return container.isSidecar ? .sidecar : .initContainer
     }
@@ -24,6 +25,7 @@ enum InitOrder {
         case .main: return policy
         case .initContainer: return policy == "Always" ? "OnFailure" : policy
         case .sidecar: return podDone ? "Never" : "Always"
+        case .ephemeral: return "Never"
         }
     }
 
@@ -62,6 +64,12 @@ enum InitOrder {
             return Progress(runnable: runnable, initialized: false, failed: false, incomplete: incomplete)
         }
         return Progress(runnable: spec.sidecars.map(\.name) + spec.containers.map(\.name), initialized: true, failed: false, incomplete: [])
+    }
+
+    /// Whether a container may be started now: by `progress`, or any time for an ephemeral one (it is run once,
+    /// whatever the pod is doing, as kubelet runs `kubectl debug`'s).
+    static func mayRun(_ container: Container, in spec: PodSpec, _ progress: Progress) -> Bool {
+        progress.runnable.contains(container.name) || role(of: container, in: spec) == .ephemeral
     }
 
     /// Whether the pod's own containers have all ended and none will run again: its sidecars are stopped then.

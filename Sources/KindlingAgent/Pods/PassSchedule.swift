@@ -28,7 +28,8 @@ struct PassSchedule: Equatable {
             }
             let runnable = Set(InitOrder.progress(pod.spec, record).runnable)
             let podDone = InitOrder.mainDone(pod.spec, record)
-            for container in pod.spec.allContainers where runnable.contains(container.name) {
+            for container in pod.spec.everyContainer where runnable.contains(container.name)
+                || InitOrder.role(of: container, in: pod.spec) == .ephemeral {
                 guard let state = record.containers[container.name] else {
                     pending = true
                     continue

@@ -14,7 +14,7 @@ extension PodRuntime {
     func superviseContainers(_ pod: Pod, _ record: inout PodRecord) {
         let now = Date()
         let spec = pod.spec
-        for container in spec.allContainers {
+        for container in spec.everyContainer {
             guard var state = record.containers[container.name], let process = state.process else { continue }
             let exit = machine.exitCode(process)
             if exit == nil && machine.isAlive(process) {
@@ -42,7 +42,7 @@ extension PodRuntime {
             progress = InitOrder.progress(spec, record)
         }
         let podDone = InitOrder.mainDone(spec, record)
-        for container in spec.allContainers {
+        for container in spec.everyContainer {
             var state = record.containers[container.name] ?? ContainerRecord()
             defer { record.containers[container.name] = state }
             let role = InitOrder.role(of: container, in: spec)
@@ -51,7 +51,7 @@ extension PodRuntime {
                 state = kill(container, of: pod, state, reason: "Stopping container \(container.name)", grace: spec.terminationGracePeriodSeconds)
                 state.restartForced = false
             }
-            guard services != nil, state.process == nil, progress.runnable.contains(container.name),
+            guard services != nil, state.process == nil, InitOrder.mayRun(container, in: spec, progress),
                   ContainerLifecycle.next(state, restartPolicy: InitOrder.restartPolicy(role, pod: spec, podDone: podDone), now: now) == .start
             else { continue }
             state = start(container, of: pod, record: record, state: state, now: now)

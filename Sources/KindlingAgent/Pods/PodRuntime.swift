@@ -186,7 +186,8 @@ public actor PodRuntime {
 
     /// Notes an event about one of a pod's containers, as the kubelet reports it.
     func report(_ pod: Pod, container: String, type: String = "Normal", reason: String, message: String) {
-        let list = pod.spec.initContainers?.contains { $0.name == container } == true ? "initContainers" : "containers"
+        let list = pod.spec.initContainers?.contains { $0.name == container } == true ? "initContainers"
+            : pod.spec.ephemeralContainers?.contains { $0.name == container } == true ? "ephemeralContainers" : "containers"
         events.append(Event.report(about: pod, type: type, reason: reason, message: message,
                                    source: .init(component: "kubelet", host: nodeName), fieldPath: "spec.\(list){\(container)}",
                                    now: Timestamp.string()))

@@ -87,6 +87,8 @@ enum PodStatusBuilder {
         status.podIPs = [.init(ip: record.ip.description)]
         status.startTime = record.startTime
         status.initContainerStatuses = inits.isEmpty ? nil : inits
+        let ephemeral = (pod.spec.ephemeralContainers ?? []).map(shown)
+        status.ephemeralContainerStatuses = ephemeral.isEmpty ? nil : ephemeral
         status.containerStatuses = containers
         return status
     }
