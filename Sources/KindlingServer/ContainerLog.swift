@@ -16,7 +16,8 @@ struct ContainerLog {
     static func container(of pod: Pod, asked: String?) throws -> String {
         let names = pod.spec.containers.map(\.name), inits = (pod.spec.initContainers ?? []).map(\.name)
         if let asked, !asked.isEmpty {
-            guard names.contains(asked) || inits.contains(asked) || pod.spec.ephemeralContainers?.contains(where: { $0.name == asked }) == true else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
+            let ephemeral = pod.spec.ephemeralContainers?.contains { $0.name == asked } == true
+            guard names.contains(asked) || inits.contains(asked) || ephemeral else { throw Status.badRequest("container \(asked) is not valid for pod \(pod.name)") }
             return asked
         }
         guard names.count == 1 else {
@@ -41,12 +42,12 @@ struct ContainerLog {
 
     /// The ID of the container's running instance, if it runs: a followed log ends with that instance.
     var runningID: String? {
-        let status = ((pod.status?.containerStatuses ?? []) + (pod.status?.initContainerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])).first { $0.name == container }
+        let status = Self.statuses(pod).first { $0.name == container }
         return status?.state?.running != nil ? status?.containerID : nil
     }
 
     var waiting: Status {
-        let statuses = (pod.status?.containerStatuses ?? []) + (pod.status?.initContainerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
+        let statuses = Self.statuses(pod)
         return Status.badRequest("container \"\(container)\" in pod \"\(pod.name)\" is waiting to start: \(statuses.first { $0.name == container }?.state?.waiting?.reason ?? "ContainerCreating")")
     }
 
@@ -79,7 +80,7 @@ struct ContainerLog {
     /// or, with `process`, that process is no longer the container's running one: one read of the pod.
     func isDone(process: String?) -> Bool {
         guard let now = try? registry.get(Pod.self, namespace: pod.namespace, name: pod.name), now.metadata.uid == pod.metadata.uid else { return true }
-        let status = ((now.status?.containerStatuses ?? []) + (now.status?.initContainerStatuses ?? []) + (now.status?.ephemeralContainerStatuses ?? [])).first { $0.name == container }
+        let status = Self.statuses(now).first { $0.name == container }
         if now.phase == "Succeeded" || now.phase == "Failed" || (status?.state?.terminated != nil && now.spec.restartPolicy == "Never") { return true }
         guard let process else { return false }
         return (status?.state?.running != nil ? status?.containerID : nil) != process
@@ -108,5 +109,10 @@ struct ContainerLog {
     }
 
     var key: String { "\(pod.metadata.uid ?? "")/\(container)" }
+
+    /// Every container's status: the pod's own, init and ephemeral ones.
+    static func statuses(_ pod: Pod) -> [ContainerStatus] {
+        (pod.status?.containerStatuses ?? []) + (pod.status?.initContainerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
+    }
 }
 
