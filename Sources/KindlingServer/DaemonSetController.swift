@@ -126,14 +126,8 @@ struct DaemonSetPlan: Equatable {
     /// maxSurge and maxUnavailable against the desired count, percentages rounded up; both zero would never
     /// progress, so maxUnavailable is 1 then.
     static func limits(_ rolling: DaemonSet.UpdateStrategy.RollingUpdate?, desired: Int) -> (maxSurge: Int, maxUnavailable: Int) {
-        func resolve(_ value: IntOrString?, _ fallback: Int) -> Int {
-            switch value {
-            case .int(let number): return number
-            case .string(let text): return Int(text.dropLast()).map { ($0 * desired + 99) / 100 } ?? fallback
-            case nil: return fallback
-            }
-        }
-        let surge = resolve(rolling?.maxSurge, 0), unavailable = resolve(rolling?.maxUnavailable, 1)
+        let surge = rolling?.maxSurge?.scaled(of: desired, roundUp: true) ?? 0
+        let unavailable = rolling?.maxUnavailable?.scaled(of: desired, roundUp: true) ?? 1
         return (surge, surge == 0 && unavailable == 0 ? 1 : unavailable)
     }
 

@@ -197,14 +197,9 @@ struct DeploymentController: Controller {
     /// maxUnavailable becomes 1 then.
     static func limits(replicas: Int, strategy: Deployment.Strategy?) -> Limits {
         guard strategy?.type != "Recreate" else { return Limits(maxSurge: 0, maxUnavailable: replicas) }
+        // 25% when unset (or not a percentage).
         func resolve(_ value: IntOrString?, roundUp: Bool) -> Int {
-            switch value ?? .string("25%") {
-            case .int(let n): return n
-            case .string(let text):
-                let percent = Double(text.dropLast()) ?? 25
-                let exact = Double(replicas) * percent / 100
-                return Int(roundUp ? exact.rounded(.up) : exact.rounded(.down))
-            }
+            (value ?? .string("25%")).scaled(of: replicas, roundUp: roundUp) ?? IntOrString.string("25%").scaled(of: replicas, roundUp: roundUp)!
         }
         let surge = resolve(strategy?.rollingUpdate?.maxSurge, roundUp: true)
         let unavailable = resolve(strategy?.rollingUpdate?.maxUnavailable, roundUp: false)

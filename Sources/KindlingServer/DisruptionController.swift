@@ -45,14 +45,8 @@ struct DisruptionController: Controller {
     /// minAvailable (a percentage rounded up), or the expected count less maxUnavailable (rounded up); with
     /// neither, every pod.
     static func desiredHealthy(_ spec: PodDisruptionBudget.Spec, expected: Int) -> Int {
-        func scaled(_ value: IntOrString) -> Int {
-            switch value {
-            case .int(let number): return number
-            case .string(let text): return ((Int(text.dropLast()) ?? 0) * expected + 99) / 100
-            }
-        }
-        if let minimum = spec.minAvailable { return scaled(minimum) }
-        if let maximum = spec.maxUnavailable { return max(0, expected - scaled(maximum)) }
+        if let minimum = spec.minAvailable { return minimum.scaled(of: expected, roundUp: true) ?? expected }
+        if let maximum = spec.maxUnavailable { return max(0, expected - (maximum.scaled(of: expected, roundUp: true) ?? 0)) }
         return expected
     }
 }

@@ -84,7 +84,7 @@ public struct DaemonSet: KubeObject {
         if let rolling = strategy?.rollingUpdate, strategy?.type == "RollingUpdate" {
             let path = "spec.updateStrategy.rollingUpdate"
             for (field, value) in [("maxUnavailable", rolling.maxUnavailable), ("maxSurge", rolling.maxSurge)] {
-                if let problem = value.flatMap(Self.quantityProblem) { errors.append(.invalid("\(path).\(field)", value?.description ?? "", problem)) }
+                if let problem = value?.countOrPercentProblem { errors.append(.invalid("\(path).\(field)", value?.description ?? "", problem)) }
             }
             if Self.isZero(rolling.maxUnavailable) && Self.isZero(rolling.maxSurge) {
                 errors.append(.invalid("\(path).maxUnavailable", rolling.maxUnavailable?.description ?? "0",
@@ -99,15 +99,6 @@ public struct DaemonSet: KubeObject {
 
     public func validateUpdate(from old: DaemonSet) -> [FieldError] {
         validate() + WorkloadValidation.immutableSelector(spec.selector, old.spec.selector)
-    }
-
-    static func quantityProblem(_ value: IntOrString) -> String? {
-        switch value {
-        case .int(let number): return number < 0 ? "must be greater than or equal to 0" : nil
-        case .string(let text):
-            guard text.hasSuffix("%"), let percent = Int(text.dropLast()) else { return "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')" }
-            return percent > 100 ? "must not be greater than 100%" : nil
-        }
     }
 
     static func isZero(_ value: IntOrString?) -> Bool { value == .int(0) || value == .string("0%") }

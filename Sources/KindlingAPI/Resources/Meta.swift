@@ -76,6 +76,29 @@ public enum IntOrString: Codable, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Kubernetes' GetScaledValueFromIntOrPercent: a number as it is, a percentage of `total` rounded up or down;
+    /// nil for a string that is not a percentage.
+    public func scaled(of total: Int, roundUp: Bool) -> Int? {
+        switch self {
+        case .int(let number): return number
+        case .string(let text):
+            guard text.hasSuffix("%"), let percent = Int(text.dropLast()) else { return nil }
+            return roundUp ? (percent * total + 99) / 100 : percent * total / 100
+        }
+    }
+
+    /// Why it is no count or percentage of a whole (negative, not `N%`, over 100 %), in kube-apiserver's words.
+    public var countOrPercentProblem: String? {
+        switch self {
+        case .int(let number): return number < 0 ? "must be greater than or equal to 0" : nil
+        case .string(let text):
+            guard text.hasSuffix("%"), let percent = Int(text.dropLast()), percent >= 0 else {
+                return "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"
+            }
+            return percent > 100 ? "must not be greater than 100%" : nil
+        }
+    }
+
     public var description: String {
         switch self {
         case .int(let i): String(i)

@@ -54,18 +54,7 @@ public struct PodDisruptionBudget: KubeObject {
                                      detail: "minAvailable and maxUnavailable cannot be both set"))
         }
         for (field, value) in [("minAvailable", spec.minAvailable), ("maxUnavailable", spec.maxUnavailable)] {
-            guard let value else { continue }
-            switch value {
-            case .int(let number) where number < 0:
-                errors.append(.invalid("spec.\(field)", number, "must be greater than or equal to 0"))
-            case .string(let text):
-                if let percent = Int(text.dropLast()), text.hasSuffix("%") {
-                    if percent > 100 || percent < 0 { errors.append(.invalid("spec.\(field)", text, "must not be greater than 100%")) }
-                } else {
-                    errors.append(.invalid("spec.\(field)", text, "a valid percent string must be a numeric string followed by an ending '%'"))
-                }
-            default: break
-            }
+            if let value, let problem = value.countOrPercentProblem { errors.append(.invalid("spec.\(field)", value.description, problem)) }
         }
         if let selector = spec.selector { errors += selector.validate("spec.selector") }
         if let policy = spec.unhealthyPodEvictionPolicy, !["IfHealthyBudget", "AlwaysAllow"].contains(policy) {
